@@ -1,0 +1,75 @@
+"""What a procedure is, as the contract declares it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Generic, Literal, TypeVar
+
+from schema.errors import ERRORS, ErrorName
+
+__all__ = ["Kind", "Procedure", "mutation", "query"]
+
+In = TypeVar("In")
+Out = TypeVar("Out")
+Kind = Literal["query", "mutation"]
+
+# Lenient on purpose: the product contract (schema/__init__.py) insists on
+# "namespace.camelCase"; the JSON-RPC spec's own examples use flat names.
+_NAME = re.compile(r"^(?:[a-z][a-zA-Z0-9]*\.)?[a-zA-Z_][a-zA-Z0-9_]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Procedure(Generic[In, Out]):
+    """A procedure's contract: its name, kind, input Struct, output type and errors.
+
+    ``output`` is a type expression (a Struct, ``str | None``, ``list[Being]`` ...);
+    ``Out`` carries it for type checkers.
+    """
+
+    name: str
+    kind: Kind
+    input: type[In]
+    output: Any
+    summary: str
+    errors: tuple[ErrorName, ...] = ()
+    protected: bool = False
+    description: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if not _NAME.match(self.name):
+            raise ValueError(f"procedure name {self.name!r} is not a valid method name")
+        unknown = [e for e in self.errors if e not in ERRORS]
+        if unknown:
+            raise ValueError(f"{self.name}: unknown error codes {unknown}")
+
+    @property
+    def namespace(self) -> str:
+        """The part of the name before the dot."""
+        return self.name.partition(".")[0]
+
+
+def query(
+    name: str,
+    input: type[In],
+    output: type[Out],
+    summary: str,
+    *,
+    errors: tuple[ErrorName, ...] = (),
+    protected: bool = False,
+) -> Procedure[In, Out]:
+    """Declare a query: a call that reads and changes nothing."""
+    return Procedure(name, "query", input, output, summary, errors, protected)
+
+
+def mutation(
+    name: str,
+    input: type[In],
+    output: type[Out],
+    summary: str,
+    *,
+    errors: tuple[ErrorName, ...] = (),
+    protected: bool = False,
+) -> Procedure[In, Out]:
+    """Declare a mutation: a call that changes state."""
+    return Procedure(name, "mutation", input, output, summary, errors, protected)

@@ -1,0 +1,21 @@
+"""What procedures get through their context: settings now, storage and LiveKit later."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from server.rpc import AuthedContext, Context
+from server.settings import Settings
+
+__all__ = ["AuthedCtx", "Ctx", "Deps"]
+
+
+@dataclass(slots=True)
+class Deps:
+    """The application's handles, built once at start-up and shared by every call."""
+
+    settings: Settings
+
+
+Ctx = Context[Deps]
+AuthedCtx = AuthedContext[Deps]

@@ -1,0 +1,71 @@
+"""``POST /rpc``: the HTTP transport of the RPC core."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import secrets
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from server.rpc import Dispatcher, Reply, error_reply
+from server.settings import Settings
+
+__all__ = ["RequestIds", "rpc_handler"]
+
+_MEDIA_TYPES = frozenset({"application/json", "application/json-rpc", "application/jsonrequest"})
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class RequestIds:
+    """Request ids: the caller's ``X-Request-Id`` when sane, else a fresh one (cheap)."""
+
+    def __init__(self) -> None:
+        self._prefix = secrets.token_hex(4)
+        self._counter = itertools.count(1)
+
+    def __call__(self, request: web.Request) -> str:
+        given = request.headers.get("X-Request-Id")
+        if given is not None and _REQUEST_ID.match(given):
+            return given
+        return f"{self._prefix}-{next(self._counter):x}"
+
+
+def rpc_handler(dispatcher: Dispatcher[object], settings: Settings) -> Handler:
+    """The aiohttp handler: media type and size checks, then the dispatcher."""
+    max_body = settings.rpc_max_body_bytes
+    request_ids = RequestIds()
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        request_id = request_ids(request)
+        media_type = request.headers.get("Content-Type", "").partition(";")[0].strip().lower()
+        if media_type not in _MEDIA_TYPES:
+            message = "Content-Type must be application/json"
+            return _respond(error_reply("UNSUPPORTED_MEDIA_TYPE", request_id, message), request_id)
+        length = request.content_length
+        if length is not None and length > max_body:
+            return _respond(_too_large(max_body, request_id), request_id)
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return _respond(_too_large(max_body, request_id), request_id)
+        reply = await dispatcher.handle(
+            body, request_id=request_id, authorization=request.headers.get("Authorization")
+        )
+        return _respond(reply, request_id)
+
+    return handle
+
+
+def _too_large(max_body: int, request_id: str) -> Reply:
+    return error_reply("PAYLOAD_TOO_LARGE", request_id, f"Body exceeds {max_body} bytes")
+
+
+def _respond(reply: Reply, request_id: str) -> web.Response:
+    headers = {"X-Request-Id": request_id}
+    if reply.body is None:
+        return web.Response(status=204, headers=headers)
+    headers["Content-Type"] = "application/json"
+    return web.Response(body=reply.body, status=reply.status, headers=headers)

@@ -1,0 +1,44 @@
+"""The per-call context handed to middleware and handlers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+__all__ = ["AuthedContext", "Context", "Principal"]
+
+D = TypeVar("D")
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: a being id and the roles its credentials carry."""
+
+    being_id: str
+    roles: frozenset[str] = frozenset()
+
+    @property
+    def is_admin(self) -> bool:
+        """True for trusted services and operators."""
+        return "admin" in self.roles
+
+
+@dataclass(slots=True)
+class Context(Generic[D]):
+    """One call's context: its request id, the app's dependencies, the caller.
+
+    ``deps`` is whatever the application hands the core (settings, storage,
+    LiveKit); the core never looks inside it.
+    """
+
+    request_id: str
+    deps: D
+    principal: Principal | None = None
+    path: str = ""
+
+
+@dataclass(slots=True)
+class AuthedContext(Context[D]):
+    """A context whose caller is known: what ``protected`` hands a handler."""
+
+    principal: Principal  # narrowed: never None here

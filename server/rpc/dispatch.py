@@ -1,0 +1,256 @@
+"""JSON-RPC 2.0 over bytes: decode the envelope, run the call, encode the answer.
+
+Knows nothing of HTTP. The envelope is decoded into a Struct whose ``params``
+and ``id`` stay raw: params go to the procedure's own typed decoder, the id is
+echoed byte for byte, so its type and value come back exactly as sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import msgspec
+
+from schema.errors import ErrorName, ErrorObject, Issue
+from server.rpc import _eager
+from server.rpc.context import Context, Principal
+from server.rpc.errors import RpcError, error_object
+from server.rpc.params import issue_of
+from server.rpc.router import Compiled
+
+__all__ = ["Dispatcher", "Reply", "Resolver", "error_reply"]
+
+D = TypeVar("D")
+Resolver = Callable[[str], Awaitable[Principal | None]]
+log = logging.getLogger("roomrpc.rpc")
+
+
+class _Request(msgspec.Struct):
+    jsonrpc: str
+    method: str
+    params: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET
+    id: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET
+
+
+class _Success(msgspec.Struct):
+    jsonrpc: str
+    result: Any
+    id: msgspec.Raw
+
+
+class _Failure(msgspec.Struct):
+    jsonrpc: str
+    error: ErrorObject
+    id: msgspec.Raw
+
+
+_Response = _Success | _Failure
+
+_decode_request = msgspec.json.Decoder(_Request).decode
+_decode_batch = msgspec.json.Decoder(list[msgspec.Raw]).decode
+_encode = msgspec.json.Encoder().encode
+_NULL = msgspec.Raw(b"null")
+_SPACE = b" \t\r\n"
+_ID_START = frozenset(b'"-0123456789n')
+_PARAMS_START = frozenset(b"{[")
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What to send back: a body (None when nothing is answered) and an HTTP status."""
+
+    body: bytes | None
+    status: int = 200
+
+
+_NO_REPLY = Reply(None, 204)
+
+
+class Dispatcher(Generic[D]):
+    """Serves JSON-RPC 2.0 requests (single or batch) against compiled procedures."""
+
+    def __init__(
+        self,
+        procedures: Mapping[str, Compiled],
+        *,
+        deps: D,
+        resolve_principal: Resolver,
+        call_timeout: float,
+        max_batch: int,
+    ) -> None:
+        self._procedures = dict(procedures)
+        self._deps = deps
+        self._resolve = resolve_principal
+        self._timeout = call_timeout
+        self._max_batch = max_batch
+
+    async def handle(self, body: bytes, *, request_id: str, authorization: str | None) -> Reply:
+        """Answer one request body; never raises."""
+        if _is_batch(body):
+            return await self._batch(body, request_id, authorization)
+        try:
+            request = _decode_request(body)
+        except msgspec.ValidationError as exc:
+            return self._one(_invalid(exc, request_id))
+        except msgspec.DecodeError:
+            return self._one(_protocol("PARSE_ERROR", request_id))
+        principal, denied = await self._principal(authorization, request_id)
+        response = await self._call(request, request_id, principal, denied)
+        if response is None:
+            return _NO_REPLY
+        return Reply(self._encode(response, request.method, request_id))
+
+    async def _batch(self, body: bytes, request_id: str, authorization: str | None) -> Reply:
+        try:
+            entries = _decode_batch(body)
+        except msgspec.DecodeError:
+            return self._one(_protocol("PARSE_ERROR", request_id))
+        if not entries:
+            empty = Issue(path="$", message="Expected a non-empty array of requests")
+            error = RpcError("INVALID_REQUEST", issues=[empty])
+            return self._one(
+                _Failure("2.0", error_object(error, path=None, request_id=request_id), _NULL)
+            )
+        if len(entries) > self._max_batch:
+            message = f"Batch of {len(entries)} calls; at most {self._max_batch} allowed"
+            return Reply(_encode(_protocol("PAYLOAD_TOO_LARGE", request_id, message)), 413)
+        principal, denied = await self._principal(authorization, request_id)
+        responses: list[_Response] = []
+        methods: list[str | None] = []
+        for entry in entries:
+            try:
+                request = _decode_request(entry)
+            except msgspec.ValidationError as exc:
+                responses.append(_invalid(exc, request_id))
+                methods.append(None)
+                continue
+            response = await self._call(request, request_id, principal, denied)
+            if response is not None:
+                responses.append(response)
+                methods.append(request.method)
+        if not responses:
+            return _NO_REPLY
+        try:
+            return Reply(_encode(responses))
+        except (TypeError, ValueError, OverflowError):  # one result is not JSON: find it
+            parts = [
+                self._encode(r, m, request_id) for r, m in zip(responses, methods, strict=True)
+            ]
+            return Reply(b"[" + b",".join(parts) + b"]")
+
+    async def _principal(
+        self, authorization: str | None, request_id: str
+    ) -> tuple[Principal | None, RpcError | None]:
+        if authorization is None:
+            return None, None
+        try:
+            return await self._resolve(authorization), None
+        except RpcError as exc:
+            return None, exc
+        except Exception:
+            log.exception("principal resolver failed (request %s)", request_id)
+            return None, RpcError("INTERNAL_SERVER_ERROR")
+
+    async def _call(
+        self,
+        request: _Request,
+        request_id: str,
+        principal: Principal | None,
+        denied: RpcError | None,
+    ) -> _Response | None:
+        problem = _envelope_problem(request)
+        if problem is not None:
+            error = RpcError("INVALID_REQUEST", issues=[problem])
+            return _Failure("2.0", error_object(error, path=None, request_id=request_id), _NULL)
+        rid = request.id
+        method = request.method
+        try:
+            if denied is not None:
+                raise denied
+            proc = self._procedures.get(method)
+            if proc is None:
+                raise RpcError("METHOD_NOT_FOUND")  # the spec's exact message; data.path names it
+            params = proc.params.decode(None if request.params is msgspec.UNSET else request.params)
+            ctx = Context(request_id, self._deps, principal, method)
+            result = await self._run(proc, ctx, params)
+        except RpcError as exc:
+            if rid is msgspec.UNSET:
+                return None
+            return _Failure("2.0", error_object(exc, path=method, request_id=request_id), rid)
+        except Exception:
+            log.exception("internal error in %s (request %s)", method, request_id)
+            if rid is msgspec.UNSET:
+                return None
+            return _Failure("2.0", _internal(method, request_id), rid)
+        if rid is msgspec.UNSET:
+            return None
+        return _Success("2.0", result, rid)
+
+    async def _run(self, proc: Compiled, ctx: Context[Any], params: Any) -> Any:
+        coro = proc.run(ctx, params)
+        result, yielded = _eager.start(coro)  # type: ignore[arg-type]
+        if not _eager.pending(result):
+            return result
+        timeout = asyncio.timeout(self._timeout)
+        try:
+            async with timeout:
+                return await _eager.Resume(coro, yielded)  # type: ignore[arg-type]
+        except TimeoutError:
+            if timeout.expired():
+                message = f"{ctx.path} did not finish within {self._timeout:g} s"
+                raise RpcError("TIMEOUT", message, retryable=True) from None
+            raise
+
+    def _one(self, response: _Failure) -> Reply:
+        return Reply(_encode(response))
+
+    @staticmethod
+    def _encode(response: _Response, method: str | None, request_id: str) -> bytes:
+        try:
+            return _encode(response)
+        except (TypeError, ValueError, OverflowError):  # error objects always encode
+            log.exception("result of %s cannot be encoded (request %s)", method, request_id)
+            return _encode(_Failure("2.0", _internal(method, request_id), response.id))
+
+
+def error_reply(code: ErrorName, request_id: str, message: str | None = None) -> Reply:
+    """A protocol-level error answered before dispatch (body too large, wrong media type)."""
+    failure = _protocol(code, request_id, message)
+    return Reply(_encode(failure), failure.error.data.http_status)
+
+
+def _is_batch(body: bytes) -> bool:
+    for byte in body:
+        if byte not in _SPACE:
+            return byte == 0x5B  # '['
+    return False
+
+
+def _envelope_problem(request: _Request) -> Issue | None:
+    if request.jsonrpc != "2.0":
+        return Issue(path="$.jsonrpc", message='Expected exactly "2.0"')
+    rid = request.id
+    if rid is not msgspec.UNSET and memoryview(rid)[0] not in _ID_START:
+        return Issue(path="$.id", message="Expected a string, a number or null")
+    params = request.params
+    if params is not msgspec.UNSET and memoryview(params)[0] not in _PARAMS_START:
+        return Issue(path="$.params", message="Expected an object or an array")
+    return None
+
+
+def _invalid(exc: msgspec.ValidationError, request_id: str) -> _Failure:
+    error = RpcError("INVALID_REQUEST", issues=[issue_of(exc)])
+    return _Failure("2.0", error_object(error, path=None, request_id=request_id), _NULL)
+
+
+def _protocol(code: ErrorName, request_id: str, message: str | None = None) -> _Failure:
+    error = RpcError(code, message)
+    return _Failure("2.0", error_object(error, path=None, request_id=request_id), _NULL)
+
+
+def _internal(path: str | None, request_id: str) -> ErrorObject:
+    return error_object(RpcError("INTERNAL_SERVER_ERROR"), path=path, request_id=request_id)

@@ -1,0 +1,75 @@
+"""Settings: environment variables (and an optional .env file), decoded once at start-up.
+
+This is the only module that reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import msgspec
+from dotenv import dotenv_values
+
+from server.rpc.params import issue_of
+
+__all__ = ["Settings", "SettingsError", "load_settings"]
+
+Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
+Positive = Annotated[int, msgspec.Meta(ge=1)]
+Seconds = Annotated[float, msgspec.Meta(gt=0)]
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Every setting; each field is read from the variable of its name in upper case."""
+
+    host: str = "127.0.0.1"
+    port: Port = 8080
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    access_log: bool = False
+    rpc_max_body_bytes: Positive = 1024 * 1024
+    rpc_max_batch: Positive = 100
+    rpc_call_timeout: Seconds = 30.0
+    cors_origins: tuple[str, ...] = ()
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message is one line naming the variable."""
+
+
+_LISTS = frozenset(f.name for f in msgspec.structs.fields(Settings) if f.type == tuple[str, ...])
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, *, env_file: Path | None = Path(".env")
+) -> Settings:
+    """Settings from ``environ`` (default: the process environment) over ``env_file``."""
+    source: dict[str, str | None] = {}
+    if env_file is not None and env_file.is_file():
+        source.update(dotenv_values(env_file))
+    source.update(os.environ if environ is None else environ)
+    raw: dict[str, Any] = {}
+    for field in msgspec.structs.fields(Settings):
+        value = source.get(field.name.upper())
+        if value is None or value == "":
+            continue
+        raw[field.name] = _split(value) if field.name in _LISTS else value
+    try:
+        return msgspec.convert(raw, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise SettingsError(_explain(exc, raw)) from None
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _explain(exc: msgspec.ValidationError, raw: Mapping[str, Any]) -> str:
+    issue = issue_of(exc)
+    field = issue.path.removeprefix("$.").split(".")[0].split("[")[0]
+    name = field.upper()
+    if "missing required field" in issue.message:
+        return f"missing setting {name}"
+    return f"invalid setting {name}={raw.get(field)!r}: {issue.message}"

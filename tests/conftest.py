@@ -1,0 +1,84 @@
+"""Fixtures: the real app served over loopback HTTP, reached through aiohttp's client."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+import schema
+from server.app import create_app
+from server.procedures import ROUTERS
+from server.rpc import Principal, Router, RpcError
+from server.settings import Settings, load_settings
+from tests import spec_examples
+
+Post = Callable[..., Awaitable[tuple[int, Any]]]
+
+
+async def token_resolver(authorization: str) -> Principal | None:
+    """Test resolver: ``Bearer user:@alice`` or ``Bearer admin:@ops``; anything else is refused."""
+    scheme, _, token = authorization.partition(" ")
+    kind, _, being = token.partition(":")
+    if scheme != "Bearer" or kind not in ("user", "admin") or not being:
+        raise RpcError("UNAUTHORIZED", "Invalid bearer token")
+    return Principal(being, frozenset({"admin"}) if kind == "admin" else frozenset())
+
+
+def make_settings(**overrides: str) -> Settings:
+    return load_settings(overrides, env_file=None)
+
+
+@pytest.fixture
+def make_app() -> Callable[..., web.Application]:
+    def build(
+        *,
+        settings: Settings | None = None,
+        contract: Sequence[Any] = (),
+        routers: Sequence[Router] = (),
+        **env: str,
+    ) -> web.Application:
+        return create_app(
+            settings or make_settings(**env),
+            contract=(*schema.CONTRACT, *spec_examples.CONTRACT, *contract),
+            routers=(*ROUTERS, spec_examples.router, *routers),
+            resolve_principal=token_resolver,
+        )
+
+    return build
+
+
+@pytest.fixture
+async def client(
+    aiohttp_client: Callable[[web.Application], Awaitable[TestClient[Any, Any]]],
+    make_app: Callable[..., web.Application],
+) -> TestClient[Any, Any]:
+    return await aiohttp_client(make_app())
+
+
+@pytest.fixture
+def post(client: TestClient[Any, Any]) -> Post:
+    """POST a raw body (str or JSON-able) to /rpc; returns (status, parsed JSON or None)."""
+
+    async def send(body: Any, **headers: str) -> tuple[int, Any]:
+        data = body if isinstance(body, (str, bytes)) else json.dumps(body)
+        headers.setdefault("Content-Type", "application/json")
+        response = await client.post("/rpc", data=data, headers=headers)
+        text = await response.text()
+        return response.status, (json.loads(text) if text else None)
+
+    return send
+
+
+def without_data(response: Any) -> Any:
+    """A response with every ``error.data`` removed: what the spec's examples show."""
+    if isinstance(response, list):
+        return [without_data(r) for r in response]
+    if isinstance(response, dict) and "error" in response:
+        error = {k: v for k, v in response["error"].items() if k != "data"}
+        return {**response, "error": error}
+    return response
