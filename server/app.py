@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -10,6 +10,9 @@ from aiohttp import web
 import schema
 from schema import Procedure
 from server import __version__
+
+# --- storage and auth (issue 3) ---
+from server.auth import BearerResolver, Tokens
 from server.cors import with_cors
 from server.deps import Deps
 from server.health import READY_CHECKS, healthz, readyz
@@ -27,8 +30,9 @@ from server.rpc import (
     protected,
 )
 from server.settings import Settings
+from server.storage import Storage
 
-__all__ = ["CALLER", "DEPS", "PROCEDURES", "anonymous", "create_app"]
+__all__ = ["CALLER", "DEPS", "PROCEDURES", "anonymous", "create_app", "storage_ctx"]
 
 DEPS = web.AppKey("deps", Deps)
 PROCEDURES = web.AppKey("procedures", dict[str, Compiled])
@@ -45,13 +49,19 @@ def create_app(
     *,
     contract: Iterable[Procedure[Any, Any]] = schema.CONTRACT,
     routers: Sequence[Router] = ROUTERS,
-    resolve_principal: Resolver = anonymous,
+    resolve_principal: Resolver | None = None,
 ) -> web.Application:
     """Build the app; a router that does not match the contract fails here, not later."""
     contract = tuple(contract)
     builtins = [discover_router(contract, title="roomrpc", version=__version__)]
     procedures = compile_procedures(contract, routers, builtins=builtins, protect=protected)
     deps = Deps(settings=settings)
+    if resolve_principal is None:  # the real one: bearer JWTs of beings in storage
+        resolve_principal = BearerResolver(
+            Tokens.from_settings(settings),
+            lambda: deps.storage,
+            cache_seconds=settings.auth_cache_seconds,
+        )
     dispatcher = Dispatcher(
         procedures,
         deps=deps,
@@ -71,4 +81,18 @@ def create_app(
     app.router.add_post("/rpc", handler)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.cleanup_ctx.append(storage_ctx)
     return app
+
+
+async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Open the database (migrating it) at start-up, close it at shutdown."""
+    deps = app[DEPS]
+    storage = await Storage.open(deps.settings)
+    deps.opened_storage = storage
+    app[READY_CHECKS]["database"] = storage.ping
+    try:
+        yield
+    finally:
+        deps.opened_storage = None
+        await storage.close()

@@ -1,4 +1,4 @@
-"""What procedures get through their context: settings now, storage and LiveKit later."""
+"""What procedures get through their context: settings, storage, and LiveKit later."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from server.rpc import AuthedContext, Context
 from server.settings import Settings
+from server.storage import Storage
 
 __all__ = ["AuthedCtx", "Ctx", "Deps"]
 
@@ -15,6 +16,16 @@ class Deps:
     """The application's handles, built once at start-up and shared by every call."""
 
     settings: Settings
+    # --- storage (issue 3): opened and closed by the app's cleanup_ctx ---
+    opened_storage: Storage | None = None
+
+    @property
+    def storage(self) -> Storage:
+        """The open database (raises before start-up and after shutdown)."""
+        storage = self.opened_storage
+        if storage is None:
+            raise RuntimeError("storage is not open: the app has not started")
+        return storage
 
 
 Ctx = Context[Deps]

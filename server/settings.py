@@ -20,6 +20,8 @@ __all__ = ["Settings", "SettingsError", "load_settings"]
 Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
 Positive = Annotated[int, msgspec.Meta(ge=1)]
 Seconds = Annotated[float, msgspec.Meta(gt=0)]
+SchemaName = Annotated[str, msgspec.Meta(pattern=r"^[a-z_][a-z0-9_]{0,62}$")]
+Secret = Annotated[str, msgspec.Meta(min_length=32)]  # HS256 wants at least 256 bits
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -33,12 +35,22 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     rpc_max_batch: Positive = 100
     rpc_call_timeout: Seconds = 30.0
     cors_origins: tuple[str, ...] = ()
+    # --- storage and auth (issue 3) ---
+    data_dir: str = "data"
+    database_url: str | None = None
+    database_schema: SchemaName | None = None
+    database_pool_size: Positive = 10
+    auth_secret: Secret | None = None
+    auth_issuer: str | None = None
+    auth_audience: str | None = None
+    auth_cache_seconds: Annotated[float, msgspec.Meta(ge=0)] = 2.0
 
 
 class SettingsError(Exception):
     """A setting is missing or malformed; the message is one line naming the variable."""
 
 
+_SECRETS = frozenset({"auth_secret"})
 _LISTS = frozenset(f.name for f in msgspec.structs.fields(Settings) if f.type == tuple[str, ...])
 
 
@@ -72,4 +84,6 @@ def _explain(exc: msgspec.ValidationError, raw: Mapping[str, Any]) -> str:
     name = field.upper()
     if "missing required field" in issue.message:
         return f"missing setting {name}"
+    if field in _SECRETS:  # never echo a secret, even a bad one
+        return f"invalid setting {name}: {issue.message}"
     return f"invalid setting {name}={raw.get(field)!r}: {issue.message}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -29,7 +30,13 @@ async def token_resolver(authorization: str) -> Principal | None:
     return Principal(being, frozenset({"admin"}) if kind == "admin" else frozenset())
 
 
+# Storage (issue 3): apps built by tests keep their SQLite file and generated secret
+# in a temporary folder, never in the project's data/ folder.
+_TEST_DATA = tempfile.mkdtemp(prefix="roomrpc-test-")
+
+
 def make_settings(**overrides: str) -> Settings:
+    overrides.setdefault("DATA_DIR", _TEST_DATA)
     return load_settings(overrides, env_file=None)
 
 

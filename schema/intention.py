@@ -1,0 +1,77 @@
+"""The ``intention`` namespace: what is said and done in a space, its history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+
+from schema._base import Base
+from schema._procedure import mutation, query
+from schema.being import BeingId, Limit
+
+__all__ = [
+    "CreateInput",
+    "Intention",
+    "IntentionKind",
+    "IntentionPage",
+    "ListInput",
+    "create",
+    "list_",
+]
+
+IntentionKind = Literal["message", "action", "system"]
+Content = Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
+IntentionId = Annotated[int, msgspec.Meta(ge=1)]
+
+
+class Intention(Base):
+    """Something said (``message``), done (``action``) or announced (``system``) in a space."""
+
+    id: int
+    space_id: str
+    author_id: str
+    kind: IntentionKind
+    content: str
+    created_at: datetime
+
+
+class IntentionPage(Base):
+    """Newest first; pass ``nextBefore`` as ``before`` for older ones (null: no more)."""
+
+    items: list[Intention]
+    next_before: int | None
+
+
+class CreateInput(Base):
+    """What to say where; ``system`` is for owners, moderators and admins."""
+
+    space_id: BeingId
+    content: Content
+    kind: IntentionKind = "message"
+
+
+class ListInput(Base):
+    """A space's history, newest first, strictly older than ``before`` when given."""
+
+    space_id: BeingId
+    before: IntentionId | None = None
+    limit: Limit = 50
+
+
+create = mutation(
+    "intention.create",
+    CreateInput,
+    Intention,
+    "Say something in a space (members; listeners may not speak).",
+    errors=("NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"),
+    protected=True,
+)
+list_ = query(
+    "intention.list",
+    ListInput,
+    IntentionPage,
+    "A space's history, newest first: what a client loads when it joins.",
+    errors=("NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"),
+)

@@ -1,0 +1,108 @@
+"""The ``space`` namespace: who is in a space, with which role."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from schema._base import Base
+from schema._procedure import mutation, query
+from schema.being import BeingId, Cursor, Limit
+from schema.errors import ErrorName
+
+__all__ = [
+    "AddMemberInput",
+    "Member",
+    "MemberPage",
+    "MembersInput",
+    "RemoveMemberInput",
+    "Role",
+    "SetRoleInput",
+    "add_member",
+    "members",
+    "remove_member",
+    "set_role",
+]
+
+Role = Literal["owner", "moderator", "member", "listener"]
+_ERRORS: tuple[ErrorName, ...] = ("NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE")
+
+
+class Member(Base):
+    """One being's membership of a space."""
+
+    space_id: str
+    being_id: str
+    role: Role
+    created_at: datetime
+
+
+class MemberPage(Base):
+    """One page of members, ordered by being id; ``nextCursor`` is null on the last page."""
+
+    items: list[Member]
+    next_cursor: str | None
+
+
+class MembersInput(Base):
+    """The space, and where to continue."""
+
+    space_id: BeingId
+    cursor: Cursor | None = None
+    limit: Limit = 100
+
+
+class AddMemberInput(Base):
+    """Who joins which space, with which role."""
+
+    space_id: BeingId
+    being_id: BeingId
+    role: Role = "member"
+
+
+class RemoveMemberInput(Base):
+    """Who leaves which space."""
+
+    space_id: BeingId
+    being_id: BeingId
+
+
+class SetRoleInput(Base):
+    """A member's new role."""
+
+    space_id: BeingId
+    being_id: BeingId
+    role: Role
+
+
+members = query(
+    "space.members",
+    MembersInput,
+    MemberPage,
+    "A space's members: anyone for a public space, members for a private one.",
+    errors=_ERRORS,
+)
+add_member = mutation(
+    "space.addMember",
+    AddMemberInput,
+    Member,
+    "Add a being to a space (owners; moderators for member and listener).",
+    errors=(*_ERRORS, "CONFLICT", "BAD_REQUEST"),
+    protected=True,
+)
+remove_member = mutation(
+    "space.removeMember",
+    RemoveMemberInput,
+    Member,
+    "Remove a member (owners, moderators, or the member itself); never the last owner.",
+    errors=(*_ERRORS, "PRECONDITION_FAILED"),
+    protected=True,
+)
+set_role = mutation(
+    "space.setRole",
+    SetRoleInput,
+    Member,
+    "Change a member's role (owners; moderators between member and listener).",
+    errors=(*_ERRORS, "PRECONDITION_FAILED"),
+    protected=True,
+)

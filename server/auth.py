@@ -1,0 +1,162 @@
+"""Bearer tokens: JWTs (HS256, PyJWT) whose ``sub`` is a being id, and the resolver
+that turns an ``Authorization`` header into a ``Principal``."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import secrets
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import jwt
+
+from server.rpc import Principal, RpcError
+from server.settings import Settings
+from server.storage import Storage, beings
+
+__all__ = ["SECRET_FILE", "BearerResolver", "Tokens", "load_secret"]
+
+SECRET_FILE = "auth_secret"
+ALGORITHM = "HS256"
+_BEING_ID = re.compile(r"^@[a-z0-9._-]{1,63}$")
+_CACHE_SIZE = 4096
+log = logging.getLogger("roomrpc.auth")
+
+
+def load_secret(settings: Settings) -> str:
+    """``AUTH_SECRET``, or a secret generated once and kept in the data folder.
+
+    The generated one survives restarts, so dev tokens keep working; its value
+    is never logged.
+    """
+    if settings.auth_secret is not None:
+        return settings.auth_secret
+    path = Path(settings.data_dir) / SECRET_FILE
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(secrets.token_urlsafe(48))
+        log.warning("AUTH_SECRET is not set: generated one in %s (kept across restarts)", path)
+    else:
+        log.info("AUTH_SECRET is not set: using the generated one in %s", path)
+    return path.read_text().strip()
+
+
+class Tokens:
+    """Mints and verifies roomrpc's bearer tokens."""
+
+    def __init__(self, secret: str, *, issuer: str | None = None, audience: str | None = None):
+        self._secret = secret
+        self._issuer = issuer
+        self._audience = audience
+        self._options: Any = {"require": ["exp", "sub"]}
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Tokens:
+        """Tokens keyed with ``AUTH_SECRET`` (or the generated secret)."""
+        return cls(
+            load_secret(settings), issuer=settings.auth_issuer, audience=settings.auth_audience
+        )
+
+    def mint(self, being_id: str, *, ttl: timedelta, roles: Iterable[str] = ()) -> str:
+        """A signed token for ``being_id``, valid for ``ttl``."""
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "sub": being_id,
+            "iat": now,
+            "exp": now + int(ttl.total_seconds()),
+        }
+        if roles:
+            claims["roles"] = sorted(set(roles))
+        if self._issuer:
+            claims["iss"] = self._issuer
+        if self._audience:
+            claims["aud"] = self._audience
+        return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
+
+    def verify(self, token: str) -> tuple[Principal, float]:
+        """The principal a token names and when it expires; UNAUTHORIZED if it is not good."""
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[ALGORITHM],
+                issuer=self._issuer,
+                audience=self._audience,
+                options=self._options,
+            )
+        except jwt.ExpiredSignatureError:
+            raise _unauthorized("The token has expired", "token_expired") from None
+        except jwt.InvalidSignatureError:
+            raise _unauthorized("The token's signature is not valid", "bad_signature") from None
+        except jwt.PyJWTError as exc:
+            raise _unauthorized(f"The token is not valid: {exc}", "invalid_token") from None
+        sub, roles = claims.get("sub"), claims.get("roles", [])
+        if not isinstance(sub, str) or not _BEING_ID.match(sub):
+            raise _unauthorized("The token's subject is not a being id", "invalid_token")
+        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+            raise _unauthorized("The token's roles must be a list of strings", "invalid_token")
+        return Principal(sub, frozenset(roles)), float(claims["exp"])
+
+
+def _unauthorized(message: str, reason: str) -> RpcError:
+    return RpcError("UNAUTHORIZED", message, reason=reason)
+
+
+@dataclass(slots=True)
+class _Seen:
+    principal: Principal
+    expires: float  # the token's exp
+    checked: float  # when the being was last seen to exist
+    deletions: int  # storage.deletions at that moment
+
+
+class BearerResolver:
+    """``Authorization: Bearer <jwt>`` → the principal, whose being must exist.
+
+    A verified token is remembered (keyed by the token itself, so a forged one
+    is never found), which spares the signature check and the lookup on the
+    hot path. The being's existence is re-read after ``cache_seconds``, and at
+    once after any deletion in this process.
+    """
+
+    def __init__(
+        self, tokens: Tokens, storage: Callable[[], Storage], *, cache_seconds: float
+    ) -> None:
+        self._tokens = tokens
+        self._storage = storage
+        self._ttl = cache_seconds
+        self._seen: dict[str, _Seen] = {}
+
+    async def __call__(self, authorization: str) -> Principal | None:
+        now = time.time()
+        storage = self._storage()
+        seen = self._seen.get(authorization)
+        if seen is not None:
+            if (
+                now < seen.expires
+                and now - seen.checked < self._ttl
+                and (seen.deletions == storage.deletions)
+            ):
+                return seen.principal
+            del self._seen[authorization]
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise _unauthorized("Expected 'Authorization: Bearer <token>'", "invalid_token")
+        principal, expires = self._tokens.verify(token.strip())
+        deletions = storage.deletions
+        async with storage.read() as conn:
+            if not await beings.exists(conn, principal.being_id):
+                raise _unauthorized(f"No being {principal.being_id}", "unknown_being")
+        if self._ttl > 0:
+            if len(self._seen) >= _CACHE_SIZE:
+                self._seen.pop(next(iter(self._seen)))
+            self._seen[authorization] = _Seen(principal, expires, now, deletions)
+        return principal

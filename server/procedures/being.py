@@ -1,0 +1,143 @@
+"""Handlers of the ``being`` namespace."""
+
+from __future__ import annotations
+
+import msgspec
+
+from schema import being
+from schema.errors import Issue
+from server.deps import AuthedCtx, Ctx
+from server.procedures._access import (
+    decode_cursor,
+    encode_cursor,
+    find_visible,
+    now,
+    owns,
+)
+from server.rpc import Router, RpcError
+from server.storage import beings, memberships
+
+__all__ = ["router"]
+
+router = Router()
+
+
+def _invalid(path: str, message: str) -> RpcError:
+    return RpcError("INVALID_PARAMS", issues=[Issue(path=path, message=message)])
+
+
+def _check_metadata(metadata: dict[str, object]) -> None:
+    size = len(msgspec.json.encode(metadata))
+    if size > being.MAX_METADATA_BYTES:
+        message = f"Metadata is {size} bytes as JSON; at most {being.MAX_METADATA_BYTES} allowed"
+        raise _invalid("$.metadata", message)
+
+
+@router.procedure(being.get)
+async def get(ctx: Ctx, params: being.GetInput) -> being.Being:
+    """A being the caller may see."""
+    async with ctx.deps.storage.read() as conn:
+        found, _ = await find_visible(conn, params.id, ctx.principal)
+    return found
+
+
+@router.procedure(being.list_)
+async def list_(ctx: Ctx, params: being.ListInput) -> being.BeingPage:
+    """A page of what the caller may see."""
+    after = decode_cursor(params.cursor)
+    principal = ctx.principal
+    async with ctx.deps.storage.read() as conn:
+        items = await beings.list_visible(
+            conn,
+            None if principal is None else principal.being_id,
+            admin=principal is not None and principal.is_admin,
+            type=params.type,
+            after=after,
+            limit=params.limit + 1,
+        )
+    more = len(items) > params.limit
+    del items[params.limit :]
+    return being.BeingPage(items=items, next_cursor=encode_cursor(items[-1].id) if more else None)
+
+
+def _check_create(ctx: AuthedCtx, params: being.CreateInput) -> str | None:
+    """The owner the new being gets; refuses what the caller may not create."""
+    principal = ctx.principal
+    _check_metadata(params.metadata)
+    if params.type != "space" and params.visibility is not None:
+        raise _invalid("$.visibility", "Only spaces have a visibility")
+    if params.type == "user":
+        if params.owner_id is not None:
+            raise _invalid("$.ownerId", "Users have no owner")
+        if not principal.is_admin:
+            raise RpcError("FORBIDDEN", "Only admins create users", reason="admin_only")
+        return None
+    owner = params.owner_id or principal.being_id
+    if owner != principal.being_id and not principal.is_admin:
+        raise RpcError("FORBIDDEN", "Only admins create beings for others", reason="admin_only")
+    return owner
+
+
+@router.procedure(being.create)
+async def create(ctx: AuthedCtx, params: being.CreateInput) -> being.Being:
+    """A new being; the owner of a space becomes its first member, as ``owner``."""
+    owner = _check_create(ctx, params)
+    stamp = now()
+    new = being.Being(
+        id=params.id,
+        name=params.name,
+        type=params.type,
+        owner_id=owner,
+        visibility=(params.visibility or "public") if params.type == "space" else None,
+        metadata=params.metadata,
+        created_at=stamp,
+        updated_at=stamp,
+    )
+    async with ctx.deps.storage.write() as conn:
+        foreign = owner is not None and owner != ctx.principal.being_id
+        if foreign and owner is not None and not await beings.exists(conn, owner):
+            raise RpcError("NOT_FOUND", f"No being {owner}", reason="no_such_owner")
+        await beings.insert(conn, new)
+        if owner is not None and new.type == "space":
+            await memberships.add(conn, new.id, owner, "owner", stamp)
+    return new
+
+
+@router.procedure(being.update)
+async def update(ctx: AuthedCtx, params: being.UpdateInput) -> being.Being:
+    """Change what was given; owners only."""
+    if params.metadata is not msgspec.UNSET:
+        _check_metadata(params.metadata)
+    async with ctx.deps.storage.write() as conn:
+        found, role = await find_visible(conn, params.id, ctx.principal)
+        if not owns(found, role, ctx.principal):
+            raise RpcError("FORBIDDEN", f"Only the owner changes {params.id}", reason="not_owner")
+        if params.visibility is not msgspec.UNSET and found.type != "space":
+            raise _invalid("$.visibility", "Only spaces have a visibility")
+        await beings.update(
+            conn,
+            params.id,
+            now=now(),
+            name=None if params.name is msgspec.UNSET else params.name,
+            visibility=None if params.visibility is msgspec.UNSET else params.visibility,
+            metadata=None if params.metadata is msgspec.UNSET else params.metadata,
+        )
+        changed, _ = await find_visible(conn, params.id, ctx.principal)
+    return changed
+
+
+@router.procedure(being.delete)
+async def delete(ctx: AuthedCtx, params: being.DeleteInput) -> being.Being:
+    """Delete a being its owner no longer wants; returns it as it was."""
+    storage = ctx.deps.storage
+    async with storage.write() as conn:
+        found, role = await find_visible(conn, params.id, ctx.principal)
+        if not owns(found, role, ctx.principal):
+            raise RpcError("FORBIDDEN", f"Only the owner deletes {params.id}", reason="not_owner")
+        owned = await beings.count_owned(conn, params.id)
+        if owned:
+            message = f"{params.id} owns {owned} beings: delete them or give them away first"
+            raise RpcError("PRECONDITION_FAILED", message, reason="owns_beings")
+        await beings.delete(conn, params.id)
+    storage.deletions += 1  # after the commit: tokens of this being stop working now
+    return found

@@ -1,0 +1,14 @@
+"""Storage: beings, memberships and intentions on SQLite (default) or PostgreSQL.
+
+``Storage`` owns the engine and its transactions; ``beings``, ``memberships``
+and ``intentions`` hold the queries, each a function of a connection::
+
+    async with ctx.deps.storage.read() as conn:
+        role = await memberships.role_of(conn, "@demo-space", "@alice")
+"""
+
+from server.storage import beings, intentions, memberships
+from server.storage.errors import StorageUnavailable
+from server.storage.store import Storage
+
+__all__ = ["Storage", "StorageUnavailable", "beings", "intentions", "memberships"]

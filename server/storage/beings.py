@@ -1,0 +1,149 @@
+"""Queries on beings. Every function takes a connection from ``Storage.read/write``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from schema.being import Being, BeingType, Visibility
+from server.rpc import RpcError
+from server.storage.errors import is_unique_violation
+from server.storage.tables import beings, memberships
+
+__all__ = ["count_owned", "delete", "exists", "get", "insert", "list_visible", "lock", "update"]
+
+_COLUMNS = (
+    beings.c.id,
+    beings.c.name,
+    beings.c.type,
+    beings.c.owner_id,
+    beings.c.visibility,
+    beings.c.meta,
+    beings.c.created_at,
+    beings.c.updated_at,
+)
+_viewer_role = (
+    sa.select(memberships.c.role)
+    .where(memberships.c.space_id == beings.c.id, memberships.c.being_id == sa.bindparam("viewer"))
+    .scalar_subquery()
+)
+# Built once: SQLAlchemy compiles each statement object once and caches it.
+_GET = sa.select(*_COLUMNS, _viewer_role.label("viewer_role")).where(
+    beings.c.id == sa.bindparam("id")
+)
+_EXISTS = sa.select(beings.c.id).where(beings.c.id == sa.bindparam("id"))
+_LOCK = _EXISTS.with_for_update()
+
+
+def _being(row: Any) -> Being:
+    return Being(
+        id=row.id,
+        name=row.name,
+        type=row.type,
+        owner_id=row.owner_id,
+        visibility=row.visibility,
+        metadata=row.meta,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+async def get(
+    conn: AsyncConnection, being_id: str, viewer: str | None
+) -> tuple[Being, str | None] | None:
+    """The being and ``viewer``'s role in it (None: not a member), or None if absent."""
+    row = (await conn.execute(_GET, {"id": being_id, "viewer": viewer})).first()
+    return None if row is None else (_being(row), row.viewer_role)
+
+
+async def exists(conn: AsyncConnection, being_id: str) -> bool:
+    """True when the being exists."""
+    return (await conn.execute(_EXISTS, {"id": being_id})).first() is not None
+
+
+async def lock(conn: AsyncConnection, being_id: str) -> bool:
+    """Lock the being's row until the transaction ends (PostgreSQL; SQLite's writer
+    already holds the database); False when it does not exist."""
+    return (await conn.execute(_LOCK, {"id": being_id})).first() is not None
+
+
+async def list_visible(
+    conn: AsyncConnection,
+    viewer: str | None,
+    *,
+    admin: bool,
+    type: BeingType | None,
+    after: str | None,
+    limit: int,
+) -> list[Being]:
+    """Beings ordered by id after ``after``: users, bots, public spaces and the private
+    spaces ``viewer`` belongs to (everything for admins)."""
+    query = sa.select(*_COLUMNS).order_by(beings.c.id).limit(limit)
+    if not admin:
+        member = sa.exists().where(
+            memberships.c.space_id == beings.c.id, memberships.c.being_id == viewer
+        )
+        query = query.where(
+            sa.or_(beings.c.visibility.is_(None), beings.c.visibility == "public", member)
+        )
+    if type is not None:
+        query = query.where(beings.c.type == type)
+    if after is not None:
+        query = query.where(beings.c.id > after)
+    return [_being(row) for row in await conn.execute(query)]
+
+
+async def insert(conn: AsyncConnection, being: Being) -> None:
+    """Insert ``being``; an id that exists is CONFLICT."""
+    values = {
+        "id": being.id,
+        "name": being.name,
+        "type": being.type,
+        "owner_id": being.owner_id,
+        "visibility": being.visibility,
+        "meta": being.metadata,
+        "created_at": being.created_at,
+        "updated_at": being.updated_at,
+    }
+    try:
+        await conn.execute(beings.insert(), values)
+    except IntegrityError as exc:
+        if is_unique_violation(exc):
+            raise RpcError("CONFLICT", f"{being.id} already exists", reason="id_taken") from None
+        raise
+
+
+async def update(
+    conn: AsyncConnection,
+    being_id: str,
+    *,
+    now: datetime,
+    name: str | None = None,
+    visibility: Visibility | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> None:
+    """Change the given fields and ``updatedAt``."""
+    values: dict[str, Any] = {"updated_at": now}
+    if name is not None:
+        values["name"] = name
+    if visibility is not None:
+        values["visibility"] = visibility
+    if metadata is not None:
+        values["meta"] = metadata
+    await conn.execute(beings.update().where(beings.c.id == being_id).values(values))
+
+
+async def delete(conn: AsyncConnection, being_id: str) -> bool:
+    """Delete the being (its memberships and, for a space, its history go with it)."""
+    result = await conn.execute(beings.delete().where(beings.c.id == being_id))
+    return result.rowcount > 0
+
+
+async def count_owned(conn: AsyncConnection, owner_id: str) -> int:
+    """How many beings ``owner_id`` owns."""
+    query = sa.select(sa.func.count()).select_from(beings).where(beings.c.owner_id == owner_id)
+    return int((await conn.execute(query)).scalar_one())

@@ -1,0 +1,90 @@
+"""The database URL and the async engine: SQLite (WAL) by default, PostgreSQL on request."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from server.settings import Settings
+
+__all__ = ["DB_FILE", "MODE", "create_engine", "database_url"]
+
+DB_FILE = "roomrpc.db"
+MODE = "roomrpc_mode"  # execution option: "read" (no transaction) or "write"
+_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+_ALIASES = {"postgres": "postgresql"}
+_SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",  # readers never wait for the writer
+    "PRAGMA synchronous=NORMAL",  # durable at each checkpoint, safe with WAL
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=5000",
+)
+
+
+def database_url(settings: Settings) -> sa.URL:
+    """``DATABASE_URL`` with its async driver, or the SQLite file in the data folder."""
+    if settings.database_url is None:
+        path = Path(settings.data_dir).resolve() / DB_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return sa.URL.create("sqlite+aiosqlite", database=str(path))
+    try:
+        url = sa.make_url(settings.database_url)
+    except sa.exc.ArgumentError:
+        raise ValueError("DATABASE_URL is not a database URL") from None
+    backend = url.get_backend_name()
+    backend = _ALIASES.get(backend, backend)
+    if backend not in _DRIVERS:
+        raise ValueError(f"DATABASE_URL: unsupported database {backend!r} (sqlite, postgresql)")
+    return url.set(drivername=_DRIVERS[backend])
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    """An engine whose connections are set up for roomrpc's transactions."""
+    url = database_url(settings)
+    common: dict[str, Any] = {
+        "json_serializer": lambda value: msgspec.json.encode(value).decode(),
+        "json_deserializer": msgspec.json.decode,
+    }
+    if url.get_backend_name() == "sqlite":
+        engine = create_async_engine(url, pool_size=settings.database_pool_size, **common)
+        _sqlite_transactions(engine)
+        return engine
+    server_settings = {"application_name": "roomrpc"}
+    if settings.database_schema:
+        server_settings["search_path"] = settings.database_schema
+    return create_async_engine(
+        url,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_pool_size,
+        pool_timeout=5,
+        connect_args={"server_settings": server_settings, "timeout": 5},
+        **common,
+    )
+
+
+def _sqlite_transactions(engine: AsyncEngine) -> None:
+    """SQLAlchemy's documented recipe: we emit BEGIN ourselves, IMMEDIATE for writes.
+
+    A writer takes the write lock when it begins, so two writers queue on
+    ``busy_timeout`` instead of deadlocking on a lock upgrade; a read runs
+    outside any transaction (one statement is its own snapshot).
+    """
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def connect(dbapi_connection: Any, record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in _SQLITE_PRAGMAS:
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def begin(conn: sa.Connection) -> None:
+        mode = conn.get_execution_options().get(MODE)
+        if mode != "read":
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if mode == "write" else "BEGIN")

@@ -1,0 +1,70 @@
+"""Queries on intentions: a space's history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from schema.intention import Intention, IntentionKind
+from server.storage.tables import intentions
+
+__all__ = ["insert", "page"]
+
+
+def _intention(row: Any) -> Intention:
+    return Intention(
+        id=row.id,
+        space_id=row.space_id,
+        author_id=row.author_id,
+        kind=row.kind,
+        content=row.content,
+        created_at=row.created_at,
+    )
+
+
+async def insert(
+    conn: AsyncConnection,
+    *,
+    space_id: str,
+    author_id: str,
+    kind: IntentionKind,
+    content: str,
+    now: datetime,
+) -> Intention:
+    """Record an intention; its id orders the history."""
+    values = {
+        "space_id": space_id,
+        "author_id": author_id,
+        "kind": kind,
+        "content": content,
+        "created_at": now,
+    }
+    result = await conn.execute(intentions.insert().values(values))
+    key = result.inserted_primary_key
+    assert key is not None  # an insert of one row always has its key
+    return Intention(
+        id=int(key[0]),
+        space_id=space_id,
+        author_id=author_id,
+        kind=kind,
+        content=content,
+        created_at=now,
+    )
+
+
+async def page(
+    conn: AsyncConnection, space_id: str, before: int | None, limit: int
+) -> list[Intention]:
+    """The newest ``limit`` intentions of a space, older than ``before`` when given."""
+    query = (
+        sa.select(intentions)
+        .where(intentions.c.space_id == space_id)
+        .order_by(intentions.c.id.desc())
+        .limit(limit)
+    )
+    if before is not None:
+        query = query.where(intentions.c.id < before)
+    return [_intention(row) for row in await conn.execute(query)]

@@ -1,0 +1,1 @@
+"""Alembic migrations: ``versions/`` holds one file per schema change, applied at start-up."""

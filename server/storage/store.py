@@ -1,0 +1,89 @@
+"""``Storage``: the engine, its transactions, and what start-up and /readyz need."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from server.settings import Settings
+from server.storage import migrate
+from server.storage.engine import MODE, create_engine
+from server.storage.errors import StorageUnavailable, is_down
+
+__all__ = ["Storage"]
+
+log = logging.getLogger("roomrpc.storage")
+
+
+class Storage:
+    """One database, SQLite or PostgreSQL, behind one code path.
+
+    ``read()`` runs statements outside a transaction (each is its own snapshot);
+    ``write()`` is one transaction, committed when the block ends and rolled
+    back, leaving no trace, when it raises. A database that cannot be reached
+    raises ``StorageUnavailable`` (SERVICE_UNAVAILABLE, retryable) from both.
+    """
+
+    def __init__(self, engine: AsyncEngine, *, fresh: bool, schema: str | None = None) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        self.fresh = fresh  # True when this start created the schema
+        self.schema = schema
+        self.deletions = 0  # bumped on each being deleted: caches of beings check it
+        read_options = {MODE: "read"}
+        if self.dialect != "sqlite":
+            read_options["isolation_level"] = "AUTOCOMMIT"
+        self._reader = engine.execution_options(**read_options)
+        self._writer = engine.execution_options(**{MODE: "write"})
+
+    @classmethod
+    async def open(cls, settings: Settings) -> Storage:
+        """Connect and migrate to the newest schema; raises StorageUnavailable if down."""
+        engine = create_engine(settings)
+        try:
+            async with engine.execution_options(**{MODE: "write"}).begin() as conn:
+                before = await migrate.upgrade(conn, settings.database_schema)
+        except Exception as exc:
+            await engine.dispose()
+            if is_down(exc):
+                log.error("database unreachable at start-up: %s", type(exc).__name__)
+                raise StorageUnavailable() from exc
+            raise
+        if before != migrate.head():
+            log.info("database migrated from %s to %s", before or "empty", migrate.head())
+        return cls(engine, fresh=before is None, schema=settings.database_schema)
+
+    async def close(self) -> None:
+        """Close every pooled connection."""
+        await self.engine.dispose()
+
+    async def ping(self) -> None:
+        """A round trip to the database (the /readyz check); raises when it is down."""
+        async with self.read() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for reads."""
+        try:
+            async with self._reader.connect() as conn:
+                yield conn
+        except Exception as exc:
+            if is_down(exc):
+                raise StorageUnavailable() from exc
+            raise
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """A connection in one transaction: all of the block's writes, or none."""
+        try:
+            async with self._writer.begin() as conn:
+                yield conn
+        except Exception as exc:
+            if is_down(exc):
+                raise StorageUnavailable() from exc
+            raise

@@ -1,0 +1,81 @@
+"""The tables, as SQLAlchemy Core sees them (the migrations create them)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+__all__ = ["BEING_ID", "UtcDateTime", "beings", "intentions", "memberships", "metadata"]
+
+BEING_ID = sa.String(64)
+metadata = sa.MetaData()
+
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """An aware UTC datetime on every backend (SQLite hands back naive ones)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> Any:
+        return value if value is None else value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> datetime | None:
+        if value is None or value.tzinfo is not None:
+            return value  # type: ignore[no-any-return]
+        return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
+
+
+_JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+_SERIAL = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite: a rowid alias
+
+beings = sa.Table(
+    "beings",
+    metadata,
+    sa.Column("id", BEING_ID, primary_key=True),
+    sa.Column("type", sa.String(8), nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("owner_id", BEING_ID, sa.ForeignKey("beings.id", ondelete="RESTRICT")),
+    sa.Column("visibility", sa.String(8)),
+    sa.Column("metadata", _JSON, nullable=False, key="meta"),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.CheckConstraint("type IN ('user', 'space', 'bot')", name="ck_beings_type"),
+    sa.CheckConstraint(
+        "(type = 'space') = (visibility IS NOT NULL)", name="ck_beings_space_visibility"
+    ),
+    sa.Index("ix_beings_owner_id", "owner_id"),
+    sa.Index("ix_beings_type_id", "type", "id"),
+)
+
+memberships = sa.Table(
+    "memberships",
+    metadata,
+    sa.Column(
+        "space_id", BEING_ID, sa.ForeignKey("beings.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column(
+        "being_id", BEING_ID, sa.ForeignKey("beings.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.CheckConstraint(
+        "role IN ('owner', 'moderator', 'member', 'listener')", name="ck_memberships_role"
+    ),
+    sa.Index("ix_memberships_being_id", "being_id"),
+)
+
+intentions = sa.Table(
+    "intentions",
+    metadata,
+    sa.Column("id", _SERIAL, primary_key=True, autoincrement=True),
+    sa.Column("space_id", BEING_ID, sa.ForeignKey("beings.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("author_id", BEING_ID, nullable=False),  # no FK: history outlives its authors
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("content", sa.Text(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Index("ix_intentions_space_id_id", "space_id", "id"),
+)
