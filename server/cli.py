@@ -39,10 +39,32 @@ def serve(host: str | None, port: int | None) -> None:
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     app = create_app(settings)
-    web.run_app(
-        app,
-        host=host or settings.host,
-        port=port or settings.port,
-        access_log=logging.getLogger("aiohttp.access") if settings.access_log else None,
-        print=lambda line: click.echo(f"roomrpc: {line.strip()}"),
-    )
+    host, port = host or settings.host, port or settings.port
+    # --- storage (issue 3): demo world on a fresh embedded database; a down DB is one line
+    from server.app import DEPS
+    from server.cli_beings import demo_world
+    from server.storage import StorageUnavailable
+
+    app.cleanup_ctx.append(demo_world(settings, f"http://{host}:{port}", lambda: app[DEPS].storage))
+    try:
+        web.run_app(
+            app,
+            host=host,
+            port=port,
+            access_log=logging.getLogger("aiohttp.access") if settings.access_log else None,
+            print=lambda line: click.echo(f"roomrpc: {line.strip()}"),
+        )
+    except StorageUnavailable:
+        click.echo("roomrpc: the database is unavailable (check DATABASE_URL)", err=True)
+        sys.exit(1)
+
+
+# --- storage and auth commands (issue 3) ---
+def _register() -> None:
+    from server.cli_beings import being, migrate, seed, token
+
+    for command in (token, being, seed, migrate):
+        main.add_command(command)
+
+
+_register()
