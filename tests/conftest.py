@@ -20,6 +20,9 @@ from tests import spec_examples
 
 Post = Callable[..., Awaitable[tuple[int, Any]]]
 
+# Storage and auth (issue 3): databases of each kind, a world of beings and real tokens.
+pytest_plugins = ("tests.db", "tests.world")
+
 
 async def token_resolver(authorization: str) -> Principal | None:
     """Test resolver: ``Bearer user:@alice`` or ``Bearer admin:@ops``; anything else is refused."""
