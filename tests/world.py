@@ -128,4 +128,3 @@ async def world(api: Api) -> Api:
             for being_id, role in ROLES.items():
                 await memberships.add(conn, space, being_id, role, now())  # type: ignore[arg-type]
     return api
-
