@@ -83,13 +83,13 @@ class Api:
 
     async def error(self, method: str, params: Any = None, **kw: Any) -> dict[str, Any]:
         """The error object."""
-        status, body = await self.call(method, params, **kw)
+        _status, body = await self.call(method, params, **kw)
         assert "error" in body, body
         return body["error"]  # type: ignore[no-any-return]
 
     async def code(self, method: str, params: Any = None, **kw: Any) -> str:
         """The error's name (``NOT_FOUND``...), or ``ok``."""
-        status, body = await self.call(method, params, **kw)
+        _status, body = await self.call(method, params, **kw)
         return "ok" if "result" in body else str(body["error"]["data"]["code"])
 
 

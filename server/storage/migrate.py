@@ -39,10 +39,10 @@ async def upgrade(conn: AsyncConnection, schema: str | None) -> str | None:
     transaction (BEGIN IMMEDIATE) already serialises them.
     """
     if conn.dialect.name == "postgresql":
-        if schema:
-            await conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
         key = zlib.crc32(f"roomrpc-migrate:{schema or ''}".encode())
         await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+        if schema:  # under the lock: IF NOT EXISTS alone races with a twin server
+            await conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
     return await conn.run_sync(_upgrade)
 
 
