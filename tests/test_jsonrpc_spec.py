@@ -162,8 +162,20 @@ async def test_invalid_request_objects(post: Post, request_body: str) -> None:
     assert body["error"]["data"]["issues"][0]["path"].startswith("$")
 
 
-@pytest.mark.parametrize("request_body", ["", "   ", "{", '{"jsonrpc":"2.0",}', "\xff", "[1,]"])
-async def test_parse_errors(post: Post, request_body: str) -> None:
+@pytest.mark.parametrize(
+    "request_body",
+    [
+        "",
+        "   ",
+        "{",
+        '{"jsonrpc":"2.0",}',
+        "[1,]",
+        b"\xff",
+        b'{"jsonrpc":"2.0","method":"get_data","id":"\xff"}',  # not UTF-8
+        b'[{"jsonrpc":"2.0","method":"get_data","id":"\xc3"}]',
+    ],
+)
+async def test_parse_errors(post: Post, request_body: str | bytes) -> None:
     status, body = await post(request_body)
     assert (status, without_data(body)) == (200, error(PARSE_ERROR, None))
 
@@ -190,6 +202,15 @@ async def test_extra_envelope_members_are_ignored(post: Post) -> None:
 async def test_rpc_prefix_is_reserved(post: Post) -> None:
     _, body = await post({"jsonrpc": "2.0", "method": "rpc.nothing", "id": 1})
     assert body["error"]["code"] == -32601
+
+
+async def test_positional_values_keep_their_exact_json(post: Post) -> None:
+    _, body = await post('{"jsonrpc":"2.0","method":"subtract","params":[1e999, 1],"id":1}')
+    assert body["error"]["code"] == -32602
+    _, body = await post(
+        '{"jsonrpc":"2.0","method":"subtract","params":[9007199254740993, 0],"id":1}'
+    )
+    assert body["result"] == 9007199254740993
 
 
 async def test_too_many_positional_params(post: Post) -> None:

@@ -101,6 +101,8 @@ class Dispatcher(Generic[D]):
 
     async def handle(self, body: bytes, *, request_id: str, authorization: str | None) -> Reply:
         """Answer one request body; never raises."""
+        if not body.isascii() and not _is_utf8(body):  # msgspec checks only what it decodes
+            return self._one(_protocol("PARSE_ERROR", request_id))
         if _is_batch(body):
             return await self._batch(body, request_id, authorization)
         try:
@@ -251,6 +253,14 @@ def error_reply(code: ErrorName, request_id: str, message: str | None = None) ->
     """A protocol-level error answered before dispatch (body too large, wrong media type)."""
     failure = _protocol(code, request_id, message)
     return Reply(_encode(failure), failure.error.data.http_status)
+
+
+def _is_utf8(body: bytes) -> bool:
+    try:
+        body.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _is_batch(body: bytes) -> bool:

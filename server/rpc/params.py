@@ -14,6 +14,7 @@ __all__ = ["NotStructured", "ParamsDecoder", "issue_of"]
 
 _EMPTY = b"{}"
 _NOT_AN_OBJECT = "Expected `object`, got "
+_decode_array = msgspec.json.Decoder(list[msgspec.Raw]).decode
 _AT = re.compile(r"^(?P<message>.*?)(?: - at `(?P<path>[^`]*)`)?$", re.DOTALL)
 _FIELD = re.compile(r"(?:missing required|unknown) field `(?P<field>[^`]*)`")
 
@@ -29,12 +30,13 @@ class NotStructured(RpcError):
 class ParamsDecoder:
     """Turns raw ``params`` JSON (an object, an array, or absent) into the input Struct."""
 
-    __slots__ = ("_decoder", "_names", "input")
+    __slots__ = ("_decoder", "_keys", "_names", "input")
 
     def __init__(self, input: type[Any]) -> None:
         self.input = input
         self._decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(input)
         self._names = tuple(f.encode_name for f in msgspec.structs.fields(input))
+        self._keys = tuple(msgspec.json.encode(name) for name in self._names)
 
     def decode(self, raw: bytes | msgspec.Raw | None) -> Any:
         """Params by name (an object), or by position (an array, in field order)."""
@@ -49,11 +51,12 @@ class ParamsDecoder:
     def _not_an_object(self, raw: bytes | msgspec.Raw | None) -> Any:
         if raw is None or bytes(raw)[:1] != b"[":
             raise NotStructured()
-        values = msgspec.json.decode(raw)
+        values = _decode_array(raw)  # each value kept as raw JSON: nothing is re-parsed lossily
         if len(values) > len(self._names):
             message = f"Expected at most {len(self._names)} positional params, got {len(values)}"
             raise RpcError("INVALID_PARAMS", issues=[Issue(path="$", message=message)])
-        named = msgspec.json.encode(dict(zip(self._names, values, strict=False)))
+        pairs = (b"%s:%s" % (name, bytes(v)) for name, v in zip(self._keys, values, strict=False))
+        named = b"{" + b",".join(pairs) + b"}"
         try:
             return self._decoder.decode(named)
         except msgspec.ValidationError as exc:
