@@ -1,14 +1,16 @@
 """JSON-RPC 2.0 over bytes: decode the envelope, run the call, encode the answer.
 
 Knows nothing of HTTP. The envelope is decoded into a Struct whose ``params``
-and ``id`` stay raw: params go to the procedure's own typed decoder, the id is
-echoed byte for byte, so its type and value come back exactly as sent.
+stay raw bytes for the procedure's own typed decoder; the id is decoded as the
+spec allows it (a string, a number of any size, or null) and echoed with its
+type and value.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
@@ -67,7 +69,7 @@ _Response = _Success | _Failure
 _decode_request = msgspec.json.Decoder(_Request).decode
 _decode_batch = msgspec.json.Decoder(list[msgspec.Raw]).decode
 _encode = msgspec.json.Encoder().encode
-_SPACE = b" \t\r\n"
+_BATCH = re.compile(rb"[ \t\r\n]*\[")
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,10 +128,7 @@ class Dispatcher(Generic[D]):
             return self._one(_protocol("PARSE_ERROR", request_id))
         if not entries:
             empty = Issue(path="$", message="Expected a non-empty array of requests")
-            error = RpcError("INVALID_REQUEST", issues=[empty])
-            return self._one(
-                _Failure("2.0", error_object(error, path=None, request_id=request_id), None)
-            )
+            return self._one(_null_id(RpcError("INVALID_REQUEST", issues=[empty]), request_id))
         if len(entries) > self._max_batch:
             message = f"Batch of {len(entries)} calls; at most {self._max_batch} allowed"
             return Reply(_encode(_protocol("PAYLOAD_TOO_LARGE", request_id, message)), 413)
@@ -170,7 +169,7 @@ class Dispatcher(Generic[D]):
             return None, exc
         except Exception:
             log.exception("principal resolver failed (request %s)", request_id)
-            return None, RpcError("INTERNAL_SERVER_ERROR")
+            return None, _INTERNAL
 
     def _begin(
         self,
@@ -197,7 +196,7 @@ class Dispatcher(Generic[D]):
             else:
                 return _Suspended(coro, yielded, rid, method)  # type: ignore[arg-type]
         except NotStructured as exc:  # an invalid request object: answered, with a null id
-            return _Failure("2.0", error_object(exc, path=None, request_id=request_id), None)
+            return _null_id(exc, request_id)
         except RpcError as exc:
             return self._failure(exc, rid, method, request_id)
         except Exception:
@@ -264,21 +263,21 @@ def _is_utf8(body: bytes) -> bool:
 
 
 def _is_batch(body: bytes) -> bool:
-    for byte in body:
-        if byte not in _SPACE:
-            return byte == 0x5B  # '['
-    return False
+    return _BATCH.match(body) is not None
+
+
+def _null_id(error: RpcError, request_id: str) -> _Failure:
+    """An answer to a request whose id could not be read (the spec says: null)."""
+    return _Failure("2.0", error_object(error, path=None, request_id=request_id), None)
 
 
 def _invalid(exc: msgspec.ValidationError, request_id: str) -> _Failure:
-    error = RpcError("INVALID_REQUEST", issues=[issue_of(exc)])
-    return _Failure("2.0", error_object(error, path=None, request_id=request_id), None)
+    return _null_id(RpcError("INVALID_REQUEST", issues=[issue_of(exc)]), request_id)
 
 
 def _protocol(code: ErrorName, request_id: str, message: str | None = None) -> _Failure:
-    error = RpcError(code, message)
-    return _Failure("2.0", error_object(error, path=None, request_id=request_id), None)
+    return _null_id(RpcError(code, message), request_id)
 
 
 def _internal(path: str | None, request_id: str) -> ErrorObject:
-    return error_object(RpcError("INTERNAL_SERVER_ERROR"), path=path, request_id=request_id)
+    return error_object(_INTERNAL, path=path, request_id=request_id)
