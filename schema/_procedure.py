@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
+import msgspec
+
 from schema.errors import ERRORS, ErrorName
 
 __all__ = ["Kind", "Procedure", "mutation", "query"]
@@ -39,9 +41,13 @@ class Procedure(Generic[In, Out]):
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
             raise ValueError(f"procedure name {self.name!r} is not a valid method name")
+        if not (isinstance(self.input, type) and issubclass(self.input, msgspec.Struct)):
+            raise TypeError(f"{self.name}: input must be a msgspec Struct, not {self.input!r}")
         unknown = [e for e in self.errors if e not in ERRORS]
         if unknown:
             raise ValueError(f"{self.name}: unknown error codes {unknown}")
+        if self.protected and "UNAUTHORIZED" not in self.errors:  # protected implies it
+            object.__setattr__(self, "errors", ("UNAUTHORIZED", *self.errors))
 
     @property
     def namespace(self) -> str:

@@ -40,8 +40,8 @@ def rpc_handler(dispatcher: Dispatcher[object], settings: Settings) -> Handler:
 
     async def handle(request: web.Request) -> web.StreamResponse:
         request_id = request_ids(request)
-        media_type = request.headers.get("Content-Type", "").partition(";")[0].strip().lower()
-        if media_type not in _MEDIA_TYPES:
+        content_type = request.headers.get("Content-Type", "")
+        if content_type != "application/json" and _media_type(content_type) not in _MEDIA_TYPES:
             message = "Content-Type must be application/json"
             return _respond(error_reply("UNSUPPORTED_MEDIA_TYPE", request_id, message), request_id)
         length = request.content_length
@@ -57,6 +57,10 @@ def rpc_handler(dispatcher: Dispatcher[object], settings: Settings) -> Handler:
         return _respond(reply, request_id)
 
     return handle
+
+
+def _media_type(content_type: str) -> str:
+    return content_type.partition(";")[0].strip().lower()
 
 
 def _too_large(max_body: int, request_id: str) -> Reply:

@@ -16,7 +16,7 @@ from server.app import create_app
 from server.procedures import ROUTERS
 from server.rpc import Principal, Router, RpcError
 from server.settings import Settings, load_settings
-from tests import spec_examples
+from tests import probe, spec_examples
 
 Post = Callable[..., Awaitable[tuple[int, Any]]]
 
@@ -54,8 +54,8 @@ def make_app() -> Callable[..., web.Application]:
     ) -> web.Application:
         return create_app(
             settings or make_settings(**env),
-            contract=(*schema.CONTRACT, *spec_examples.CONTRACT, *contract),
-            routers=(*ROUTERS, spec_examples.router, *routers),
+            contract=(*schema.CONTRACT, *spec_examples.CONTRACT, *probe.CONTRACT, *contract),
+            routers=(*ROUTERS, spec_examples.router, probe.router, *routers),
             resolve_principal=token_resolver,
         )
 

@@ -1,8 +1,8 @@
-"""Run a coroutine eagerly: most procedures finish without ever suspending.
+"""Continue a coroutine that was stepped by hand: most procedures finish without suspending.
 
-``start`` steps a coroutine until it first suspends. If it finished, the
-result is known without a task, a timer or an event-loop round trip; if it
-suspended, ``Resume`` continues driving the very same coroutine from an
+The dispatcher sends the first ``None`` into a handler's coroutine itself. If it
+returns, the result is known without a task, a timer or an event-loop round
+trip. If it suspends, ``Resume`` drives the very same coroutine on from an
 ``await`` in the caller's task, so timeouts and cancellation still reach it.
 """
 
@@ -11,23 +11,7 @@ from __future__ import annotations
 from collections.abc import Coroutine, Generator
 from typing import Any
 
-__all__ = ["Resume", "pending", "start"]
-
-_PENDING = object()
-
-
-def start(coro: Coroutine[Any, Any, Any]) -> tuple[Any, Any]:
-    """Step ``coro`` once: ``(result, None)`` if it returned, else ``(_PENDING, yielded)``."""
-    try:
-        yielded = coro.send(None)
-    except StopIteration as stop:
-        return stop.value, None
-    return _PENDING, yielded
-
-
-def pending(result: Any) -> bool:
-    """True when ``start`` found the coroutine suspended."""
-    return result is _PENDING
+__all__ = ["Resume"]
 
 
 class Resume:

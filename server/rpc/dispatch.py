@@ -1,25 +1,27 @@
 """JSON-RPC 2.0 over bytes: decode the envelope, run the call, encode the answer.
 
 Knows nothing of HTTP. The envelope is decoded into a Struct whose ``params``
-and ``id`` stay raw: params go to the procedure's own typed decoder, the id is
-echoed byte for byte, so its type and value come back exactly as sent.
+stay raw bytes for the procedure's own typed decoder; the id is decoded as the
+spec allows it (a string, a number of any size, or null) and echoed with its
+type and value.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+import re
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 import msgspec
 
 from schema.errors import ErrorName, ErrorObject, Issue
-from server.rpc import _eager
+from server.rpc._eager import Resume
 from server.rpc.context import Context, Principal
 from server.rpc.errors import RpcError, error_object
-from server.rpc.params import issue_of
+from server.rpc.params import NotStructured, issue_of
 from server.rpc.router import Compiled
 
 __all__ = ["Dispatcher", "Reply", "Resolver", "error_reply"]
@@ -27,25 +29,39 @@ __all__ = ["Dispatcher", "Reply", "Resolver", "error_reply"]
 D = TypeVar("D")
 Resolver = Callable[[str], Awaitable[Principal | None]]
 log = logging.getLogger("roomrpc.rpc")
+_INTERNAL = RpcError("INTERNAL_SERVER_ERROR")
+
+
+Id = int | float | str | None
 
 
 class _Request(msgspec.Struct):
-    jsonrpc: str
+    jsonrpc: Literal["2.0"]
     method: str
     params: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET
-    id: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET
+    id: Id | msgspec.UnsetType = msgspec.UNSET  # absent: a notification
 
 
 class _Success(msgspec.Struct):
     jsonrpc: str
     result: Any
-    id: msgspec.Raw
+    id: Id
 
 
 class _Failure(msgspec.Struct):
     jsonrpc: str
     error: ErrorObject
-    id: msgspec.Raw
+    id: Id
+
+
+@dataclass(slots=True)
+class _Suspended:
+    """A call whose coroutine is waiting on I/O: it finishes under the call timeout."""
+
+    coro: Coroutine[Any, Any, Any]
+    yielded: Any
+    id: Id | msgspec.UnsetType
+    method: str
 
 
 _Response = _Success | _Failure
@@ -53,10 +69,7 @@ _Response = _Success | _Failure
 _decode_request = msgspec.json.Decoder(_Request).decode
 _decode_batch = msgspec.json.Decoder(list[msgspec.Raw]).decode
 _encode = msgspec.json.Encoder().encode
-_NULL = msgspec.Raw(b"null")
-_SPACE = b" \t\r\n"
-_ID_START = frozenset(b'"-0123456789n')
-_PARAMS_START = frozenset(b"{[")
+_BATCH = re.compile(rb"[ \t\r\n]*\[")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +103,8 @@ class Dispatcher(Generic[D]):
 
     async def handle(self, body: bytes, *, request_id: str, authorization: str | None) -> Reply:
         """Answer one request body; never raises."""
+        if not body.isascii() and not _is_utf8(body):  # msgspec checks only what it decodes
+            return self._one(_protocol("PARSE_ERROR", request_id))
         if _is_batch(body):
             return await self._batch(body, request_id, authorization)
         try:
@@ -99,7 +114,9 @@ class Dispatcher(Generic[D]):
         except msgspec.DecodeError:
             return self._one(_protocol("PARSE_ERROR", request_id))
         principal, denied = await self._principal(authorization, request_id)
-        response = await self._call(request, request_id, principal, denied)
+        response = self._begin(request, request_id, principal, denied)
+        if isinstance(response, _Suspended):
+            response = await self._finish(response, request_id)
         if response is None:
             return _NO_REPLY
         return Reply(self._encode(response, request.method, request_id))
@@ -111,10 +128,7 @@ class Dispatcher(Generic[D]):
             return self._one(_protocol("PARSE_ERROR", request_id))
         if not entries:
             empty = Issue(path="$", message="Expected a non-empty array of requests")
-            error = RpcError("INVALID_REQUEST", issues=[empty])
-            return self._one(
-                _Failure("2.0", error_object(error, path=None, request_id=request_id), _NULL)
-            )
+            return self._one(_null_id(RpcError("INVALID_REQUEST", issues=[empty]), request_id))
         if len(entries) > self._max_batch:
             message = f"Batch of {len(entries)} calls; at most {self._max_batch} allowed"
             return Reply(_encode(_protocol("PAYLOAD_TOO_LARGE", request_id, message)), 413)
@@ -128,7 +142,9 @@ class Dispatcher(Generic[D]):
                 responses.append(_invalid(exc, request_id))
                 methods.append(None)
                 continue
-            response = await self._call(request, request_id, principal, denied)
+            response = self._begin(request, request_id, principal, denied)
+            if isinstance(response, _Suspended):
+                response = await self._finish(response, request_id)
             if response is not None:
                 responses.append(response)
                 methods.append(request.method)
@@ -153,57 +169,72 @@ class Dispatcher(Generic[D]):
             return None, exc
         except Exception:
             log.exception("principal resolver failed (request %s)", request_id)
-            return None, RpcError("INTERNAL_SERVER_ERROR")
+            return None, _INTERNAL
 
-    async def _call(
+    def _begin(
         self,
         request: _Request,
         request_id: str,
         principal: Principal | None,
         denied: RpcError | None,
-    ) -> _Response | None:
-        problem = _envelope_problem(request)
-        if problem is not None:
-            error = RpcError("INVALID_REQUEST", issues=[problem])
-            return _Failure("2.0", error_object(error, path=None, request_id=request_id), _NULL)
-        rid = request.id
-        method = request.method
+    ) -> _Response | _Suspended | None:
+        """Run the call until it first waits: most calls finish here, with no timer or task."""
+        rid, method = request.id, request.method
         try:
             if denied is not None:
                 raise denied
             proc = self._procedures.get(method)
             if proc is None:
                 raise RpcError("METHOD_NOT_FOUND")  # the spec's exact message; data.path names it
-            params = proc.params.decode(None if request.params is msgspec.UNSET else request.params)
-            ctx = Context(request_id, self._deps, principal, method)
-            result = await self._run(proc, ctx, params)
+            raw = request.params
+            params = proc.params.decode(None if raw is msgspec.UNSET else raw)
+            coro = proc.run(Context(request_id, self._deps, principal, method), params)
+            try:
+                yielded = coro.send(None)  # type: ignore[attr-defined]
+            except StopIteration as stop:
+                result = stop.value
+            else:
+                return _Suspended(coro, yielded, rid, method)  # type: ignore[arg-type]
+        except NotStructured as exc:  # an invalid request object: answered, with a null id
+            return _null_id(exc, request_id)
         except RpcError as exc:
-            if rid is msgspec.UNSET:
-                return None
-            return _Failure("2.0", error_object(exc, path=method, request_id=request_id), rid)
+            return self._failure(exc, rid, method, request_id)
         except Exception:
             log.exception("internal error in %s (request %s)", method, request_id)
-            if rid is msgspec.UNSET:
-                return None
-            return _Failure("2.0", _internal(method, request_id), rid)
+            return self._failure(_INTERNAL, rid, method, request_id)
         if rid is msgspec.UNSET:
             return None
         return _Success("2.0", result, rid)
 
-    async def _run(self, proc: Compiled, ctx: Context[Any], params: Any) -> Any:
-        coro = proc.run(ctx, params)
-        result, yielded = _eager.start(coro)  # type: ignore[arg-type]
-        if not _eager.pending(result):
-            return result
+    async def _finish(self, call: _Suspended, request_id: str) -> _Response | None:
+        """Drive a suspended call to its end, within the per-call timeout."""
         timeout = asyncio.timeout(self._timeout)
         try:
             async with timeout:
-                return await _eager.Resume(coro, yielded)  # type: ignore[arg-type]
+                result = await Resume(call.coro, call.yielded)
         except TimeoutError:
-            if timeout.expired():
-                message = f"{ctx.path} did not finish within {self._timeout:g} s"
-                raise RpcError("TIMEOUT", message, retryable=True) from None
-            raise
+            if not timeout.expired():
+                log.exception("internal error in %s (request %s)", call.method, request_id)
+                return self._failure(_INTERNAL, call.id, call.method, request_id)
+            message = f"{call.method} did not finish within {self._timeout:g} s"
+            error = RpcError("TIMEOUT", message, retryable=True)
+            return self._failure(error, call.id, call.method, request_id)
+        except RpcError as exc:
+            return self._failure(exc, call.id, call.method, request_id)
+        except Exception:
+            log.exception("internal error in %s (request %s)", call.method, request_id)
+            return self._failure(_INTERNAL, call.id, call.method, request_id)
+        if call.id is msgspec.UNSET:
+            return None
+        return _Success("2.0", result, call.id)
+
+    @staticmethod
+    def _failure(
+        error: RpcError, rid: Id | msgspec.UnsetType, method: str, request_id: str
+    ) -> _Failure | None:
+        if rid is msgspec.UNSET:
+            return None  # notifications are never answered, not even with an error
+        return _Failure("2.0", error_object(error, path=method, request_id=request_id), rid)
 
     def _one(self, response: _Failure) -> Reply:
         return Reply(_encode(response))
@@ -223,34 +254,30 @@ def error_reply(code: ErrorName, request_id: str, message: str | None = None) ->
     return Reply(_encode(failure), failure.error.data.http_status)
 
 
+def _is_utf8(body: bytes) -> bool:
+    try:
+        body.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _is_batch(body: bytes) -> bool:
-    for byte in body:
-        if byte not in _SPACE:
-            return byte == 0x5B  # '['
-    return False
+    return _BATCH.match(body) is not None
 
 
-def _envelope_problem(request: _Request) -> Issue | None:
-    if request.jsonrpc != "2.0":
-        return Issue(path="$.jsonrpc", message='Expected exactly "2.0"')
-    rid = request.id
-    if rid is not msgspec.UNSET and memoryview(rid)[0] not in _ID_START:
-        return Issue(path="$.id", message="Expected a string, a number or null")
-    params = request.params
-    if params is not msgspec.UNSET and memoryview(params)[0] not in _PARAMS_START:
-        return Issue(path="$.params", message="Expected an object or an array")
-    return None
+def _null_id(error: RpcError, request_id: str) -> _Failure:
+    """An answer to a request whose id could not be read (the spec says: null)."""
+    return _Failure("2.0", error_object(error, path=None, request_id=request_id), None)
 
 
 def _invalid(exc: msgspec.ValidationError, request_id: str) -> _Failure:
-    error = RpcError("INVALID_REQUEST", issues=[issue_of(exc)])
-    return _Failure("2.0", error_object(error, path=None, request_id=request_id), _NULL)
+    return _null_id(RpcError("INVALID_REQUEST", issues=[issue_of(exc)]), request_id)
 
 
 def _protocol(code: ErrorName, request_id: str, message: str | None = None) -> _Failure:
-    error = RpcError(code, message)
-    return _Failure("2.0", error_object(error, path=None, request_id=request_id), _NULL)
+    return _null_id(RpcError(code, message), request_id)
 
 
 def _internal(path: str | None, request_id: str) -> ErrorObject:
-    return error_object(RpcError("INTERNAL_SERVER_ERROR"), path=path, request_id=request_id)
+    return error_object(_INTERNAL, path=path, request_id=request_id)

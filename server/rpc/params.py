@@ -10,40 +10,57 @@ import msgspec
 from schema.errors import Issue
 from server.rpc.errors import RpcError
 
-__all__ = ["ParamsDecoder", "issue_of"]
+__all__ = ["NotStructured", "ParamsDecoder", "issue_of"]
 
 _EMPTY = b"{}"
+_NOT_AN_OBJECT = "Expected `object`, got "
+_decode_array = msgspec.json.Decoder(list[msgspec.Raw]).decode
 _AT = re.compile(r"^(?P<message>.*?)(?: - at `(?P<path>[^`]*)`)?$", re.DOTALL)
 _FIELD = re.compile(r"(?:missing required|unknown) field `(?P<field>[^`]*)`")
+
+
+class NotStructured(RpcError):
+    """``params`` is neither an object nor an array: the request object itself is invalid."""
+
+    def __init__(self) -> None:
+        issue = Issue(path="$.params", message="Expected an object or an array")
+        super().__init__("INVALID_REQUEST", issues=[issue])
 
 
 class ParamsDecoder:
     """Turns raw ``params`` JSON (an object, an array, or absent) into the input Struct."""
 
-    __slots__ = ("_decoder", "_names", "input")
+    __slots__ = ("_decoder", "_keys", "_names", "input")
 
     def __init__(self, input: type[Any]) -> None:
         self.input = input
         self._decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(input)
         self._names = tuple(f.encode_name for f in msgspec.structs.fields(input))
+        self._keys = tuple(msgspec.json.encode(name) for name in self._names)
 
     def decode(self, raw: bytes | msgspec.Raw | None) -> Any:
-        """Params by name (object) or by position (array, in field order)."""
-        if raw is None:
-            raw = _EMPTY
-        elif memoryview(raw)[0] == 0x5B:  # '['
-            raw = self._by_position(raw)
+        """Params by name (an object), or by position (an array, in field order)."""
         try:
-            return self._decoder.decode(raw)
+            return self._decoder.decode(_EMPTY if raw is None else raw)
         except msgspec.ValidationError as exc:
+            message = str(exc)
+            if message.startswith(_NOT_AN_OBJECT) and " - at `" not in message:
+                return self._not_an_object(raw)  # off the hot path: checked only on failure
             raise RpcError("INVALID_PARAMS", issues=[issue_of(exc)]) from None
 
-    def _by_position(self, raw: bytes | msgspec.Raw) -> bytes:
-        values = msgspec.json.decode(raw)
+    def _not_an_object(self, raw: bytes | msgspec.Raw | None) -> Any:
+        if raw is None or bytes(raw)[:1] != b"[":
+            raise NotStructured()
+        values = _decode_array(raw)  # each value kept as raw JSON: nothing is re-parsed lossily
         if len(values) > len(self._names):
             message = f"Expected at most {len(self._names)} positional params, got {len(values)}"
             raise RpcError("INVALID_PARAMS", issues=[Issue(path="$", message=message)])
-        return msgspec.json.encode(dict(zip(self._names, values, strict=False)))
+        pairs = (b"%s:%s" % (name, bytes(v)) for name, v in zip(self._keys, values, strict=False))
+        named = b"{" + b",".join(pairs) + b"}"
+        try:
+            return self._decoder.decode(named)
+        except msgspec.ValidationError as exc:
+            raise RpcError("INVALID_PARAMS", issues=[issue_of(exc)]) from None
 
 
 def issue_of(exc: msgspec.ValidationError) -> Issue:

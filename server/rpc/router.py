@@ -7,8 +7,6 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import msgspec
-
 from schema import Procedure
 from server.rpc.context import Context
 from server.rpc.params import ParamsDecoder
@@ -134,11 +132,7 @@ def _compile(entry: _Entry, protect: Middleware | None) -> Compiled:
     run: Next = entry.handler
     for middleware in reversed(chain):
         run = _bind(middleware, run)
-    try:
-        params = ParamsDecoder(entry.spec.input)
-    except (TypeError, msgspec.ValidationError) as exc:
-        raise RouterError(f"{entry.spec.name!r}: input is not a msgspec Struct: {exc}") from exc
-    return Compiled(entry.spec, params, run)
+    return Compiled(entry.spec, ParamsDecoder(entry.spec.input), run)
 
 
 def _bind(middleware: Middleware, call_next: Next) -> Next:

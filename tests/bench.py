@@ -1,0 +1,210 @@
+"""``make bench``: /rpc against a plain aiohttp JSON handler, same process, same run.
+
+The server runs in a child process pinned to one core, wrk on the other. For each
+scenario we report requests per second and per CPU-second of the server process,
+and the ratio to the plain handler measured in the same run (rounds interleave,
+the median of each is kept).
+
+    python -m tests.bench [--seconds 5] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from schema import Base, query
+
+SERVER_CPU, LOAD_CPU = "0", "1"
+
+
+class AddInput(Base):
+    a: int
+    b: int
+
+
+add = query("bench.add", AddInput, int, "a + b: the trivial procedure")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    path: str
+    body: bytes
+    calls: int = 1  # calls per HTTP request
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+def _call(i: int) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "method": "bench.add", "params": {"a": i, "b": 2}, "id": i}
+
+
+BASELINE = Scenario("plain aiohttp handler", "/plain", b'{"a": 1, "b": 2}')
+SCENARIOS: list[Scenario] = [
+    Scenario("/rpc bench.add", "/rpc", json.dumps(_call(1)).encode()),
+    Scenario(
+        "/rpc batch of 50 bench.add", "/rpc", json.dumps([_call(i) for i in range(50)]).encode(), 50
+    ),
+]
+# Other modules add scenarios (and the server-side setup they need) through this hook.
+EXTRA: list[Callable[[], list[Scenario]]] = []
+
+
+def build_app() -> web.Application:
+    """The roomrpc app with the bench procedure mounted, plus the plain handler."""
+    import schema
+    from server.app import create_app
+    from server.procedures import ROUTERS
+    from server.rpc import Context, Router
+    from server.settings import load_settings
+
+    router = Router()
+
+    @router.procedure(add)
+    async def _add(ctx: Context[Any], params: AddInput) -> int:
+        return params.a + params.b
+
+    async def plain(request: web.Request) -> web.Response:
+        data = await request.json()
+        return web.json_response({"result": data["a"] + data["b"]})
+
+    app = create_app(
+        load_settings(env_file=None), contract=(*schema.CONTRACT, add), routers=(*ROUTERS, router)
+    )
+    app.router.add_post("/plain", plain)
+    return app
+
+
+def serve(port: int) -> None:
+    web.run_app(build_app(), host="127.0.0.1", port=port, access_log=None, print=None)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _wrk(url: str, scenario: Scenario, seconds: float, script_dir: Path) -> float:
+    script = script_dir / "post.lua"
+    headers = "".join(f'wrk.headers["{k}"] = "{v}"\n' for k, v in scenario.headers)
+    body = scenario.body.decode().replace("\\", "\\\\").replace('"', '\\"')
+    script.write_text(
+        f'wrk.method = "POST"\nwrk.body = "{body}"\n'
+        f'wrk.headers["Content-Type"] = "application/json"\n{headers}'
+    )
+    done = subprocess.run(
+        ["taskset", "-c", LOAD_CPU, "wrk", "-t1", "-c32", f"-d{seconds}s", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    if "Non-2xx" in done.stdout:
+        raise SystemExit(f"{scenario.name}: non-2xx answers\n{done.stdout}")
+    match = re.search(r"Requests/sec:\s+([\d.]+)", done.stdout)
+    assert match, done.stdout
+    return float(match.group(1))
+
+
+def _check(url: str, scenario: Scenario) -> None:
+    request = urllib.request.Request(
+        url,
+        data=scenario.body,
+        headers={"Content-Type": "application/json", **dict(scenario.headers)},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        text = response.read().decode()
+    if '"error"' in text:
+        raise SystemExit(f"{scenario.name}: the call fails: {text[:300]}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve)
+        return
+    if shutil.which("wrk") is None:
+        raise SystemExit("make bench needs wrk: apt-get install wrk")
+    scenarios = [BASELINE, *SCENARIOS, *(s for extra in EXTRA for s in extra())]
+    port = _free_port()
+    server = subprocess.Popen(
+        ["taskset", "-c", SERVER_CPU, sys.executable, "-m", "tests.bench", "--serve", str(port)],
+        env={**os.environ, "LOG_LEVEL": "WARNING"},
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait(base)
+        for scenario in scenarios:
+            _check(base + scenario.path, scenario)
+        rps: dict[str, list[float]] = {s.name: [] for s in scenarios}
+        per_cpu: dict[str, list[float]] = {s.name: [] for s in scenarios}
+        with tempfile.TemporaryDirectory() as tmp:
+            for _ in range(args.rounds):
+                for scenario in scenarios:
+                    cpu = _cpu_seconds(server.pid)
+                    rate = _wrk(base + scenario.path, scenario, args.seconds, Path(tmp))
+                    used = _cpu_seconds(server.pid) - cpu
+                    rps[scenario.name].append(rate)
+                    per_cpu[scenario.name].append(rate * args.seconds / max(used, 1e-9))
+        _report(scenarios, rps, per_cpu)
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=10)
+
+
+def _wait(base: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit("bench server did not start")
+
+
+def _report(
+    scenarios: list[Scenario], rps: dict[str, list[float]], per_cpu: dict[str, list[float]]
+) -> None:
+    plain_rps = statistics.median(rps[BASELINE.name])
+    plain_cpu = statistics.median(per_cpu[BASELINE.name])
+    columns = ("req/s", "req/CPU-s", "calls/s", "ratio", "ratio/CPU")
+    print(f"{'scenario':34} " + " ".join(f"{c:>9}" for c in columns))
+    for s in scenarios:
+        r, c = statistics.median(rps[s.name]), statistics.median(per_cpu[s.name])
+        print(
+            f"{s.name:34} {r:9.0f} {c:9.0f} {r * s.calls:9.0f} "
+            f"{r * s.calls / plain_rps:9.2f} {c * s.calls / plain_cpu:9.2f}"
+        )
+    print("ratio: calls/s over the plain handler's req/s; ratio/CPU: the same per CPU-second")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""A ``probe`` namespace mounted by tests: procedures that fail, sleep, or need a caller."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+import msgspec
+
+from schema import Base, Procedure, mutation, query
+from schema.errors import ErrorName
+from server.rpc import AuthedContext, Context, Router, RpcError
+
+__all__ = ["CONTRACT", "SECRET", "router"]
+
+SECRET = "s3cr3t-db-password"
+
+
+class Nothing(Base):
+    pass
+
+
+class RaiseInput(Base):
+    code: ErrorName
+    message: str | None = None
+
+
+class SleepInput(Base):
+    seconds: Annotated[float, msgspec.Meta(ge=0, le=10)]
+
+
+class Address(Base):
+    city: Annotated[str, msgspec.Meta(min_length=1)]
+
+
+class EchoInput(Base):
+    room_being_id: Annotated[str, msgspec.Meta(pattern=r"^@[a-z0-9._-]{1,63}$")]
+    count: Annotated[int, msgspec.Meta(ge=1, le=100)] = 1
+    address: Address | None = None
+
+
+class WhoAmI(Base):
+    being_id: str
+    admin: bool
+
+
+boom = mutation("probe.boom", Nothing, type(None), "Raises an unexpected exception")
+fail = mutation("probe.fail", RaiseInput, type(None), "Raises the named error")
+sleep = query("probe.sleep", SleepInput, float, "Sleeps, then answers")
+echo = query("probe.echo", EchoInput, EchoInput, "Answers its params")
+whoami = query("probe.whoami", Nothing, WhoAmI, "The caller", protected=True)
+unencodable = query("probe.unencodable", Nothing, Any, "Returns what JSON cannot hold")
+
+CONTRACT: tuple[Procedure[Any, Any], ...] = (boom, fail, sleep, echo, whoami, unencodable)
+
+router = Router()
+
+
+@router.procedure(boom)
+async def _boom(ctx: Context[Any], params: Nothing) -> None:
+    raise RuntimeError(f"connection to postgres://app:{SECRET}@db failed")
+
+
+@router.procedure(fail)
+async def _fail(ctx: Context[Any], params: RaiseInput) -> None:
+    raise RpcError(params.code, params.message)
+
+
+@router.procedure(sleep)
+async def _sleep(ctx: Context[Any], params: SleepInput) -> float:
+    await asyncio.sleep(params.seconds)
+    return params.seconds
+
+
+@router.procedure(echo)
+async def _echo(ctx: Context[Any], params: EchoInput) -> EchoInput:
+    return params
+
+
+@router.procedure(whoami)
+async def _whoami(ctx: AuthedContext[Any], params: Nothing) -> WhoAmI:
+    return WhoAmI(being_id=ctx.principal.being_id, admin=ctx.principal.is_admin)
+
+
+@router.procedure(unencodable)
+async def _unencodable(ctx: Context[Any], params: Nothing) -> Any:
+    return {"value": object()}

@@ -1,0 +1,158 @@
+"""POST /rpc as HTTP: media type, size and batch limits, timeouts, statuses, CORS, request ids."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from tests.conftest import Post
+
+Client = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
+CALL = {"jsonrpc": "2.0", "method": "get_data", "id": 1}
+
+
+async def test_wrong_content_type_is_415_with_a_jsonrpc_body(client: TestClient[Any, Any]) -> None:
+    headers = {"Content-Type": "text/plain"}
+    response = await client.post("/rpc", data=json.dumps(CALL), headers=headers)
+    assert response.status == 415
+    body = await response.json()
+    assert body["id"] is None
+    assert body["error"]["code"] == -32015
+    assert body["error"]["data"]["code"] == "UNSUPPORTED_MEDIA_TYPE"
+
+
+async def test_json_with_charset_is_accepted(post: Post) -> None:
+    status, body = await post(CALL, **{"Content-Type": "application/json; charset=utf-8"})
+    assert (status, body["result"]) == (200, ["hello", 5])
+
+
+async def test_body_over_the_limit_is_413(aiohttp_client: Client, make_app: Any) -> None:
+    client = await aiohttp_client(make_app(RPC_MAX_BODY_BYTES="2048"))
+    big = {"jsonrpc": "2.0", "method": "get_data", "params": {"pad": "x" * 4096}, "id": 1}
+    response = await client.post(
+        "/rpc", data=json.dumps(big), headers={"Content-Type": "application/json"}
+    )
+    assert response.status == 413
+    body = await response.json()
+    assert body["error"]["code"] == -32013
+    assert body["error"]["data"]["code"] == "PAYLOAD_TOO_LARGE"
+    assert "2048" in body["error"]["message"]
+    # the server keeps serving
+    response = await client.post("/rpc", json=CALL)
+    assert (await response.json())["result"] == ["hello", 5]
+
+
+async def test_chunked_body_over_the_limit_is_413(aiohttp_client: Client, make_app: Any) -> None:
+    client = await aiohttp_client(make_app(RPC_MAX_BODY_BYTES="2048"))
+
+    async def chunks() -> Any:
+        for _ in range(10):
+            yield b" " * 1024
+
+    response = await client.post(
+        "/rpc", data=chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert response.status == 413
+    assert (await response.json())["error"]["code"] == -32013
+
+
+async def test_batch_over_the_limit(aiohttp_client: Client, make_app: Any) -> None:
+    client = await aiohttp_client(make_app(RPC_MAX_BATCH="3"))
+    response = await client.post("/rpc", json=[CALL] * 4)
+    assert response.status == 413
+    body = await response.json()
+    assert body["error"]["code"] == -32013
+    assert body["error"]["message"] == "Batch of 4 calls; at most 3 allowed"
+    response = await client.post("/rpc", json=[CALL] * 3)
+    assert len(await response.json()) == 3
+
+
+async def test_slow_call_times_out_on_its_own(aiohttp_client: Client, make_app: Any) -> None:
+    client = await aiohttp_client(make_app(RPC_CALL_TIMEOUT="0.2"))
+    response = await client.post(
+        "/rpc",
+        json=[
+            {"jsonrpc": "2.0", "method": "probe.sleep", "params": {"seconds": 5}, "id": 1},
+            {"jsonrpc": "2.0", "method": "probe.sleep", "params": {"seconds": 0.01}, "id": 2},
+        ],
+    )
+    slow, fast = await response.json()
+    assert slow["error"]["code"] == -32008
+    assert slow["error"]["data"]["code"] == "TIMEOUT"
+    assert slow["error"]["data"]["retryable"] is True
+    assert fast == {"jsonrpc": "2.0", "result": 0.01, "id": 2}
+
+
+async def test_notification_only_is_204_without_body(client: TestClient[Any, Any]) -> None:
+    response = await client.post("/rpc", json={"jsonrpc": "2.0", "method": "get_data"})
+    assert response.status == 204
+    assert await response.read() == b""
+
+
+async def test_get_is_not_allowed(client: TestClient[Any, Any]) -> None:
+    response = await client.get("/rpc")
+    assert response.status == 405
+
+
+async def test_request_id_is_echoed_or_made(client: TestClient[Any, Any]) -> None:
+    response = await client.post("/rpc", json=CALL, headers={"X-Request-Id": "abc-1"})
+    assert response.headers["X-Request-Id"] == "abc-1"
+    response = await client.post("/rpc", json=CALL, headers={"X-Request-Id": "bad id\u00e9"})
+    assert response.headers["X-Request-Id"] != "bad id\u00e9"
+    assert response.headers["X-Request-Id"]
+
+
+async def test_no_cors_by_default(client: TestClient[Any, Any]) -> None:
+    response = await client.post("/rpc", json=CALL, headers={"Origin": "https://app.example"})
+    assert "Access-Control-Allow-Origin" not in response.headers
+    response = await client.options("/rpc", headers={"Origin": "https://app.example"})
+    assert response.status == 405
+
+
+async def test_cors_for_configured_origins(aiohttp_client: Client, make_app: Any) -> None:
+    client = await aiohttp_client(make_app(CORS_ORIGINS="https://app.example, https://b.example"))
+    preflight = await client.options(
+        "/rpc",
+        headers={
+            "Origin": "https://app.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
+    )
+    assert preflight.status == 204
+    assert preflight.headers["Access-Control-Allow-Origin"] == "https://app.example"
+    assert "Authorization" in preflight.headers["Access-Control-Allow-Headers"]
+    response = await client.post("/rpc", json=CALL, headers={"Origin": "https://b.example"})
+    assert response.headers["Access-Control-Allow-Origin"] == "https://b.example"
+    response = await client.post("/rpc", json=CALL, headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in response.headers
+    refused = await client.options("/rpc", headers={"Origin": "https://evil.example"})
+    assert refused.status == 403
+
+
+async def test_healthz_and_readyz(client: TestClient[Any, Any]) -> None:
+    response = await client.get("/healthz")
+    assert (response.status, await response.json()) == (200, {"status": "ok"})
+    response = await client.get("/readyz")
+    assert response.status == 200
+    assert (await response.json())["status"] == "ready"
+
+
+async def test_readyz_reports_a_failing_dependency(aiohttp_client: Client, make_app: Any) -> None:
+    from server.health import READY_CHECKS
+
+    app = make_app()
+
+    async def database() -> None:
+        raise ConnectionRefusedError("password=hunter2")
+
+    app[READY_CHECKS]["database"] = database
+    client = await aiohttp_client(app)
+    response = await client.get("/readyz")
+    assert response.status == 503
+    body = await response.json()
+    assert body == {"status": "unavailable", "checks": {"database": "unavailable"}}
