@@ -61,9 +61,9 @@ def serve(host: str | None, port: int | None) -> None:
 
 # --- storage and auth commands (issue 3) ---
 def _register() -> None:
-    from server.cli_beings import being, migrate, seed, token
+    from server.cli_beings import being, migrate, revision, seed, token
 
-    for command in (token, being, seed, migrate):
+    for command in (token, being, seed, migrate, revision):
         main.add_command(command)
 
 

@@ -1,1 +1,0 @@
-"""Alembic migrations: ``versions/`` holds one file per schema change, applied at start-up."""

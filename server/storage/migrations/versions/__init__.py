@@ -1,1 +1,0 @@
-"""Migration scripts, oldest first (``down_revision`` chains them)."""
