@@ -67,6 +67,13 @@ SCENARIOS: list[Scenario] = [
 EXTRA: list[Callable[[], list[Scenario]]] = []
 
 
+def _register_extras() -> None:
+    # --- issue 3: being.get with a real token and database (tests/bench_beings.py) ---
+    from tests import bench_beings
+
+    EXTRA.append(bench_beings.scenarios)
+
+
 def build_app() -> web.Application:
     """The roomrpc app with the bench procedure mounted, plus the plain handler."""
     import schema
@@ -152,6 +159,7 @@ def main() -> None:
         return
     if shutil.which("wrk") is None:
         raise SystemExit("make bench needs wrk: apt-get install wrk")
+    _register_extras()
     scenarios = [BASELINE, *SCENARIOS, *(s for extra in EXTRA for s in extra())]
     port = _free_port()
     server = subprocess.Popen(
