@@ -131,18 +131,21 @@ async def _pg_env(folder: str) -> tuple[dict[str, str], Callable[[], Awaitable[N
         except (OSError, asyncpg.PostgresError, TimeoutError):
             continue
         schema = f"roomrpc_bench_{secrets.token_hex(4)}"
-
-        async def drop() -> None:
-            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-            await conn.close()
-
-        return _env(folder, DATABASE_URL=url, DATABASE_SCHEMA=schema), drop
+        return _env(folder, DATABASE_URL=url, DATABASE_SCHEMA=schema), _dropper(conn, schema)
     return None
+
+
+def _dropper(conn: Any, schema: str) -> Callable[[], Awaitable[None]]:
+    async def drop() -> None:
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        await conn.close()
+
+    return drop
 
 
 async def _main() -> None:
     with tempfile.TemporaryDirectory(prefix="roomrpc-bench-") as folder:
-        await _costs(_env(folder), "SQLite (WAL, aiosqlite)")
+        await _costs(_env(folder), "SQLite (WAL; reads on the loop's thread, writes via aiosqlite)")
         pg = await _pg_env(folder)
         if pg is None:
             print("\nPostgreSQL: not reachable at 127.0.0.1:5432, skipped")

@@ -145,7 +145,7 @@ async def _outage(api: Api, env: dict[str, str], proxy: _Proxy | None) -> AsyncI
         return
     folder = Path(env["DATA_DIR"])
     away = folder.with_name(folder.name + "-away")
-    await api.storage.engine.dispose()  # SQLite keeps open files: let them go first
+    await api.storage.close()  # SQLite keeps open files: let them go first
     os.rename(folder, away)
     try:
         yield

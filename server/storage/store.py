@@ -3,20 +3,41 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from server.settings import Settings
 from server.storage import migrate
-from server.storage.engine import MODE, create_engine
+from server.storage.engine import MODE, create_engine, create_sqlite_reader
 from server.storage.errors import StorageUnavailable, is_down
 
 __all__ = ["Storage"]
 
 log = logging.getLogger("roomrpc.storage")
+T = TypeVar("T")
+
+
+class _LoopReader:
+    """The part of ``AsyncConnection`` queries use, over a synchronous SQLite connection.
+
+    The same Core statements run; they just finish without a thread hop.
+    """
+
+    __slots__ = ("_conn", "dialect")
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self._conn = conn
+        self.dialect = conn.dialect
+
+    async def execute(self, statement: Any, parameters: Any = None) -> Any:
+        return self._conn.execute(statement, parameters)
+
+    async def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
+        return fn(self._conn, *args)
 
 
 class Storage:
@@ -28,8 +49,17 @@ class Storage:
     raises ``StorageUnavailable`` (SERVICE_UNAVAILABLE, retryable) from both.
     """
 
-    def __init__(self, engine: AsyncEngine, *, fresh: bool, schema: str | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        fresh: bool,
+        schema: str | None = None,
+        loop_reader: sa.Engine | None = None,
+    ) -> None:
         self.engine = engine
+        self.loop_reader = loop_reader  # SQLite: reads run on the loop's thread
+        self._idle: list[sa.Connection] = []  # its connections, kept open between reads
         self.dialect = engine.dialect.name
         self.fresh = fresh  # True when this start created the schema
         self.schema = schema
@@ -55,10 +85,20 @@ class Storage:
             raise
         if before != migrate.head():
             log.info("database migrated from %s to %s", before or "empty", migrate.head())
-        return cls(engine, fresh=before is None, schema=settings.database_schema)
+        reader = None
+        if engine.dialect.name == "sqlite":
+            reader = create_sqlite_reader(engine.url, settings.database_pool_size)
+        return cls(
+            engine, fresh=before is None, schema=settings.database_schema, loop_reader=reader
+        )
 
     async def close(self) -> None:
         """Close every pooled connection."""
+        if self.loop_reader is not None:
+            for conn in self._idle:
+                conn.close()
+            self._idle.clear()
+            self.loop_reader.dispose()
         await self.engine.dispose()
 
     async def ping(self) -> None:
@@ -70,6 +110,18 @@ class Storage:
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A connection for reads."""
         try:
+            if self.loop_reader is not None:
+                sync = self._idle.pop() if self._idle else self.loop_reader.connect()
+                try:
+                    yield cast(AsyncConnection, _LoopReader(sync))
+                except sa.exc.SQLAlchemyError:
+                    sync.close()  # a connection the database failed is not reused
+                    raise
+                finally:
+                    if not sync.closed:
+                        sync.rollback()  # SQLAlchemy's bookkeeping: SQLite had no transaction
+                        self._idle.append(sync)
+                return
             async with self._reader.connect() as conn:
                 yield conn
         except Exception as exc:
