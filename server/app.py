@@ -10,8 +10,6 @@ from aiohttp import web
 import schema
 from schema import Procedure
 from server import __version__
-
-# --- storage and auth (issue 3) ---
 from server.auth import BearerResolver, Tokens
 from server.cors import with_cors
 from server.deps import Deps
@@ -22,7 +20,6 @@ from server.rpc import (
     Caller,
     Compiled,
     Dispatcher,
-    Principal,
     Resolver,
     Router,
     compile_procedures,
@@ -32,16 +29,11 @@ from server.rpc import (
 from server.settings import Settings
 from server.storage import Storage
 
-__all__ = ["CALLER", "DEPS", "PROCEDURES", "anonymous", "create_app", "storage_ctx"]
+__all__ = ["CALLER", "DEPS", "PROCEDURES", "create_app", "storage_ctx"]
 
 DEPS = web.AppKey("deps", Deps)
 PROCEDURES = web.AppKey("procedures", dict[str, Compiled])
 CALLER = web.AppKey("caller", Caller[Deps])
-
-
-async def anonymous(authorization: str) -> Principal | None:
-    """The placeholder resolver: credentials are not checked, every caller is anonymous."""
-    return None
 
 
 def create_app(
@@ -90,7 +82,7 @@ async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
     deps = app[DEPS]
     storage = await Storage.open(deps.settings)
     deps.opened_storage = storage
-    app[READY_CHECKS]["database"] = storage.ping
+    app[READY_CHECKS].setdefault("database", storage.ping)  # one set before start-up wins
     try:
         yield
     finally:
