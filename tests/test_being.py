@@ -202,7 +202,19 @@ async def test_delete_takes_memberships_and_history_along(world: Api) -> None:
     assert history["items"] == [] and [m["beingId"] for m in members["items"]] == ["@mod"]
 
 
-async def test_an_owner_of_beings_cannot_be_deleted(world: Api) -> None:
+async def test_a_last_owner_or_a_bot_owner_cannot_be_deleted(world: Api) -> None:
     error = await world.error("being.delete", {"id": "@owner"}, as_="@owner")
-    assert error["data"]["code"] == "PRECONDITION_FAILED"
+    assert error["data"]["reason"] == "last_owner" and "@hall, @room" in error["message"]
+    for space in ("@hall", "@room"):
+        await world.ok(
+            "space.setRole", {"spaceId": space, "beingId": "@mod", "role": "owner"}, as_="@owner"
+        )
+    await world.ok("being.create", {"id": "@bot", "name": "Bot", "type": "bot"}, as_="@owner")
+    error = await world.error("being.delete", {"id": "@owner"}, as_="@owner")
+    assert error["data"]["reason"] == "owns_bots"
     assert (await world.ok("auth.me", as_="@owner"))["being"]["id"] == "@owner"
+    await world.ok("being.delete", {"id": "@bot"}, as_="@owner")
+    await world.ok("being.delete", {"id": "@owner"}, as_="@owner")
+    hall = await world.ok("being.get", {"id": "@hall"})
+    assert hall["ownerId"] is None  # its creator is gone; its owners are its owner members
+    assert (await world.ok("space.members", {"spaceId": "@hall"}))["items"][0]["role"] != "owner"

@@ -134,10 +134,14 @@ async def delete(ctx: AuthedCtx, params: being.DeleteInput) -> being.Being:
         found, role = await find_visible(conn, params.id, ctx.principal)
         if not owns(found, role, ctx.principal):
             raise RpcError("FORBIDDEN", f"Only the owner deletes {params.id}", reason="not_owner")
-        owned = await beings.count_owned(conn, params.id)
-        if owned:
-            message = f"{params.id} owns {owned} beings: delete them or give them away first"
-            raise RpcError("PRECONDITION_FAILED", message, reason="owns_beings")
+        bots = await beings.count_bots(conn, params.id)
+        if bots:
+            message = f"{params.id} owns {bots} bots: delete them first"
+            raise RpcError("PRECONDITION_FAILED", message, reason="owns_bots")
+        sole = await memberships.sole_owner_of(conn, params.id)
+        if sole:
+            message = f"{params.id} is the last owner of {', '.join(sole)}: name another first"
+            raise RpcError("PRECONDITION_FAILED", message, reason="last_owner")
         await beings.delete(conn, params.id)
     storage.deletions += 1  # after the commit: tokens of this being stop working now
     return found

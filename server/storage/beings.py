@@ -14,7 +14,7 @@ from server.rpc import RpcError
 from server.storage.errors import is_unique_violation
 from server.storage.tables import beings, memberships
 
-__all__ = ["count_owned", "delete", "exists", "get", "insert", "list_visible", "lock", "update"]
+__all__ = ["count_bots", "delete", "exists", "get", "insert", "list_visible", "lock", "update"]
 
 _COLUMNS = (
     beings.c.id,
@@ -143,7 +143,11 @@ async def delete(conn: AsyncConnection, being_id: str) -> bool:
     return result.rowcount > 0
 
 
-async def count_owned(conn: AsyncConnection, owner_id: str) -> int:
-    """How many beings ``owner_id`` owns."""
-    query = sa.select(sa.func.count()).select_from(beings).where(beings.c.owner_id == owner_id)
+async def count_bots(conn: AsyncConnection, owner_id: str) -> int:
+    """How many bots ``owner_id`` owns (a space's owners are its ``owner`` members)."""
+    query = (
+        sa.select(sa.func.count())
+        .select_from(beings)
+        .where(beings.c.owner_id == owner_id, beings.c.type == "bot")
+    )
     return int((await conn.execute(query)).scalar_one())

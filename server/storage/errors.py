@@ -6,7 +6,7 @@ import sqlalchemy.exc as sa_exc
 
 from server.rpc import RpcError
 
-__all__ = ["StorageUnavailable", "is_down", "is_unique_violation"]
+__all__ = ["StorageUnavailable", "is_down", "is_missing_reference", "is_unique_violation"]
 
 _DOWN = (
     sa_exc.OperationalError,
@@ -42,3 +42,11 @@ def is_unique_violation(exc: sa_exc.IntegrityError) -> bool:
     if getattr(orig, "sqlstate", None) == "23505" or getattr(orig, "pgcode", None) == "23505":
         return True
     return "UNIQUE constraint failed" in str(orig)
+
+
+def is_missing_reference(exc: sa_exc.IntegrityError) -> bool:
+    """True when a write referred to a row that is gone (a foreign key failed)."""
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) == "23503" or getattr(orig, "pgcode", None) == "23503":
+        return True
+    return "FOREIGN KEY constraint failed" in str(orig)

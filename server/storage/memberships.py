@@ -14,7 +14,7 @@ from server.rpc import RpcError
 from server.storage.errors import is_unique_violation
 from server.storage.tables import memberships
 
-__all__ = ["add", "count_owners", "get", "page", "remove", "role_of", "set_role"]
+__all__ = ["add", "count_owners", "get", "page", "remove", "role_of", "set_role", "sole_owner_of"]
 
 _ROLE = sa.select(memberships.c.role).where(
     memberships.c.space_id == sa.bindparam("space"),
@@ -99,3 +99,20 @@ async def count_owners(conn: AsyncConnection, space_id: str) -> int:
         .where(memberships.c.space_id == space_id, memberships.c.role == "owner")
     )
     return int((await conn.execute(query)).scalar_one())
+
+
+async def sole_owner_of(conn: AsyncConnection, being_id: str) -> list[str]:
+    """The spaces whose only owner is ``being_id``."""
+    others = memberships.alias("others")
+    owners = (
+        sa.select(sa.func.count())
+        .select_from(others)
+        .where(others.c.space_id == memberships.c.space_id, others.c.role == "owner")
+        .scalar_subquery()
+    )
+    query = (
+        sa.select(memberships.c.space_id)
+        .where(memberships.c.being_id == being_id, memberships.c.role == "owner", owners == 1)
+        .order_by(memberships.c.space_id)
+    )
+    return list((await conn.execute(query)).scalars())

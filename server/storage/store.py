@@ -10,10 +10,11 @@ from typing import Any, TypeVar, cast
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from server.rpc import RpcError
 from server.settings import Settings
 from server.storage import migrate
 from server.storage.engine import MODE, create_engine, create_sqlite_reader
-from server.storage.errors import StorageUnavailable, is_down
+from server.storage.errors import StorageUnavailable, is_down, is_missing_reference
 
 __all__ = ["Storage"]
 
@@ -135,6 +136,11 @@ class Storage:
         try:
             async with self._writer.begin() as conn:
                 yield conn
+        except sa.exc.IntegrityError as exc:
+            if is_missing_reference(exc):  # deleted by another call since it was read
+                message = "A being this write refers to no longer exists"
+                raise RpcError("NOT_FOUND", message, reason="gone") from None
+            raise
         except Exception as exc:
             if is_down(exc):
                 raise StorageUnavailable() from exc

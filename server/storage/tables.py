@@ -38,7 +38,7 @@ beings = sa.Table(
     sa.Column("id", BEING_ID, primary_key=True),
     sa.Column("type", sa.String(8), nullable=False),
     sa.Column("name", sa.String(100), nullable=False),
-    sa.Column("owner_id", BEING_ID, sa.ForeignKey("beings.id", ondelete="RESTRICT")),
+    sa.Column("owner_id", BEING_ID, sa.ForeignKey("beings.id", ondelete="SET NULL")),
     sa.Column("visibility", sa.String(8)),
     sa.Column("metadata", _JSON, nullable=False, key="meta"),
     sa.Column("created_at", UtcDateTime(), nullable=False),

@@ -28,7 +28,7 @@ def upgrade() -> None:
         sa.Column("id", _ID, primary_key=True),
         sa.Column("type", sa.String(8), nullable=False),
         sa.Column("name", sa.String(100), nullable=False),
-        sa.Column("owner_id", _ID, sa.ForeignKey("beings.id", ondelete="RESTRICT")),
+        sa.Column("owner_id", _ID, sa.ForeignKey("beings.id", ondelete="SET NULL")),
         sa.Column("visibility", sa.String(8)),
         sa.Column("metadata", _JSON, nullable=False),
         sa.Column("created_at", _TIME, nullable=False),
