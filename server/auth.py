@@ -24,6 +24,7 @@ __all__ = ["SECRET_FILE", "BearerResolver", "Tokens", "load_secret"]
 
 SECRET_FILE = "auth_secret"
 ALGORITHM = "HS256"
+PUBLIC_ALGORITHMS = ("RS256", "ES256")  # an external identity provider's signatures
 _BEING_ID = re.compile(r"^@[a-z0-9._-]{1,63}$")
 _CACHE_SIZE = 4096
 log = logging.getLogger("roomrpc.auth")
@@ -52,17 +53,35 @@ def load_secret(settings: Settings) -> str:
 class Tokens:
     """Mints and verifies roomrpc's bearer tokens."""
 
-    def __init__(self, secret: str, *, issuer: str | None = None, audience: str | None = None):
+    def __init__(
+        self,
+        secret: str,
+        *,
+        issuer: str | None = None,
+        audience: str | None = None,
+        public_key: str | None = None,
+    ):
         self._secret = secret
         self._issuer = issuer
         self._audience = audience
         self._options: Any = {"require": ["exp", "sub"]}
+        # Each algorithm has its own key: a public key is never taken as an HMAC secret.
+        self._keys: dict[str, Any] = {ALGORITHM: secret}
+        if public_key is not None:
+            self._keys.update(dict.fromkeys(PUBLIC_ALGORITHMS, public_key))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Tokens:
-        """Tokens keyed with ``AUTH_SECRET`` (or the generated secret)."""
+        """Tokens keyed with ``AUTH_SECRET`` (or the generated secret), and the identity
+        provider's ``AUTH_PUBLIC_KEY`` when set."""
+        public_key = settings.auth_public_key
+        if public_key is not None and "-----BEGIN" not in public_key:
+            public_key = Path(public_key).read_text()  # a path to the PEM file
         return cls(
-            load_secret(settings), issuer=settings.auth_issuer, audience=settings.auth_audience
+            load_secret(settings),
+            issuer=settings.auth_issuer,
+            audience=settings.auth_audience,
+            public_key=public_key,
         )
 
     def mint(self, being_id: str, *, ttl: timedelta, roles: Iterable[str] = ()) -> str:
@@ -84,10 +103,15 @@ class Tokens:
     def verify(self, token: str) -> tuple[Principal, float]:
         """The principal a token names and when it expires; UNAUTHORIZED if it is not good."""
         try:
+            algorithm = str(jwt.get_unverified_header(token).get("alg"))
+            key = self._keys.get(algorithm)
+            if key is None:
+                message = f"Tokens signed with {algorithm!r} are not accepted"
+                raise _unauthorized(message, "bad_algorithm")
             claims = jwt.decode(
                 token,
-                self._secret,
-                algorithms=[ALGORITHM],
+                key,
+                algorithms=[algorithm],
                 issuer=self._issuer,
                 audience=self._audience,
                 options=self._options,

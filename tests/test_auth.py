@@ -97,3 +97,61 @@ async def test_a_short_auth_secret_fails_at_start_up_without_echoing_it() -> Non
     with pytest.raises(SettingsError) as info:
         load_settings({"AUTH_SECRET": "tooshort-secret"}, env_file=None)
     assert "AUTH_SECRET" in str(info.value) and "tooshort-secret" not in str(info.value)
+
+
+def _pem(private: Any) -> tuple[str, str]:
+    from cryptography.hazmat.primitives import serialization
+
+    public = private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    key = private.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return key.decode(), public.decode()
+
+
+async def test_an_identity_providers_rs256_and_es256_tokens(
+    make_api: Any, db_env: Any, tmp_path: Any
+) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    rsa_key, rsa_public = _pem(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    ec_key, ec_public = _pem(ec.generate_private_key(ec.SECP256R1()))
+    (tmp_path / "idp.pem").write_text(rsa_public)
+    api = await make_api({**db_env, "AUTH_PUBLIC_KEY": str(tmp_path / "idp.pem")})
+    from server.seed import create_being
+
+    await create_being(api.storage, {"id": "@alice", "name": "Alice", "type": "user"})
+    claims = {"sub": "@alice", "exp": int(time.time()) + 60}
+    rs256 = jwt.encode(claims, rsa_key, algorithm="RS256")
+    assert (await api.ok("auth.me", token=rs256))["being"]["id"] == "@alice"
+    assert (await api.ok("auth.me", as_="@alice"))["being"]["id"] == "@alice"  # HS256 too
+    es256 = jwt.encode(claims, ec_key, algorithm="ES256")  # not the configured key
+    assert (await api.error("auth.me", token=es256))["data"]["reason"] == "invalid_token"
+    unsigned = jwt.encode(claims, None, algorithm="none")
+    assert (await api.error("auth.me", token=unsigned))["data"]["reason"] == "bad_algorithm"
+    # The public key is never accepted as an HMAC secret (algorithm confusion).
+    forged = _hs256_by_hand(claims, rsa_public)  # PyJWT itself refuses to sign this
+    assert (await api.error("auth.me", token=forged))["data"]["code"] == "UNAUTHORIZED"
+    ec_api = await make_api({**db_env, "AUTH_PUBLIC_KEY": ec_public})
+    await create_being(ec_api.storage, {"id": "@bob", "name": "Bob", "type": "user"})
+    es256 = jwt.encode({**claims, "sub": "@bob"}, ec_key, algorithm="ES256")
+    assert (await ec_api.ok("auth.me", token=es256))["being"]["id"] == "@bob"
+
+
+def _hs256_by_hand(claims: dict[str, Any], key: str) -> str:
+    import base64
+    import hashlib
+    import hmac
+    import json
+
+    def part(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    head = part(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    body = part(json.dumps(claims).encode())
+    signature = hmac.new(key.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
+    return f"{head}.{body}.{part(signature)}"
