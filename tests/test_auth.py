@@ -155,3 +155,18 @@ def _hs256_by_hand(claims: dict[str, Any], key: str) -> str:
     body = part(json.dumps(claims).encode())
     signature = hmac.new(key.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
     return f"{head}.{body}.{part(signature)}"
+
+
+async def test_another_beings_token_acts_only_as_that_being(world: Api) -> None:
+    await world.ok("being.create", {"id": "@bot", "name": "Bot", "type": "bot"}, as_="@member")
+    mine = world.token("@stranger")
+    assert (await world.ok("auth.me", token=mine))["being"]["id"] == "@stranger"
+    for method, params in (
+        ("being.update", {"id": "@member", "name": "Hijacked"}),
+        ("being.update", {"id": "@bot", "name": "Hijacked"}),
+        ("being.delete", {"id": "@bot"}),
+        ("being.delete", {"id": "@member"}),
+    ):
+        error = await world.error(method, params, token=mine)
+        assert error["data"]["code"] == "FORBIDDEN", (method, params)
+    assert (await world.ok("being.get", {"id": "@bot"}))["name"] == "Bot"
