@@ -41,6 +41,13 @@ class _LoopReader:
         return fn(self._conn, *args)
 
 
+def _unavailable(exc: BaseException) -> StorageUnavailable:
+    """The caller's error; the operator's log gets the cause in one line."""
+    first_line = (str(exc).splitlines() or [""])[0]
+    log.warning("database unavailable: %s: %s", type(exc).__name__, first_line)
+    return StorageUnavailable()
+
+
 class Storage:
     """One database, SQLite or PostgreSQL, behind one code path.
 
@@ -127,7 +134,7 @@ class Storage:
                 yield conn
         except Exception as exc:
             if is_down(exc):
-                raise StorageUnavailable() from exc
+                raise _unavailable(exc) from exc
             raise
 
     @asynccontextmanager
@@ -143,5 +150,5 @@ class Storage:
             raise
         except Exception as exc:
             if is_down(exc):
-                raise StorageUnavailable() from exc
+                raise _unavailable(exc) from exc
             raise
