@@ -82,3 +82,29 @@ def without_data(response: Any) -> Any:
         error = {k: v for k, v in response["error"].items() if k != "data"}
         return {**response, "error": error}
     return response
+
+
+# --- LiveKit (issue 4): the wire-level LiveKit test server --------------------------------
+from collections.abc import AsyncIterator  # noqa: E402
+
+from tests.livekit_server import LiveKitServer  # noqa: E402
+
+LIVEKIT_KEY = "lk-test-key"
+LIVEKIT_SECRET = "lk-test-secret-that-is-long-enough"
+
+
+@pytest.fixture
+async def livekit_server() -> AsyncIterator[LiveKitServer]:
+    """A LiveKit-compatible server on 127.0.0.1 and an ephemeral port (no webhook URL)."""
+    async with LiveKitServer(api_key=LIVEKIT_KEY, api_secret=LIVEKIT_SECRET) as server:
+        yield server
+
+
+def livekit_env(server: LiveKitServer, **extra: str) -> dict[str, str]:
+    """Settings that point our app at ``server``."""
+    return {
+        "LIVEKIT_URL": server.ws_url,
+        "LIVEKIT_API_KEY": server.api_key,
+        "LIVEKIT_API_SECRET": server.api_secret,
+        **extra,
+    }
