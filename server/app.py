@@ -14,6 +14,7 @@ from server.cors import with_cors
 from server.deps import Deps
 from server.health import READY_CHECKS, healthz, readyz
 from server.http_rpc import rpc_handler
+from server.livekit import LiveKit
 from server.procedures import ROUTERS
 from server.rpc import (
     Caller,
@@ -51,7 +52,8 @@ def create_app(
     contract = tuple(contract)
     builtins = [discover_router(contract, title="roomrpc", version=__version__)]
     procedures = compile_procedures(contract, routers, builtins=builtins, protect=protected)
-    deps = Deps(settings=settings)
+    livekit = LiveKit.from_settings(settings)  # None: media is off
+    deps = Deps(settings=settings, livekit=livekit)
     dispatcher = Dispatcher(
         procedures,
         deps=deps,
@@ -71,4 +73,8 @@ def create_app(
     app.router.add_post("/rpc", handler)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    # LiveKit (issue 4): one shared session for the app's life, and a readiness check.
+    if livekit is not None:
+        app.cleanup_ctx.append(livekit.lifespan)
+        app[READY_CHECKS]["livekit"] = livekit.ping
     return app

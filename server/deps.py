@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from server.livekit import LiveKit
 from server.rpc import AuthedContext, Context
 from server.settings import Settings
 
@@ -15,6 +16,8 @@ class Deps:
     """The application's handles, built once at start-up and shared by every call."""
 
     settings: Settings
+    # LiveKit (issue 4): None when media is off (see server.livekit.require_media).
+    livekit: LiveKit | None = None
 
 
 Ctx = Context[Deps]

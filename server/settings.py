@@ -20,6 +20,9 @@ __all__ = ["Settings", "SettingsError", "load_settings"]
 Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
 Positive = Annotated[int, msgspec.Meta(ge=1)]
 Seconds = Annotated[float, msgspec.Meta(gt=0)]
+LiveKitUrl = Annotated[str, msgspec.Meta(pattern=r"^(wss?|https?)://[^\s/?#]+(/[^\s]*)?$")]
+HttpUrl = Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s/?#]+(/[^\s]*)?$")]
+NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -33,6 +36,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     rpc_max_batch: Positive = 100
     rpc_call_timeout: Seconds = 30.0
     cors_origins: tuple[str, ...] = ()
+    # LiveKit (issue 4): all of URL, key and secret, or none of them (media off).
+    livekit_url: LiveKitUrl | None = None
+    livekit_api_url: HttpUrl | None = None
+    livekit_api_key: NonEmpty | None = None
+    livekit_api_secret: NonEmpty | None = None
+    livekit_call_timeout: Seconds = 5.0
 
 
 class SettingsError(Exception):
@@ -57,9 +66,11 @@ def load_settings(
             continue
         raw[field.name] = _split(value) if field.name in _LISTS else value
     try:
-        return msgspec.convert(raw, Settings, strict=False)
+        settings = msgspec.convert(raw, Settings, strict=False)
     except msgspec.ValidationError as exc:
         raise SettingsError(_explain(exc, raw)) from None
+    _check_livekit(settings)
+    return settings
 
 
 def _split(value: str) -> list[str]:
@@ -73,3 +84,18 @@ def _explain(exc: msgspec.ValidationError, raw: Mapping[str, Any]) -> str:
     if "missing required field" in issue.message:
         return f"missing setting {name}"
     return f"invalid setting {name}={raw.get(field)!r}: {issue.message}"
+
+
+_LIVEKIT_REQUIRED = ("livekit_url", "livekit_api_key", "livekit_api_secret")
+
+
+def _check_livekit(settings: Settings) -> None:
+    """LiveKit is configured whole or not at all: a partial configuration is a mistake."""
+    given = [getattr(settings, name) is not None for name in _LIVEKIT_REQUIRED]
+    if any(given) or settings.livekit_api_url is not None:
+        missing = [n.upper() for n, ok in zip(_LIVEKIT_REQUIRED, given, strict=True) if not ok]
+        if missing:
+            raise SettingsError(
+                f"incomplete LiveKit settings: missing {', '.join(missing)} "
+                "(set LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET, or none for media off)"
+            )
