@@ -1,8 +1,11 @@
 """Every namespace's handlers; the app mounts ``ROUTERS``."""
 
-from server.procedures import system
+from server.procedures import media, system
 from server.rpc import Router
 
 __all__ = ["ROUTERS"]
 
-ROUTERS: tuple[Router, ...] = (system.router,)
+ROUTERS: tuple[Router, ...] = (
+    system.router,
+    media.router,  # LiveKit (issue 4)
+)
