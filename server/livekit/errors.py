@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable
 from typing import NamedTuple, TypeVar
 
@@ -22,6 +23,7 @@ __all__ = ["call", "media_not_configured", "translate"]
 
 T = TypeVar("T")
 log = logging.getLogger("roomrpc.livekit")
+_JWT = re.compile(r"eyJ[\w-]*\.[\w-]*\.[\w-]*")
 
 
 class _Mapping(NamedTuple):
@@ -118,7 +120,7 @@ def translate(operation: str, exc: BaseException) -> RpcError:
             operation,
             exc.code,
             exc.status,
-            exc.message[:200],
+            _JWT.sub("<jwt>", exc.message)[:200],  # LiveKit echoes a rejected token
         )
     else:
         log.warning("livekit %s failed: %s", operation, mapping.reason, exc_info=exc)

@@ -47,8 +47,8 @@ class Authenticator:
             raise PlainHttpError(401, f"invalid API key: {api_key}")
         try:
             return TokenVerifier(str(api_key), secret).verify(token)
-        except jwt.PyJWTError as exc:
-            raise PlainHttpError(401, f"invalid token, error: {exc}") from None
+        except jwt.PyJWTError as exc:  # livekit-server echoes the token back, and so do we
+            raise PlainHttpError(401, f"invalid token: {token}, error: {exc}") from None
 
 
 def _denied() -> TwirpError:
