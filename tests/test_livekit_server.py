@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -536,3 +537,40 @@ async def test_rooms_close_after_their_timeouts(
     await asyncio.sleep(1.3)
     assert (await lkapi.room.list_rooms(api.ListRoomsRequest())).rooms == []
     assert livekit_server.event_names().count("room_finished") == 2
+
+
+# Manual use: python -m tests.livekit_server ------------------------------------------------
+
+
+async def test_runs_as_a_module_with_http_controls() -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.livekit_server",
+        "--port",
+        "0",
+        "--api-key",
+        LIVEKIT_KEY,
+        "--api-secret",
+        LIVEKIT_SECRET,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        assert process.stdout is not None
+        line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
+        ws_url = line.split("LIVEKIT_URL=")[1].split()[0]
+        http_url = ws_url.replace("ws://", "http://")
+        async with aiohttp.ClientSession() as session:
+            join = {"room": "manual", "identity": "@alice", "name": "Alice"}
+            async with session.post(f"{http_url}/_test/join", json=join) as response:
+                assert response.status == 200
+        client = api.LiveKitAPI(ws_url, LIVEKIT_KEY, LIVEKIT_SECRET)  # ws URL, as in LIVEKIT_URL
+        try:
+            listed = await client.room.list_participants(api.ListParticipantsRequest(room="manual"))
+        finally:
+            await client.aclose()
+        assert [(p.identity, p.name) for p in listed.participants] == [("@alice", "Alice")]
+    finally:
+        process.terminate()
+        await process.wait()
