@@ -90,12 +90,18 @@ _LIVEKIT_REQUIRED = ("livekit_url", "livekit_api_key", "livekit_api_secret")
 
 
 def _check_livekit(settings: Settings) -> None:
-    """LiveKit is configured whole or not at all: a partial configuration is a mistake."""
+    """LiveKit is configured whole or not at all, and gives up before the RPC call does."""
     given = [getattr(settings, name) is not None for name in _LIVEKIT_REQUIRED]
-    if any(given) or settings.livekit_api_url is not None:
-        missing = [n.upper() for n, ok in zip(_LIVEKIT_REQUIRED, given, strict=True) if not ok]
-        if missing:
-            raise SettingsError(
-                f"incomplete LiveKit settings: missing {', '.join(missing)} "
-                "(set LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET, or none for media off)"
-            )
+    if not any(given) and settings.livekit_api_url is None:
+        return  # media off
+    missing = [n.upper() for n, ok in zip(_LIVEKIT_REQUIRED, given, strict=True) if not ok]
+    if missing:
+        raise SettingsError(
+            f"incomplete LiveKit settings: missing {', '.join(missing)} "
+            "(set LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET, or none for media off)"
+        )
+    if settings.livekit_call_timeout >= settings.rpc_call_timeout:
+        raise SettingsError(
+            f"invalid setting LIVEKIT_CALL_TIMEOUT={settings.livekit_call_timeout}: "
+            f"must be below RPC_CALL_TIMEOUT={settings.rpc_call_timeout}"
+        )

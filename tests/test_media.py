@@ -377,6 +377,21 @@ def test_bad_livekit_url_names_the_variable() -> None:
         load_settings(env, env_file=None)
 
 
+def test_livekit_gives_up_before_the_rpc_call_does() -> None:
+    env = {
+        "LIVEKIT_URL": "wss://lk",
+        "LIVEKIT_API_KEY": "k",
+        "LIVEKIT_API_SECRET": "s",
+        "LIVEKIT_CALL_TIMEOUT": "10",
+        "RPC_CALL_TIMEOUT": "10",
+    }
+    with pytest.raises(SettingsError) as caught:
+        load_settings(env, env_file=None)
+    assert str(caught.value) == (
+        "invalid setting LIVEKIT_CALL_TIMEOUT=10.0: must be below RPC_CALL_TIMEOUT=10.0"
+    )
+
+
 def test_serve_stops_on_partial_livekit_settings(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIVEKIT_")}
     env["LIVEKIT_API_SECRET"] = "s"
