@@ -12,6 +12,7 @@ from schema import Procedure
 from server import __version__
 from server.cors import with_cors
 from server.deps import Deps
+from server.explorer import add_explorer
 from server.health import READY_CHECKS, healthz, readyz
 from server.http_rpc import rpc_handler
 from server.procedures import ROUTERS
@@ -71,4 +72,6 @@ def create_app(
     app.router.add_post("/rpc", handler)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    # --- issue 5: the API explorer at GET / ---
+    add_explorer(app)
     return app
