@@ -183,6 +183,8 @@ def _facts(t: mi.Type) -> str:
         ]
         if t.multiple_of is not None:
             bounds.append(f"a multiple of {t.multiple_of}")
+        if kind == "Number" and not bounds:
+            return ""  # a plain float is what TypeScript's number already says
         return f"{kind}{', ' if bounds else ''}{', '.join(b.replace('  ', ' ') for b in bounds)}."
     if isinstance(t, mi.StrType):
         return _length("String", t.min_length, t.max_length, "characters", t.pattern)
