@@ -6,7 +6,7 @@
 import { buildClient } from "../src/client.js";
 import { NetworkError, ResponseError, RpcError } from "../src/errors.js";
 import { Schemas } from "./schema.js";
-import type { Method, OpenRpcDocument } from "./schema.js";
+import type { ContentDescriptor, JsonSchema, Method, OpenRpcDocument } from "./schema.js";
 
 type Child = Node | string | null | undefined | false;
 
@@ -78,7 +78,7 @@ function navItem(m: Method): HTMLElement {
     { href: `#${m.name}`, "data-procedure": m.name, title: m.summary },
     h("span", { class: `kind ${m["x-kind"] ?? "query"}` }, m["x-kind"] === "mutation" ? "M" : "Q"),
     h("span", { class: "name" }, m.name.includes(".") ? m.name.slice(m.name.indexOf(".") + 1) : m.name),
-    m["x-protected"] ? h("span", { class: "lock", title: "needs a bearer token" }, "🔒") : null,
+    m["x-protected"] ? h("span", { class: "lock", title: "needs a bearer token" }, "token") : null,
   );
   link.addEventListener("click", (e) => {
     e.preventDefault();
@@ -95,6 +95,11 @@ function select(m: Method): void {
   const input = schemas.resolve({ $ref: `#/components/schemas/${inputName(m)}` });
   const editor = h("textarea", { id: "params", spellcheck: "false", "aria-label": "params (JSON)" }) as HTMLTextAreaElement;
   editor.value = JSON.stringify(schemas.example(input), null, 2);
+  editor.rows = Math.min(16, Math.max(4, editor.value.split("\n").length + 1));
+  const curl = h("pre", { class: "curl" });
+  const showCurl = () => (curl.textContent = curlOf(m.name, editor.value));
+  editor.addEventListener("input", showCurl);
+  showCurl();
   const send = h("button", { id: "send", type: "button" }, "Send");
   send.addEventListener("click", () => void call(m, editor, send as HTMLButtonElement));
   editor.addEventListener("keydown", (e) => {
@@ -116,11 +121,13 @@ function select(m: Method): void {
     paramsTable(m),
     h("h3", {}, "Result"),
     h("p", { class: "result-type" }, h("code", {}, schemas.typeName(m.result.schema))),
+    fieldsTable(m.result.schema),
     h("h3", {}, "Declared errors"),
     errorsList(m),
     h("h3", {}, "Try it"),
     h("div", { class: "editor" }, editor, h("div", { class: "actions" }, send, h("span", { class: "hint" }, "Ctrl+Enter"))),
     h("div", { id: "result", class: "result empty", "aria-live": "polite" }, "Send the call to see its answer here."),
+    h("details", { class: "curl-box" }, h("summary", {}, "The same call with curl"), curl),
   );
   byId("procedure").replaceChildren(page);
 }
@@ -132,9 +139,21 @@ function inputName(m: Method): string {
 
 function paramsTable(m: Method): HTMLElement {
   if (m.params.length === 0) return h("p", { class: "muted" }, "None: send {} or leave params out.");
-  const rows = m.params.map((p) => {
+  return table(m.params);
+}
+
+/** The fields of an object result, when it is one. */
+function fieldsTable(schema: JsonSchema): HTMLElement | null {
+  const s = schemas.resolve(schema);
+  if (s.type !== "object" || s.properties === undefined || Object.keys(s.properties).length === 0) return null;
+  const required = new Set(s.required ?? []);
+  return table(Object.entries(s.properties).map(([name, field]) => ({ name, required: required.has(name), schema: field })));
+}
+
+function table(fields: ContentDescriptor[]): HTMLElement {
+  const rows = fields.map((p) => {
     const s = schemas.resolve(p.schema);
-    const notes = [p.description ?? s.description, ...schemas.constraints(p.schema)].filter(Boolean);
+    const notes = [p.description ?? p.schema.description ?? s.description, ...schemas.constraints(p.schema)].filter(Boolean);
     return h(
       "tr",
       {},
@@ -143,7 +162,19 @@ function paramsTable(m: Method): HTMLElement {
       h("td", {}, notes.join(" · ")),
     );
   });
-  return h("table", { class: "params" }, h("thead", {}, h("tr", {}, h("th", {}, "name"), h("th", {}, "type"), h("th", {}, "notes"))), h("tbody", {}, ...rows));
+  const head = h("tr", {}, h("th", {}, "name"), h("th", {}, "type"), h("th", {}, "notes"));
+  return h("table", { class: "params" }, h("thead", {}, head), h("tbody", {}, ...rows));
+}
+
+function curlOf(method: string, params: string): string {
+  let body: string;
+  try {
+    body = JSON.stringify({ jsonrpc: "2.0", method, params: JSON.parse(params || "{}"), id: 1 });
+  } catch {
+    body = `{"jsonrpc":"2.0","method":"${method}","params":…,"id":1}`;
+  }
+  const token = tokenInput.value.trim() ? ` \\\n  -H 'Authorization: Bearer …'` : "";
+  return `curl -s ${new URL(endpoint, location.href).href} \\\n  -H 'Content-Type: application/json'${token} \\\n  -d '${body.replaceAll("'", "'\\''")}'`;
 }
 
 function errorsList(m: Method): HTMLElement {

@@ -76,6 +76,9 @@ export class Schemas {
     if (schema.$ref !== undefined) return schema.$ref.split("/").pop() ?? "?";
     if (schema.enum !== undefined) return schema.enum.map((v) => JSON.stringify(v)).join(" | ");
     if (schema.anyOf !== undefined) return schema.anyOf.map((s) => this.typeName(s)).join(" | ");
+    if (schema.type === "array" && schema.prefixItems !== undefined) {
+      return `[${schema.prefixItems.map((s) => this.typeName(s)).join(", ")}]`;
+    }
     if (schema.type === "array") {
       const item = schema.items ? this.typeName(schema.items) : "unknown";
       return item.includes(" ") ? `(${item})[]` : `${item}[]`;

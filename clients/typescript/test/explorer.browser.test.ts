@@ -22,6 +22,12 @@ const ARGS = [
   "--disable-sync",
 ];
 
+/** A full-page screenshot from the top (the header is sticky). */
+async function shoot(page: Page, name: string): Promise<void> {
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: join(artifacts, name), fullPage: true });
+}
+
 describe("explorer", () => {
   let browser: Browser;
   let page: Page;
@@ -65,7 +71,7 @@ describe("explorer", () => {
     const shown = JSON.parse((await page.textContent("#result-json")) ?? "null") as Record<string, unknown>;
     assert.equal(shown["status"], "ok");
     assert.match(String(shown["version"]), /^\d+\.\d+/);
-    await page.screenshot({ path: join(artifacts, "explorer-system-health.png"), fullPage: true });
+    await shoot(page, "explorer-system-health.png");
   });
 
   it("shows a procedure's input, example and declared errors, and an error readably", async () => {
@@ -80,7 +86,7 @@ describe("explorer", () => {
     await page.fill("#params", '{"id": 7}');
     await page.click("#send");
     await page.waitForSelector("#result.failure >> text=$.id");
-    await page.screenshot({ path: join(artifacts, "explorer-invalid-params.png"), fullPage: true });
+    await shoot(page, "explorer-invalid-params.png");
   });
 
   it("sends the bearer token field", async () => {
@@ -92,6 +98,7 @@ describe("explorer", () => {
     await page.click("#send");
     await page.waitForSelector("#result.success");
     assert.match((await page.textContent("#result-json")) ?? "", /"id": "@rex"/);
+    await shoot(page, "explorer-token.png");
   });
 
   it("loads nothing from elsewhere and logs no errors", () => {

@@ -59,7 +59,7 @@ function renderNav(filter) {
     nav.replaceChildren(...[...groups].map(([ns, methods]) => h("section", { class: "namespace", "data-namespace": ns }, h("h2", {}, ns), h("ul", {}, ...methods.map((m) => navItem(m))))));
 }
 function navItem(m) {
-    const link = h("a", { href: `#${m.name}`, "data-procedure": m.name, title: m.summary }, h("span", { class: `kind ${m["x-kind"] ?? "query"}` }, m["x-kind"] === "mutation" ? "M" : "Q"), h("span", { class: "name" }, m.name.includes(".") ? m.name.slice(m.name.indexOf(".") + 1) : m.name), m["x-protected"] ? h("span", { class: "lock", title: "needs a bearer token" }, "🔒") : null);
+    const link = h("a", { href: `#${m.name}`, "data-procedure": m.name, title: m.summary }, h("span", { class: `kind ${m["x-kind"] ?? "query"}` }, m["x-kind"] === "mutation" ? "M" : "Q"), h("span", { class: "name" }, m.name.includes(".") ? m.name.slice(m.name.indexOf(".") + 1) : m.name), m["x-protected"] ? h("span", { class: "lock", title: "needs a bearer token" }, "token") : null);
     link.addEventListener("click", (e) => {
         e.preventDefault();
         history.replaceState(null, "", `#${m.name}`);
@@ -74,13 +74,18 @@ function select(m) {
     const input = schemas.resolve({ $ref: `#/components/schemas/${inputName(m)}` });
     const editor = h("textarea", { id: "params", spellcheck: "false", "aria-label": "params (JSON)" });
     editor.value = JSON.stringify(schemas.example(input), null, 2);
+    editor.rows = Math.min(16, Math.max(4, editor.value.split("\n").length + 1));
+    const curl = h("pre", { class: "curl" });
+    const showCurl = () => (curl.textContent = curlOf(m.name, editor.value));
+    editor.addEventListener("input", showCurl);
+    showCurl();
     const send = h("button", { id: "send", type: "button" }, "Send");
     send.addEventListener("click", () => void call(m, editor, send));
     editor.addEventListener("keydown", (e) => {
         if (e.key === "Enter" && (e.ctrlKey || e.metaKey))
             send.click();
     });
-    const page = h("article", { "data-method": m.name }, h("header", { class: "heading" }, h("h1", { id: "method-name" }, m.name), h("span", { class: `badge ${m["x-kind"] ?? "query"}` }, m["x-kind"] ?? "query"), m["x-protected"] ? h("span", { class: "badge protected" }, "bearer token") : null), h("p", { class: "summary" }, m.summary), m.description ? h("p", { class: "description" }, m.description) : null, h("h3", {}, "Params"), paramsTable(m), h("h3", {}, "Result"), h("p", { class: "result-type" }, h("code", {}, schemas.typeName(m.result.schema))), h("h3", {}, "Declared errors"), errorsList(m), h("h3", {}, "Try it"), h("div", { class: "editor" }, editor, h("div", { class: "actions" }, send, h("span", { class: "hint" }, "Ctrl+Enter"))), h("div", { id: "result", class: "result empty", "aria-live": "polite" }, "Send the call to see its answer here."));
+    const page = h("article", { "data-method": m.name }, h("header", { class: "heading" }, h("h1", { id: "method-name" }, m.name), h("span", { class: `badge ${m["x-kind"] ?? "query"}` }, m["x-kind"] ?? "query"), m["x-protected"] ? h("span", { class: "badge protected" }, "bearer token") : null), h("p", { class: "summary" }, m.summary), m.description ? h("p", { class: "description" }, m.description) : null, h("h3", {}, "Params"), paramsTable(m), h("h3", {}, "Result"), h("p", { class: "result-type" }, h("code", {}, schemas.typeName(m.result.schema))), fieldsTable(m.result.schema), h("h3", {}, "Declared errors"), errorsList(m), h("h3", {}, "Try it"), h("div", { class: "editor" }, editor, h("div", { class: "actions" }, send, h("span", { class: "hint" }, "Ctrl+Enter"))), h("div", { id: "result", class: "result empty", "aria-live": "polite" }, "Send the call to see its answer here."), h("details", { class: "curl-box" }, h("summary", {}, "The same call with curl"), curl));
     byId("procedure").replaceChildren(page);
 }
 function inputName(m) {
@@ -90,12 +95,35 @@ function inputName(m) {
 function paramsTable(m) {
     if (m.params.length === 0)
         return h("p", { class: "muted" }, "None: send {} or leave params out.");
-    const rows = m.params.map((p) => {
+    return table(m.params);
+}
+/** The fields of an object result, when it is one. */
+function fieldsTable(schema) {
+    const s = schemas.resolve(schema);
+    if (s.type !== "object" || s.properties === undefined || Object.keys(s.properties).length === 0)
+        return null;
+    const required = new Set(s.required ?? []);
+    return table(Object.entries(s.properties).map(([name, field]) => ({ name, required: required.has(name), schema: field })));
+}
+function table(fields) {
+    const rows = fields.map((p) => {
         const s = schemas.resolve(p.schema);
-        const notes = [p.description ?? s.description, ...schemas.constraints(p.schema)].filter(Boolean);
+        const notes = [p.description ?? p.schema.description ?? s.description, ...schemas.constraints(p.schema)].filter(Boolean);
         return h("tr", {}, h("td", {}, h("code", {}, p.name), p.required ? h("span", { class: "required", title: "required" }, "*") : null), h("td", {}, h("code", {}, schemas.typeName(p.schema))), h("td", {}, notes.join(" · ")));
     });
-    return h("table", { class: "params" }, h("thead", {}, h("tr", {}, h("th", {}, "name"), h("th", {}, "type"), h("th", {}, "notes"))), h("tbody", {}, ...rows));
+    const head = h("tr", {}, h("th", {}, "name"), h("th", {}, "type"), h("th", {}, "notes"));
+    return h("table", { class: "params" }, h("thead", {}, head), h("tbody", {}, ...rows));
+}
+function curlOf(method, params) {
+    let body;
+    try {
+        body = JSON.stringify({ jsonrpc: "2.0", method, params: JSON.parse(params || "{}"), id: 1 });
+    }
+    catch {
+        body = `{"jsonrpc":"2.0","method":"${method}","params":…,"id":1}`;
+    }
+    const token = tokenInput.value.trim() ? ` \\\n  -H 'Authorization: Bearer …'` : "";
+    return `curl -s ${new URL(endpoint, location.href).href} \\\n  -H 'Content-Type: application/json'${token} \\\n  -d '${body.replaceAll("'", "'\\''")}'`;
 }
 function errorsList(m) {
     if (m.errors.length === 0)

@@ -20,6 +20,9 @@ export class Schemas {
             return schema.enum.map((v) => JSON.stringify(v)).join(" | ");
         if (schema.anyOf !== undefined)
             return schema.anyOf.map((s) => this.typeName(s)).join(" | ");
+        if (schema.type === "array" && schema.prefixItems !== undefined) {
+            return `[${schema.prefixItems.map((s) => this.typeName(s)).join(", ")}]`;
+        }
         if (schema.type === "array") {
             const item = schema.items ? this.typeName(schema.items) : "unknown";
             return item.includes(" ") ? `(${item})[]` : `${item}[]`;
