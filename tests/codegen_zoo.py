@@ -105,9 +105,7 @@ class NoInput(Base):
 
 get = query("zoo.get", GetInput, Animal, "One animal by id.", errors=("NOT_FOUND",))
 list_ = query("zoo.list", ListInput, Page, "Animals, a page at a time.")
-add = mutation(
-    "zoo.add", AddInput, Animal, "Add an animal.", errors=("CONFLICT",), protected=True
-)
+add = mutation("zoo.add", AddInput, Animal, "Add an animal.", errors=("CONFLICT",), protected=True)
 sleep = query("zoo.sleep", SleepInput, bool, "Answers after `ms` milliseconds.")
 crash = query("zoo.crash", NoInput, type(None), "Fails inside: an internal error.")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -82,3 +83,14 @@ def without_data(response: Any) -> Any:
         error = {k: v for k, v in response["error"].items() if k != "data"}
         return {**response, "error": error}
     return response
+
+
+# --- issue 5: the TypeScript client, generated for the test contract and built once ---
+
+
+@pytest.fixture(scope="session")
+def ts_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The client generated for ``tests.typescript.TEST_CONTRACT``, compiled with its tests."""
+    from tests import typescript
+
+    return typescript.build_for(typescript.TEST_CONTRACT, tmp_path_factory.mktemp("ts-client"))

@@ -1,4 +1,4 @@
-"""The TypeScript client: strict builds, type tests, and Node's test runner against a live server."""
+"""The TypeScript client: strict builds, type tests, Node's test runner against a live server."""
 
 from __future__ import annotations
 
@@ -6,23 +6,13 @@ import json
 import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-import schema
 from tests import codegen_zoo, spec_examples
 from tests.typescript import TS, build_for, run_node_tests, tsc
-
-TEST_CONTRACT = (*schema.CONTRACT, *spec_examples.CONTRACT, *codegen_zoo.CONTRACT)
-
-
-@pytest.fixture(scope="session")
-def test_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The client generated for the test contract, compiled with its tests (and type tests)."""
-    return build_for(TEST_CONTRACT, tmp_path_factory.mktemp("ts-client"))
 
 
 @pytest.fixture
@@ -92,13 +82,12 @@ def test_spec_examples_contract_builds(tmp_path: Path) -> None:
     assert (tmp_path / "dist-test" / "test" / "spec.check.js").is_file()
 
 
-def test_test_contract_builds_with_type_tests(test_build: Path) -> None:
-    assert (test_build / "test" / "types.check.js").is_file()
+def test_test_contract_builds_with_type_tests(ts_build: Path) -> None:
+    assert (ts_build / "test" / "types.check.js").is_file()
 
 
-async def test_client_against_live_server(test_build: Path, live_url: str) -> None:
-    output = await run_node_tests(
-        [test_build / "test" / "client.test.js"], {"ROOMRPC_URL": live_url}
-    )
-    assert re.search(r"^ℹ pass (1\d|[2-9]\d)", output, re.MULTILINE), output
-    assert re.search(r"^ℹ fail 0$", output, re.MULTILINE), output
+async def test_client_against_live_server(ts_build: Path, live_url: str) -> None:
+    output = await run_node_tests([ts_build / "test" / "client.test.js"], {"ROOMRPC_URL": live_url})
+    passed = re.search(r"^\S pass (\d+)$", output, re.MULTILINE)  # the spec reporter's summary
+    assert passed is not None and int(passed[1]) >= 15, output
+    assert re.search(r"^\S fail 0$", output, re.MULTILINE), output

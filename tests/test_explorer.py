@@ -15,8 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from server.explorer import STATIC
 from tests import codegen_zoo
-from tests.test_client_ts import TEST_CONTRACT
-from tests.typescript import ARTIFACTS, TS, build_for, run_node_tests, tsc
+from tests.typescript import ARTIFACTS, TS, run_node_tests, tsc
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -71,22 +70,17 @@ def test_compiled_explorer_matches_its_source(tmp_path: Path) -> None:
         assert same, f"{relative} is out of date: run `make client`"
 
 
-@pytest.fixture(scope="module")
-def browser_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if not CHROMIUM.exists():
-        pytest.fail("the browser test needs Debian's chromium at /usr/bin/chromium (see README)")
-    return build_for(TEST_CONTRACT, tmp_path_factory.mktemp("ts-browser"))
-
-
 async def test_explorer_in_chromium(
-    browser_build: Path,
+    ts_build: Path,
     aiohttp_server: Callable[[web.Application], Awaitable[TestServer]],
     make_app: Callable[..., web.Application],
 ) -> None:
+    if not CHROMIUM.exists():
+        pytest.fail("the browser test needs Debian's chromium at /usr/bin/chromium (see README)")
     app = make_app(contract=codegen_zoo.CONTRACT, routers=(codegen_zoo.router,))
     server = await aiohttp_server(app)
     shots = ARTIFACTS / "explorer"
     shutil.rmtree(shots, ignore_errors=True)
     env = {"ROOMRPC_URL": str(server.make_url("/rpc")), "ARTIFACTS": os.fspath(shots)}
-    await run_node_tests([browser_build / "test" / "explorer.browser.test.js"], env, timeout=240)
+    await run_node_tests([ts_build / "test" / "explorer.browser.test.js"], env, timeout=240)
     assert (shots / "explorer-system-health.png").stat().st_size > 10_000

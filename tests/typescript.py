@@ -12,15 +12,28 @@ from typing import Any
 
 import pytest
 
+import schema
 from schema import Procedure
 from schema.codegen import generate
+from tests import codegen_zoo, spec_examples
 
-__all__ = ["ARTIFACTS", "ROOT", "TS", "build_for", "node", "run_node_tests", "tsc"]
+__all__ = [
+    "ARTIFACTS",
+    "ROOT",
+    "TEST_CONTRACT",
+    "TS",
+    "build_for",
+    "node",
+    "run_node_tests",
+    "tsc",
+]
 
 ROOT = Path(__file__).resolve().parent.parent
 TS = ROOT / "clients" / "typescript"
 ARTIFACTS = ROOT / "test-artifacts"
 _TSC = TS / "node_modules" / "typescript" / "bin" / "tsc"
+# What the TypeScript tests' server serves: the real contract, the spec examples, the zoo.
+TEST_CONTRACT = (*schema.CONTRACT, *spec_examples.CONTRACT, *codegen_zoo.CONTRACT)
 
 
 def node() -> str:
