@@ -50,6 +50,10 @@ async function main(): Promise<void> {
   const first = location.hash.slice(1) || doc.methods.find((m) => !m.name.startsWith("rpc."))?.name;
   const method = doc.methods.find((m) => m.name === first) ?? doc.methods[0];
   if (method !== undefined) select(method);
+  window.addEventListener("hashchange", () => {
+    const chosen = doc.methods.find((m) => m.name === location.hash.slice(1));
+    if (chosen !== undefined) select(chosen);
+  });
 }
 
 function renderNav(filter: string): void {
@@ -82,7 +86,7 @@ function navItem(m: Method): HTMLElement {
   );
   link.addEventListener("click", (e) => {
     e.preventDefault();
-    history.replaceState(null, "", `#${m.name}`);
+    history.pushState(null, "", `#${m.name}`);
     select(m);
   });
   return h("li", {}, link);

@@ -21,23 +21,23 @@ export interface ClientOptions {
   /** The JSON-RPC endpoint: `https://api.example.com/rpc`, or `/rpc` in a page the server serves. */
   url: string | URL;
   /** Sent as `Authorization: Bearer <token>`. */
-  token?: TokenSource;
+  token?: TokenSource | undefined;
   /** Sent with every request (`Authorization` and `Content-Type` are the client's own). */
-  headers?: HeadersSource;
+  headers?: HeadersSource | undefined;
   /** The `fetch` to use; the platform's by default. */
-  fetch?: FetchLike;
+  fetch?: FetchLike | undefined;
   /**
    * Calls made in the same tick go out as one JSON-RPC batch, at most `maxSize`
    * calls per HTTP request (default 50; keep it at or under the server's
    * `RPC_MAX_BATCH`). `false`: one HTTP request per call.
    */
-  batch?: { maxSize?: number } | false;
+  batch?: { maxSize?: number | undefined } | false | undefined;
 }
 
 /** Per-call options. */
 export interface CallOptions {
   /** Aborting rejects the call with the signal's reason (and cancels its request when alone in it). */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /** A procedure's parameters: its input is optional when it has no required field. */

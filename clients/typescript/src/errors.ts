@@ -19,6 +19,11 @@ export interface ErrorContext {
   readonly requestId?: string | undefined;
 }
 
+/** What an {@link RpcError} is built from: `error.data`'s fields and the JSON-RPC code. */
+export type RpcErrorOptions = { [K in keyof ErrorData]?: ErrorData[K] | undefined } & {
+  rpcCode?: number | undefined;
+};
+
 const BY_NUMBER = new Map<number, ErrorCode>(
   Object.entries(ERROR_TABLE).map(([name, row]) => [row.code, name as ErrorCode]),
 );
@@ -51,26 +56,27 @@ export class RpcError<C extends ErrorCode = ErrorCode> extends Error {
   /** The JSON-RPC `error.data` as received. */
   readonly data: ErrorData;
 
-  constructor(code: C, message: string, data: Partial<ErrorData> & { rpcCode?: number } = {}) {
+  constructor(code: C, message: string, options: RpcErrorOptions = {}) {
     super(message);
+    const { rpcCode, ...data } = options;
     const row = ERROR_TABLE[code];
     this.code = code;
-    this.rpcCode = data.rpcCode ?? row.code;
+    this.rpcCode = rpcCode ?? row.code;
     this.httpStatus = data.httpStatus ?? row.httpStatus;
     this.issues = data.issues ?? [];
     this.requestId = data.requestId ?? undefined;
     this.path = data.path ?? undefined;
     this.reason = data.reason;
     this.retryable = data.retryable;
-    this.data = { ...data, code, httpStatus: this.httpStatus };
-    delete (this.data as { rpcCode?: number }).rpcCode;
+    const fields = Object.entries({ ...data, code, httpStatus: this.httpStatus });
+    this.data = Object.fromEntries(fields.filter(([, v]) => v !== undefined)) as unknown as ErrorData;
   }
 
   /** An `RpcError` from a JSON-RPC error object as it came off the wire. */
   static fromWire(error: unknown, context: ErrorContext = {}): RpcError {
     const wire = isObject(error) ? error : {};
     const rpcCode = typeof wire["code"] === "number" ? wire["code"] : ERROR_TABLE.INTERNAL_SERVER_ERROR.code;
-    const data: Partial<ErrorData> = isObject(wire["data"]) ? (wire["data"] as Partial<ErrorData>) : {};
+    const data: RpcErrorOptions = isObject(wire["data"]) ? (wire["data"] as RpcErrorOptions) : {};
     const named = typeof data.code === "string" && data.code in ERROR_TABLE ? data.code : undefined;
     const code = named ?? BY_NUMBER.get(rpcCode) ?? "INTERNAL_SERVER_ERROR";
     const message = typeof wire["message"] === "string" ? wire["message"] : ERROR_TABLE[code].message;

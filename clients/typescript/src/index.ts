@@ -8,7 +8,7 @@ export type * from "./contract.gen.js";
 export { CORE_ERRORS, ERROR_TABLE } from "./errors.gen.js";
 export type { CoreErrorCode, ErrorCode, ErrorData, ErrorObject, Issue } from "./errors.gen.js";
 export { NetworkError, ResponseError, RpcError, isCoreError, isRpcError } from "./errors.js";
-export type { ErrorContext, ResponseProblem } from "./errors.js";
+export type { ErrorContext, ResponseProblem, RpcErrorOptions } from "./errors.js";
 export { buildClient } from "./client.js";
 export type {
   AnyProcedure,

@@ -221,4 +221,19 @@ describe("errors", () => {
     assert.equal(other.problem, "not-json-rpc");
     assert.equal(other.status, 200);
   });
+
+  it("an answer without this call's id is a ResponseError", async () => {
+    const body = JSON.stringify({ jsonrpc: "2.0", result: 1, id: 999 });
+    const fetch: FetchLike = async () => new Response(body, { headers: { "Content-Type": "application/json" } });
+    const error = await rejection(createClient({ url, fetch }).system.health());
+    assert.ok(error instanceof ResponseError);
+    assert.equal(error.problem, "no-answer");
+    assert.equal(error.path, "system.health");
+  });
+
+  it("an error thrown by the token function rejects the calls with it", async () => {
+    const failing = createClient({ url, token: () => Promise.reject(new Error("no session")) });
+    const error = await rejection(failing.system.health());
+    assert.ok(error instanceof Error && error.message === "no session");
+  });
 });

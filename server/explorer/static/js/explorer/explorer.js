@@ -46,6 +46,11 @@ async function main() {
     const method = doc.methods.find((m) => m.name === first) ?? doc.methods[0];
     if (method !== undefined)
         select(method);
+    window.addEventListener("hashchange", () => {
+        const chosen = doc.methods.find((m) => m.name === location.hash.slice(1));
+        if (chosen !== undefined)
+            select(chosen);
+    });
 }
 function renderNav(filter) {
     const groups = new Map();
@@ -62,7 +67,7 @@ function navItem(m) {
     const link = h("a", { href: `#${m.name}`, "data-procedure": m.name, title: m.summary }, h("span", { class: `kind ${m["x-kind"] ?? "query"}` }, m["x-kind"] === "mutation" ? "M" : "Q"), h("span", { class: "name" }, m.name.includes(".") ? m.name.slice(m.name.indexOf(".") + 1) : m.name), m["x-protected"] ? h("span", { class: "lock", title: "needs a bearer token" }, "token") : null);
     link.addEventListener("click", (e) => {
         e.preventDefault();
-        history.replaceState(null, "", `#${m.name}`);
+        history.pushState(null, "", `#${m.name}`);
         select(m);
     });
     return h("li", {}, link);

@@ -33,19 +33,20 @@ export class RpcError extends Error {
     retryable;
     /** The JSON-RPC `error.data` as received. */
     data;
-    constructor(code, message, data = {}) {
+    constructor(code, message, options = {}) {
         super(message);
+        const { rpcCode, ...data } = options;
         const row = ERROR_TABLE[code];
         this.code = code;
-        this.rpcCode = data.rpcCode ?? row.code;
+        this.rpcCode = rpcCode ?? row.code;
         this.httpStatus = data.httpStatus ?? row.httpStatus;
         this.issues = data.issues ?? [];
         this.requestId = data.requestId ?? undefined;
         this.path = data.path ?? undefined;
         this.reason = data.reason;
         this.retryable = data.retryable;
-        this.data = { ...data, code, httpStatus: this.httpStatus };
-        delete this.data.rpcCode;
+        const fields = Object.entries({ ...data, code, httpStatus: this.httpStatus });
+        this.data = Object.fromEntries(fields.filter(([, v]) => v !== undefined));
     }
     /** An `RpcError` from a JSON-RPC error object as it came off the wire. */
     static fromWire(error, context = {}) {
