@@ -140,10 +140,11 @@ class TypeScript:
         if f.required:
             return False
         cls = getattr(t, "cls", None)
-        if cls in self.inputs or not isinstance(t, mi.StructType):
+        if cls in self.inputs or isinstance(t, mi.TypedDictType):
             return True
         unset = f.default is NODEFAULT and f.default_factory is NODEFAULT
-        return unset or bool(t.cls.__struct_config__.omit_defaults)
+        omit = isinstance(t, mi.StructType) and bool(t.cls.__struct_config__.omit_defaults)
+        return unset or omit
 
     def _record(self, key: mi.Type, value: mi.Type) -> str:
         while isinstance(key, mi.Metadata):
@@ -189,7 +190,8 @@ def _facts(t: mi.Type) -> str:
     if isinstance(t, mi.StrType):
         return _length("String", t.min_length, t.max_length, "characters", t.pattern)
     if isinstance(t, (mi.BytesType, mi.ByteArrayType, mi.MemoryViewType)):
-        return _length("Base64-encoded bytes", t.min_length, t.max_length, "bytes", None)
+        size = _length("", t.min_length, t.max_length, "bytes", None).strip()
+        return f"Base64-encoded bytes{', ' + size if size else '.'}"
     if isinstance(t, mi.CollectionType):
         return _length("", t.min_length, t.max_length, "items", None).strip()
     if isinstance(t, (mi.DictType, mi.FrozenDictType)):
@@ -248,7 +250,14 @@ def _union(parts: Iterable[str]) -> str:
 
 
 def _wrap(expr: str) -> str:
-    return f"({expr})" if " | " in expr or " & " in expr else expr
+    """Parenthesize a union before ``[]``; only a union at the top level needs it."""
+    depth = 0
+    for i, char in enumerate(expr):
+        depth += char in "([{<"
+        depth -= char in ")]}>"
+        if depth == 0 and expr.startswith(" | ", i):
+            return f"({expr})"
+    return expr
 
 
 def _doc(t: mi.Type) -> str:
