@@ -7,9 +7,11 @@ generated for it, compiled, type-tested and run against a live server.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import enum
-from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+import uuid
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Generic, Literal, NamedTuple, TypedDict, TypeVar
 
 import msgspec
 
@@ -103,13 +105,68 @@ class NoInput(Base):
     pass
 
 
+# Rarer shapes: tagged unions, generics, TypedDict, dataclass, NamedTuple, array-like.
+T = TypeVar("T")
+
+
+class Feed(Base, tag=True, tag_field="type"):
+    grams: int
+
+
+class Walk(Base, tag="walk", tag_field="type"):
+    minutes: int = 30
+
+
+class Box(Base, Generic[T]):
+    value: T
+
+
+class Keeper(TypedDict):
+    name: str
+
+
+@dataclasses.dataclass
+class Shift:
+    hours: int
+    night: bool = False
+
+
+class GeoPoint(NamedTuple):
+    lat: float
+    lon: float
+
+
+class Cage(Base, array_like=True):
+    row: int
+    col: int
+
+
+class Exotic(Base):
+    """Everything else msgspec can put on the wire."""
+
+    task: Feed | Walk
+    box: Box[Animal]
+    keeper: Keeper
+    shift: Shift
+    where: GeoPoint
+    cage: Cage
+    photo: bytes
+    opened: date
+    ticket: uuid.UUID
+    species: frozenset[str]
+    by_number: dict[int, str]
+    grid: list[list[int | None]]
+    anything: Any
+
+
 get = query("zoo.get", GetInput, Animal, "One animal by id.", errors=("NOT_FOUND",))
 list_ = query("zoo.list", ListInput, Page, "Animals, a page at a time.")
 add = mutation("zoo.add", AddInput, Animal, "Add an animal.", errors=("CONFLICT",), protected=True)
 sleep = query("zoo.sleep", SleepInput, bool, "Answers after `ms` milliseconds.")
 crash = query("zoo.crash", NoInput, type(None), "Fails inside: an internal error.")
+exotic = query("zoo.exotic", NoInput, Exotic, "Rarer shapes, for the generator.")
 
-CONTRACT: tuple[Procedure[Any, Any], ...] = (get, list_, add, sleep, crash)
+CONTRACT: tuple[Procedure[Any, Any], ...] = (get, list_, add, sleep, crash, exotic)
 router = Router()
 _TOM = Animal(
     id="@tom",
@@ -151,3 +208,22 @@ async def _sleep(ctx: Any, p: SleepInput) -> bool:
 @router.procedure(crash)
 async def _crash(ctx: Any, p: NoInput) -> None:
     raise RuntimeError("secret database password in this message")
+
+
+@router.procedure(exotic)
+async def _exotic(ctx: Any, p: NoInput) -> Exotic:
+    return Exotic(
+        task=Walk(),
+        box=Box(value=_TOM),
+        keeper={"name": "sam"},
+        shift=Shift(hours=8),
+        where=GeoPoint(51.5, -0.1),
+        cage=Cage(row=1, col=2),
+        photo=b"\x89PNG",
+        opened=date(2020, 1, 1),
+        ticket=uuid.UUID(int=1),
+        species=frozenset({"cat"}),
+        by_number={1: "one"},
+        grid=[[1, None]],
+        anything={"x": [1]},
+    )

@@ -100,6 +100,8 @@ def _declaration(name: str) -> str:
         ("Color", 'export type Color = "red" | "green";'),  # an Enum
         ("Priority", "export type Priority = 1 | 2;"),  # an IntEnum
         ("HealthInput", "export type HealthInput = Record<string, never>;"),  # no fields
+        ("GeoPoint", "export type GeoPoint = [lat: number, lon: number];"),  # NamedTuple
+        ("Cage", "export type Cage = [row: number, col: number];"),  # array_like Struct
     ],
 )
 def test_named_aliases(name: str, expected: str) -> None:
@@ -124,6 +126,20 @@ def test_named_aliases(name: str, expected: str) -> None:
         ("AddInput", "  location?: Point | null;"),
         ("ListInput", '  kinds?: ("cat" | "dog" | "owl")[] | null;'),
         ("Tag", "  color?: Color;"),  # used by inputs and outputs: optional
+        ("Exotic", "  task: Feed | Walk;"),  # a tagged union
+        ("Feed", '  type: "Feed";'),  # its tag
+        ("Walk", '  type: "walk";'),
+        ("Walk", "  minutes: number;"),
+        ("Exotic", "  box: Box_Animal_;"),  # a generic Struct, named as msgspec names it
+        ("Box_Animal_", "  value: Animal;"),
+        ("Keeper", "  name: string;"),  # TypedDict
+        ("Shift", "  night: boolean;"),  # dataclass: defaults are always encoded
+        ("Exotic", "  photo: string;"),  # bytes: base64
+        ("Exotic", "  ticket: string;"),
+        ("Exotic", "  species: string[];"),  # frozenset
+        ("Exotic", "  byNumber: Record<string, string>;"),  # int keys travel as strings
+        ("Exotic", "  grid: (number | null)[][];"),
+        ("Exotic", "  anything: unknown;"),
     ],
 )
 def test_field_mappings(name: str, field: str) -> None:

@@ -237,3 +237,16 @@ describe("errors", () => {
     assert.ok(error instanceof Error && error.message === "no session");
   });
 });
+
+describe("rarer shapes", () => {
+  it("decode as the generated types say", async () => {
+    const exotic = await createClient({ url }).zoo.exotic();
+    assert.deepEqual(exotic.task, { type: "walk", minutes: 30 });
+    assert.equal(exotic.box.value.id, "@tom");
+    assert.deepEqual([exotic.keeper.name, exotic.shift.hours, exotic.shift.night], ["sam", 8, false]);
+    assert.deepEqual([exotic.where, exotic.cage], [[51.5, -0.1], [1, 2]]);
+    assert.equal(atob(exotic.photo), "\x89PNG");
+    assert.deepEqual([exotic.opened, exotic.species, exotic.byNumber, exotic.grid], ["2020-01-01", ["cat"], { "1": "one" }, [[1, null]]]);
+    if (exotic.task.type === "walk") assert.equal(exotic.task.minutes, 30);
+  });
+});

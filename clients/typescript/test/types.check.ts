@@ -57,6 +57,15 @@ export async function outputs(): Promise<void> {
   const page: OutputOf<typeof client.zoo.list> = { items: [tom] } satisfies Page;
   const input: InputOf<typeof client.zoo.get> = { id: "@x" };
   void [kind, score, weight, first, pair, bornAt, nick, cursor, wrong, page, input];
+  const exotic = await client.zoo.exotic();
+  if (exotic.task.type === "Feed") {
+    const grams: number = exotic.task.grams; // a tagged union narrows on its tag
+    void grams;
+  }
+  // @ts-expect-error grams exists on Feed only
+  void exotic.task.grams;
+  const where: [lat: number, lon: number] = exotic.where;
+  void where;
 }
 
 export async function errors(): Promise<void> {
