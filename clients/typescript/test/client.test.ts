@@ -116,6 +116,21 @@ describe("abort", () => {
     assert.equal(error.name, "TimeoutError");
   });
 
+  it("cancels the HTTP request once every call on it is aborted", async () => {
+    const signals: AbortSignal[] = [];
+    const fetch: FetchLike = (input, init) => {
+      if (init.signal) signals.push(init.signal);
+      return globalThis.fetch(input, init);
+    };
+    const client = createClient({ url, fetch });
+    const controller = new AbortController();
+    const call = client.zoo.sleep({ ms: 900 }, { signal: controller.signal });
+    setTimeout(() => controller.abort(), 50);
+    await rejection(call);
+    assert.equal(signals.length, 1);
+    assert.equal(signals[0]?.aborted, true);
+  });
+
   it("leaves the other calls of its batch alone", async () => {
     const { client, bodies } = recorded();
     const controller = new AbortController();
