@@ -37,7 +37,8 @@ let doc: OpenRpcDocument;
 
 async function main(): Promise<void> {
   try {
-    doc = (await client.$call("rpc.discover", {})) as OpenRpcDocument;
+    // Discovery is public: without the token field, so a stale token cannot hide the API.
+    doc = (await buildClient<object>({}, { url: endpoint }).$call("rpc.discover", {})) as OpenRpcDocument;
   } catch (error) {
     byId("procedure").replaceChildren(h("p", { class: "failure" }, `Cannot load rpc.discover: ${describe(error)}`));
     return;

@@ -31,7 +31,8 @@ let schemas;
 let doc;
 async function main() {
     try {
-        doc = (await client.$call("rpc.discover", {}));
+        // Discovery is public: without the token field, so a stale token cannot hide the API.
+        doc = (await buildClient({}, { url: endpoint }).$call("rpc.discover", {}));
     }
     catch (error) {
         byId("procedure").replaceChildren(h("p", { class: "failure" }, `Cannot load rpc.discover: ${describe(error)}`));
