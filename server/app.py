@@ -12,6 +12,7 @@ from schema import Procedure
 from server import __version__
 from server.cors import with_cors
 from server.deps import Deps
+from server.explorer import add_explorer
 from server.health import READY_CHECKS, healthz, readyz
 from server.http_rpc import rpc_handler
 from server.livekit import LiveKit
@@ -77,4 +78,6 @@ def create_app(
     if livekit is not None:
         app.cleanup_ctx.append(livekit.lifespan)
         app[READY_CHECKS]["livekit"] = livekit.ping
+    # --- issue 5: the API explorer at GET / ---
+    add_explorer(app)
     return app

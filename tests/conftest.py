@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from server.procedures import ROUTERS
 from server.rpc import Principal, Router, RpcError
 from server.settings import Settings, load_settings
 from tests import probe, spec_examples
+from tests.livekit_server import LiveKitServer
 
 Post = Callable[..., Awaitable[tuple[int, Any]]]
 
@@ -85,10 +87,6 @@ def without_data(response: Any) -> Any:
 
 
 # --- LiveKit (issue 4): the wire-level LiveKit test server --------------------------------
-from collections.abc import AsyncIterator  # noqa: E402
-
-from tests.livekit_server import LiveKitServer  # noqa: E402
-
 LIVEKIT_KEY = "lk-test-key"
 LIVEKIT_SECRET = "lk-test-secret-that-is-long-enough"
 
@@ -108,3 +106,14 @@ def livekit_env(server: LiveKitServer, **extra: str) -> dict[str, str]:
         "LIVEKIT_API_SECRET": server.api_secret,
         **extra,
     }
+
+
+# --- issue 5: the TypeScript client, generated for the test contract and built once ---
+
+
+@pytest.fixture(scope="session")
+def ts_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The client generated for ``tests.typescript.TEST_CONTRACT``, compiled with its tests."""
+    from tests import typescript
+
+    return typescript.build_for(typescript.TEST_CONTRACT, tmp_path_factory.mktemp("ts-client"))
