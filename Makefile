@@ -4,12 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint bench setup clean
+.PHONY: run test lint bench setup clean client setup-node browser
 
 run: $(STAMP)
 	$(BIN)/roomrpc serve
 
-test: $(STAMP) lint
+test: $(STAMP) setup-node browser lint
 	$(BIN)/pytest
 
 lint: $(STAMP)
@@ -31,3 +31,30 @@ $(STAMP): pyproject.toml
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(TS)/node_modules $(TS)/dist $(TS)/dist-test test-artifacts
+
+# --- issue 5: the TypeScript client, the OpenRPC document, the explorer ------------------
+TS        := clients/typescript
+NPM_STAMP := $(TS)/node_modules/.installed-stamp
+
+# Regenerate clients/ from the contract, then rebuild the explorer's JS and the package.
+client: $(STAMP) setup-node
+	$(BIN)/roomrpc codegen
+	cd $(TS) && node_modules/.bin/tsc -p tsconfig.explorer.json
+	cd $(TS) && node_modules/.bin/tsc -p tsconfig.json
+
+setup-node: $(NPM_STAMP)
+
+$(NPM_STAMP): $(TS)/package.json $(TS)/package-lock.json
+	@command -v npm >/dev/null || { echo "roomrpc: the client tests need Node.js 20+ and npm (see README)"; exit 1; }
+	cd $(TS) && npm ci --no-audit --no-fund
+	touch $@
+
+# The browser test drives Debian's chromium (never a downloaded browser): root installs it.
+browser:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else \
+	    echo "roomrpc: the browser test needs /usr/bin/chromium: sudo apt-get install chromium"; exit 1; \
+	  fi; }

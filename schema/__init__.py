@@ -10,7 +10,7 @@ import re
 from types import ModuleType
 from typing import Any
 
-from schema import auth, being, intention, rpc, space, system  # issue 3
+from schema import auth, being, intention, media, rpc, space, system
 from schema._base import Base
 from schema._procedure import Kind, Procedure, mutation, query
 from schema.errors import ERRORS, ErrorName
@@ -29,7 +29,16 @@ __all__ = [
 ]
 
 # One module per namespace; a new namespace is one import and one entry here.
-NAMESPACES: tuple[ModuleType, ...] = (rpc, system, auth, being, space, intention)
+NAMESPACES: tuple[ModuleType, ...] = (
+    rpc,
+    system,
+    media,  # LiveKit (issue 4)
+    # --- issue 3 ---
+    auth,
+    being,
+    space,
+    intention,
+)
 
 _CAMEL = re.compile(r"^[a-z][a-zA-Z0-9]*\.[a-z][a-zA-Z0-9]*$")
 

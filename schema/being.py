@@ -16,15 +16,15 @@ __all__ = [
     "BeingId",
     "BeingPage",
     "BeingType",
-    "CreateInput",
+    "CreateBeingInput",
     "Cursor",
-    "DeleteInput",
-    "GetInput",
+    "DeleteBeingInput",
+    "GetBeingInput",
     "Limit",
-    "ListInput",
+    "ListBeingsInput",
     "Metadata",
     "Name",
-    "UpdateInput",
+    "UpdateBeingInput",
     "Visibility",
     "create",
     "delete",
@@ -73,13 +73,13 @@ class BeingPage(Base):
     next_cursor: str | None
 
 
-class GetInput(Base):
+class GetBeingInput(Base):
     """The being to read."""
 
     id: BeingId
 
 
-class ListInput(Base):
+class ListBeingsInput(Base):
     """Which beings, from where, how many."""
 
     type: BeingType | None = None
@@ -87,7 +87,7 @@ class ListInput(Base):
     limit: Limit = 50
 
 
-class CreateInput(Base):
+class CreateBeingInput(Base):
     """A new being; spaces default to public, the caller becomes the owner."""
 
     id: BeingId
@@ -98,7 +98,7 @@ class CreateInput(Base):
     owner_id: BeingId | None = None
 
 
-class UpdateInput(Base):
+class UpdateBeingInput(Base):
     """What to change; absent fields stay as they are."""
 
     id: BeingId
@@ -107,7 +107,7 @@ class UpdateInput(Base):
     metadata: Metadata | msgspec.UnsetType = msgspec.UNSET
 
 
-class DeleteInput(Base):
+class DeleteBeingInput(Base):
     """The being to delete."""
 
     id: BeingId
@@ -115,21 +115,21 @@ class DeleteInput(Base):
 
 get = query(
     "being.get",
-    GetInput,
+    GetBeingInput,
     Being,
     "A being by id; a private space is NOT_FOUND to non-members.",
     errors=("NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"),
 )
 list_ = query(
     "being.list",
-    ListInput,
+    ListBeingsInput,
     BeingPage,
     "The beings the caller may see, a page at a time, ordered by id.",
     errors=("UNAUTHORIZED", "SERVICE_UNAVAILABLE"),
 )
 create = mutation(
     "being.create",
-    CreateInput,
+    CreateBeingInput,
     Being,
     "Create a space or a bot owned by the caller (users: admins only).",
     errors=("CONFLICT", "FORBIDDEN", "NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"),
@@ -137,7 +137,7 @@ create = mutation(
 )
 update = mutation(
     "being.update",
-    UpdateInput,
+    UpdateBeingInput,
     Being,
     "Change a being's name, visibility or metadata (its owner only).",
     errors=("NOT_FOUND", "FORBIDDEN", "BAD_REQUEST", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"),
@@ -145,7 +145,7 @@ update = mutation(
 )
 delete = mutation(
     "being.delete",
-    DeleteInput,
+    DeleteBeingInput,
     Being,
     "Delete a being (its owner only); a space takes its members and history along.",
     errors=(

@@ -12,11 +12,11 @@ from schema._procedure import mutation, query
 from schema.being import BeingId, Limit
 
 __all__ = [
-    "CreateInput",
+    "CreateIntentionInput",
     "Intention",
     "IntentionKind",
     "IntentionPage",
-    "ListInput",
+    "ListIntentionsInput",
     "create",
     "list_",
 ]
@@ -44,7 +44,7 @@ class IntentionPage(Base):
     next_before: int | None
 
 
-class CreateInput(Base):
+class CreateIntentionInput(Base):
     """What to say where; ``system`` is for owners, moderators and admins."""
 
     space_id: BeingId
@@ -52,7 +52,7 @@ class CreateInput(Base):
     kind: IntentionKind = "message"
 
 
-class ListInput(Base):
+class ListIntentionsInput(Base):
     """A space's history, newest first, strictly older than ``before`` when given."""
 
     space_id: BeingId
@@ -62,7 +62,7 @@ class ListInput(Base):
 
 create = mutation(
     "intention.create",
-    CreateInput,
+    CreateIntentionInput,
     Intention,
     "Say something in a space (members; listeners may not speak).",
     errors=("NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"),
@@ -70,7 +70,7 @@ create = mutation(
 )
 list_ = query(
     "intention.list",
-    ListInput,
+    ListIntentionsInput,
     IntentionPage,
     "A space's history, newest first: what a client loads when it joins.",
     errors=("NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"),

@@ -13,8 +13,10 @@ from server import __version__
 from server.auth import BearerResolver, Tokens
 from server.cors import with_cors
 from server.deps import Deps
+from server.explorer import add_explorer
 from server.health import READY_CHECKS, healthz, readyz
 from server.http_rpc import rpc_handler
+from server.livekit import LiveKit
 from server.procedures import ROUTERS
 from server.rpc import (
     Caller,
@@ -47,7 +49,8 @@ def create_app(
     contract = tuple(contract)
     builtins = [discover_router(contract, title="roomrpc", version=__version__)]
     procedures = compile_procedures(contract, routers, builtins=builtins, protect=protected)
-    deps = Deps(settings=settings)
+    livekit = LiveKit.from_settings(settings)  # None: media is off
+    deps = Deps(settings=settings, livekit=livekit)
     if resolve_principal is None:  # the real one: bearer JWTs of beings in storage
         resolve_principal = BearerResolver(
             Tokens.from_settings(settings),
@@ -74,6 +77,12 @@ def create_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.cleanup_ctx.append(storage_ctx)
+    # LiveKit (issue 4): one shared session for the app's life, and a readiness check.
+    if livekit is not None:
+        app.cleanup_ctx.append(livekit.lifespan)
+        app[READY_CHECKS]["livekit"] = livekit.ping
+    # --- issue 5: the API explorer at GET / ---
+    add_explorer(app)
     return app
 
 

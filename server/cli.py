@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 
 import click
 from aiohttp import web
@@ -57,6 +58,32 @@ def serve(host: str | None, port: int | None) -> None:
     except StorageUnavailable:
         click.echo("roomrpc: the database is unavailable (check DATABASE_URL)", err=True)
         sys.exit(1)
+
+
+# --- issue 5: the client generator ------------------------------------------------------
+
+
+@main.command()
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("clients"),
+    show_default=True,
+    help="Folder to write openrpc.json and typescript/ into.",
+)
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if a file is out of date.")
+def codegen(out: Path, check: bool) -> None:
+    """Generate the OpenRPC document and the TypeScript client from the contract."""
+    from schema.codegen import contract_files, stale, write
+
+    files = contract_files()
+    if check:
+        outdated = stale(files, out)
+        for path in outdated:
+            click.echo(f"roomrpc: out of date: {path} (run `make client`)", err=True)
+        sys.exit(1 if outdated else 0)
+    for path in write(files, out):
+        click.echo(f"roomrpc: wrote {path}")
 
 
 # --- storage and auth commands (issue 3) ---

@@ -32,7 +32,7 @@ _DEMO: tuple[dict[str, Any], ...] = (
 
 async def _insert(conn: AsyncConnection, fields: dict[str, Any]) -> Being:
     """Insert a being of any type, checked against ``being.create``'s own schema."""
-    params = msgspec.convert(fields, being_schema.CreateInput)
+    params = msgspec.convert(fields, being_schema.CreateBeingInput)
     stamp = now()
     new = Being(
         id=params.id,

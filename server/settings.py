@@ -20,6 +20,9 @@ __all__ = ["Settings", "SettingsError", "load_settings"]
 Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
 Positive = Annotated[int, msgspec.Meta(ge=1)]
 Seconds = Annotated[float, msgspec.Meta(gt=0)]
+LiveKitUrl = Annotated[str, msgspec.Meta(pattern=r"^(wss?|https?)://[^\s/?#]+(/[^\s]*)?$")]
+HttpUrl = Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s/?#]+(/[^\s]*)?$")]
+NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
 SchemaName = Annotated[str, msgspec.Meta(pattern=r"^[a-z_][a-z0-9_]{0,62}$")]
 Secret = Annotated[str, msgspec.Meta(min_length=32)]  # HS256 wants at least 256 bits
 
@@ -35,6 +38,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     rpc_max_batch: Positive = 100
     rpc_call_timeout: Seconds = 30.0
     cors_origins: tuple[str, ...] = ()
+    # LiveKit (issue 4): all of URL, key and secret, or none of them (media off).
+    livekit_url: LiveKitUrl | None = None
+    livekit_api_url: HttpUrl | None = None
+    livekit_api_key: NonEmpty | None = None
+    livekit_api_secret: NonEmpty | None = None
+    livekit_call_timeout: Seconds = 5.0
     # --- storage and auth (issue 3) ---
     data_dir: str = "data"
     database_url: str | None = None
@@ -70,9 +79,11 @@ def load_settings(
             continue
         raw[field.name] = _split(value) if field.name in _LISTS else value
     try:
-        return msgspec.convert(raw, Settings, strict=False)
+        settings = msgspec.convert(raw, Settings, strict=False)
     except msgspec.ValidationError as exc:
         raise SettingsError(_explain(exc, raw)) from None
+    _check_livekit(settings)
+    return settings
 
 
 def _split(value: str) -> list[str]:
@@ -88,3 +99,24 @@ def _explain(exc: msgspec.ValidationError, raw: Mapping[str, Any]) -> str:
     if field in _SECRETS:  # never echo a secret, even a bad one
         return f"invalid setting {name}: {issue.message}"
     return f"invalid setting {name}={raw.get(field)!r}: {issue.message}"
+
+
+_LIVEKIT_REQUIRED = ("livekit_url", "livekit_api_key", "livekit_api_secret")
+
+
+def _check_livekit(settings: Settings) -> None:
+    """LiveKit is configured whole or not at all, and gives up before the RPC call does."""
+    given = [getattr(settings, name) is not None for name in _LIVEKIT_REQUIRED]
+    if not any(given) and settings.livekit_api_url is None:
+        return  # media off
+    missing = [n.upper() for n, ok in zip(_LIVEKIT_REQUIRED, given, strict=True) if not ok]
+    if missing:
+        raise SettingsError(
+            f"incomplete LiveKit settings: missing {', '.join(missing)} "
+            "(set LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET, or none for media off)"
+        )
+    if settings.livekit_call_timeout >= settings.rpc_call_timeout:
+        raise SettingsError(
+            f"invalid setting LIVEKIT_CALL_TIMEOUT={settings.livekit_call_timeout}: "
+            f"must be below RPC_CALL_TIMEOUT={settings.rpc_call_timeout}"
+        )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from server.procedures import ROUTERS
 from server.rpc import Principal, Router, RpcError
 from server.settings import Settings, load_settings
 from tests import probe, spec_examples
+from tests.livekit_server import LiveKitServer
 
 Post = Callable[..., Awaitable[tuple[int, Any]]]
 
@@ -92,3 +94,36 @@ def without_data(response: Any) -> Any:
         error = {k: v for k, v in response["error"].items() if k != "data"}
         return {**response, "error": error}
     return response
+
+
+# --- LiveKit (issue 4): the wire-level LiveKit test server --------------------------------
+LIVEKIT_KEY = "lk-test-key"
+LIVEKIT_SECRET = "lk-test-secret-that-is-long-enough"
+
+
+@pytest.fixture
+async def livekit_server() -> AsyncIterator[LiveKitServer]:
+    """A LiveKit-compatible server on 127.0.0.1 and an ephemeral port (no webhook URL)."""
+    async with LiveKitServer(api_key=LIVEKIT_KEY, api_secret=LIVEKIT_SECRET) as server:
+        yield server
+
+
+def livekit_env(server: LiveKitServer, **extra: str) -> dict[str, str]:
+    """Settings that point our app at ``server``."""
+    return {
+        "LIVEKIT_URL": server.ws_url,
+        "LIVEKIT_API_KEY": server.api_key,
+        "LIVEKIT_API_SECRET": server.api_secret,
+        **extra,
+    }
+
+
+# --- issue 5: the TypeScript client, generated for the test contract and built once ---
+
+
+@pytest.fixture(scope="session")
+def ts_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The client generated for ``tests.typescript.TEST_CONTRACT``, compiled with its tests."""
+    from tests import typescript
+
+    return typescript.build_for(typescript.TEST_CONTRACT, tmp_path_factory.mktemp("ts-client"))

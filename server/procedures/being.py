@@ -34,7 +34,7 @@ def _check_metadata(metadata: dict[str, object]) -> None:
 
 
 @router.procedure(being.get)
-async def get(ctx: Ctx, params: being.GetInput) -> being.Being:
+async def get(ctx: Ctx, params: being.GetBeingInput) -> being.Being:
     """A being the caller may see."""
     async with ctx.deps.storage.read() as conn:
         found, _ = await find_visible(conn, params.id, ctx.principal)
@@ -42,7 +42,7 @@ async def get(ctx: Ctx, params: being.GetInput) -> being.Being:
 
 
 @router.procedure(being.list_)
-async def list_(ctx: Ctx, params: being.ListInput) -> being.BeingPage:
+async def list_(ctx: Ctx, params: being.ListBeingsInput) -> being.BeingPage:
     """A page of what the caller may see."""
     after = decode_cursor(params.cursor)
     principal = ctx.principal
@@ -60,7 +60,7 @@ async def list_(ctx: Ctx, params: being.ListInput) -> being.BeingPage:
     return being.BeingPage(items=items, next_cursor=encode_cursor(items[-1].id) if more else None)
 
 
-def _check_create(ctx: AuthedCtx, params: being.CreateInput) -> str | None:
+def _check_create(ctx: AuthedCtx, params: being.CreateBeingInput) -> str | None:
     """The owner the new being gets; refuses what the caller may not create."""
     principal = ctx.principal
     _check_metadata(params.metadata)
@@ -79,7 +79,7 @@ def _check_create(ctx: AuthedCtx, params: being.CreateInput) -> str | None:
 
 
 @router.procedure(being.create)
-async def create(ctx: AuthedCtx, params: being.CreateInput) -> being.Being:
+async def create(ctx: AuthedCtx, params: being.CreateBeingInput) -> being.Being:
     """A new being; the owner of a space becomes its first member, as ``owner``."""
     owner = _check_create(ctx, params)
     stamp = now()
@@ -104,7 +104,7 @@ async def create(ctx: AuthedCtx, params: being.CreateInput) -> being.Being:
 
 
 @router.procedure(being.update)
-async def update(ctx: AuthedCtx, params: being.UpdateInput) -> being.Being:
+async def update(ctx: AuthedCtx, params: being.UpdateBeingInput) -> being.Being:
     """Change what was given; owners only."""
     if params.metadata is not msgspec.UNSET:
         _check_metadata(params.metadata)
@@ -127,7 +127,7 @@ async def update(ctx: AuthedCtx, params: being.UpdateInput) -> being.Being:
 
 
 @router.procedure(being.delete)
-async def delete(ctx: AuthedCtx, params: being.DeleteInput) -> being.Being:
+async def delete(ctx: AuthedCtx, params: being.DeleteBeingInput) -> being.Being:
     """Delete a being its owner no longer wants; returns it as it was."""
     storage = ctx.deps.storage
     async with storage.write() as conn:

@@ -15,7 +15,7 @@ router = Router()
 
 
 @router.procedure(intention.create)
-async def create(ctx: AuthedCtx, params: intention.CreateInput) -> intention.Intention:
+async def create(ctx: AuthedCtx, params: intention.CreateIntentionInput) -> intention.Intention:
     """Members speak; listeners listen; ``system`` is for managers and admins."""
     principal = ctx.principal
     async with ctx.deps.storage.write() as conn:
@@ -40,7 +40,7 @@ async def create(ctx: AuthedCtx, params: intention.CreateInput) -> intention.Int
 
 
 @router.procedure(intention.list_)
-async def list_(ctx: Ctx, params: intention.ListInput) -> intention.IntentionPage:
+async def list_(ctx: Ctx, params: intention.ListIntentionsInput) -> intention.IntentionPage:
     """Newest first; ``nextBefore`` continues with older ones."""
     async with ctx.deps.storage.read() as conn:
         await find_space(conn, params.space_id, ctx.principal)

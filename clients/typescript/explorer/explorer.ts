@@ -1,0 +1,261 @@
+/**
+ * The API explorer served at `GET /`: every procedure from `rpc.discover`, its
+ * input and declared errors, and a form that calls it through the client.
+ */
+
+import { buildClient } from "../src/client.js";
+import { NetworkError, ResponseError, RpcError } from "../src/errors.js";
+import { Schemas } from "./schema.js";
+import type { ContentDescriptor, JsonSchema, Method, OpenRpcDocument } from "./schema.js";
+
+type Child = Node | string | null | undefined | false;
+
+/** `h("div", {class: "x"}, child...)`: DOM nodes with text set safely (never as HTML). */
+function h(tag: string, attrs: Record<string, string> = {}, ...children: Child[]): HTMLElement {
+  const el = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) el.setAttribute(name, value);
+  for (const child of children) if (child) el.append(child);
+  return el;
+}
+
+function byId<T extends HTMLElement>(id: string): T {
+  const el = document.getElementById(id);
+  if (el === null) throw new Error(`#${id} is missing from the page`);
+  return el as T;
+}
+
+const TOKEN_KEY = "roomrpc.explorer.token";
+const endpoint = new URL("rpc", document.baseURI).pathname;
+const tokenInput = byId<HTMLInputElement>("token");
+tokenInput.value = sessionStorage.getItem(TOKEN_KEY) ?? "";
+tokenInput.addEventListener("input", () => sessionStorage.setItem(TOKEN_KEY, tokenInput.value));
+
+const client = buildClient<object>({}, { url: endpoint, token: () => tokenInput.value.trim() || null });
+
+let schemas: Schemas;
+let doc: OpenRpcDocument;
+
+async function main(): Promise<void> {
+  try {
+    // Discovery is public: without the token field, so a stale token cannot hide the API.
+    doc = (await buildClient<object>({}, { url: endpoint }).$call("rpc.discover", {})) as OpenRpcDocument;
+  } catch (error) {
+    byId("procedure").replaceChildren(h("p", { class: "failure" }, `Cannot load rpc.discover: ${describe(error)}`));
+    return;
+  }
+  schemas = new Schemas(doc);
+  byId("title").textContent = doc.info.title;
+  byId("version").textContent = `v${doc.info.version} · OpenRPC ${doc.openrpc} · POST ${endpoint}`;
+  renderNav("");
+  byId<HTMLInputElement>("filter").addEventListener("input", (e) => renderNav((e.target as HTMLInputElement).value));
+  const first = location.hash.slice(1) || doc.methods.find((m) => !m.name.startsWith("rpc."))?.name;
+  const method = doc.methods.find((m) => m.name === first) ?? doc.methods[0];
+  if (method !== undefined) select(method);
+  window.addEventListener("hashchange", () => {
+    const chosen = doc.methods.find((m) => m.name === location.hash.slice(1));
+    if (chosen !== undefined) select(chosen);
+  });
+}
+
+function renderNav(filter: string): void {
+  const groups = new Map<string, Method[]>();
+  for (const m of doc.methods) {
+    if (filter && !m.name.toLowerCase().includes(filter.toLowerCase())) continue;
+    const ns = m.name.includes(".") ? m.name.split(".")[0] ?? "" : "(no namespace)";
+    groups.set(ns, [...(groups.get(ns) ?? []), m]);
+  }
+  const nav = byId("procedures");
+  nav.replaceChildren(
+    ...[...groups].map(([ns, methods]) =>
+      h(
+        "section",
+        { class: "namespace", "data-namespace": ns },
+        h("h2", {}, ns),
+        h("ul", {}, ...methods.map((m) => navItem(m))),
+      ),
+    ),
+  );
+}
+
+function navItem(m: Method): HTMLElement {
+  const link = h(
+    "a",
+    { href: `#${m.name}`, "data-procedure": m.name, title: m.summary },
+    h("span", { class: `kind ${m["x-kind"] ?? "query"}` }, m["x-kind"] === "mutation" ? "M" : "Q"),
+    h("span", { class: "name" }, m.name.includes(".") ? m.name.slice(m.name.indexOf(".") + 1) : m.name),
+    m["x-protected"] ? h("span", { class: "lock", title: "needs a bearer token" }, "token") : null,
+  );
+  link.addEventListener("click", (e) => {
+    e.preventDefault();
+    history.pushState(null, "", `#${m.name}`);
+    select(m);
+  });
+  return h("li", {}, link);
+}
+
+function select(m: Method): void {
+  for (const a of document.querySelectorAll("[data-procedure]")) {
+    a.classList.toggle("active", a.getAttribute("data-procedure") === m.name);
+  }
+  const input = schemas.resolve({ $ref: `#/components/schemas/${inputName(m)}` });
+  const editor = h("textarea", { id: "params", spellcheck: "false", "aria-label": "params (JSON)" }) as HTMLTextAreaElement;
+  editor.value = JSON.stringify(schemas.example(input), null, 2);
+  editor.rows = Math.min(16, Math.max(4, editor.value.split("\n").length + 1));
+  const curl = h("pre", { class: "curl" });
+  const showCurl = () => (curl.textContent = curlOf(m.name, editor.value));
+  editor.addEventListener("input", showCurl);
+  showCurl();
+  const send = h("button", { id: "send", type: "button" }, "Send");
+  send.addEventListener("click", () => void call(m, editor, send as HTMLButtonElement));
+  editor.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) send.click();
+  });
+  const page = h(
+    "article",
+    { "data-method": m.name },
+    h(
+      "header",
+      { class: "heading" },
+      h("h1", { id: "method-name" }, m.name),
+      h("span", { class: `badge ${m["x-kind"] ?? "query"}` }, m["x-kind"] ?? "query"),
+      m["x-protected"] ? h("span", { class: "badge protected" }, "bearer token") : null,
+    ),
+    h("p", { class: "summary" }, m.summary),
+    m.description ? h("p", { class: "description" }, m.description) : null,
+    h("h3", {}, "Params"),
+    paramsTable(m),
+    h("h3", {}, "Result"),
+    h("p", { class: "result-type" }, h("code", {}, schemas.typeName(m.result.schema))),
+    fieldsTable(m.result.schema),
+    h("h3", {}, "Declared errors"),
+    errorsList(m),
+    h("h3", {}, "Try it"),
+    h("div", { class: "editor" }, editor, h("div", { class: "actions" }, send, h("span", { class: "hint" }, "Ctrl+Enter"))),
+    h("div", { id: "result", class: "result empty", "aria-live": "polite" }, "Send the call to see its answer here."),
+    h("details", { class: "curl-box" }, h("summary", {}, "The same call with curl"), curl),
+  );
+  byId("procedure").replaceChildren(page);
+}
+
+function inputName(m: Method): string {
+  const ref = (m as unknown as { "x-input"?: { $ref?: string } })["x-input"]?.$ref ?? "";
+  return ref.split("/").pop() ?? "";
+}
+
+function paramsTable(m: Method): HTMLElement {
+  if (m.params.length === 0) return h("p", { class: "muted" }, "None: send {} or leave params out.");
+  return table(m.params);
+}
+
+/** The fields of an object result, when it is one. */
+function fieldsTable(schema: JsonSchema): HTMLElement | null {
+  const s = schemas.resolve(schema);
+  if (s.type !== "object" || s.properties === undefined || Object.keys(s.properties).length === 0) return null;
+  const required = new Set(s.required ?? []);
+  return table(Object.entries(s.properties).map(([name, field]) => ({ name, required: required.has(name), schema: field })));
+}
+
+function table(fields: ContentDescriptor[]): HTMLElement {
+  const rows = fields.map((p) => {
+    const s = schemas.resolve(p.schema);
+    const notes = [p.description ?? p.schema.description ?? s.description, ...schemas.constraints(p.schema)].filter(Boolean);
+    return h(
+      "tr",
+      {},
+      h("td", {}, h("code", {}, p.name), p.required ? h("span", { class: "required", title: "required" }, "*") : null),
+      h("td", {}, h("code", {}, schemas.typeName(p.schema))),
+      h("td", {}, notes.join(" · ")),
+    );
+  });
+  const head = h("tr", {}, h("th", {}, "name"), h("th", {}, "type"), h("th", {}, "notes"));
+  return h("table", { class: "params" }, h("thead", {}, head), h("tbody", {}, ...rows));
+}
+
+function curlOf(method: string, params: string): string {
+  let body: string;
+  try {
+    body = JSON.stringify({ jsonrpc: "2.0", method, params: JSON.parse(params || "{}"), id: 1 });
+  } catch {
+    body = `{"jsonrpc":"2.0","method":"${method}","params":…,"id":1}`;
+  }
+  const token = tokenInput.value.trim() ? ` \\\n  -H 'Authorization: Bearer …'` : "";
+  return `curl -s ${new URL(endpoint, location.href).href} \\\n  -H 'Content-Type: application/json'${token} \\\n  -d '${body.replaceAll("'", "'\\''")}'`;
+}
+
+function errorsList(m: Method): HTMLElement {
+  if (m.errors.length === 0) return h("p", { class: "muted" }, "None beyond the protocol's own.");
+  return h(
+    "ul",
+    { class: "errors" },
+    ...m.errors.map((e) => {
+      const name = e.$ref.split("/").pop() ?? "";
+      const row = doc.components.errors[name];
+      return h("li", {}, h("code", {}, name), row ? ` ${row.code} · HTTP ${row.data.httpStatus} · ${row.message}` : "");
+    }),
+  );
+}
+
+async function call(m: Method, editor: HTMLTextAreaElement, send: HTMLButtonElement): Promise<void> {
+  const out = byId("result");
+  let params: unknown;
+  try {
+    params = editor.value.trim() === "" ? {} : JSON.parse(editor.value);
+  } catch (error) {
+    show(out, "failure", "Params are not valid JSON", h("pre", {}, describe(error)));
+    return;
+  }
+  send.disabled = true;
+  const started = performance.now();
+  try {
+    const result = await client.$call(m.name, params);
+    show(out, "success", `OK · ${elapsed(started)}`, h("pre", { id: "result-json" }, JSON.stringify(result, null, 2)));
+  } catch (error) {
+    show(out, "failure", `${errorTitle(error)} · ${elapsed(started)}`, errorBody(error));
+  } finally {
+    send.disabled = false;
+  }
+}
+
+function show(out: HTMLElement, kind: "success" | "failure", title: string, body: Node): void {
+  out.className = `result ${kind}`;
+  out.replaceChildren(h("div", { id: "result-status", class: "status" }, title), body);
+}
+
+function errorTitle(error: unknown): string {
+  if (error instanceof RpcError) return `${error.code} (${error.rpcCode}, HTTP ${error.httpStatus})`;
+  if (error instanceof NetworkError) return "No answer from the server";
+  if (error instanceof ResponseError) return `Not a JSON-RPC answer (HTTP ${error.status})`;
+  return "Failed";
+}
+
+function errorBody(error: unknown): Node {
+  if (!(error instanceof RpcError)) {
+    const body = error instanceof ResponseError ? `\n\n${error.body}` : "";
+    return h("pre", {}, describe(error) + body);
+  }
+  const facts: [string, string | undefined][] = [
+    ["message", error.message],
+    ["request id", error.requestId],
+    ["reason", error.reason],
+    ["retryable", error.retryable === undefined ? undefined : String(error.retryable)],
+  ];
+  return h(
+    "div",
+    {},
+    h("dl", {}, ...facts.filter(([, v]) => v !== undefined).flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
+    error.issues.length > 0
+      ? h("ul", { class: "issues" }, ...error.issues.map((i) => h("li", {}, h("code", {}, i.path), ` ${i.message}`)))
+      : null,
+    h("details", {}, h("summary", {}, "error.data"), h("pre", {}, JSON.stringify(error.data, null, 2))),
+  );
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function elapsed(started: number): string {
+  return `${Math.round(performance.now() - started)} ms`;
+}
+
+void main();

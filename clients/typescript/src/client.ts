@@ -1,0 +1,116 @@
+/** The client: options, the typed procedure functions, and how the generated contract builds them. */
+
+import { CORE_ERRORS } from "./errors.gen.js";
+import type { CoreErrorCode, ErrorCode } from "./errors.gen.js";
+import type { RpcError } from "./errors.js";
+import { HttpLink } from "./link.js";
+
+/** A bearer token, or a function giving one (called once per HTTP request; nothing: no header). */
+export type TokenSource =
+  | string
+  | (() => string | null | undefined | Promise<string | null | undefined>);
+
+/** Extra headers, or a function giving them (called once per HTTP request). */
+export type HeadersSource = HeadersInit | (() => HeadersInit | Promise<HeadersInit>);
+
+/** A `fetch`: the platform's, or any function of the same shape (tests, proxies, retries). */
+export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
+
+/** How to reach the server. */
+export interface ClientOptions {
+  /** The JSON-RPC endpoint: `https://api.example.com/rpc`, or `/rpc` in a page the server serves. */
+  url: string | URL;
+  /** Sent as `Authorization: Bearer <token>`. */
+  token?: TokenSource | undefined;
+  /** Sent with every request (`Authorization` and `Content-Type` are the client's own). */
+  headers?: HeadersSource | undefined;
+  /** The `fetch` to use; the platform's by default. */
+  fetch?: FetchLike | undefined;
+  /**
+   * Calls made in the same tick go out as one JSON-RPC batch, at most `maxSize`
+   * calls per HTTP request (default 50; keep it at or under the server's
+   * `RPC_MAX_BATCH`). `false`: one HTTP request per call.
+   */
+  batch?: { maxSize?: number | undefined } | false | undefined;
+}
+
+/** Per-call options. */
+export interface CallOptions {
+  /** Aborting rejects the call with the signal's reason (and cancels its request when alone in it). */
+  signal?: AbortSignal | undefined;
+}
+
+/** A procedure's parameters: its input is optional when it has no required field. */
+export type ArgsOf<I> = {} extends I
+  ? [input?: I, options?: CallOptions]
+  : [input: I, options?: CallOptions];
+
+/**
+ * One procedure of the client: call it, or hand it to {@link isRpcError} to
+ * narrow an error to the codes it declares.
+ */
+export interface Procedure<Path extends string, I, O, E extends ErrorCode> {
+  (...args: ArgsOf<I>): Promise<O>;
+  /** The wire name, e.g. `"being.get"`. */
+  readonly path: Path;
+  /** `query` reads; `mutation` changes state. */
+  readonly kind: "query" | "mutation";
+  /** Every code this procedure may fail with: its declared ones, then the core ones. */
+  readonly errors: readonly (E | CoreErrorCode)[];
+  /** Types only (never set at run time): what {@link InputOf} and friends read. */
+  readonly "~types"?: { input: I; output: O; errors: E };
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the widest procedure
+export type AnyProcedure = Procedure<string, any, any, ErrorCode>;
+/** What `P` takes: `InputOf<typeof client.being.get>`. */
+export type InputOf<P extends AnyProcedure> = NonNullable<P["~types"]>["input"];
+/** What `P` resolves to. */
+export type OutputOf<P extends AnyProcedure> = NonNullable<P["~types"]>["output"];
+/** Every named code `P` may reject with: its declared codes and the core ones. */
+export type ErrorCodeOf<P extends AnyProcedure> = NonNullable<P["~types"]>["errors"] | CoreErrorCode;
+/** The `RpcError` `P` may reject with, its `code` narrowed to {@link ErrorCodeOf}. */
+export type ErrorOf<P extends AnyProcedure> = RpcError<ErrorCodeOf<P>>;
+
+/** A procedure as the generated table describes it at run time. */
+export interface ProcedureMeta {
+  readonly kind: "query" | "mutation";
+  readonly errors: readonly ErrorCode[];
+  readonly protected: boolean;
+}
+
+/** Untyped access, for tools that learn the API at run time (the explorer). */
+export interface RawClient {
+  /** Calls `method` by its wire name with `params`; the answer is not checked. */
+  $call(method: string, params?: unknown, options?: CallOptions): Promise<unknown>;
+}
+
+/** Builds the namespaces of a generated client (the generated `createClient` calls this). */
+export function buildClient<C>(
+  table: Readonly<Record<string, ProcedureMeta>>,
+  options: ClientOptions,
+): C & RawClient {
+  const link = new HttpLink(options);
+  const root: Record<string, unknown> = {
+    $call: (method: string, params?: unknown, call?: CallOptions) => link.call(method, params, call),
+  };
+  const spaces: Record<string, Record<string, unknown>> = {};
+  for (const [path, meta] of Object.entries(table)) {
+    const fn = (input?: unknown, call?: CallOptions) => link.call(path, input, call);
+    Object.defineProperty(fn, "name", { value: path });
+    Object.assign(fn, {
+      path,
+      kind: meta.kind,
+      errors: Object.freeze([...meta.errors, ...CORE_ERRORS]),
+    });
+    const dot = path.indexOf(".");
+    if (dot < 0) {
+      root[path] = fn;
+    } else {
+      const space = (spaces[path.slice(0, dot)] ??= {});
+      space[path.slice(dot + 1)] = fn;
+    }
+  }
+  for (const [name, space] of Object.entries(spaces)) root[name] = Object.freeze(space);
+  return Object.freeze(root) as C & RawClient;
+}

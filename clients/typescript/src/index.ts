@@ -1,0 +1,28 @@
+/**
+ * roomrpc's TypeScript client: `createClient({ url })`, then
+ * `await client.system.health()`; every procedure typed end to end.
+ */
+
+export { createClient, PROCEDURES } from "./contract.gen.js";
+export type * from "./contract.gen.js";
+export { CORE_ERRORS, ERROR_TABLE } from "./errors.gen.js";
+export type { CoreErrorCode, ErrorCode, ErrorData, ErrorObject, Issue } from "./errors.gen.js";
+export { NetworkError, ResponseError, RpcError, isCoreError, isRpcError } from "./errors.js";
+export type { ErrorContext, ResponseProblem, RpcErrorOptions } from "./errors.js";
+export { buildClient } from "./client.js";
+export type {
+  AnyProcedure,
+  ArgsOf,
+  CallOptions,
+  ClientOptions,
+  ErrorCodeOf,
+  ErrorOf,
+  FetchLike,
+  HeadersSource,
+  InputOf,
+  OutputOf,
+  Procedure,
+  ProcedureMeta,
+  RawClient,
+  TokenSource,
+} from "./client.js";

@@ -1,0 +1,171 @@
+/**
+ * The HTTP link: JSON-RPC 2.0 over `fetch`, with calls of the same tick batched.
+ *
+ * Like tRPC's httpBatchLink: calls queue until the current tick ends (or the
+ * queue reaches `maxSize`), then go out as one JSON-RPC batch; each call still
+ * resolves or rejects on its own, matched to its answer by id.
+ */
+
+import type { CallOptions, ClientOptions, FetchLike } from "./client.js";
+import { NetworkError, ResponseError, RpcError } from "./errors.js";
+
+const DEFAULT_MAX_BATCH = 50;
+
+interface Call {
+  readonly id: number;
+  readonly method: string;
+  readonly params: unknown;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (reason: unknown) => void;
+  readonly signal: AbortSignal | undefined;
+  onAbort?: () => void;
+  done: boolean;
+}
+
+/** Sends calls to one JSON-RPC endpoint. */
+export class HttpLink {
+  readonly #url: string;
+  readonly #options: ClientOptions;
+  readonly #fetch: FetchLike;
+  readonly #maxSize: number;
+  #queue: Call[] = [];
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #nextId = 1;
+
+  constructor(options: ClientOptions) {
+    this.#url = String(options.url);
+    this.#options = options;
+    // Never call the platform's fetch as a method of another object ("Illegal invocation").
+    this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    const batch = options.batch ?? {};
+    this.#maxSize = batch === false ? 1 : Math.max(1, Math.floor(batch.maxSize ?? DEFAULT_MAX_BATCH));
+  }
+
+  /** Calls `method` with `params` (by name); resolves with its result. */
+  call(method: string, params: unknown, options: CallOptions = {}): Promise<unknown> {
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise((resolve, reject) => {
+      const call: Call = { id: this.#nextId++, method, params, resolve, reject, signal, done: false };
+      if (signal !== undefined) {
+        call.onAbort = () => this.#abort(call);
+        signal.addEventListener("abort", call.onAbort, { once: true });
+      }
+      this.#queue.push(call);
+      if (this.#queue.length >= this.#maxSize) this.#flush();
+      else this.#timer ??= setTimeout(() => this.#flush(), 0);
+    });
+  }
+
+  #abort(call: Call): void {
+    settle(call, () => call.reject(call.signal?.reason));
+    this.#queue = this.#queue.filter((c) => c !== call);
+  }
+
+  #flush(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const calls = this.#queue;
+    this.#queue = [];
+    if (calls.length > 0) void this.#send(calls);
+  }
+
+  async #send(calls: Call[]): Promise<void> {
+    const controller = new AbortController();
+    // Cancel the HTTP request once every call riding on it was aborted.
+    const cancel = () => calls.every((c) => c.done) && controller.abort();
+    for (const c of calls) c.signal?.addEventListener("abort", cancel, { once: true });
+    try {
+      const response = await this.#post(calls, controller.signal);
+      if (response === undefined) return;
+      const text = await response.text().catch((cause: unknown) => {
+        throw new NetworkError(this.#url, paths(calls), cause);
+      });
+      deliver(calls, response, text);
+    } catch (error) {
+      if (!controller.signal.aborted) for (const c of calls) settle(c, () => c.reject(error));
+    } finally {
+      for (const c of calls) c.signal?.removeEventListener("abort", cancel);
+    }
+  }
+
+  async #post(calls: Call[], signal: AbortSignal): Promise<Response | undefined> {
+    const headers = new Headers(await resolve(this.#options.headers));
+    headers.set("Content-Type", "application/json");
+    headers.set("Accept", "application/json");
+    const token = await resolve(this.#options.token);
+    if (token) headers.set("Authorization", `Bearer ${token}`);
+    const live = calls.filter((c) => !c.done);
+    if (live.length === 0) return undefined;
+    const envelopes = live.map((c) => ({ jsonrpc: "2.0", method: c.method, params: c.params ?? {}, id: c.id }));
+    const body = JSON.stringify(envelopes.length === 1 ? envelopes[0] : envelopes);
+    try {
+      return await this.#fetch(this.#url, { method: "POST", headers, body, signal });
+    } catch (cause) {
+      if (signal.aborted) return undefined;
+      throw new NetworkError(this.#url, paths(live), cause);
+    }
+  }
+}
+
+/** Hands each call its answer; a request-wide error (id null) goes to every call left. */
+function deliver(calls: Call[], response: Response, text: string): void {
+  let payload: unknown;
+  try {
+    payload = JSON.parse(text);
+  } catch {
+    for (const c of calls) settle(c, () => c.reject(new ResponseError("not-json", response, text, c.method)));
+    return;
+  }
+  const entries: unknown[] = Array.isArray(payload) ? payload : [payload];
+  const waiting = new Map(calls.map((c) => [c.id, c]));
+  let shared: unknown;
+  const context = (path: string) => ({
+    path,
+    status: response.status,
+    requestId: response.headers.get("X-Request-Id") ?? undefined,
+  });
+  for (const entry of entries) {
+    if (!isResponse(entry)) continue;
+    const call = typeof entry.id === "number" ? waiting.get(entry.id) : undefined;
+    if (call === undefined) {
+      if (entry.id === null && "error" in entry) shared = entry.error;
+      continue;
+    }
+    waiting.delete(call.id);
+    if ("error" in entry) settle(call, () => call.reject(RpcError.fromWire(entry.error, context(call.method))));
+    else settle(call, () => call.resolve(entry.result));
+  }
+  for (const c of waiting.values()) {
+    const problem = entries.some(isResponse) ? "no-answer" : "not-json-rpc";
+    const error =
+      shared !== undefined
+        ? RpcError.fromWire(shared, context(c.method))
+        : new ResponseError(problem, response, text, c.method);
+    settle(c, () => c.reject(error));
+  }
+}
+
+type Answer = { jsonrpc: "2.0"; id: unknown } & ({ result: unknown } | { error: unknown });
+
+function isResponse(value: unknown): value is Answer {
+  if (typeof value !== "object" || value === null) return false;
+  const entry = value as Record<string, unknown>;
+  return entry["jsonrpc"] === "2.0" && "id" in entry && ("result" in entry || "error" in entry);
+}
+
+/** Runs `action` unless the call is already settled; drops its abort listener. */
+function settle(call: Call, action: () => void): void {
+  if (call.done) return;
+  call.done = true;
+  if (call.onAbort !== undefined) call.signal?.removeEventListener("abort", call.onAbort);
+  action();
+}
+
+async function resolve<T>(source: T | (() => T | Promise<T>) | undefined): Promise<T | undefined> {
+  return typeof source === "function" ? await (source as () => T | Promise<T>)() : source;
+}
+
+function paths(calls: Call[]): string[] {
+  return calls.map((c) => c.method);
+}

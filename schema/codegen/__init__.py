@@ -1,0 +1,113 @@
+"""The client generator: the OpenRPC document and the TypeScript client, from the contract alone.
+
+Reads ``schema/`` (msgspec and the standard library); never imports the server,
+so it runs wherever the contract does. ``generate`` returns every generated file
+by its path under ``clients/``; ``write`` puts them there.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Mapping
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from schema._procedure import Procedure
+from schema.codegen._emit import CORE_ERRORS, contract_ts, errors_ts, translator
+from schema.openrpc import build_openrpc
+
+__all__ = [
+    "CORE_ERRORS",
+    "OPENRPC_PATH",
+    "TS_CONTRACT_PATH",
+    "TS_ERRORS_PATH",
+    "api_version",
+    "contract_files",
+    "generate",
+    "namespace_docs",
+    "stale",
+    "write",
+]
+
+OPENRPC_PATH = "openrpc.json"
+TS_ERRORS_PATH = "typescript/src/errors.gen.ts"
+TS_CONTRACT_PATH = "typescript/src/contract.gen.ts"
+
+
+def api_version() -> str:
+    """The installed roomrpc's version: what ``rpc.discover`` reports."""
+    try:
+        return version("roomrpc")
+    except PackageNotFoundError:  # a source tree that was never installed
+        return "0.0.0"
+
+
+def namespace_docs(modules: Iterable[ModuleType]) -> dict[str, str]:
+    """Each namespace module's docstring, keyed by namespace: the client's namespace docs."""
+    return {m.__name__.rpartition(".")[2]: (m.__doc__ or "").strip() for m in modules}
+
+
+def generate(
+    procedures: Iterable[Procedure[Any, Any]],
+    *,
+    title: str = "roomrpc",
+    version: str | None = None,
+    docs: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """Every generated file's text, by its path relative to ``clients/``."""
+    procs = sorted(procedures, key=lambda p: p.name)
+    document = build_openrpc(procs, title=title, version=version or api_version())
+    ts = translator(procs)
+    return {
+        OPENRPC_PATH: json.dumps(document, indent=2, ensure_ascii=False) + "\n",
+        TS_ERRORS_PATH: errors_ts(ts),
+        TS_CONTRACT_PATH: contract_ts(ts, procs, docs or {}),
+    }
+
+
+def write(files: Mapping[str, str], root: Path) -> list[Path]:
+    """Write ``files`` under ``root``; returns the paths whose content changed."""
+    changed = []
+    for relative, text in files.items():
+        path = root / relative
+        if path.is_file() and path.read_text(encoding="utf-8") == text:
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        changed.append(path)
+    return changed
+
+
+def stale(files: Mapping[str, str], root: Path) -> list[Path]:
+    """The paths under ``root`` whose content differs from ``files`` (or that are missing)."""
+    return [
+        root / relative
+        for relative, text in files.items()
+        if not (root / relative).is_file() or (root / relative).read_text(encoding="utf-8") != text
+    ]
+
+
+def contract_files() -> dict[str, str]:
+    """The generated files of the contract in ``schema/``."""
+    import schema  # here, not at import time: schema/__init__ is what imports the namespaces
+
+    return generate(schema.CONTRACT, docs=namespace_docs(schema.NAMESPACES))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m schema.codegen [--check] [OUT]``: regenerate (or check) ``clients/``."""
+    args = sys.argv[1:] if argv is None else argv
+    check = "--check" in args
+    rest = [a for a in args if a != "--check"]
+    root = Path(rest[0] if rest else "clients")
+    files = contract_files()
+    if check:
+        for path in stale(files, root):
+            print(f"out of date: {path} (run `make client`)", file=sys.stderr)
+        return 1 if stale(files, root) else 0
+    for path in write(files, root):
+        print(f"wrote {path}")
+    return 0

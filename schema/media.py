@@ -1,0 +1,189 @@
+"""The ``media`` namespace: LiveKit rooms and tokens for trusted server-side callers.
+
+Every procedure needs an admin principal (anonymous: UNAUTHORIZED, others:
+FORBIDDEN). With media off, all but ``media.mediaUrl`` fail with
+SERVICE_UNAVAILABLE and ``data.reason = "media_not_configured"``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+
+from schema._base import Base
+from schema._procedure import mutation, query
+from schema.errors import ErrorName
+
+__all__ = [
+    "CreateRoomInput",
+    "DeleteRoomInput",
+    "DeletedRoom",
+    "GenerateTokenInput",
+    "Identity",
+    "ListRoomsInput",
+    "MediaRoom",
+    "MediaToken",
+    "MediaUrlInput",
+    "RoomId",
+    "RoomSettings",
+    "TokenParticipant",
+    "create_room",
+    "delete_room",
+    "generate_token",
+    "list_rooms",
+    "media_url",
+]
+
+_ID = r"^[A-Za-z0-9@#._:+~=-]+$"
+RoomId = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=128,
+        pattern=_ID,
+        description="A LiveKit room name: letters, digits and @#._:+~=-, at most 128.",
+    ),
+]
+Identity = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=128,
+        pattern=_ID,
+        description="A participant identity: letters, digits and @#._:+~=-, at most 128.",
+    ),
+]
+Metadata = Annotated[str, msgspec.Meta(max_length=64000, description="Free text, often JSON.")]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+AttributeKey = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+Timeout = Annotated[int, msgspec.Meta(ge=1, le=86400, description="Seconds, 1 to 86400.")]
+
+# What any call to LiveKit may end in, besides the caller not being an admin.
+_MEDIA_ERRORS: tuple[ErrorName, ...] = (
+    "FORBIDDEN",
+    "SERVICE_UNAVAILABLE",
+    "TIMEOUT",
+    "TOO_MANY_REQUESTS",
+)
+
+
+class RoomSettings(Base, omit_defaults=True):
+    """Room settings; one left out keeps LiveKit's default (or the existing room's value)."""
+
+    max_participants: Annotated[int, msgspec.Meta(ge=1, le=100000)] | None = None
+    empty_timeout_secs: Timeout | None = None
+    departure_timeout_secs: Timeout | None = None
+    metadata: Metadata | None = None
+
+
+class CreateRoomInput(Base):
+    """Create a room, or get the existing one of that id."""
+
+    room_id: RoomId
+    settings: RoomSettings | None = None
+
+
+class MediaRoom(Base):
+    """A live LiveKit room."""
+
+    room_id: str
+    sid: str
+    created_at: datetime
+    max_participants: int  # 0: unlimited
+    empty_timeout_secs: int
+    departure_timeout_secs: int
+    metadata: str
+    num_participants: int
+
+
+class DeleteRoomInput(Base):
+    """Delete a room; an unknown room is not an error."""
+
+    room_id: RoomId
+
+
+class DeletedRoom(Base):
+    """``deleted`` is false when there was no such room (nothing to do)."""
+
+    room_id: str
+    deleted: bool
+
+
+class ListRoomsInput(Base):
+    """No parameters."""
+
+
+class TokenParticipant(Base):
+    """Who joins, and what they may do (each flag defaults to true, and is written into
+    the token explicitly)."""
+
+    identity: Identity
+    name: Name | None = None
+    metadata: Metadata | None = None
+    attributes: dict[AttributeKey, Annotated[str, msgspec.Meta(max_length=4096)]] | None = None
+    can_publish: bool = True
+    can_subscribe: bool = True
+    can_publish_data: bool = True
+
+
+class GenerateTokenInput(Base):
+    """A join token for one participant in one room."""
+
+    room_id: RoomId
+    participant: TokenParticipant
+    ttl_seconds: Annotated[int, msgspec.Meta(ge=60, le=86400)] = 3600
+
+
+class MediaToken(Base):
+    """A LiveKit join token and the URL to connect with it."""
+
+    token: str
+    url: str
+
+
+class MediaUrlInput(Base):
+    """No parameters."""
+
+
+create_room = mutation(
+    "media.createRoom",
+    CreateRoomInput,
+    MediaRoom,
+    "Create a LiveKit room, or return the existing one (idempotent).",
+    errors=("BAD_REQUEST", *_MEDIA_ERRORS),
+    protected=True,
+)
+delete_room = mutation(
+    "media.deleteRoom",
+    DeleteRoomInput,
+    DeletedRoom,
+    "Delete a LiveKit room and disconnect everyone in it (idempotent).",
+    errors=_MEDIA_ERRORS,
+    protected=True,
+)
+list_rooms = query(
+    "media.listRooms",
+    ListRoomsInput,
+    list[MediaRoom],
+    "The active LiveKit rooms.",
+    errors=_MEDIA_ERRORS,
+    protected=True,
+)
+generate_token = mutation(
+    "media.generateToken",
+    GenerateTokenInput,
+    MediaToken,
+    "Mint a LiveKit join token with explicit grants, and the URL to use it with.",
+    errors=("FORBIDDEN", "SERVICE_UNAVAILABLE"),
+    protected=True,
+)
+media_url = query(
+    "media.mediaUrl",
+    MediaUrlInput,
+    str | None,  # type: ignore[arg-type]
+    "The LiveKit URL browsers connect to, or null when media is off.",
+    errors=("FORBIDDEN",),
+    protected=True,
+)

@@ -1,0 +1,105 @@
+/** Reading the OpenRPC document: the shapes the explorer needs, type names, examples. */
+/** Looks up `$ref`s in the document's components. */
+export class Schemas {
+    doc;
+    constructor(doc) {
+        this.doc = doc;
+    }
+    resolve(schema) {
+        let current = schema;
+        for (let depth = 0; current.$ref !== undefined && depth < 32; depth++) {
+            current = this.doc.components.schemas[current.$ref.split("/").pop() ?? ""] ?? {};
+        }
+        return current;
+    }
+    /** A short type name: `string`, `integer`, `Health`, `"a" | "b"`, `Being[] | null`. */
+    typeName(schema) {
+        if (schema.$ref !== undefined)
+            return schema.$ref.split("/").pop() ?? "?";
+        if (schema.enum !== undefined)
+            return schema.enum.map((v) => JSON.stringify(v)).join(" | ");
+        if (schema.anyOf !== undefined)
+            return schema.anyOf.map((s) => this.typeName(s)).join(" | ");
+        if (schema.type === "array" && schema.prefixItems !== undefined) {
+            return `[${schema.prefixItems.map((s) => this.typeName(s)).join(", ")}]`;
+        }
+        if (schema.type === "array") {
+            const item = schema.items ? this.typeName(schema.items) : "unknown";
+            return item.includes(" ") ? `(${item})[]` : `${item}[]`;
+        }
+        if (schema.type === "object" && typeof schema.additionalProperties === "object") {
+            return `Record<string, ${this.typeName(schema.additionalProperties)}>`;
+        }
+        const format = schema.format !== undefined ? ` (${schema.format})` : "";
+        return (schema.type ?? "any") + format;
+    }
+    /** What the schema says beyond the type: bounds, lengths, pattern, default. */
+    constraints(schema) {
+        const out = [];
+        const add = (label, value) => value !== undefined && out.push(`${label} ${String(value)}`);
+        add("≥", schema.minimum);
+        add(">", schema.exclusiveMinimum);
+        add("≤", schema.maximum);
+        add("<", schema.exclusiveMaximum);
+        add("min length", schema.minLength);
+        add("max length", schema.maxLength);
+        add("min items", schema.minItems);
+        add("max items", schema.maxItems);
+        if (schema.pattern !== undefined)
+            out.push(`pattern ${schema.pattern}`);
+        if (schema.default !== undefined)
+            out.push(`default ${JSON.stringify(schema.default)}`);
+        return out;
+    }
+    /** A value that fits the schema: defaults and examples first, then the simplest valid value. */
+    example(schema, depth = 0) {
+        if (depth > 8)
+            return null;
+        const s = this.resolve(schema);
+        if (s.examples !== undefined && s.examples.length > 0)
+            return s.examples[0];
+        if (s.default !== undefined)
+            return s.default;
+        if (s.enum !== undefined)
+            return s.enum[0];
+        if (s.anyOf !== undefined) {
+            const concrete = s.anyOf.find((o) => o.type !== "null") ?? s.anyOf[0];
+            return concrete === undefined ? null : this.example(concrete, depth + 1);
+        }
+        switch (s.type) {
+            case "object": {
+                const out = {};
+                for (const [name, field] of Object.entries(s.properties ?? {})) {
+                    out[name] = this.example(field, depth + 1);
+                }
+                return out;
+            }
+            case "array":
+                if (s.prefixItems !== undefined)
+                    return s.prefixItems.map((i) => this.example(i, depth + 1));
+                return s.items ? [this.example(s.items, depth + 1)] : [];
+            case "string":
+                return stringExample(s);
+            case "integer":
+            case "number":
+                return s.minimum ?? (s.exclusiveMinimum !== undefined ? s.exclusiveMinimum + 1 : 0);
+            case "boolean":
+                return false;
+            case "null":
+                return null;
+            default:
+                return null;
+        }
+    }
+}
+function stringExample(s) {
+    if (s.format === "date-time")
+        return new Date(0).toISOString();
+    if (s.format === "date")
+        return "2024-01-01";
+    if (s.format === "uuid")
+        return "00000000-0000-0000-0000-000000000000";
+    const base = s.pattern?.startsWith("^@") ? "@demo" : "string";
+    const min = s.minLength ?? 0;
+    return base.length >= min ? base.slice(0, s.maxLength ?? base.length) : base.padEnd(min, "x");
+}

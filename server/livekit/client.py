@@ -1,0 +1,110 @@
+"""``LiveKit``: the one handle procedures reach through ``ctx.deps.livekit``."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import AsyncIterator, Mapping
+
+import aiohttp
+from aiohttp import web
+from livekit.api import LiveKitAPI, WebhookEvent
+from livekit.api.room_service import RoomService
+
+from server.livekit.config import LiveKitConfig
+from server.livekit.errors import media_not_configured
+from server.livekit.rooms import Rooms
+from server.livekit.tokens import JoinGrants, mint_join_token
+from server.livekit.webhooks import verify_webhook
+from server.settings import Settings
+
+__all__ = ["LiveKit", "require_media"]
+
+_PING_ROOM = "roomrpc-readiness-probe"
+
+
+class LiveKit:
+    """LiveKit for this app: RoomService (``rooms``), join tokens, webhook verification.
+
+    One aiohttp session serves every call; ``lifespan`` opens and closes it as an
+    aiohttp ``cleanup_ctx`` entry.
+    """
+
+    def __init__(self, config: LiveKitConfig) -> None:
+        self.config = config
+        self._api: LiveKitAPI | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self.rooms = Rooms(self._room_service, config.call_timeout)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LiveKit | None:
+        """The handle, or None when media is off."""
+        config = LiveKitConfig.from_settings(settings)
+        return None if config is None else cls(config)
+
+    @property
+    def url(self) -> str:
+        """The URL browsers connect to."""
+        return self.config.url
+
+    async def lifespan(self, app: web.Application) -> AsyncIterator[None]:
+        """``app.cleanup_ctx`` entry: the shared session lives as long as the app."""
+        await self.open()
+        try:
+            yield
+        finally:
+            await self.close()
+
+    async def open(self) -> None:
+        timeout = aiohttp.ClientTimeout(total=self.config.call_timeout)
+        self._session = aiohttp.ClientSession(timeout=timeout)
+        self._api = LiveKitAPI(
+            self.config.api_url, self.config.api_key, self.config.api_secret, session=self._session
+        )
+
+    async def close(self) -> None:
+        session, self._session, self._api = self._session, None, None
+        if session is not None:  # LiveKitAPI leaves a session it was given open: ours to close
+            await session.close()
+
+    def _room_service(self) -> RoomService:
+        if self._api is None:
+            raise RuntimeError("LiveKit handle used outside the app's lifespan")
+        return self._api.room
+
+    def mint_token(
+        self,
+        *,
+        room: str,
+        identity: str,
+        grants: JoinGrants,
+        ttl: datetime.timedelta,
+        name: str | None = None,
+        metadata: str | None = None,
+        attributes: Mapping[str, str] | None = None,
+    ) -> str:
+        """A join token for ``identity`` in ``room`` with exactly ``grants``."""
+        return mint_join_token(
+            self.config,
+            room=room,
+            identity=identity,
+            grants=grants,
+            ttl=ttl,
+            name=name,
+            metadata=metadata,
+            attributes=attributes,
+        )
+
+    def verify_webhook(self, body: bytes, authorization: str | None) -> WebhookEvent:
+        """The event LiveKit signed, or ``WebhookRejected``."""
+        return verify_webhook(self.config, body, authorization)
+
+    async def ping(self) -> None:
+        """Readiness: LiveKit answers an authenticated call in time (raises RpcError if not)."""
+        await self.rooms.list_rooms([_PING_ROOM])
+
+
+def require_media(handle: LiveKit | None) -> LiveKit:
+    """``handle``, or SERVICE_UNAVAILABLE with reason ``media_not_configured`` when media is off."""
+    if handle is None:
+        raise media_not_configured()
+    return handle

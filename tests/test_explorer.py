@@ -1,0 +1,86 @@
+"""``GET /``: the API explorer page, its static files, and the page itself in Chromium."""
+
+from __future__ import annotations
+
+import filecmp
+import os
+import shutil
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from server.explorer import STATIC
+from tests import codegen_zoo
+from tests.typescript import ARTIFACTS, TS, run_node_tests, tsc
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+async def test_page_is_served_with_a_strict_policy(client: TestClient[Any, Any]) -> None:
+    response = await client.get("/")
+    assert response.status == 200
+    assert response.content_type == "text/html"
+    policy = response.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in policy
+    assert "connect-src 'self'" in policy
+    page = await response.text()
+    assert '<script type="module" src="explorer/js/explorer/explorer.js">' in page
+    assert "http://" not in page and "https://" not in page
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type"),
+    [
+        ("/explorer/explorer.css", "text/css"),
+        ("/explorer/favicon.svg", "image/svg+xml"),
+        ("/explorer/js/explorer/explorer.js", "text/javascript"),
+        ("/explorer/js/src/link.js", "text/javascript"),
+    ],
+)
+async def test_static_files(client: TestClient[Any, Any], path: str, content_type: str) -> None:
+    response = await client.get(path)
+    assert response.status == 200
+    assert response.content_type in (content_type, "application/javascript")
+
+
+async def test_no_file_outside_the_static_folder(client: TestClient[Any, Any]) -> None:
+    response = await client.get("/explorer/../__init__.py")
+    assert response.status in (403, 404)
+
+
+def test_no_asset_from_elsewhere() -> None:
+    for path in STATIC.rglob("*"):
+        if path.is_file() and path.suffix in (".html", ".css", ".js"):
+            text = path.read_text(encoding="utf-8")
+            assert "//cdn" not in text and "https://" not in text, path
+
+
+def test_compiled_explorer_matches_its_source(tmp_path: Path) -> None:
+    """``server/explorer/static/js`` is exactly what ``make client`` builds from the TypeScript."""
+    tsc("-p", TS / "tsconfig.explorer.json", "--outDir", tmp_path)
+    fresh = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.js"))
+    shipped = sorted(p.relative_to(STATIC / "js") for p in (STATIC / "js").rglob("*.js"))
+    assert fresh == shipped, "run `make client`"
+    for relative in fresh:
+        same = filecmp.cmp(tmp_path / relative, STATIC / "js" / relative, shallow=False)
+        assert same, f"{relative} is out of date: run `make client`"
+
+
+async def test_explorer_in_chromium(
+    ts_build: Path,
+    aiohttp_server: Callable[[web.Application], Awaitable[TestServer]],
+    make_app: Callable[..., web.Application],
+) -> None:
+    if not CHROMIUM.exists():
+        pytest.fail("the browser test needs Debian's chromium at /usr/bin/chromium (see README)")
+    app = make_app(contract=codegen_zoo.CONTRACT, routers=(codegen_zoo.router,))
+    server = await aiohttp_server(app)
+    shots = ARTIFACTS / "explorer"
+    shutil.rmtree(shots, ignore_errors=True)
+    env = {"ROOMRPC_URL": str(server.make_url("/rpc")), "ARTIFACTS": os.fspath(shots)}
+    await run_node_tests([ts_build / "test" / "explorer.browser.test.js"], env, timeout=240)
+    assert (shots / "explorer-system-health.png").stat().st_size > 10_000
