@@ -30,6 +30,7 @@ D = TypeVar("D")
 Resolver = Callable[[str], Awaitable[Principal | None]]
 log = logging.getLogger("roomrpc.rpc")
 _INTERNAL = RpcError("INTERNAL_SERVER_ERROR")
+_ANONYMOUS: tuple[Principal | None, RpcError | None] = (None, None)
 
 
 Id = int | float | str | None
@@ -113,7 +114,9 @@ class Dispatcher(Generic[D]):
             return self._one(_invalid(exc, request_id))
         except msgspec.DecodeError:
             return self._one(_protocol("PARSE_ERROR", request_id))
-        principal, denied = await self._principal(authorization, request_id)
+        principal, denied = _ANONYMOUS
+        if authorization is not None:  # no credentials: nothing to await
+            principal, denied = await self._principal(authorization, request_id)
         response = self._begin(request, request_id, principal, denied)
         if isinstance(response, _Suspended):
             response = await self._finish(response, request_id)
@@ -132,7 +135,9 @@ class Dispatcher(Generic[D]):
         if len(entries) > self._max_batch:
             message = f"Batch of {len(entries)} calls; at most {self._max_batch} allowed"
             return Reply(_encode(_protocol("PAYLOAD_TOO_LARGE", request_id, message)), 413)
-        principal, denied = await self._principal(authorization, request_id)
+        principal, denied = _ANONYMOUS
+        if authorization is not None:  # no credentials: nothing to await
+            principal, denied = await self._principal(authorization, request_id)
         responses: list[_Response] = []
         methods: list[str | None] = []
         for entry in entries:
@@ -159,10 +164,8 @@ class Dispatcher(Generic[D]):
             return Reply(b"[" + b",".join(parts) + b"]")
 
     async def _principal(
-        self, authorization: str | None, request_id: str
+        self, authorization: str, request_id: str
     ) -> tuple[Principal | None, RpcError | None]:
-        if authorization is None:
-            return None, None
         try:
             return await self._resolve(authorization), None
         except RpcError as exc:
