@@ -6,6 +6,7 @@ This is the only module that reads the environment.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -55,12 +56,26 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     auth_public_key: str | None = None  # PEM (or a path to one): RS256/ES256 tokens
     auth_cache_seconds: Annotated[float, msgspec.Meta(ge=0)] = 2.0
 
+    def __repr__(self) -> str:
+        """Every setting, secrets and database passwords masked: safe to log."""
+        shown = (f"{f}={_masked(f, getattr(self, f))}" for f in self.__struct_fields__)
+        return f"Settings({', '.join(shown)})"
+
+
+def _masked(name: str, value: Any) -> str:
+    if name in _SECRETS and value:
+        return "'***'"
+    if name == "database_url" and isinstance(value, str):
+        return repr(_PASSWORD.sub(r"\1***@", value))
+    return repr(value)
+
 
 class SettingsError(Exception):
     """A setting is missing or malformed; the message is one line naming the variable."""
 
 
-_SECRETS = frozenset({"auth_secret"})
+_SECRETS = frozenset({"auth_secret", "livekit_api_secret"})
+_PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")
 _LISTS = frozenset(f.name for f in msgspec.structs.fields(Settings) if f.type == tuple[str, ...])
 
 

@@ -66,3 +66,21 @@ def test_serve_stops_with_one_clear_line(tmp_path: Path) -> None:
     assert done.stderr.strip() == (
         "roomrpc: invalid setting PORT='not-a-port': Expected `int`, got `str`"
     )
+
+
+def test_repr_masks_secrets_and_database_passwords() -> None:
+    settings = load_settings(
+        {
+            "AUTH_SECRET": "a" * 40,
+            "DATABASE_URL": "postgresql://app:hunter2@db.internal/rooms",
+            "LIVEKIT_URL": "ws://127.0.0.1:7880",
+            "LIVEKIT_API_KEY": "devkey",
+            "LIVEKIT_API_SECRET": "lk-secret-value",
+        },
+        env_file=None,
+    )
+    text = repr(settings)
+    assert "a" * 40 not in text and "hunter2" not in text and "lk-secret-value" not in text
+    assert "auth_secret='***'" in text
+    assert "database_url='postgresql://app:***@db.internal/rooms'" in text
+    assert "livekit_api_key='devkey'" in text
