@@ -81,8 +81,8 @@ def create_app(
     if livekit is not None:
         app.cleanup_ctx.append(livekit.lifespan)
         app[READY_CHECKS]["livekit"] = livekit.ping
-    # --- issue 5: the API explorer at GET / ---
-    add_explorer(app)
+    if settings.explorer:  # the API explorer at GET /
+        add_explorer(app)
     return app
 
 

@@ -35,6 +35,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     port: Port = 8080
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     access_log: bool = False
+    explorer: bool = True  # the API explorer page at GET /
     rpc_max_body_bytes: Positive = 1024 * 1024
     rpc_max_batch: Positive = 100
     rpc_call_timeout: Seconds = 30.0

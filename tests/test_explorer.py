@@ -84,3 +84,9 @@ async def test_explorer_in_chromium(
     env = {"ROOMRPC_URL": str(server.make_url("/rpc")), "ARTIFACTS": os.fspath(shots)}
     await run_node_tests([ts_build / "test" / "explorer.browser.test.js"], env, timeout=240)
     assert (shots / "explorer-system-health.png").stat().st_size > 10_000
+
+
+async def test_explorer_can_be_turned_off(aiohttp_client: Any, make_app: Any) -> None:
+    client = await aiohttp_client(make_app(EXPLORER="false"))
+    assert (await client.get("/")).status == 404
+    assert (await client.get("/healthz")).status == 200
