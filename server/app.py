@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 import schema
-from schema import Procedure
+from schema import Procedure, jsonrpc_examples
 from server import __version__
 from server.auth import BearerResolver, Tokens
 from server.cors import with_cors
@@ -18,6 +18,7 @@ from server.health import READY_CHECKS, healthz, readyz
 from server.http_rpc import rpc_handler
 from server.livekit import LiveKit
 from server.procedures import ROUTERS
+from server.procedures.jsonrpc_examples import router as examples_router
 from server.rpc import (
     Caller,
     Compiled,
@@ -47,6 +48,9 @@ def create_app(
 ) -> web.Application:
     """Build the app; a router that does not match the contract fails here, not later."""
     contract = tuple(contract)
+    if settings.rpc_spec_examples:  # the spec's examples, replayable word for word
+        contract += jsonrpc_examples.CONTRACT
+        routers = (*routers, examples_router)
     builtins = [discover_router(contract, title="roomrpc", version=__version__)]
     procedures = compile_procedures(contract, routers, builtins=builtins, protect=protected)
     livekit = LiveKit.from_settings(settings)  # None: media is off

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 
-from tests import spec_examples
 from tests.conftest import Post, without_data
 
 INVALID_REQUEST = {"code": -32600, "message": "Invalid Request"}
 PARSE_ERROR = {"code": -32700, "message": "Parse error"}
+
+
+def ran(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """What the spec's example procedures did (they log it)."""
+    return [r.getMessage() for r in caplog.records if r.name == "roomrpc.examples"]
 
 
 def error(body: dict[str, Any], id: Any) -> dict[str, Any]:
@@ -86,19 +92,23 @@ async def test_spec_example(post: Post, request_body: str, expected: Any) -> Non
     assert without_data(body) == expected
 
 
-async def test_notifications_are_run_and_never_answered(post: Post) -> None:
-    spec_examples.CALLS.clear()
+async def test_notifications_are_run_and_never_answered(
+    post: Post, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="roomrpc.examples")
     for request in (
         '{"jsonrpc": "2.0", "method": "update", "params": [1,2,3,4,5]}',
         '{"jsonrpc": "2.0", "method": "foobar"}',
     ):
         status, body = await post(request)
         assert (status, body) == (204, None)
-    assert spec_examples.CALLS == ["update [1, 2, 3, 4, 5]"]
+    assert ran(caplog) == ["update [1, 2, 3, 4, 5]"]
 
 
-async def test_batch_of_notifications_returns_nothing(post: Post) -> None:
-    spec_examples.CALLS.clear()
+async def test_batch_of_notifications_returns_nothing(
+    post: Post, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="roomrpc.examples")
     status, body = await post(
         """[
             {"jsonrpc": "2.0", "method": "notify_sum", "params": [1,2,4]},
@@ -106,7 +116,7 @@ async def test_batch_of_notifications_returns_nothing(post: Post) -> None:
         ]"""
     )
     assert (status, body) == (204, None)
-    assert spec_examples.CALLS == ["notify_sum 7", "notify_hello 7"]
+    assert ran(caplog) == ["notify_sum 7", "notify_hello 7"]
 
 
 async def test_notification_errors_are_not_answered(post: Post) -> None:
@@ -219,3 +229,21 @@ async def test_too_many_positional_params(post: Post) -> None:
     assert body["error"]["data"]["issues"] == [
         {"path": "$", "message": "Expected at most 2 positional params, got 3"}
     ]
+
+
+async def test_the_setting_mounts_the_examples_on_a_default_app(
+    aiohttp_client: Callable[[Any], Awaitable[Any]],
+) -> None:
+    from server.app import create_app
+    from tests.conftest import make_settings
+
+    client = await aiohttp_client(create_app(make_settings(RPC_SPEC_EXAMPLES="true")))
+    response = await client.post(
+        "/rpc", json={"jsonrpc": "2.0", "method": "subtract", "params": [42, 23], "id": 1}
+    )
+    assert await response.json() == {"jsonrpc": "2.0", "result": 19, "id": 1}
+    client = await aiohttp_client(create_app(make_settings()))
+    response = await client.post(
+        "/rpc", json={"jsonrpc": "2.0", "method": "subtract", "params": [42, 23], "id": 1}
+    )
+    assert (await response.json())["error"]["code"] == -32601

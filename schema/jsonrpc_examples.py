@@ -1,0 +1,80 @@
+"""The procedures the JSON-RPC 2.0 specification's Examples section calls.
+
+Not part of the product contract: mounted when ``RPC_SPEC_EXAMPLES=true`` so the
+spec's examples can be replayed word for word against a live server, and by the
+test suite. Their flat, snake_case names are the spec's own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from schema._base import Base
+from schema._procedure import Procedure, mutation, query
+
+__all__ = [
+    "CONTRACT",
+    "HelloInput",
+    "NoInput",
+    "SubtractInput",
+    "SumInput",
+    "UpdateInput",
+    "get_data",
+    "notify_hello",
+    "notify_sum",
+    "subtract",
+    "sum_",
+    "update",
+]
+
+
+class SubtractInput(Base):
+    """``minuend - subtrahend``; by position: ``[minuend, subtrahend]``."""
+
+    minuend: int
+    subtrahend: int
+
+
+class SumInput(Base):
+    """Up to three numbers to add."""
+
+    a: int = 0
+    b: int = 0
+    c: int = 0
+
+
+class UpdateInput(Base):
+    """Up to five numbers to record."""
+
+    a: int = 0
+    b: int = 0
+    c: int = 0
+    d: int = 0
+    e: int = 0
+
+
+class HelloInput(Base):
+    """A number to greet."""
+
+    value: int
+
+
+class NoInput(Base):
+    """No parameters."""
+
+
+subtract = query("subtract", SubtractInput, int, "minuend - subtrahend")
+sum_ = query("sum", SumInput, int, "a + b + c")
+notify_sum = mutation("notify_sum", SumInput, int, "a + b + c, usually sent as a notification")
+update = mutation("update", UpdateInput, type(None), "Records the numbers (logged)")
+notify_hello = mutation("notify_hello", HelloInput, type(None), "Records a hello (logged)")
+get_data = query("get_data", NoInput, list[Any], 'The list ["hello", 5]')
+
+CONTRACT: tuple[Procedure[Any, Any], ...] = (
+    subtract,
+    sum_,
+    notify_sum,
+    update,
+    notify_hello,
+    get_data,
+)
