@@ -16,6 +16,7 @@ from server.deps import Deps
 from server.explorer import add_explorer
 from server.health import READY_CHECKS, healthz, readyz
 from server.http_rpc import rpc_handler
+from server.http_webhook import add_webhook
 from server.livekit import LiveKit
 from server.procedures import ROUTERS
 from server.rpc import (
@@ -81,6 +82,7 @@ def create_app(
     if livekit is not None:
         app.cleanup_ctx.append(livekit.lifespan)
         app[READY_CHECKS]["livekit"] = livekit.ping
+        add_webhook(app, deps, livekit)  # POST /livekit/webhook: presence from LiveKit's events
     # --- issue 5: the API explorer at GET / ---
     add_explorer(app)
     return app
