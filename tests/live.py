@@ -1,0 +1,54 @@
+"""A world whose app talks to the LiveKit test server and receives its webhooks."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from livekit.api import TokenVerifier
+from livekit.api.access_token import Claims
+
+from server.procedures._access import now
+from server.seed import create_being
+from server.storage import memberships
+from tests.conftest import LIVEKIT_KEY, LIVEKIT_SECRET, livekit_env
+from tests.livekit_server import LiveKitServer
+from tests.world import ROLES, USERS, Api
+
+__all__ = ["claims_of", "error_data", "populate", "start_live", "webhook_url"]
+
+MakeApi = Callable[[dict[str, str]], Awaitable[Api]]
+
+
+def webhook_url(api: Api) -> str:
+    return str(api.client.make_url("/livekit/webhook"))
+
+
+async def populate(api: Api) -> Api:
+    """The world of ``tests.world``: users, @hall (public) and @room (private) with roles."""
+    for user in USERS:
+        await create_being(api.storage, {"id": user, "name": user[1:].title(), "type": "user"})
+    for space, visibility in (("@hall", "public"), ("@room", "private")):
+        fields = {"id": space, "name": space[1:], "type": "space", "ownerId": "@owner"}
+        await create_being(api.storage, {**fields, "visibility": visibility})
+    async with api.storage.write() as conn:
+        for space in ("@hall", "@room"):
+            for being_id, role in ROLES.items():
+                await memberships.add(conn, space, being_id, role, now())  # type: ignore[arg-type]
+    return api
+
+
+async def start_live(make_api: MakeApi, env: dict[str, str], lk: LiveKitServer) -> Api:
+    """The app on ``env``'s database, configured for ``lk``; ``lk`` posts webhooks to it."""
+    api = await make_api({**env, **livekit_env(lk, LIVEKIT_CALL_TIMEOUT="0.5")})
+    lk.webhooks.url = webhook_url(api)
+    return api
+
+
+def claims_of(token: str) -> Claims:
+    """The token's claims, verified as LiveKit verifies them."""
+    return TokenVerifier(LIVEKIT_KEY, LIVEKIT_SECRET).verify(token)
+
+
+def error_data(error: dict[str, Any]) -> tuple[str, str | None]:
+    return error["data"]["code"], error["data"].get("reason")
