@@ -30,7 +30,7 @@ from server.procedures._rooms import (
 )
 from server.procedures.media import room_info
 from server.rpc import Router, RpcError
-from server.storage import beings, revocations
+from server.storage import revocations
 
 __all__ = ["router"]
 
@@ -47,10 +47,10 @@ async def get_join_token(ctx: AuthedCtx, params: livekit.GetJoinTokenInput) -> l
         space, role = await find_visible(conn, room_id, principal)
         if space.type != "space":
             raise RpcError("BAD_REQUEST", f"{room_id} is not a space", reason="not_a_space")
-        me = await beings.get(conn, principal.being_id, None)
-        if me is None:
-            raise RpcError("UNAUTHORIZED", "Your being no longer exists", reason="no_such_being")
-        until = await revocations.active_until(conn, room_id, principal.being_id, now())
+        me = await revocations.joiner(conn, room_id, principal.being_id, now())
+    if me is None:
+        raise RpcError("UNAUTHORIZED", "Your being no longer exists", reason="no_such_being")
+    name, until = me
     if until is not None:
         message = f"You were removed from {room_id}; you may rejoin after {until.isoformat()}"
         raise RpcError("FORBIDDEN", message, reason="revoked", retryable=True)
@@ -62,7 +62,7 @@ async def get_join_token(ctx: AuthedCtx, params: livekit.GetJoinTokenInput) -> l
         identity=identity,
         grants=grants_for(space, role, principal),
         ttl=datetime.timedelta(seconds=params.ttl_seconds),
-        name=me[0].name,
+        name=name,
         attributes={BEING_ATTRIBUTE: principal.being_id},
     )
     return livekit.JoinToken(token=token, ws_url=handle.url, room_id=room_id, identity=identity)

@@ -12,9 +12,30 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server.storage.tables import revocations
+from server.storage.tables import beings, revocations
 
-__all__ = ["active_until", "clear_room", "revoke"]
+__all__ = ["active_until", "clear_room", "joiner", "revoke"]
+
+_ACTIVE = sa.select(revocations.c.until).where(  # built once: it runs on every join token
+    revocations.c.room_id == sa.bindparam("room"),
+    revocations.c.subject == sa.bindparam("subject"),
+    revocations.c.until > sa.bindparam("now", type_=revocations.c.until.type),
+)
+
+# The caller's name and its revocation in the room, in one round trip (getJoinToken).
+_JOINER = sa.select(
+    beings.c.name, _ACTIVE.where(revocations.c.subject == beings.c.id).scalar_subquery()
+).where(beings.c.id == sa.bindparam("subject"))
+
+
+async def joiner(
+    conn: AsyncConnection, room_id: str, being_id: str, now: datetime
+) -> tuple[str, datetime | None] | None:
+    """``being_id``'s name and when its revocation in ``room_id`` ends (None: not revoked);
+    None when there is no such being."""
+    params = {"room": room_id, "subject": being_id, "now": now}
+    row = (await conn.execute(_JOINER, params)).first()
+    return None if row is None else (row[0], row[1])
 
 
 async def revoke(
@@ -34,12 +55,8 @@ async def active_until(
     conn: AsyncConnection, room_id: str, subject: str, now: datetime
 ) -> datetime | None:
     """When ``subject``'s revocation in ``room_id`` ends, or None if it is not revoked now."""
-    query = sa.select(revocations.c.until).where(
-        revocations.c.room_id == room_id,
-        revocations.c.subject == subject,
-        revocations.c.until > now,
-    )
-    until: datetime | None = (await conn.execute(query)).scalar()
+    params = {"room": room_id, "subject": subject, "now": now}
+    until: datetime | None = (await conn.execute(_ACTIVE, params)).scalar()
     return until
 
 
