@@ -68,8 +68,10 @@ RevokeSeconds = Annotated[
     int, msgspec.Meta(ge=0, le=86400, description="Seconds, 0 (no revocation) to 86400.")
 ]
 
-# Every procedure finds the space (NOT_FOUND) and may need LiveKit.
+# Every procedure finds the space (NOT_FOUND) and may need LiveKit (which may refuse an
+# argument: BAD_REQUEST).
 _ROOM_ERRORS: tuple[ErrorName, ...] = (
+    "BAD_REQUEST",
     "NOT_FOUND",
     "FORBIDDEN",
     "SERVICE_UNAVAILABLE",
@@ -254,7 +256,7 @@ mute_track = mutation(
     MuteTrackInput,
     Track,
     "Mute a participant's published track (owners and moderators).",
-    errors=_ROOM_ERRORS,
+    errors=(*_ROOM_ERRORS, "PRECONDITION_FAILED"),  # unmuting where LiveKit does not allow it
     protected=True,
 )
 update_participant = mutation(
@@ -262,7 +264,7 @@ update_participant = mutation(
     UpdateParticipantInput,
     Participant,
     "Change a participant's name, metadata, attributes or permissions (owners, moderators).",
-    errors=(*_ROOM_ERRORS, "BAD_REQUEST"),
+    errors=_ROOM_ERRORS,
     protected=True,
 )
 update_room_metadata = mutation(
@@ -270,6 +272,6 @@ update_room_metadata = mutation(
     UpdateRoomMetadataInput,
     MediaRoom,
     "Replace a space's room metadata (owners and moderators; the room must be active).",
-    errors=(*_ROOM_ERRORS, "BAD_REQUEST"),
+    errors=_ROOM_ERRORS,
     protected=True,
 )

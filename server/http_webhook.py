@@ -66,7 +66,9 @@ async def apply_event(storage: Storage, event: WebhookEvent) -> str | None:
             log.info("webhook %s %s: a replay, ignored", event.event, event.id)
             return None
         name = event.event
-        if name == "participant_joined":
+        if name.startswith("participant_") and not event.participant.identity:
+            log.warning("webhook %s %s without a participant: ignored", name, event.id)
+        elif name == "participant_joined":
             person = event.participant
             subject = subject_of(person.identity, person.attributes)
             if await revocations.active_until(conn, room.name, subject, at) is not None:

@@ -8,6 +8,7 @@ from typing import Any
 from livekit.api import TokenVerifier
 from livekit.api.access_token import Claims
 
+import schema
 from server.procedures._access import now
 from server.seed import create_being
 from server.storage import memberships
@@ -15,7 +16,7 @@ from tests.conftest import LIVEKIT_KEY, LIVEKIT_SECRET, livekit_env
 from tests.livekit_server import LiveKitServer
 from tests.world import ROLES, USERS, Api
 
-__all__ = ["claims_of", "error_data", "populate", "start_live", "webhook_url"]
+__all__ = ["claims_of", "declared", "error_data", "populate", "start_live", "webhook_url"]
 
 MakeApi = Callable[[dict[str, str]], Awaitable[Api]]
 
@@ -52,3 +53,13 @@ def claims_of(token: str) -> Claims:
 
 def error_data(error: dict[str, Any]) -> tuple[str, str | None]:
     return error["data"]["code"], error["data"].get("reason")
+
+
+async def declared(api: Api, method: str, params: Any = None, **kw: Any) -> dict[str, Any]:
+    """The error object of a call that fails, checked against the errors the contract
+    declares for ``method`` (INVALID_PARAMS is every procedure's)."""
+    error = await api.error(method, params, **kw)
+    [procedure] = [p for p in schema.CONTRACT if p.name == method]
+    code = error["data"]["code"]
+    assert code == "INVALID_PARAMS" or code in procedure.errors, f"{method}: undeclared {code}"
+    return error

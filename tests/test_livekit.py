@@ -9,7 +9,7 @@ import jwt
 import pytest
 from livekit.protocol.models import DataPacket, TrackType
 
-from tests.live import claims_of, error_data
+from tests.live import claims_of, declared, error_data
 from tests.livekit_server import LiveKitServer
 from tests.world import Api
 
@@ -98,8 +98,8 @@ async def test_ttl_defaults_to_an_hour_and_is_bounded(live: Api) -> None:
     raw = jwt.decode(short["token"], options={"verify_signature": False})
     assert raw["exp"] - raw["nbf"] == 60
     for ttl in (59, 86401):
-        error = await live.error(
-            "livekit.getJoinToken", {"roomBeingId": "@hall", "ttlSeconds": ttl}, as_="@member"
+        error = await declared(
+            live, "livekit.getJoinToken", {"roomBeingId": "@hall", "ttlSeconds": ttl}, as_="@member"
         )
         assert error["code"] == -32602 and error["data"]["issues"][0]["path"] == "$.ttlSeconds"
 
@@ -121,13 +121,15 @@ async def test_a_device_gets_its_own_identity_so_two_tabs_coexist(
 
 async def test_the_cookbook_checks(live: Api) -> None:
     async def check(who: str, room: str) -> tuple[str, str | None]:
-        return error_data(await live.error("livekit.getJoinToken", {"roomBeingId": room}, as_=who))
+        return error_data(
+            await declared(live, "livekit.getJoinToken", {"roomBeingId": room}, as_=who)
+        )
 
     assert await check("@member", "@nowhere") == ("NOT_FOUND", "no_such_being")
     assert await check("@stranger", "@room") == ("NOT_FOUND", "no_such_being")  # private
     assert await check("@member", "@owner") == ("BAD_REQUEST", "not_a_space")
     assert (await check("@ghost", "@hall"))[0] == "UNAUTHORIZED"
-    anonymous = await live.error("livekit.getJoinToken", {"roomBeingId": "@hall"})
+    anonymous = await declared(live, "livekit.getJoinToken", {"roomBeingId": "@hall"})
     assert anonymous["data"]["code"] == "UNAUTHORIZED"
     assert (await token_of(live, "@member", room="@room"))["roomId"] == "@room"
 
@@ -143,7 +145,7 @@ async def test_system_messages_are_for_managers(live: Api, livekit_server: LiveK
     await livekit_server.join("@hall", "@member")
     params = {"roomBeingId": "@hall", "message": "Doors close at ten"}
     for who in ("@member", "@listener", "@stranger"):
-        error = await live.error("livekit.sendSystemMessage", params, as_=who)
+        error = await declared(live, "livekit.sendSystemMessage", params, as_=who)
         assert error_data(error) == ("FORBIDDEN", "not_manager"), who
     sent = await live.ok("livekit.sendSystemMessage", params, as_="@mod")
     assert sent == {
@@ -184,11 +186,11 @@ async def test_system_messages_to_some_beings_reach_all_their_tabs(
 async def test_test_messages_are_for_members(live: Api, livekit_server: LiveKitServer) -> None:
     await livekit_server.join("@hall", "@owner")
     params = {"roomBeingId": "@hall", "message": "hello"}
-    assert error_data(await live.error("livekit.sendTestMessage", params, as_="@listener")) == (
+    assert error_data(await declared(live, "livekit.sendTestMessage", params, as_="@listener")) == (
         "FORBIDDEN",
         "listener",
     )
-    assert error_data(await live.error("livekit.sendTestMessage", params, as_="@stranger")) == (
+    assert error_data(await declared(live, "livekit.sendTestMessage", params, as_="@stranger")) == (
         "FORBIDDEN",
         "not_member",
     )
@@ -220,11 +222,11 @@ async def test_room_control_is_for_managers(live: Api, livekit_server: LiveKitSe
         ("livekit.updateRoomMetadata", {"roomBeingId": "@hall", "metadata": "{}"}),
     ]
     for method, params in calls:
-        assert error_data(await live.error(method, params, as_="@member")) == (
+        assert error_data(await declared(live, method, params, as_="@member")) == (
             "FORBIDDEN",
             "not_manager",
         ), method
-        assert (await live.error(method, {**params, "roomBeingId": "@room"}, as_="@stranger"))[
+        assert (await declared(live, method, {**params, "roomBeingId": "@room"}, as_="@stranger"))[
             "data"
         ]["code"] == "NOT_FOUND", method
     assert livekit_server.participant("@hall", "@listener") is not None
@@ -259,7 +261,7 @@ async def test_remove_participant_revokes_the_being(
     assert (removed["removed"], removed["beingId"]) == (True, "@member")
     assert removed["revokedUntil"] is not None
     assert livekit_server.participant("@hall", "@member#x") is None
-    refused = await live.error("livekit.getJoinToken", {"roomBeingId": "@hall"}, as_="@member")
+    refused = await declared(live, "livekit.getJoinToken", {"roomBeingId": "@hall"}, as_="@member")
     assert error_data(refused) == ("FORBIDDEN", "revoked") and refused["data"]["retryable"]
     # A token minted before the removal still verifies at LiveKit (it cannot be revoked
     # there): the participant_joined webhook makes us remove it again at once.
@@ -283,7 +285,7 @@ async def test_remove_without_revocation_and_of_someone_absent(
 async def test_moderators_do_not_act_on_owners(live: Api, livekit_server: LiveKitServer) -> None:
     await livekit_server.join("@hall", "@owner")
     params = {"roomBeingId": "@hall", "identity": "@owner"}
-    error = await live.error("livekit.removeParticipant", params, as_="@mod")
+    error = await declared(live, "livekit.removeParticipant", params, as_="@mod")
     assert error_data(error) == ("FORBIDDEN", "not_owner")
     assert livekit_server.participant("@hall", "@owner") is not None
 
@@ -301,8 +303,12 @@ async def test_mute_track(live: Api, livekit_server: LiveKitServer) -> None:
         "microphone",
         True,
     )
-    unknown = await live.error("livekit.muteTrack", {**params, "trackSid": "TR_nope"}, as_="@mod")
+    unknown = await declared(
+        live, "livekit.muteTrack", {**params, "trackSid": "TR_nope"}, as_="@mod"
+    )
     assert unknown["data"]["code"] == "NOT_FOUND"
+    unmute = await declared(live, "livekit.muteTrack", {**params, "muted": False}, as_="@mod")
+    assert unmute["data"]["code"] == "PRECONDITION_FAILED"  # LiveKit's remote unmute is off
 
 
 async def test_update_participant(live: Api, livekit_server: LiveKitServer) -> None:
@@ -322,8 +328,8 @@ async def test_update_participant(live: Api, livekit_server: LiveKitServer) -> N
     info = livekit_server.participant("@hall", "@member")
     assert info is not None and not info.permission.can_publish_data
     publish = {**permissions, "canPublish": True}
-    refused = await live.error(
-        "livekit.updateParticipant", {**params, "permissions": publish}, as_="@owner"
+    refused = await declared(
+        live, "livekit.updateParticipant", {**params, "permissions": publish}, as_="@owner"
     )
     assert error_data(refused) == ("FORBIDDEN", "media_not_allowed")
     await allow_media(live)
@@ -331,15 +337,15 @@ async def test_update_participant(live: Api, livekit_server: LiveKitServer) -> N
         "livekit.updateParticipant", {**params, "permissions": publish}, as_="@owner"
     )
     assert allowed["permissions"]["canPublish"] is True
-    gone = await live.error(
-        "livekit.updateParticipant", {**params, "identity": "@nobody"}, as_="@owner"
+    gone = await declared(
+        live, "livekit.updateParticipant", {**params, "identity": "@nobody"}, as_="@owner"
     )
     assert gone["data"]["code"] == "NOT_FOUND"
 
 
 async def test_update_room_metadata(live: Api, livekit_server: LiveKitServer) -> None:
     params = {"roomBeingId": "@hall", "metadata": '{"topic":"jazz"}'}
-    inactive = await live.error("livekit.updateRoomMetadata", params, as_="@mod")
+    inactive = await declared(live, "livekit.updateRoomMetadata", params, as_="@mod")
     assert inactive["data"]["code"] == "NOT_FOUND"
     await livekit_server.join("@hall", "@member")
     room = await live.ok("livekit.updateRoomMetadata", params, as_="@mod")
@@ -403,12 +409,14 @@ async def test_livekit_down_and_slow_give_typed_errors(
 ) -> None:
     params = {"roomBeingId": "@hall"}
     await livekit_server.down()
-    down = await live.error("livekit.listParticipants", params, as_="@mod")
+    down = await declared(live, "livekit.listParticipants", params, as_="@mod")
     assert (down["data"]["code"], down["data"]["retryable"]) == ("SERVICE_UNAVAILABLE", True)
     assert (await token_of(live, "@member"))["identity"] == "@member"  # minting needs no call
     await livekit_server.up()
     livekit_server.slow(2)
-    slow = await live.error("livekit.sendTestMessage", {**params, "message": "x"}, as_="@member")
+    slow = await declared(
+        live, "livekit.sendTestMessage", {**params, "message": "x"}, as_="@member"
+    )
     assert (slow["code"], slow["data"]["reason"], slow["data"]["retryable"]) == (
         -32008,
         "media_timeout",
@@ -416,7 +424,7 @@ async def test_livekit_down_and_slow_give_typed_errors(
     )
     livekit_server.slow(0)
     livekit_server.wrong_credentials()
-    rejected = await live.error("livekit.listParticipants", params, as_="@mod")
+    rejected = await declared(live, "livekit.listParticipants", params, as_="@mod")
     assert error_data(rejected) == ("SERVICE_UNAVAILABLE", "media_credentials_rejected")
     assert "lk-test-secret" not in json.dumps(rejected)
 
@@ -435,13 +443,13 @@ LIVEKIT_CALLS = [
 
 async def test_media_off(world: Api) -> None:
     for method, params in LIVEKIT_CALLS:
-        error = await world.error(method, params, as_="@owner")
+        error = await declared(world, method, params, as_="@owner")
         assert error_data(error) == ("SERVICE_UNAVAILABLE", "media_not_configured"), method
     said = await world.ok("intention.create", {"spaceId": "@hall", "content": "x"}, as_="@member")
     assert said["content"] == "x"
     assert await world.ok("presence.members", {"roomBeingId": "@hall"}) == []
     reconcile = {"roomBeingId": "@hall", "reconcile": True}
-    error = await world.error("presence.members", reconcile, as_="@member")
+    error = await declared(world, "presence.members", reconcile, as_="@member")
     assert error_data(error) == ("SERVICE_UNAVAILABLE", "media_not_configured")
     await world.ok("being.delete", {"id": "@hall"}, as_="@owner")
     status, _ = await world.call("system.health")

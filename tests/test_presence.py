@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from livekit.protocol.webhook import WebhookEvent
 
-from tests.live import error_data, start_live, webhook_url
+from tests.live import declared, error_data, start_live, webhook_url
 from tests.livekit_server import CONTENT_TYPE, LiveKitServer, encode_event, make_event
 from tests.world import Api
 
@@ -80,7 +80,7 @@ async def test_private_presence_is_for_members(live: Api, livekit_server: LiveKi
     await livekit_server.join("@room", "@member")
     assert await present(live, "@room") == ["@member"]
     for who in ("@stranger", None):
-        error = await live.error("presence.members", {"roomBeingId": "@room"}, as_=who)
+        error = await declared(live, "presence.members", {"roomBeingId": "@room"}, as_=who)
         assert error_data(error) == ("NOT_FOUND", "no_such_being")
 
 
@@ -216,9 +216,9 @@ async def test_reconcile_against_list_participants(
     assert await present(live, reconcile=True) == ["@owner"]
     await livekit_server.finish_room("@hall")
     assert await present(live, reconcile=True) == []
-    anonymous = await live.error("presence.members", {**HALL, "reconcile": True})
+    anonymous = await declared(live, "presence.members", {**HALL, "reconcile": True})
     assert error_data(anonymous) == ("UNAUTHORIZED", "anonymous")
     await livekit_server.down()
-    down = await live.error("presence.members", {**HALL, "reconcile": True}, as_="@member")
+    down = await declared(live, "presence.members", {**HALL, "reconcile": True}, as_="@member")
     assert down["data"]["code"] == "SERVICE_UNAVAILABLE" and down["data"]["retryable"]
     assert await present(live) == []  # without reconcile, no call to LiveKit

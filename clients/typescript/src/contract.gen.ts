@@ -707,7 +707,7 @@ export interface Procedures {
   "livekit.listParticipants": {
     input: ListParticipantsInput;
     output: Participant[];
-    errors: "UNAUTHORIZED" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
     kind: "query";
     protected: true;
   };
@@ -715,7 +715,7 @@ export interface Procedures {
   "livekit.muteTrack": {
     input: MuteTrackInput;
     output: Track;
-    errors: "UNAUTHORIZED" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "PRECONDITION_FAILED";
     kind: "mutation";
     protected: true;
   };
@@ -723,7 +723,7 @@ export interface Procedures {
   "livekit.removeParticipant": {
     input: RemoveParticipantInput;
     output: RemovedParticipant;
-    errors: "UNAUTHORIZED" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
     kind: "mutation";
     protected: true;
   };
@@ -731,7 +731,7 @@ export interface Procedures {
   "livekit.sendSystemMessage": {
     input: SendSystemMessageInput;
     output: MessageSent;
-    errors: "UNAUTHORIZED" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
     kind: "mutation";
     protected: true;
   };
@@ -739,7 +739,7 @@ export interface Procedures {
   "livekit.sendTestMessage": {
     input: SendTestMessageInput;
     output: MessageSent;
-    errors: "UNAUTHORIZED" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
     kind: "mutation";
     protected: true;
   };
@@ -747,7 +747,7 @@ export interface Procedures {
   "livekit.updateParticipant": {
     input: UpdateParticipantInput;
     output: Participant;
-    errors: "UNAUTHORIZED" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "BAD_REQUEST";
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
     kind: "mutation";
     protected: true;
   };
@@ -755,7 +755,7 @@ export interface Procedures {
   "livekit.updateRoomMetadata": {
     input: UpdateRoomMetadataInput;
     output: MediaRoom;
-    errors: "UNAUTHORIZED" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "BAD_REQUEST";
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
     kind: "mutation";
     protected: true;
   };
@@ -944,51 +944,51 @@ export interface Client {
      * Who is connected to a space's room (owners and moderators).
      *
      * `livekit.listParticipants`: a query, needs a bearer token.
-     * Declared errors: `UNAUTHORIZED`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
      */
-    readonly listParticipants: Procedure<"livekit.listParticipants", ListParticipantsInput, Participant[], "UNAUTHORIZED" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    readonly listParticipants: Procedure<"livekit.listParticipants", ListParticipantsInput, Participant[], "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
     /**
      * Mute a participant's published track (owners and moderators).
      *
      * `livekit.muteTrack`: a mutation, needs a bearer token.
-     * Declared errors: `UNAUTHORIZED`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `PRECONDITION_FAILED`.
      */
-    readonly muteTrack: Procedure<"livekit.muteTrack", MuteTrackInput, Track, "UNAUTHORIZED" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    readonly muteTrack: Procedure<"livekit.muteTrack", MuteTrackInput, Track, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "PRECONDITION_FAILED">;
     /**
      * Disconnect a participant and refuse its being new tokens for a while (owners, moderators).
      *
      * `livekit.removeParticipant`: a mutation, needs a bearer token.
-     * Declared errors: `UNAUTHORIZED`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
      */
-    readonly removeParticipant: Procedure<"livekit.removeParticipant", RemoveParticipantInput, RemovedParticipant, "UNAUTHORIZED" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    readonly removeParticipant: Procedure<"livekit.removeParticipant", RemoveParticipantInput, RemovedParticipant, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
     /**
      * Send a reliable data message into a space's room (owners and moderators).
      *
      * `livekit.sendSystemMessage`: a mutation, needs a bearer token.
-     * Declared errors: `UNAUTHORIZED`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
      */
-    readonly sendSystemMessage: Procedure<"livekit.sendSystemMessage", SendSystemMessageInput, MessageSent, "UNAUTHORIZED" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    readonly sendSystemMessage: Procedure<"livekit.sendSystemMessage", SendSystemMessageInput, MessageSent, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
     /**
      * Send {type: 'test_message', fromBeingId, message, timestamp} on topic 'demo' (members).
      *
      * `livekit.sendTestMessage`: a mutation, needs a bearer token.
-     * Declared errors: `UNAUTHORIZED`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
      */
-    readonly sendTestMessage: Procedure<"livekit.sendTestMessage", SendTestMessageInput, MessageSent, "UNAUTHORIZED" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    readonly sendTestMessage: Procedure<"livekit.sendTestMessage", SendTestMessageInput, MessageSent, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
     /**
      * Change a participant's name, metadata, attributes or permissions (owners, moderators).
      *
      * `livekit.updateParticipant`: a mutation, needs a bearer token.
-     * Declared errors: `UNAUTHORIZED`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `BAD_REQUEST`.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
      */
-    readonly updateParticipant: Procedure<"livekit.updateParticipant", UpdateParticipantInput, Participant, "UNAUTHORIZED" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "BAD_REQUEST">;
+    readonly updateParticipant: Procedure<"livekit.updateParticipant", UpdateParticipantInput, Participant, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
     /**
      * Replace a space's room metadata (owners and moderators; the room must be active).
      *
      * `livekit.updateRoomMetadata`: a mutation, needs a bearer token.
-     * Declared errors: `UNAUTHORIZED`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `BAD_REQUEST`.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
      */
-    readonly updateRoomMetadata: Procedure<"livekit.updateRoomMetadata", UpdateRoomMetadataInput, MediaRoom, "UNAUTHORIZED" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "BAD_REQUEST">;
+    readonly updateRoomMetadata: Procedure<"livekit.updateRoomMetadata", UpdateRoomMetadataInput, MediaRoom, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
   };
   /**
    * The `media` namespace: LiveKit rooms and tokens for trusted server-side callers.
@@ -1111,13 +1111,13 @@ export const PROCEDURES = {
   "intention.create": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: true },
   "intention.list": { kind: "query", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: false },
   "livekit.getJoinToken": { kind: "mutation", errors: ["UNAUTHORIZED", "NOT_FOUND", "BAD_REQUEST", "FORBIDDEN", "SERVICE_UNAVAILABLE"], protected: true },
-  "livekit.listParticipants": { kind: "query", errors: ["UNAUTHORIZED", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
-  "livekit.muteTrack": { kind: "mutation", errors: ["UNAUTHORIZED", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
-  "livekit.removeParticipant": { kind: "mutation", errors: ["UNAUTHORIZED", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
-  "livekit.sendSystemMessage": { kind: "mutation", errors: ["UNAUTHORIZED", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
-  "livekit.sendTestMessage": { kind: "mutation", errors: ["UNAUTHORIZED", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
-  "livekit.updateParticipant": { kind: "mutation", errors: ["UNAUTHORIZED", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "BAD_REQUEST"], protected: true },
-  "livekit.updateRoomMetadata": { kind: "mutation", errors: ["UNAUTHORIZED", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "BAD_REQUEST"], protected: true },
+  "livekit.listParticipants": { kind: "query", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
+  "livekit.muteTrack": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "PRECONDITION_FAILED"], protected: true },
+  "livekit.removeParticipant": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
+  "livekit.sendSystemMessage": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
+  "livekit.sendTestMessage": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
+  "livekit.updateParticipant": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
+  "livekit.updateRoomMetadata": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
   "media.createRoom": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
   "media.deleteRoom": { kind: "mutation", errors: ["UNAUTHORIZED", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
   "media.generateToken": { kind: "mutation", errors: ["UNAUTHORIZED", "FORBIDDEN", "SERVICE_UNAVAILABLE"], protected: true },
