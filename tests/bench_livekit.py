@@ -32,25 +32,11 @@ PLAIN_MINT = "plain aiohttp + livekit-api mint"
 RATIOS = [(GET_JOIN_TOKEN, PLAIN_MINT)]
 
 
-async def _seed(env: dict[str, str]) -> str:
-    from server.auth import Tokens
-    from server.seed import seed_demo
-    from server.settings import load_settings
-    from server.storage import Storage
-
-    settings = load_settings(env, env_file=None)
-    storage = await Storage.open(settings)
-    try:
-        await seed_demo(storage)
-    finally:
-        await storage.close()
-    return Tokens.from_settings(settings).mint("@bob", ttl=datetime.timedelta(hours=2))
-
-
 def scenarios() -> list[Any]:
     """For tests/bench.py: the procedure and its plain livekit-api baseline (same database
     as tests/bench_beings.py when it ran first)."""
     from tests.bench import Scenario  # type: ignore[attr-defined]
+    from tests.bench_beings import _seed
 
     if "DATA_DIR" not in os.environ:
         folder = tempfile.TemporaryDirectory(prefix="roomrpc-bench-")
@@ -58,7 +44,7 @@ def scenarios() -> list[Any]:
         os.environ.update({"DATA_DIR": folder.name, "AUTH_SECRET": secrets.token_urlsafe(48)})
     env = {"DATA_DIR": os.environ["DATA_DIR"], "AUTH_SECRET": os.environ["AUTH_SECRET"]}
     os.environ.update(LIVEKIT_URL=_URL, LIVEKIT_API_KEY=_KEY, LIVEKIT_API_SECRET=_SECRET)
-    token = asyncio.run(_seed(env))
+    token = asyncio.run(_seed(env))  # @alice, the owner of @demo-space
     params = {"roomBeingId": "@demo-space"}
     call = {"jsonrpc": "2.0", "method": "livekit.getJoinToken", "params": params, "id": 1}
     auth = (("Authorization", f"Bearer {token}"),)
@@ -70,36 +56,25 @@ def scenarios() -> list[Any]:
 
 def add_routes(app: web.Application) -> None:
     """``POST /plain-mint``: the baseline, livekit-api's AccessToken and nothing else."""
-    from livekit.api import AccessToken, VideoGrants
+    from server.livekit import JoinGrants
+    from tests.livekit_reference import mint_with_livekit_api
+
+    # What getJoinToken gives @demo-space's owner (the space does not allow media).
+    grants = JoinGrants(can_publish=False, can_subscribe=True, can_publish_data=True)
 
     async def plain_mint(request: web.Request) -> web.Response:
         room = (await request.json())["roomBeingId"]
-        grants = VideoGrants(
-            room_join=True,
+        token = mint_with_livekit_api(
+            _KEY,
+            _SECRET,
             room=room,
-            can_publish=False,
-            can_subscribe=True,
-            can_publish_data=True,
-            can_update_own_metadata=False,
-            hidden=False,
-            room_create=False,
-            room_list=False,
-            room_record=False,
-            room_admin=False,
-            ingress_admin=False,
-            agent=False,
+            identity="@alice",
+            grants=grants,
+            ttl=datetime.timedelta(hours=1),
+            name="Alice",
+            attributes={"beingId": "@alice"},
         )
-        token = (
-            AccessToken(_KEY, _SECRET)
-            .with_identity("@bob")
-            .with_kind("standard")
-            .with_name("Bob")
-            .with_attributes({"beingId": "@bob"})
-            .with_grants(grants)
-            .with_ttl(datetime.timedelta(hours=1))
-            .to_jwt()
-        )
-        body = {"token": token, "wsUrl": _URL, "roomId": room, "identity": "@bob"}
+        body = {"token": token, "wsUrl": _URL, "roomId": room, "identity": "@alice"}
         return web.json_response({"result": body})
 
     app.router.add_post("/plain-mint", plain_mint)

@@ -137,6 +137,7 @@ async def live(
     livekit_server: LiveKitServer,
 ) -> Any:
     """``tests.world``'s world (SQLite and PostgreSQL) with media on (calls cut at 0.5 s)."""
-    from tests.live import populate, start_live
+    from tests.live import start_live
+    from tests.world import populate
 
     return await populate(await start_live(make_api, db_env, livekit_server))

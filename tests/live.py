@@ -9,34 +9,17 @@ from livekit.api import TokenVerifier
 from livekit.api.access_token import Claims
 
 import schema
-from server.procedures._access import now
-from server.seed import create_being
-from server.storage import memberships
 from tests.conftest import LIVEKIT_KEY, LIVEKIT_SECRET, livekit_env
 from tests.livekit_server import LiveKitServer
-from tests.world import ROLES, USERS, Api
+from tests.world import Api
 
-__all__ = ["claims_of", "declared", "error_data", "populate", "start_live", "webhook_url"]
+__all__ = ["claims_of", "declared", "error_data", "start_live", "webhook_url"]
 
 MakeApi = Callable[[dict[str, str]], Awaitable[Api]]
 
 
 def webhook_url(api: Api) -> str:
     return str(api.client.make_url("/livekit/webhook"))
-
-
-async def populate(api: Api) -> Api:
-    """The world of ``tests.world``: users, @hall (public) and @room (private) with roles."""
-    for user in USERS:
-        await create_being(api.storage, {"id": user, "name": user[1:].title(), "type": "user"})
-    for space, visibility in (("@hall", "public"), ("@room", "private")):
-        fields = {"id": space, "name": space[1:], "type": "space", "ownerId": "@owner"}
-        await create_being(api.storage, {**fields, "visibility": visibility})
-    async with api.storage.write() as conn:
-        for space in ("@hall", "@room"):
-            for being_id, role in ROLES.items():
-                await memberships.add(conn, space, being_id, role, now())  # type: ignore[arg-type]
-    return api
 
 
 async def start_live(make_api: MakeApi, env: dict[str, str], lk: LiveKitServer) -> Api:

@@ -7,9 +7,10 @@ from typing import Any
 
 import jwt
 import pytest
-from livekit.api import AccessToken, TokenVerifier, VideoGrants
+from livekit.api import TokenVerifier
 
 from server.livekit import JoinGrants, LiveKitConfig, mint_join_token
+from tests.livekit_reference import mint_with_livekit_api
 
 CONFIG = LiveKitConfig(url="ws://lk", api_url="http://lk", api_key="key", api_secret="s" * 40)
 
@@ -37,35 +38,15 @@ CASES: list[dict[str, Any]] = [
 
 def reference(grants: JoinGrants, ttl: datetime.timedelta, **given: Any) -> str:
     """The same token, minted by livekit-api alone."""
-    video = VideoGrants(
-        room_join=True,
+    return mint_with_livekit_api(
+        CONFIG.api_key,
+        CONFIG.api_secret,
         room="@hall",
-        can_publish=grants.can_publish,
-        can_subscribe=grants.can_subscribe,
-        can_publish_data=grants.can_publish_data,
-        can_update_own_metadata=grants.can_update_own_metadata,
-        hidden=grants.hidden,
-        room_create=False,
-        room_list=False,
-        room_record=False,
-        room_admin=False,
-        ingress_admin=False,
-        agent=False,
+        identity="@alice#tab",
+        grants=grants,
+        ttl=ttl,
+        **given,
     )
-    token = (
-        AccessToken(CONFIG.api_key, CONFIG.api_secret)
-        .with_identity("@alice#tab")
-        .with_kind("standard")
-        .with_grants(video)
-        .with_ttl(ttl)
-    )
-    if given.get("name"):
-        token.with_name(given["name"])
-    if given.get("metadata"):
-        token.with_metadata(given["metadata"])
-    if given.get("attributes"):
-        token.with_attributes(given["attributes"])
-    return token.to_jwt()
 
 
 def claims(token: str) -> dict[str, Any]:

@@ -90,8 +90,14 @@ async def _send(
     )
 
 
-def _now_ms() -> int:
-    return int(time.time() * 1000)
+def _message(kind: str, ctx: AuthedCtx, message: str) -> dict[str, object]:
+    """The cookbook's data message: ``{type, fromBeingId, message, timestamp}`` (Unix ms)."""
+    return {
+        "type": kind,
+        "fromBeingId": ctx.principal.being_id,
+        "message": message,
+        "timestamp": int(time.time() * 1000),
+    }
 
 
 @router.procedure(livekit.send_system_message)
@@ -100,12 +106,7 @@ async def send_system_message(
 ) -> livekit.MessageSent:
     """``{type: "system_message", fromBeingId, message, timestamp}``, reliable, on the topic."""
     room = await managed_room(ctx, params.room_being_id)
-    payload = {
-        "type": "system_message",
-        "fromBeingId": ctx.principal.being_id,
-        "message": params.message,
-        "timestamp": _now_ms(),
-    }
+    payload = _message("system_message", ctx, params.message)
     topic = params.topic or livekit.SYSTEM_TOPIC
     return await _send(room, payload, topic, params.target_being_ids)
 
@@ -116,12 +117,7 @@ async def send_test_message(
 ) -> livekit.MessageSent:
     """The cookbook's test message, from a member, to everyone in the room."""
     room = await member_room(ctx, params.room_being_id)
-    payload = {
-        "type": "test_message",
-        "fromBeingId": ctx.principal.being_id,
-        "message": params.message,
-        "timestamp": _now_ms(),
-    }
+    payload = _message("test_message", ctx, params.message)
     return await _send(room, payload, livekit.DEMO_TOPIC, None)
 
 
