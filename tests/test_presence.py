@@ -222,3 +222,14 @@ async def test_reconcile_against_list_participants(
     down = await declared(live, "presence.members", {**HALL, "reconcile": True}, as_="@member")
     assert down["data"]["code"] == "SERVICE_UNAVAILABLE" and down["data"]["retryable"]
     assert await present(live) == []  # without reconcile, no call to LiveKit
+
+
+async def test_a_deleted_space_leaves_no_presence_behind(
+    live: Api, livekit_server: LiveKitServer
+) -> None:
+    await livekit_server.join("@hall", "@member")
+    livekit_server.webhooks.url = None  # whatever LiveKit says about the deletion is lost
+    await live.ok("being.delete", {"id": "@hall"}, as_="@owner")
+    fields = {"id": "@hall", "name": "hall again", "type": "space"}
+    await live.ok("being.create", fields, as_="@owner")
+    assert await present(live) == []
