@@ -10,7 +10,17 @@ import re
 from types import ModuleType
 from typing import Any
 
-from schema import auth, being, intention, media, rpc, space, system
+from schema import (
+    auth,
+    being,
+    intention,
+    livekit,
+    media,
+    presence,
+    rpc,
+    space,
+    system,
+)
 from schema._base import Base
 from schema._procedure import Kind, Procedure, mutation, query
 from schema.errors import ERRORS, ErrorName
@@ -38,6 +48,9 @@ NAMESPACES: tuple[ModuleType, ...] = (
     being,
     space,
     intention,
+    # --- issue 4: LiveKit rooms of spaces, presence ---
+    livekit,
+    presence,
 )
 
 _CAMEL = re.compile(r"^[a-z][a-zA-Z0-9]*\.[a-z][a-zA-Z0-9]*$")

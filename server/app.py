@@ -16,6 +16,7 @@ from server.deps import Deps
 from server.explorer import add_explorer
 from server.health import READY_CHECKS, healthz, readyz
 from server.http_rpc import rpc_handler
+from server.http_webhook import add_webhook
 from server.livekit import LiveKit
 from server.procedures import ROUTERS
 from server.procedures.jsonrpc_examples import router as examples_router
@@ -85,6 +86,7 @@ def create_app(
     if livekit is not None:
         app.cleanup_ctx.append(livekit.lifespan)
         app[READY_CHECKS]["livekit"] = livekit.ping
+        add_webhook(app, deps, livekit)  # POST /livekit/webhook: presence from LiveKit's events
     if settings.explorer:  # the API explorer at GET /
         add_explorer(app)
     return app

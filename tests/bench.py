@@ -65,6 +65,8 @@ SCENARIOS: list[Scenario] = [
 ]
 # Other modules add scenarios (and the server-side setup they need) through this hook.
 EXTRA: list[Callable[[], list[Scenario]]] = []
+# (scenario, baseline scenario) pairs reported as a ratio after the table (issue 4).
+RATIOS: list[tuple[str, str]] = []
 
 
 def _register_extras() -> None:
@@ -72,6 +74,11 @@ def _register_extras() -> None:
     from tests import bench_beings
 
     EXTRA.append(bench_beings.scenarios)
+    # --- issue 4: livekit.getJoinToken against minting with livekit-api alone ---
+    from tests import bench_livekit
+
+    EXTRA.append(bench_livekit.scenarios)
+    RATIOS.extend(bench_livekit.RATIOS)
 
 
 def build_app() -> web.Application:
@@ -96,6 +103,10 @@ def build_app() -> web.Application:
         load_settings(env_file=None), contract=(*schema.CONTRACT, add), routers=(*ROUTERS, router)
     )
     app.router.add_post("/plain", plain)
+    # --- issue 4: the plain livekit-api mint handler (tests/bench_livekit.py) ---
+    from tests import bench_livekit
+
+    bench_livekit.add_routes(app)
     return app
 
 
@@ -212,6 +223,10 @@ def _report(
             f"{r * s.calls / plain_rps:9.2f} {c * s.calls / plain_cpu:9.2f}"
         )
     print("ratio: calls/s over the plain handler's req/s; ratio/CPU: the same per CPU-second")
+    for name, base in RATIOS:
+        r = statistics.median(rps[name]) / statistics.median(rps[base])
+        c = statistics.median(per_cpu[name]) / statistics.median(per_cpu[base])
+        print(f"{name} / {base}: {r:.2f} (per CPU-second {c:.2f})")
 
 
 if __name__ == "__main__":

@@ -127,3 +127,17 @@ def ts_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests import typescript
 
     return typescript.build_for(typescript.TEST_CONTRACT, tmp_path_factory.mktemp("ts-client"))
+
+
+# --- issue 4: the world's app configured for the LiveKit test server, receiving its webhooks ---
+@pytest.fixture
+async def live(
+    make_api: Callable[[dict[str, str]], Awaitable[Any]],
+    db_env: dict[str, str],
+    livekit_server: LiveKitServer,
+) -> Any:
+    """``tests.world``'s world (SQLite and PostgreSQL) with media on (calls cut at 0.5 s)."""
+    from tests.live import start_live
+    from tests.world import populate
+
+    return await populate(await start_live(make_api, db_env, livekit_server))

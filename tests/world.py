@@ -18,7 +18,7 @@ from server.seed import create_being
 from server.settings import Settings, load_settings
 from server.storage import Storage, memberships
 
-__all__ = ["Api", "api", "make_api", "world"]
+__all__ = ["Api", "api", "make_api", "populate", "world"]
 
 AppClient = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
 
@@ -118,6 +118,11 @@ async def api(make_api: Callable[[dict[str, str]], Awaitable[Api]], db_env: dict
 @pytest.fixture
 async def world(api: Api) -> Api:
     """``api`` with users, the public space @hall and the private space @room."""
+    return await populate(api)
+
+
+async def populate(api: Api) -> Api:
+    """Users, the public space @hall and the private space @room, with their roles."""
     for user in USERS:
         await create_being(api.storage, {"id": user, "name": user[1:].title(), "type": "user"})
     for space, visibility in (("@hall", "public"), ("@room", "private")):

@@ -1,6 +1,15 @@
 """Every namespace's handlers; the app mounts ``ROUTERS``."""
 
-from server.procedures import auth, being, intention, media, space, system
+from server.procedures import (
+    auth,
+    being,
+    intention,
+    livekit,
+    media,
+    presence,
+    space,
+    system,
+)
 from server.rpc import Router
 
 __all__ = ["ROUTERS"]
@@ -13,4 +22,7 @@ ROUTERS: tuple[Router, ...] = (
     being.router,
     space.router,
     intention.router,
+    # --- issue 4: LiveKit rooms of spaces, presence ---
+    livekit.router,
+    presence.router,
 )

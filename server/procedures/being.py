@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 import msgspec
 
 from schema import being
 from schema.errors import Issue
 from server.deps import AuthedCtx, Ctx
+from server.livekit import LiveKit
 from server.procedures._access import (
     decode_cursor,
     encode_cursor,
@@ -15,11 +18,12 @@ from server.procedures._access import (
     owns,
 )
 from server.rpc import Router, RpcError
-from server.storage import beings, memberships
+from server.storage import beings, memberships, presence, revocations
 
 __all__ = ["router"]
 
 router = Router()
+log = logging.getLogger("roomrpc.being")
 
 
 def _invalid(path: str, message: str) -> RpcError:
@@ -143,5 +147,22 @@ async def delete(ctx: AuthedCtx, params: being.DeleteBeingInput) -> being.Being:
             message = f"{params.id} is the last owner of {', '.join(sole)}: name another first"
             raise RpcError("PRECONDITION_FAILED", message, reason="last_owner")
         await beings.delete(conn, params.id)
+        if found.type == "space":
+            await presence.clear_room(conn, params.id)
+            await revocations.clear_room(conn, params.id)
     storage.deletions += 1  # after the commit: tokens of this being stop working now
+    if found.type == "space" and ctx.deps.livekit is not None:
+        await _delete_room(ctx.deps.livekit, params.id)
     return found
+
+
+async def _delete_room(livekit: LiveKit, room_id: str) -> None:
+    """A deleted space's room goes too, disconnecting everyone (no room: nothing to do).
+
+    The space is already gone, so a LiveKit failure is logged, not returned: the
+    room then closes by itself once empty, and nobody can get a token for it.
+    """
+    try:
+        await livekit.rooms.delete_room(room_id)
+    except RpcError as error:
+        log.warning("room of deleted space %s not deleted: %s", room_id, error.reason)

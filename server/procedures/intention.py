@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
+import msgspec
+
 from schema import intention
+from schema.livekit import INTENTION_TOPIC
 from server.deps import AuthedCtx, Ctx
+from server.livekit import LiveKit
 from server.procedures._access import MANAGERS, now
 from server.procedures.space import find_space
 from server.rpc import Router, RpcError
@@ -12,6 +18,8 @@ from server.storage import intentions
 __all__ = ["router"]
 
 router = Router()
+log = logging.getLogger("roomrpc.intention")
+_encode = msgspec.json.Encoder().encode
 
 
 @router.procedure(intention.create)
@@ -29,7 +37,7 @@ async def create(ctx: AuthedCtx, params: intention.CreateIntentionInput) -> inte
             if params.kind == "system" and role not in MANAGERS:
                 message = "Only owners, moderators and admins post system intentions"
                 raise RpcError("FORBIDDEN", message, reason="not_manager")
-        return await intentions.insert(
+        said = await intentions.insert(
             conn,
             space_id=params.space_id,
             author_id=principal.being_id,
@@ -37,6 +45,20 @@ async def create(ctx: AuthedCtx, params: intention.CreateIntentionInput) -> inte
             content=params.content,
             now=now(),
         )
+    if ctx.deps.livekit is not None:
+        await _broadcast(ctx.deps.livekit, said)
+    return said
+
+
+async def _broadcast(livekit: LiveKit, said: intention.Intention) -> None:
+    """Send the stored intention into the space's room, live; a failure loses nothing
+    (the intention is committed and ``intention.list`` has it), so it is only logged."""
+    try:
+        await livekit.rooms.send_data(said.space_id, _encode(said), topic=INTENTION_TOPIC)
+    except RpcError as error:
+        if error.code == "NOT_FOUND":  # no room: nobody is connected to hear it
+            return
+        log.warning("intention %s not broadcast to %s: %s", said.id, said.space_id, error.reason)
 
 
 @router.procedure(intention.list_)

@@ -12,7 +12,7 @@ from server.deps import AuthedCtx
 from server.livekit import JoinGrants, require_media
 from server.rpc import Context, Next, Router, RpcError
 
-__all__ = ["router"]
+__all__ = ["room_info", "router"]
 
 
 async def admins_only(ctx: Context[Any], params: Any, call_next: Next) -> Any:
@@ -37,7 +37,7 @@ async def create_room(ctx: AuthedCtx, params: media.CreateRoomInput) -> media.Me
         departure_timeout=settings.departure_timeout_secs or 0,
         metadata=settings.metadata or "",
     )
-    return _room(room)
+    return room_info(room)
 
 
 @router.procedure(media.delete_room)
@@ -51,7 +51,7 @@ async def delete_room(ctx: AuthedCtx, params: media.DeleteRoomInput) -> media.De
 async def list_rooms(ctx: AuthedCtx, params: media.ListRoomsInput) -> list[media.MediaRoom]:
     """The active rooms, by name."""
     rooms = await require_media(ctx.deps.livekit).rooms.list_rooms()
-    return sorted((_room(r) for r in rooms), key=lambda r: r.room_id)
+    return sorted((room_info(r) for r in rooms), key=lambda r: r.room_id)
 
 
 @router.procedure(media.generate_token)
@@ -83,7 +83,8 @@ async def media_url(ctx: AuthedCtx, params: media.MediaUrlInput) -> str | None:
     return None if livekit is None else livekit.url
 
 
-def _room(room: Room) -> media.MediaRoom:
+def room_info(room: Room) -> media.MediaRoom:
+    """A LiveKit room as the contract shows it."""
     created_ms = room.creation_time_ms or room.creation_time * 1000
     return media.MediaRoom(
         room_id=room.name,

@@ -7,8 +7,22 @@ and ``intentions`` hold the queries, each a function of a connection::
         role = await memberships.role_of(conn, "@demo-space", "@alice")
 """
 
-from server.storage import beings, intentions, memberships
+from server.storage import (
+    beings,
+    intentions,
+    memberships,
+    presence,
+    revocations,
+)
 from server.storage.errors import StorageUnavailable
 from server.storage.store import Storage
 
-__all__ = ["Storage", "StorageUnavailable", "beings", "intentions", "memberships"]
+__all__ = [
+    "Storage",
+    "StorageUnavailable",
+    "beings",
+    "intentions",
+    "memberships",
+    "presence",
+    "revocations",
+]

@@ -8,7 +8,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-__all__ = ["BEING_ID", "UtcDateTime", "beings", "intentions", "memberships", "metadata"]
+__all__ = [
+    "BEING_ID",
+    "UtcDateTime",
+    "beings",
+    "intentions",
+    "memberships",
+    "metadata",
+    "presence",
+    "revocations",
+    "webhook_events",
+]
 
 BEING_ID = sa.String(64)
 metadata = sa.MetaData()
@@ -78,4 +88,41 @@ intentions = sa.Table(
     sa.Column("content", sa.Text(), nullable=False),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Index("ix_intentions_space_id_id", "space_id", "id"),
+)
+
+# --- LiveKit (issue 4): webhook ids seen, presence in rooms, revoked participants ---
+# Rooms are LiveKit room names (a space's id, or a media.* room): no foreign key.
+ROOM_ID = sa.String(128)
+IDENTITY = sa.String(160)
+
+webhook_events = sa.Table(
+    "webhook_events",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("event", sa.String(48), nullable=False),
+    sa.Column("received_at", UtcDateTime(), nullable=False),
+    sa.Index("ix_webhook_events_received_at", "received_at"),
+)
+
+presence = sa.Table(
+    "presence",
+    metadata,
+    sa.Column("room_id", ROOM_ID, primary_key=True),
+    sa.Column("identity", IDENTITY, primary_key=True),
+    sa.Column("being_id", BEING_ID),
+    sa.Column("name", sa.String(256), nullable=False),
+    sa.Column("participant_sid", sa.String(64), nullable=False),
+    sa.Column("room_sid", sa.String(64), nullable=False),
+    sa.Column("joined_at", UtcDateTime(), nullable=False),
+    sa.Column("joined_at_ms", sa.BigInteger(), nullable=False),  # orders sessions
+    sa.Column("present", sa.Boolean(), nullable=False),  # false: a tombstone of a left session
+)
+
+revocations = sa.Table(
+    "revocations",
+    metadata,
+    sa.Column("room_id", ROOM_ID, primary_key=True),
+    sa.Column("subject", IDENTITY, primary_key=True),  # the being id behind the identity
+    sa.Column("until", UtcDateTime(), nullable=False),
+    sa.Column("revoked_by", BEING_ID, nullable=False),
 )

@@ -149,6 +149,26 @@ export interface GetBeingInput {
   id: string;
 }
 
+/** Join a space's room; `device` gives each tab its own identity. */
+export interface GetJoinTokenInput {
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   */
+  roomBeingId: string;
+  /**
+   * Seconds, 60 (1 min) to 86400 (24 h).
+   *
+   * Integer, ≥ 60, ≤ 86400.
+   *
+   * @defaultValue `3600`
+   */
+  ttlSeconds?: number;
+  /** @defaultValue `null` */
+  device?: string | null;
+}
+
 /** The server is up: its version and clock. */
 export interface Health {
   status: "ok";
@@ -177,6 +197,14 @@ export interface IntentionPage {
   items: Intention[];
   /** Integer. */
   nextBefore: number | null;
+}
+
+/** A LiveKit join token, where to use it, and who it makes you. */
+export interface JoinToken {
+  token: string;
+  wsUrl: string;
+  roomId: string;
+  identity: string;
 }
 
 /** Which beings, from where, how many. */
@@ -217,6 +245,16 @@ export interface ListIntentionsInput {
    * @defaultValue `50`
    */
   limit?: number;
+}
+
+/** Who is connected to the space's room, from LiveKit itself. */
+export interface ListParticipantsInput {
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   */
+  roomBeingId: string;
 }
 
 /** No parameters. */
@@ -272,26 +310,67 @@ export interface MemberPage {
   nextCursor: string | null;
 }
 
-/** The space, and where to continue. */
-export interface MembersInput {
+/**
+ * Where a data message went: `destinationIdentities` null means everyone in the room.
+ *
+ * `sent` is false when targets were given but none of them is connected
+ * (nothing is sent rather than everything being sent to everyone).
+ */
+export interface MessageSent {
+  roomId: string;
+  topic: string;
+  sent: boolean;
+  destinationIdentities: string[] | null;
+}
+
+/** Mute (or unmute, where LiveKit allows remote unmute) a participant's track. */
+export interface MuteTrackInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
    * String, matching `^@[a-z0-9._-]{1,63}$`.
    */
-  spaceId: string;
+  roomBeingId: string;
   /**
-   * String, 1 to 200 characters.
+   * A participant identity: letters, digits and @#._:+~=-, at most 128.
    *
-   * @defaultValue `null`
+   * String, 1 to 128 characters, matching `^[A-Za-z0-9@#._:+~=-]+$`.
    */
-  cursor?: string | null;
-  /**
-   * Integer, ≥ 1, ≤ 100.
-   *
-   * @defaultValue `100`
-   */
-  limit?: number;
+  identity: string;
+  /** String, 1 to 64 characters. */
+  trackSid: string;
+  /** @defaultValue `true` */
+  muted?: boolean;
+}
+
+/** A connected participant; `beingId` is null for identities that are not beings. */
+export interface Participant {
+  identity: string;
+  beingId: string | null;
+  name: string;
+  sid: string;
+  /** Date and time, RFC 3339 (`2024-05-01T12:00:00Z`). */
+  joinedAt: string;
+  metadata: string;
+  attributes: Record<string, string>;
+  permissions: ParticipantPermissions;
+  tracks: Track[];
+}
+
+/** What a participant may do in the room. */
+export interface ParticipantPermissions {
+  canPublish: boolean;
+  canSubscribe: boolean;
+  canPublishData: boolean;
+}
+
+/** One connected participant; `beingId` is null for identities that are not beings. */
+export interface PresentMember {
+  beingId: string | null;
+  identity: string;
+  name: string;
+  /** Date and time, RFC 3339 (`2024-05-01T12:00:00Z`). */
+  joinedAt: string;
 }
 
 /** Who leaves which space. */
@@ -310,6 +389,42 @@ export interface RemoveMemberInput {
   beingId: string;
 }
 
+/** Disconnect an identity, and keep its being out for `revokeSeconds`. */
+export interface RemoveParticipantInput {
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   */
+  roomBeingId: string;
+  /**
+   * A participant identity: letters, digits and @#._:+~=-, at most 128.
+   *
+   * String, 1 to 128 characters, matching `^[A-Za-z0-9@#._:+~=-]+$`.
+   */
+  identity: string;
+  /**
+   * Seconds, 0 (no revocation) to 86400.
+   *
+   * Integer, ≥ 0, ≤ 86400.
+   *
+   * @defaultValue `900`
+   */
+  revokeSeconds?: number;
+}
+
+/**
+ * `removed` is false when the identity was not connected; `revokedUntil` is
+ * when the being may join again (null: no revocation).
+ */
+export interface RemovedParticipant {
+  identity: string;
+  beingId: string;
+  removed: boolean;
+  /** Date and time, RFC 3339 (`2024-05-01T12:00:00Z`). */
+  revokedUntil: string | null;
+}
+
 /** Room settings; one left out keeps LiveKit's default (or the existing room's value). */
 export interface RoomSettings {
   /**
@@ -324,6 +439,42 @@ export interface RoomSettings {
   departureTimeoutSecs?: number | null;
   /** @defaultValue `null` */
   metadata?: string | null;
+}
+
+/** A reliable data message into the room, to everyone or to some beings. */
+export interface SendSystemMessageInput {
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   */
+  roomBeingId: string;
+  /** String, 1 to 15000 characters. */
+  message: string;
+  /**
+   * String, matching `^[A-Za-z0-9._:/-]{1,64}$`.
+   *
+   * @defaultValue `null`
+   */
+  topic?: string | null;
+  /**
+   * 1 to 100 items.
+   *
+   * @defaultValue `null`
+   */
+  targetBeingIds?: string[] | null;
+}
+
+/** A test message on topic `demo`. */
+export interface SendTestMessageInput {
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   */
+  roomBeingId: string;
+  /** String, 1 to 15000 characters. */
+  message: string;
 }
 
 /** A member's new role. */
@@ -372,6 +523,15 @@ export interface TokenParticipant {
   canPublishData?: boolean;
 }
 
+/** A published track. */
+export interface Track {
+  sid: string;
+  kind: string;
+  source: string;
+  name: string;
+  muted: boolean;
+}
+
 /** What to change; absent fields stay as they are. */
 export interface UpdateBeingInput {
   /**
@@ -389,6 +549,84 @@ export interface UpdateBeingInput {
    * at most 64 entries.
    */
   metadata?: Record<string, unknown>;
+}
+
+/** Change what is given of a connected participant; permissions are replaced whole. */
+export interface UpdateParticipantInput {
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   */
+  roomBeingId: string;
+  /**
+   * A participant identity: letters, digits and @#._:+~=-, at most 128.
+   *
+   * String, 1 to 128 characters, matching `^[A-Za-z0-9@#._:+~=-]+$`.
+   */
+  identity: string;
+  /**
+   * String, 1 to 256 characters.
+   *
+   * @defaultValue `null`
+   */
+  name?: string | null;
+  /** @defaultValue `null` */
+  metadata?: string | null;
+  /** @defaultValue `null` */
+  attributes?: Record<string, string> | null;
+  /** @defaultValue `null` */
+  permissions?: ParticipantPermissions | null;
+}
+
+/** Replace the room's metadata (the room must be active). */
+export interface UpdateRoomMetadataInput {
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   */
+  roomBeingId: string;
+  /**
+   * Free text, often JSON.
+   *
+   * String, at most 64000 characters.
+   */
+  metadata: string;
+}
+
+/** The space's room; with `reconcile` (signed-in callers), refresh from LiveKit first. */
+export interface schema_presence_MembersInput {
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   */
+  roomBeingId: string;
+  /** @defaultValue `false` */
+  reconcile?: boolean;
+}
+
+/** The space, and where to continue. */
+export interface schema_space_MembersInput {
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   */
+  spaceId: string;
+  /**
+   * String, 1 to 200 characters.
+   *
+   * @defaultValue `null`
+   */
+  cursor?: string | null;
+  /**
+   * Integer, ≥ 1, ≤ 100.
+   *
+   * @defaultValue `100`
+   */
+  limit?: number;
 }
 
 /** Every procedure by its wire name: input, output, declared error codes, kind. */
@@ -457,6 +695,70 @@ export interface Procedures {
     kind: "query";
     protected: false;
   };
+  /** A join token for a space's room, with grants from your role (data-only by default). */
+  "livekit.getJoinToken": {
+    input: GetJoinTokenInput;
+    output: JoinToken;
+    errors: "UNAUTHORIZED" | "NOT_FOUND" | "BAD_REQUEST" | "FORBIDDEN" | "SERVICE_UNAVAILABLE";
+    kind: "mutation";
+    protected: true;
+  };
+  /** Who is connected to a space's room (owners and moderators). */
+  "livekit.listParticipants": {
+    input: ListParticipantsInput;
+    output: Participant[];
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    kind: "query";
+    protected: true;
+  };
+  /** Mute a participant's published track (owners and moderators). */
+  "livekit.muteTrack": {
+    input: MuteTrackInput;
+    output: Track;
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "PRECONDITION_FAILED";
+    kind: "mutation";
+    protected: true;
+  };
+  /** Disconnect a participant and refuse its being new tokens for a while (owners, moderators). */
+  "livekit.removeParticipant": {
+    input: RemoveParticipantInput;
+    output: RemovedParticipant;
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    kind: "mutation";
+    protected: true;
+  };
+  /** Send a reliable data message into a space's room (owners and moderators). */
+  "livekit.sendSystemMessage": {
+    input: SendSystemMessageInput;
+    output: MessageSent;
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    kind: "mutation";
+    protected: true;
+  };
+  /** Send {type: 'test_message', fromBeingId, message, timestamp} on topic 'demo' (members). */
+  "livekit.sendTestMessage": {
+    input: SendTestMessageInput;
+    output: MessageSent;
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    kind: "mutation";
+    protected: true;
+  };
+  /** Change a participant's name, metadata, attributes or permissions (owners, moderators). */
+  "livekit.updateParticipant": {
+    input: UpdateParticipantInput;
+    output: Participant;
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    kind: "mutation";
+    protected: true;
+  };
+  /** Replace a space's room metadata (owners and moderators; the room must be active). */
+  "livekit.updateRoomMetadata": {
+    input: UpdateRoomMetadataInput;
+    output: MediaRoom;
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    kind: "mutation";
+    protected: true;
+  };
   /** Create a LiveKit room, or return the existing one (idempotent). */
   "media.createRoom": {
     input: CreateRoomInput;
@@ -497,6 +799,14 @@ export interface Procedures {
     kind: "query";
     protected: true;
   };
+  /** Who is in a space's room now, in the order they joined (whoever may see the space). */
+  "presence.members": {
+    input: schema_presence_MembersInput;
+    output: PresentMember[];
+    errors: "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    kind: "query";
+    protected: false;
+  };
   /** The OpenRPC 1.3 document of this API. */
   "rpc.discover": {
     input: DiscoverInput;
@@ -515,7 +825,7 @@ export interface Procedures {
   };
   /** A space's members: anyone for a public space, members for a private one. */
   "space.members": {
-    input: MembersInput;
+    input: schema_space_MembersInput;
     output: MemberPage;
     errors: "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE";
     kind: "query";
@@ -615,6 +925,72 @@ export interface Client {
     readonly list: Procedure<"intention.list", ListIntentionsInput, IntentionPage, "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE">;
   };
   /**
+   * The `livekit` namespace: a space's LiveKit room, for the beings in the space.
+   *
+   * A space being is a LiveKit room of the same id. Join tokens carry grants from
+   * the caller's role (see `getJoinToken`); room control is for the space's
+   * owners and moderators (and admins). With media off, every procedure fails with
+   * SERVICE_UNAVAILABLE and `data.reason = "media_not_configured"`.
+   */
+  readonly livekit: {
+    /**
+     * A join token for a space's room, with grants from your role (data-only by default).
+     *
+     * `livekit.getJoinToken`: a mutation, needs a bearer token.
+     * Declared errors: `UNAUTHORIZED`, `NOT_FOUND`, `BAD_REQUEST`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`.
+     */
+    readonly getJoinToken: Procedure<"livekit.getJoinToken", GetJoinTokenInput, JoinToken, "UNAUTHORIZED" | "NOT_FOUND" | "BAD_REQUEST" | "FORBIDDEN" | "SERVICE_UNAVAILABLE">;
+    /**
+     * Who is connected to a space's room (owners and moderators).
+     *
+     * `livekit.listParticipants`: a query, needs a bearer token.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
+     */
+    readonly listParticipants: Procedure<"livekit.listParticipants", ListParticipantsInput, Participant[], "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    /**
+     * Mute a participant's published track (owners and moderators).
+     *
+     * `livekit.muteTrack`: a mutation, needs a bearer token.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `PRECONDITION_FAILED`.
+     */
+    readonly muteTrack: Procedure<"livekit.muteTrack", MuteTrackInput, Track, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "PRECONDITION_FAILED">;
+    /**
+     * Disconnect a participant and refuse its being new tokens for a while (owners, moderators).
+     *
+     * `livekit.removeParticipant`: a mutation, needs a bearer token.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
+     */
+    readonly removeParticipant: Procedure<"livekit.removeParticipant", RemoveParticipantInput, RemovedParticipant, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    /**
+     * Send a reliable data message into a space's room (owners and moderators).
+     *
+     * `livekit.sendSystemMessage`: a mutation, needs a bearer token.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
+     */
+    readonly sendSystemMessage: Procedure<"livekit.sendSystemMessage", SendSystemMessageInput, MessageSent, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    /**
+     * Send {type: 'test_message', fromBeingId, message, timestamp} on topic 'demo' (members).
+     *
+     * `livekit.sendTestMessage`: a mutation, needs a bearer token.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
+     */
+    readonly sendTestMessage: Procedure<"livekit.sendTestMessage", SendTestMessageInput, MessageSent, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    /**
+     * Change a participant's name, metadata, attributes or permissions (owners, moderators).
+     *
+     * `livekit.updateParticipant`: a mutation, needs a bearer token.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
+     */
+    readonly updateParticipant: Procedure<"livekit.updateParticipant", UpdateParticipantInput, Participant, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    /**
+     * Replace a space's room metadata (owners and moderators; the room must be active).
+     *
+     * `livekit.updateRoomMetadata`: a mutation, needs a bearer token.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
+     */
+    readonly updateRoomMetadata: Procedure<"livekit.updateRoomMetadata", UpdateRoomMetadataInput, MediaRoom, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+  };
+  /**
    * The `media` namespace: LiveKit rooms and tokens for trusted server-side callers.
    *
    * Every procedure needs an admin principal (anonymous: UNAUTHORIZED, others:
@@ -658,6 +1034,21 @@ export interface Client {
      */
     readonly mediaUrl: Procedure<"media.mediaUrl", MediaUrlInput, string | null, "UNAUTHORIZED" | "FORBIDDEN">;
   };
+  /**
+   * The `presence` namespace: who is in a space's LiveKit room now.
+   *
+   * Kept in the database from LiveKit's webhooks, so every server instance sees the
+   * same; `reconcile` asks LiveKit itself (webhooks can be lost).
+   */
+  readonly presence: {
+    /**
+     * Who is in a space's room now, in the order they joined (whoever may see the space).
+     *
+     * `presence.members`: a query.
+     * Declared errors: `NOT_FOUND`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
+     */
+    readonly members: Procedure<"presence.members", schema_presence_MembersInput, PresentMember[], "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+  };
   /** The reserved `rpc` namespace: service discovery (served by the RPC core itself). */
   readonly rpc: {
     /**
@@ -682,7 +1073,7 @@ export interface Client {
      * `space.members`: a query.
      * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`.
      */
-    readonly members: Procedure<"space.members", MembersInput, MemberPage, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE">;
+    readonly members: Procedure<"space.members", schema_space_MembersInput, MemberPage, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE">;
     /**
      * Remove a member (owners, moderators, or the member itself); never the last owner.
      *
@@ -719,11 +1110,20 @@ export const PROCEDURES = {
   "being.update": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "BAD_REQUEST", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: true },
   "intention.create": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: true },
   "intention.list": { kind: "query", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: false },
+  "livekit.getJoinToken": { kind: "mutation", errors: ["UNAUTHORIZED", "NOT_FOUND", "BAD_REQUEST", "FORBIDDEN", "SERVICE_UNAVAILABLE"], protected: true },
+  "livekit.listParticipants": { kind: "query", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
+  "livekit.muteTrack": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "PRECONDITION_FAILED"], protected: true },
+  "livekit.removeParticipant": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
+  "livekit.sendSystemMessage": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
+  "livekit.sendTestMessage": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
+  "livekit.updateParticipant": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
+  "livekit.updateRoomMetadata": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
   "media.createRoom": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
   "media.deleteRoom": { kind: "mutation", errors: ["UNAUTHORIZED", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
   "media.generateToken": { kind: "mutation", errors: ["UNAUTHORIZED", "FORBIDDEN", "SERVICE_UNAVAILABLE"], protected: true },
   "media.listRooms": { kind: "query", errors: ["UNAUTHORIZED", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
   "media.mediaUrl": { kind: "query", errors: ["UNAUTHORIZED", "FORBIDDEN"], protected: true },
+  "presence.members": { kind: "query", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: false },
   "rpc.discover": { kind: "query", errors: [], protected: false },
   "space.addMember": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "CONFLICT", "BAD_REQUEST"], protected: true },
   "space.members": { kind: "query", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: false },

@@ -1,0 +1,277 @@
+"""The ``livekit`` namespace: a space's LiveKit room, for the beings in the space.
+
+A space being is a LiveKit room of the same id. Join tokens carry grants from
+the caller's role (see ``getJoinToken``); room control is for the space's
+owners and moderators (and admins). With media off, every procedure fails with
+SERVICE_UNAVAILABLE and ``data.reason = "media_not_configured"``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+
+from schema._base import Base
+from schema._procedure import mutation, query
+from schema.being import BeingId
+from schema.errors import ErrorName
+from schema.media import AttributeKey, Identity, MediaRoom, Metadata, Name
+
+__all__ = [
+    "DEMO_TOPIC",
+    "INTENTION_TOPIC",
+    "SYSTEM_TOPIC",
+    "GetJoinTokenInput",
+    "JoinToken",
+    "ListParticipantsInput",
+    "MessageSent",
+    "MuteTrackInput",
+    "Participant",
+    "ParticipantPermissions",
+    "RemoveParticipantInput",
+    "RemovedParticipant",
+    "SendSystemMessageInput",
+    "SendTestMessageInput",
+    "Track",
+    "UpdateParticipantInput",
+    "UpdateRoomMetadataInput",
+    "get_join_token",
+    "list_participants",
+    "mute_track",
+    "remove_participant",
+    "send_system_message",
+    "send_test_message",
+    "update_participant",
+    "update_room_metadata",
+]
+
+SYSTEM_TOPIC = "system"  # sendSystemMessage's default topic
+DEMO_TOPIC = "demo"  # sendTestMessage's topic
+INTENTION_TOPIC = "intention"  # where intention.create broadcasts a new intention
+
+Device = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^[A-Za-z0-9._-]{1,32}$",
+        description="A tab or device label: the identity becomes '@alice#<device>'.",
+        examples=["tab-1"],
+    ),
+]
+Topic = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._:/-]{1,64}$")]
+Message = Annotated[str, msgspec.Meta(min_length=1, max_length=15000)]
+TtlSeconds = Annotated[
+    int, msgspec.Meta(ge=60, le=86400, description="Seconds, 60 (1 min) to 86400 (24 h).")
+]
+RevokeSeconds = Annotated[
+    int, msgspec.Meta(ge=0, le=86400, description="Seconds, 0 (no revocation) to 86400.")
+]
+
+# Every procedure finds the space (NOT_FOUND) and may need LiveKit (which may refuse an
+# argument: BAD_REQUEST).
+_ROOM_ERRORS: tuple[ErrorName, ...] = (
+    "BAD_REQUEST",
+    "NOT_FOUND",
+    "FORBIDDEN",
+    "SERVICE_UNAVAILABLE",
+    "TIMEOUT",
+    "TOO_MANY_REQUESTS",
+)
+
+
+class GetJoinTokenInput(Base):
+    """Join a space's room; ``device`` gives each tab its own identity."""
+
+    room_being_id: BeingId
+    ttl_seconds: TtlSeconds = 3600
+    device: Device | None = None
+
+
+class JoinToken(Base):
+    """A LiveKit join token, where to use it, and who it makes you."""
+
+    token: str
+    ws_url: str
+    room_id: str
+    identity: str
+
+
+class SendSystemMessageInput(Base):
+    """A reliable data message into the room, to everyone or to some beings."""
+
+    room_being_id: BeingId
+    message: Message
+    topic: Topic | None = None  # default "system"
+    target_being_ids: (
+        Annotated[list[BeingId], msgspec.Meta(min_length=1, max_length=100)] | None
+    ) = None
+
+
+class SendTestMessageInput(Base):
+    """A test message on topic ``demo``."""
+
+    room_being_id: BeingId
+    message: Message
+
+
+class MessageSent(Base):
+    """Where a data message went: ``destinationIdentities`` null means everyone in the room.
+
+    ``sent`` is false when targets were given but none of them is connected
+    (nothing is sent rather than everything being sent to everyone).
+    """
+
+    room_id: str
+    topic: str
+    sent: bool
+    destination_identities: list[str] | None
+
+
+class ListParticipantsInput(Base):
+    """Who is connected to the space's room, from LiveKit itself."""
+
+    room_being_id: BeingId
+
+
+class ParticipantPermissions(Base):
+    """What a participant may do in the room."""
+
+    can_publish: bool
+    can_subscribe: bool
+    can_publish_data: bool
+
+
+class Track(Base):
+    """A published track."""
+
+    sid: str
+    kind: str  # audio, video, data
+    source: str  # camera, microphone, screen_share, ...
+    name: str
+    muted: bool
+
+
+class Participant(Base):
+    """A connected participant; ``beingId`` is null for identities that are not beings."""
+
+    identity: str
+    being_id: str | None
+    name: str
+    sid: str
+    joined_at: datetime
+    metadata: str
+    attributes: dict[str, str]
+    permissions: ParticipantPermissions
+    tracks: list[Track]
+
+
+class RemoveParticipantInput(Base):
+    """Disconnect an identity, and keep its being out for ``revokeSeconds``."""
+
+    room_being_id: BeingId
+    identity: Identity
+    revoke_seconds: RevokeSeconds = 900
+
+
+class RemovedParticipant(Base):
+    """``removed`` is false when the identity was not connected; ``revokedUntil`` is
+    when the being may join again (null: no revocation)."""
+
+    identity: str
+    being_id: str
+    removed: bool
+    revoked_until: datetime | None
+
+
+class MuteTrackInput(Base):
+    """Mute (or unmute, where LiveKit allows remote unmute) a participant's track."""
+
+    room_being_id: BeingId
+    identity: Identity
+    track_sid: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    muted: bool = True
+
+
+class UpdateParticipantInput(Base):
+    """Change what is given of a connected participant; permissions are replaced whole."""
+
+    room_being_id: BeingId
+    identity: Identity
+    name: Name | None = None
+    metadata: Metadata | None = None
+    attributes: dict[AttributeKey, Annotated[str, msgspec.Meta(max_length=4096)]] | None = None
+    permissions: ParticipantPermissions | None = None
+
+
+class UpdateRoomMetadataInput(Base):
+    """Replace the room's metadata (the room must be active)."""
+
+    room_being_id: BeingId
+    metadata: Metadata
+
+
+get_join_token = mutation(
+    "livekit.getJoinToken",
+    GetJoinTokenInput,
+    JoinToken,
+    "A join token for a space's room, with grants from your role (data-only by default).",
+    errors=("NOT_FOUND", "BAD_REQUEST", "FORBIDDEN", "SERVICE_UNAVAILABLE"),
+    protected=True,
+)
+send_system_message = mutation(
+    "livekit.sendSystemMessage",
+    SendSystemMessageInput,
+    MessageSent,
+    "Send a reliable data message into a space's room (owners and moderators).",
+    errors=_ROOM_ERRORS,
+    protected=True,
+)
+send_test_message = mutation(
+    "livekit.sendTestMessage",
+    SendTestMessageInput,
+    MessageSent,
+    "Send {type: 'test_message', fromBeingId, message, timestamp} on topic 'demo' (members).",
+    errors=_ROOM_ERRORS,
+    protected=True,
+)
+list_participants = query(
+    "livekit.listParticipants",
+    ListParticipantsInput,
+    list[Participant],
+    "Who is connected to a space's room (owners and moderators).",
+    errors=_ROOM_ERRORS,
+    protected=True,
+)
+remove_participant = mutation(
+    "livekit.removeParticipant",
+    RemoveParticipantInput,
+    RemovedParticipant,
+    "Disconnect a participant and refuse its being new tokens for a while (owners, moderators).",
+    errors=_ROOM_ERRORS,
+    protected=True,
+)
+mute_track = mutation(
+    "livekit.muteTrack",
+    MuteTrackInput,
+    Track,
+    "Mute a participant's published track (owners and moderators).",
+    errors=(*_ROOM_ERRORS, "PRECONDITION_FAILED"),  # unmuting where LiveKit does not allow it
+    protected=True,
+)
+update_participant = mutation(
+    "livekit.updateParticipant",
+    UpdateParticipantInput,
+    Participant,
+    "Change a participant's name, metadata, attributes or permissions (owners, moderators).",
+    errors=_ROOM_ERRORS,
+    protected=True,
+)
+update_room_metadata = mutation(
+    "livekit.updateRoomMetadata",
+    UpdateRoomMetadataInput,
+    MediaRoom,
+    "Replace a space's room metadata (owners and moderators; the room must be active).",
+    errors=_ROOM_ERRORS,
+    protected=True,
+)

@@ -1,0 +1,40 @@
+"""The ``presence`` namespace: who is in a space's LiveKit room now.
+
+Kept in the database from LiveKit's webhooks, so every server instance sees the
+same; ``reconcile`` asks LiveKit itself (webhooks can be lost).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from schema._base import Base
+from schema._procedure import query
+from schema.being import BeingId
+
+__all__ = ["MembersInput", "PresentMember", "members"]
+
+
+class MembersInput(Base):
+    """The space's room; with ``reconcile`` (signed-in callers), refresh from LiveKit first."""
+
+    room_being_id: BeingId
+    reconcile: bool = False
+
+
+class PresentMember(Base):
+    """One connected participant; ``beingId`` is null for identities that are not beings."""
+
+    being_id: str | None
+    identity: str
+    name: str
+    joined_at: datetime
+
+
+members = query(
+    "presence.members",
+    MembersInput,
+    list[PresentMember],
+    "Who is in a space's room now, in the order they joined (whoever may see the space).",
+    errors=("NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"),
+)

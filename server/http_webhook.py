@@ -1,0 +1,92 @@
+"""``POST /livekit/webhook``: LiveKit's events, verified, once each, kept as presence.
+
+LiveKit signs each POST (a JWT in ``Authorization`` over the body's SHA-256);
+anything else is 401 and one log line saying why. An event id already seen
+(stored, so every instance agrees) is answered 200 and ignored. Presence rows
+are ordered by the participant's ``joinedAt``, so late or reordered events
+about an older session change nothing (``server.storage.presence``). A
+revoked being that joins anyway is removed again through RoomService.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+from livekit.api import WebhookEvent
+from sqlalchemy.exc import IntegrityError
+
+from server.deps import Deps
+from server.livekit import LiveKit, WebhookRejected
+from server.procedures._access import now
+from server.procedures._participants import session, subject_of
+from server.rpc import RpcError
+from server.storage import Storage, presence, revocations
+from server.storage.errors import is_unique_violation
+
+__all__ = ["PATH", "add_webhook", "apply_event"]
+
+PATH = "/livekit/webhook"
+log = logging.getLogger("roomrpc.webhook")
+_LEAVING = frozenset({"participant_left", "participant_connection_aborted"})
+
+
+def add_webhook(app: web.Application, deps: Deps, livekit: LiveKit) -> None:
+    """Mount ``POST /livekit/webhook`` (only when media is on)."""
+
+    async def handle(request: web.Request) -> web.Response:
+        body = await request.read()
+        try:
+            event = livekit.verify_webhook(body, request.headers.get("Authorization"))
+        except WebhookRejected as rejected:
+            log.warning("webhook rejected (401) from %s: %s", request.remote, rejected.reason)
+            return web.Response(status=401, text="webhook signature rejected\n")
+        if not event.id:
+            log.warning("webhook %s without an id: ignored", event.event)
+            return web.Response(status=400, text="webhook event has no id\n")
+        try:
+            kick = await apply_event(deps.storage, event)
+        except IntegrityError as exc:
+            if not is_unique_violation(exc):
+                raise
+            log.info("webhook %s %s: another instance took it", event.event, event.id)
+            return web.Response(text="replay\n")
+        if kick is not None:
+            await _remove_again(livekit, event.room.name, kick)
+        return web.Response(text="ok\n")
+
+    app.router.add_post(PATH, handle)
+
+
+async def apply_event(storage: Storage, event: WebhookEvent) -> str | None:
+    """Record ``event`` once; the identity to remove again when a revoked being joined."""
+    room, at = event.room, now()
+    async with storage.write() as conn:
+        if not await presence.first_sighting(conn, event.id, event.event, at):
+            log.info("webhook %s %s: a replay, ignored", event.event, event.id)
+            return None
+        name = event.event
+        if name.startswith("participant_") and not event.participant.identity:
+            log.warning("webhook %s %s without a participant: ignored", name, event.id)
+        elif name == "participant_joined":
+            person = event.participant
+            subject = subject_of(person.identity, person.attributes)
+            if await revocations.active_until(conn, room.name, subject, at) is not None:
+                return person.identity
+            await presence.joined(conn, session(room.name, room.sid, person))
+        elif name in _LEAVING:
+            await presence.left(conn, session(room.name, room.sid, event.participant))
+        elif name == "room_started":
+            created_ms = room.creation_time_ms or room.creation_time * 1000
+            await presence.room_started(conn, room.name, room.sid, created_ms)
+        elif name == "room_finished":
+            await presence.room_finished(conn, room.name, room.sid)
+    return None
+
+
+async def _remove_again(livekit: LiveKit, room: str, identity: str) -> None:
+    log.info("revoked %s joined %s: removing it again", identity, room)
+    try:
+        await livekit.rooms.remove_participant(room, identity)
+    except RpcError as error:  # LiveKit will tell us again if it rejoins
+        log.warning("revoked %s not removed from %s: %s", identity, room, error.reason)

@@ -1,0 +1,77 @@
+"""LiveKit participants as our contract and our presence rows see them."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+
+from livekit.api import ParticipantInfo, TrackInfo
+from livekit.protocol.models import TrackSource, TrackType
+
+from schema import livekit
+from server.storage.presence import Session
+
+__all__ = ["BEING_ATTRIBUTE", "being_of", "participant", "session", "subject_of", "track"]
+
+BEING_ATTRIBUTE = "beingId"  # the participant attribute our join tokens carry
+
+
+def being_of(identity: str, attributes: Mapping[str, str] | None = None) -> str | None:
+    """The being behind an identity: its ``beingId`` attribute, or ``@alice`` of ``@alice#tab``."""
+    given = (attributes or {}).get(BEING_ATTRIBUTE)
+    if given:
+        return given
+    return identity.partition("#")[0] if identity.startswith("@") else None
+
+
+def subject_of(identity: str, attributes: Mapping[str, str] | None = None) -> str:
+    """Whom a revocation names: the being, or the bare identity when it is not a being's."""
+    return being_of(identity, attributes) or identity
+
+
+def _joined_ms(info: ParticipantInfo) -> int:
+    return info.joined_at_ms or info.joined_at * 1000
+
+
+def session(room_id: str, room_sid: str, info: ParticipantInfo) -> Session:
+    """The presence row for ``info``."""
+    return Session(
+        room_id=room_id,
+        room_sid=room_sid,
+        identity=info.identity,
+        being_id=being_of(info.identity, info.attributes),
+        name=info.name,
+        participant_sid=info.sid,
+        joined_at_ms=_joined_ms(info),
+    )
+
+
+def track(info: TrackInfo) -> livekit.Track:
+    """A published track."""
+    return livekit.Track(
+        sid=info.sid,
+        kind=TrackType.Name(info.type).lower(),
+        source=TrackSource.Name(info.source).lower(),
+        name=info.name,
+        muted=info.muted,
+    )
+
+
+def participant(info: ParticipantInfo) -> livekit.Participant:
+    """A connected participant."""
+    permission = info.permission
+    return livekit.Participant(
+        identity=info.identity,
+        being_id=being_of(info.identity, info.attributes),
+        name=info.name,
+        sid=info.sid,
+        joined_at=datetime.datetime.fromtimestamp(_joined_ms(info) / 1000, datetime.UTC),
+        metadata=info.metadata,
+        attributes=dict(info.attributes),
+        permissions=livekit.ParticipantPermissions(
+            can_publish=permission.can_publish,
+            can_subscribe=permission.can_subscribe,
+            can_publish_data=permission.can_publish_data,
+        ),
+        tracks=[track(t) for t in info.tracks],
+    )

@@ -1,0 +1,100 @@
+"""Who may do what in a space's LiveKit room: grants, managers, media publishing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from schema.being import Being
+from server.deps import AuthedCtx
+from server.livekit import JoinGrants, LiveKit, require_media
+from server.procedures._access import MANAGERS
+from server.procedures.space import find_space
+from server.rpc import Principal, RpcError
+from server.storage import memberships
+
+__all__ = [
+    "MEDIA_FLAG",
+    "Room",
+    "check_target",
+    "grants_for",
+    "managed_room",
+    "media_allowed",
+    "member_room",
+]
+
+# A space allows its owners and moderators to publish audio and video when its
+# metadata says {"allowMedia": true}; without it, rooms are data-only.
+MEDIA_FLAG = "allowMedia"
+
+
+def media_allowed(space: Being) -> bool:
+    """Whether the space lets its managers publish media."""
+    return space.metadata.get(MEDIA_FLAG) is True
+
+
+def _manager(principal: Principal, role: str | None) -> bool:
+    return principal.is_admin or role in MANAGERS
+
+
+def grants_for(space: Being, role: str | None, principal: Principal) -> JoinGrants:
+    """Every flag explicit: managers may publish media where the space allows it, members
+    publish data, listeners and visitors of a public space only subscribe."""
+    if _manager(principal, role):
+        return JoinGrants(
+            can_publish=media_allowed(space), can_subscribe=True, can_publish_data=True
+        )
+    if role == "member":
+        return JoinGrants(can_publish=False, can_subscribe=True, can_publish_data=True)
+    return JoinGrants(can_publish=False, can_subscribe=True, can_publish_data=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Room:
+    """A space's room, the caller's role in the space, and LiveKit."""
+
+    space: Being
+    role: str | None
+    livekit: LiveKit
+
+    @property
+    def id(self) -> str:
+        return self.space.id
+
+
+async def _room(ctx: AuthedCtx, space_id: str) -> Room:
+    livekit = require_media(ctx.deps.livekit)
+    async with ctx.deps.storage.read() as conn:
+        space, role = await find_space(conn, space_id, ctx.principal)
+    return Room(space, role, livekit)
+
+
+async def managed_room(ctx: AuthedCtx, space_id: str) -> Room:
+    """The room, if the caller is one of the space's owners or moderators (or an admin)."""
+    room = await _room(ctx, space_id)
+    if not _manager(ctx.principal, room.role):
+        message = f"Only owners and moderators control the room of {space_id}"
+        raise RpcError("FORBIDDEN", message, reason="not_manager")
+    return room
+
+
+async def member_room(ctx: AuthedCtx, space_id: str) -> Room:
+    """The room, if the caller may publish data in it (members, managers, admins)."""
+    room = await _room(ctx, space_id)
+    if not grants_for(room.space, room.role, ctx.principal).can_publish_data:
+        reason = "listener" if room.role == "listener" else "not_member"
+        raise RpcError("FORBIDDEN", f"You may not send into {space_id}", reason=reason)
+    return room
+
+
+async def check_target(
+    conn: AsyncConnection, room: Room, principal: Principal, being_id: str | None
+) -> None:
+    """Moderators act on members, listeners and visitors; owners and admins on anyone."""
+    if being_id is None or principal.is_admin or room.role == "owner":
+        return
+    target = await memberships.role_of(conn, room.id, being_id)
+    if target in MANAGERS:
+        message = f"Only owners act on the owners and moderators of {room.id}"
+        raise RpcError("FORBIDDEN", message, reason="not_owner")

@@ -1,0 +1,204 @@
+"""Handlers of the ``livekit`` namespace: join tokens, data messages, room control."""
+
+from __future__ import annotations
+
+import datetime
+import time
+
+import msgspec
+from livekit.api import ParticipantPermission
+
+from schema import livekit
+from schema.media import MediaRoom
+from server.deps import AuthedCtx
+from server.livekit import require_media
+from server.procedures._access import find_visible, now
+from server.procedures._participants import (
+    BEING_ATTRIBUTE,
+    being_of,
+    participant,
+    subject_of,
+    track,
+)
+from server.procedures._rooms import (
+    Room,
+    check_target,
+    grants_for,
+    managed_room,
+    media_allowed,
+    member_room,
+)
+from server.procedures.media import room_info
+from server.rpc import Router, RpcError
+from server.storage import revocations
+
+__all__ = ["router"]
+
+router = Router()
+_encode = msgspec.json.Encoder().encode
+
+
+@router.procedure(livekit.get_join_token)
+async def get_join_token(ctx: AuthedCtx, params: livekit.GetJoinTokenInput) -> livekit.JoinToken:
+    """The cookbook's checks in its order, then membership, revocation and role grants."""
+    handle = require_media(ctx.deps.livekit)
+    principal, room_id = ctx.principal, params.room_being_id
+    async with ctx.deps.storage.read() as conn:
+        space, role = await find_visible(conn, room_id, principal)
+        if space.type != "space":
+            raise RpcError("BAD_REQUEST", f"{room_id} is not a space", reason="not_a_space")
+        me = await revocations.joiner(conn, room_id, principal.being_id, now())
+    if me is None:
+        raise RpcError("UNAUTHORIZED", "Your being no longer exists", reason="no_such_being")
+    name, until = me
+    if until is not None:
+        message = f"You were removed from {room_id}; you may rejoin after {until.isoformat()}"
+        raise RpcError("FORBIDDEN", message, reason="revoked", retryable=True)
+    identity = (
+        principal.being_id if params.device is None else f"{principal.being_id}#{params.device}"
+    )
+    token = handle.mint_token(
+        room=room_id,
+        identity=identity,
+        grants=grants_for(space, role, principal),
+        ttl=datetime.timedelta(seconds=params.ttl_seconds),
+        name=name,
+        attributes={BEING_ATTRIBUTE: principal.being_id},
+    )
+    return livekit.JoinToken(token=token, ws_url=handle.url, room_id=room_id, identity=identity)
+
+
+async def _send(
+    room: Room, payload: object, topic: str, targets: list[str] | None
+) -> livekit.MessageSent:
+    destinations: list[str] | None = None
+    if targets is not None:
+        wanted = set(targets)
+        connected = await room.livekit.rooms.list_participants(room.id)
+        destinations = [
+            p.identity for p in connected if being_of(p.identity, p.attributes) in wanted
+        ]
+        if not destinations:  # an empty list would mean everyone: send nothing instead
+            return livekit.MessageSent(
+                room_id=room.id, topic=topic, sent=False, destination_identities=[]
+            )
+    await room.livekit.rooms.send_data(
+        room.id, _encode(payload), topic=topic, destination_identities=destinations or ()
+    )
+    return livekit.MessageSent(
+        room_id=room.id, topic=topic, sent=True, destination_identities=destinations
+    )
+
+
+def _message(kind: str, ctx: AuthedCtx, message: str) -> dict[str, object]:
+    """The cookbook's data message: ``{type, fromBeingId, message, timestamp}`` (Unix ms)."""
+    return {
+        "type": kind,
+        "fromBeingId": ctx.principal.being_id,
+        "message": message,
+        "timestamp": int(time.time() * 1000),
+    }
+
+
+@router.procedure(livekit.send_system_message)
+async def send_system_message(
+    ctx: AuthedCtx, params: livekit.SendSystemMessageInput
+) -> livekit.MessageSent:
+    """``{type: "system_message", fromBeingId, message, timestamp}``, reliable, on the topic."""
+    room = await managed_room(ctx, params.room_being_id)
+    payload = _message("system_message", ctx, params.message)
+    topic = params.topic or livekit.SYSTEM_TOPIC
+    return await _send(room, payload, topic, params.target_being_ids)
+
+
+@router.procedure(livekit.send_test_message)
+async def send_test_message(
+    ctx: AuthedCtx, params: livekit.SendTestMessageInput
+) -> livekit.MessageSent:
+    """The cookbook's test message, from a member, to everyone in the room."""
+    room = await member_room(ctx, params.room_being_id)
+    payload = _message("test_message", ctx, params.message)
+    return await _send(room, payload, livekit.DEMO_TOPIC, None)
+
+
+@router.procedure(livekit.list_participants)
+async def list_participants(
+    ctx: AuthedCtx, params: livekit.ListParticipantsInput
+) -> list[livekit.Participant]:
+    """LiveKit's own list, in the order they joined."""
+    room = await managed_room(ctx, params.room_being_id)
+    found = await room.livekit.rooms.list_participants(room.id)
+    return sorted((participant(p) for p in found), key=lambda p: (p.joined_at, p.identity))
+
+
+async def _target(ctx: AuthedCtx, room: Room, identity: str) -> str:
+    """The target's being (or bare identity), once the caller may act on it."""
+    async with ctx.deps.storage.read() as conn:
+        await check_target(conn, room, ctx.principal, being_of(identity))
+    return subject_of(identity)
+
+
+@router.procedure(livekit.remove_participant)
+async def remove_participant(
+    ctx: AuthedCtx, params: livekit.RemoveParticipantInput
+) -> livekit.RemovedParticipant:
+    """Revoke first (a rejoin racing the removal is refused), then disconnect."""
+    room = await managed_room(ctx, params.room_being_id)
+    subject = await _target(ctx, room, params.identity)
+    until = None
+    if params.revoke_seconds:
+        until = now() + datetime.timedelta(seconds=params.revoke_seconds)
+        async with ctx.deps.storage.write() as conn:
+            await revocations.revoke(conn, room.id, subject, until, ctx.principal.being_id)
+    removed = await room.livekit.rooms.remove_participant(room.id, params.identity)
+    return livekit.RemovedParticipant(
+        identity=params.identity, being_id=subject, removed=removed, revoked_until=until
+    )
+
+
+@router.procedure(livekit.mute_track)
+async def mute_track(ctx: AuthedCtx, params: livekit.MuteTrackInput) -> livekit.Track:
+    """Mute a published track."""
+    room = await managed_room(ctx, params.room_being_id)
+    await _target(ctx, room, params.identity)
+    info = await room.livekit.rooms.mute_track(
+        room.id, params.identity, params.track_sid, params.muted
+    )
+    return track(info)
+
+
+@router.procedure(livekit.update_participant)
+async def update_participant(
+    ctx: AuthedCtx, params: livekit.UpdateParticipantInput
+) -> livekit.Participant:
+    """Publishing media needs a space that allows it."""
+    room = await managed_room(ctx, params.room_being_id)
+    await _target(ctx, room, params.identity)
+    permission = None
+    if params.permissions is not None:
+        if params.permissions.can_publish and not media_allowed(room.space):
+            message = f"{room.id} does not allow publishing media (metadata.allowMedia)"
+            raise RpcError("FORBIDDEN", message, reason="media_not_allowed")
+        permission = ParticipantPermission(
+            can_publish=params.permissions.can_publish,
+            can_subscribe=params.permissions.can_subscribe,
+            can_publish_data=params.permissions.can_publish_data,
+        )
+    info = await room.livekit.rooms.update_participant(
+        room.id,
+        params.identity,
+        name=params.name,
+        metadata=params.metadata,
+        attributes=params.attributes,
+        permission=permission,
+    )
+    return participant(info)
+
+
+@router.procedure(livekit.update_room_metadata)
+async def update_room_metadata(
+    ctx: AuthedCtx, params: livekit.UpdateRoomMetadataInput
+) -> MediaRoom:
+    """Replace the metadata of the active room."""
+    room = await managed_room(ctx, params.room_being_id)
+    return room_info(await room.livekit.rooms.update_room_metadata(room.id, params.metadata))

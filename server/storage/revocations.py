@@ -1,0 +1,65 @@
+"""Queries on revocations: who was removed from a room and may not rejoin until when.
+
+LiveKit cannot revoke a token it already accepted the signature of, so we keep
+the removal here: no new join token for the subject, and a ``participant_joined``
+of the subject is removed again, until ``until``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from server.storage.tables import beings, revocations
+
+__all__ = ["active_until", "clear_room", "joiner", "revoke"]
+
+_ACTIVE = sa.select(revocations.c.until).where(  # built once: it runs on every join token
+    revocations.c.room_id == sa.bindparam("room"),
+    revocations.c.subject == sa.bindparam("subject"),
+    revocations.c.until > sa.bindparam("now", type_=revocations.c.until.type),
+)
+
+# The caller's name and its revocation in the room, in one round trip (getJoinToken).
+_JOINER = sa.select(
+    beings.c.name, _ACTIVE.where(revocations.c.subject == beings.c.id).scalar_subquery()
+).where(beings.c.id == sa.bindparam("subject"))
+
+
+async def joiner(
+    conn: AsyncConnection, room_id: str, being_id: str, now: datetime
+) -> tuple[str, datetime | None] | None:
+    """``being_id``'s name and when its revocation in ``room_id`` ends (None: not revoked);
+    None when there is no such being."""
+    params = {"room": room_id, "subject": being_id, "now": now}
+    row = (await conn.execute(_JOINER, params)).first()
+    return None if row is None else (row[0], row[1])
+
+
+async def revoke(
+    conn: AsyncConnection, room_id: str, subject: str, until: datetime, by: str
+) -> None:
+    """Refuse ``subject`` in ``room_id`` until ``until`` (a later revocation replaces it)."""
+    where = (revocations.c.room_id == room_id, revocations.c.subject == subject)
+    updated = await conn.execute(
+        revocations.update().where(*where).values(until=until, revoked_by=by)
+    )
+    if updated.rowcount == 0:
+        values = {"room_id": room_id, "subject": subject, "until": until, "revoked_by": by}
+        await conn.execute(revocations.insert().values(values))
+
+
+async def active_until(
+    conn: AsyncConnection, room_id: str, subject: str, now: datetime
+) -> datetime | None:
+    """When ``subject``'s revocation in ``room_id`` ends, or None if it is not revoked now."""
+    params = {"room": room_id, "subject": subject, "now": now}
+    until: datetime | None = (await conn.execute(_ACTIVE, params)).scalar()
+    return until
+
+
+async def clear_room(conn: AsyncConnection, room_id: str) -> None:
+    """Forget the room's revocations (its space was deleted)."""
+    await conn.execute(revocations.delete().where(revocations.c.room_id == room_id))
