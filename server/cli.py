@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import sys
 from pathlib import Path
@@ -58,6 +59,18 @@ def serve(host: str | None, port: int | None) -> None:
     except StorageUnavailable:
         click.echo("roomrpc: the database is unavailable (check DATABASE_URL)", err=True)
         sys.exit(1)
+    except OSError as exc:
+        if exc.errno not in _BIND_ERRORS:
+            raise
+        reason = _BIND_ERRORS[exc.errno]
+        click.echo(f"roomrpc: cannot listen on {host}:{port}: {reason} (set HOST/PORT)", err=True)
+        sys.exit(1)
+
+
+_BIND_ERRORS = {
+    errno.EADDRINUSE: "the address is already in use",
+    errno.EADDRNOTAVAIL: "no such address on this machine",
+}
 
 
 # --- issue 5: the client generator ------------------------------------------------------

@@ -83,3 +83,21 @@ def test_served_over_plain_http(served: int) -> None:
         first, second = json.loads(response.read())
     assert first["result"]["status"] == "ok"
     assert second["error"]["code"] == -32600
+
+
+def test_a_busy_port_is_one_line(served: int, tmp_path: Path) -> None:
+    env = {**os.environ, "PORT": str(served), "HOST": "127.0.0.1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "server", "serve"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"roomrpc: cannot listen on 127.0.0.1:{served}: the address is already in use"
+        " (set HOST/PORT)"
+    )
+    assert "Traceback" not in done.stderr
