@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestClient
 
 from tests.conftest import Post, without_data
 
@@ -247,3 +248,32 @@ async def test_the_setting_mounts_the_examples_on_a_default_app(
         "/rpc", json={"jsonrpc": "2.0", "method": "subtract", "params": [42, 23], "id": 1}
     )
     assert (await response.json())["error"]["code"] == -32601
+
+
+@pytest.mark.parametrize(
+    "raw_id", ["-0", "-0.0", "1.0", "1e2", "1E+2", "0.10", "1e400", '"\\u00e9"', "-1e-7"]
+)
+async def test_ids_are_echoed_byte_for_byte(client: TestClient[Any, Any], raw_id: str) -> None:
+    body = f'{{"jsonrpc": "2.0", "method": "get_data", "id": {raw_id}}}'
+    response = await client.post("/rpc", data=body, headers={"Content-Type": "application/json"})
+    expected = f'{{"jsonrpc":"2.0","result":["hello",5],"id":{raw_id}}}'
+    assert (response.status, await response.text()) == (200, expected)
+
+
+async def test_invalid_ids_in_a_batch_are_invalid_requests_with_null_id(post: Post) -> None:
+    status, body = await post(
+        '[{"jsonrpc":"2.0","method":"get_data","id":true},'
+        '{"jsonrpc":"2.0","method":"get_data","id":"ok"},'
+        '{"jsonrpc":"2.0","method":"nope.nope","id":[1]},'
+        '{"jsonrpc":"2.0","method":"get_data","params":"bar","id":{"a":1}}]'
+    )
+    assert status == 200
+    assert without_data(body) == [
+        error(INVALID_REQUEST, None),
+        {"jsonrpc": "2.0", "result": ["hello", 5], "id": "ok"},
+        error(INVALID_REQUEST, None),
+        error(INVALID_REQUEST, None),
+    ]
+    assert body[0]["error"]["data"]["issues"] == [
+        {"path": "$.id", "message": "Expected a string, a number or null"}
+    ]
