@@ -277,3 +277,30 @@ async def test_invalid_ids_in_a_batch_are_invalid_requests_with_null_id(post: Po
     assert body[0]["error"]["data"]["issues"] == [
         {"path": "$.id", "message": "Expected a string, a number or null"}
     ]
+
+
+@pytest.mark.parametrize(
+    "request_body",
+    [
+        '{"jsonrpc": "2.0", "method": "foobar", "params": "bar", "id": 1}',
+        '{"jsonrpc": "2.0", "method": "foobar", "params": "bar"}',  # not a notification either
+        '{"jsonrpc": "2.0", "method": "foobar", "params": null, "id": 1}',
+        '{"jsonrpc": "2.0", "method": "rpc.foo", "params": 3}',
+        '{"jsonrpc": "2.0", "method": "get_data", "params": true}',
+    ],
+)
+async def test_unstructured_params_are_an_invalid_request_whatever_the_method(
+    post: Post, request_body: str
+) -> None:
+    status, body = await post(request_body)
+    assert (status, without_data(body)) == (200, error(INVALID_REQUEST, None))
+    assert body["error"]["data"]["issues"][0]["path"] == "$.params"
+    # and before the credentials are looked at
+    status, body = await post(request_body, Authorization="Bearer not-a-token")
+    assert (status, without_data(body)) == (200, error(INVALID_REQUEST, None))
+
+
+async def test_unknown_method_with_structured_params_is_method_not_found(post: Post) -> None:
+    for params in ("[]", "{}", '{"a": [1]}'):
+        _, body = await post(f'{{"jsonrpc":"2.0","method":"foobar","params":{params},"id":1}}')
+        assert without_data(body) == error({"code": -32601, "message": "Method not found"}, 1)

@@ -72,6 +72,7 @@ _decode_batch = msgspec.json.Decoder(list[msgspec.Raw]).decode
 _encode = msgspec.json.Encoder().encode
 _BATCH = re.compile(rb"[ \t\r\n]*\[")
 _NOT_AN_ID = frozenset(b"{[tf")  # an object, an array, true, false: first bytes of raw JSON
+_STRUCTURED = frozenset(b"{[")
 _BAD_ID = Issue(path="$.id", message="Expected a string, a number or null")
 
 
@@ -188,10 +189,12 @@ class Dispatcher(Generic[D]):
         if rid is not msgspec.UNSET and memoryview(rid)[0] in _NOT_AN_ID:
             return _null_id(RpcError("INVALID_REQUEST", issues=[_BAD_ID]), request_id)
         try:
-            if denied is not None:
-                raise denied
             proc = self._procedures.get(method)
-            if proc is None:
+            if proc is None or denied is not None:  # an invalid request object says so first
+                if raw is not msgspec.UNSET and memoryview(raw)[0] not in _STRUCTURED:
+                    raise NotStructured()
+                if denied is not None:
+                    raise denied
                 raise RpcError("METHOD_NOT_FOUND")  # the spec's exact message; data.path names it
             params = proc.params.decode(None if raw is msgspec.UNSET else raw)
             coro = proc.run(Context(request_id, self._deps, principal, method), params)
