@@ -71,6 +71,7 @@ _decode_request = msgspec.json.Decoder(_Request).decode
 _decode_batch = msgspec.json.Decoder(list[msgspec.Raw]).decode
 _encode = msgspec.json.Encoder().encode
 _BATCH = re.compile(rb"[ \t\r\n]*\[")
+_BOM = b"\xef\xbb\xbf"  # RFC 8259 section 8.1: a parser MAY ignore one
 _NOT_AN_ID = frozenset(b"{[tf")  # an object, an array, true, false: first bytes of raw JSON
 _STRUCTURED = frozenset(b"{[")
 _BAD_ID = Issue(path="$.id", message="Expected a string, a number or null")
@@ -107,15 +108,17 @@ class Dispatcher(Generic[D]):
 
     async def handle(self, body: bytes, *, request_id: str, authorization: str | None) -> Reply:
         """Answer one request body; never raises."""
-        if not body.isascii() and not _is_utf8(body):  # msgspec checks only what it decodes
-            return self._one(_protocol("PARSE_ERROR", request_id))
+        if not body.isascii():
+            body = body.removeprefix(_BOM)
+            if not _is_utf8(body):  # msgspec checks only what it decodes
+                return self._one(_protocol("PARSE_ERROR", request_id))
         if _is_batch(body):
             return await self._batch(body, request_id, authorization)
         try:
             request = _decode_request(body)
         except msgspec.ValidationError as exc:
             return self._one(_invalid(exc, request_id))
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):  # not JSON, or nested beyond our depth
             return self._one(_protocol("PARSE_ERROR", request_id))
         principal, denied = _ANONYMOUS
         if authorization is not None:  # no credentials: nothing to await
@@ -130,7 +133,7 @@ class Dispatcher(Generic[D]):
     async def _batch(self, body: bytes, request_id: str, authorization: str | None) -> Reply:
         try:
             entries = _decode_batch(body)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):
             return self._one(_protocol("PARSE_ERROR", request_id))
         if not entries:
             empty = Issue(path="$", message="Expected a non-empty array of requests")
