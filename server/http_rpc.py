@@ -14,7 +14,22 @@ from server.settings import Settings
 
 __all__ = ["RequestIds", "rpc_handler"]
 
-_MEDIA_TYPES = frozenset({"application/json", "application/json-rpc", "application/jsonrequest"})
+# JSON's own types, and what clients send for a body when told nothing else: no type
+# (requests, httpx), text/plain (fetch and aiohttp with a string), octet-stream (aiohttp
+# with bytes), form-urlencoded (curl -d, urllib). Such bodies are read as JSON; other
+# declared types (multipart, XML, ...) are 415.
+_MEDIA_TYPES = frozenset(
+    {
+        "",
+        "application/json",
+        "application/json-rpc",
+        "application/jsonrequest",
+        "text/json",
+        "text/plain",
+        "application/octet-stream",
+        "application/x-www-form-urlencoded",
+    }
+)
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -41,7 +56,7 @@ def rpc_handler(dispatcher: Dispatcher[object], settings: Settings) -> Handler:
     async def handle(request: web.Request) -> web.StreamResponse:
         request_id = request_ids(request)
         content_type = request.headers.get("Content-Type", "")
-        if content_type != "application/json" and _media_type(content_type) not in _MEDIA_TYPES:
+        if content_type != "application/json" and not _is_json(content_type):
             message = "Content-Type must be application/json"
             return _respond(error_reply("UNSUPPORTED_MEDIA_TYPE", request_id, message), request_id)
         length = request.content_length
@@ -59,8 +74,9 @@ def rpc_handler(dispatcher: Dispatcher[object], settings: Settings) -> Handler:
     return handle
 
 
-def _media_type(content_type: str) -> str:
-    return content_type.partition(";")[0].strip().lower()
+def _is_json(content_type: str) -> bool:
+    media_type = content_type.partition(";")[0].strip().lower()
+    return media_type in _MEDIA_TYPES or media_type.endswith("+json")
 
 
 def _too_large(max_body: int, request_id: str) -> Reply:

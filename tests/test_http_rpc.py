@@ -6,6 +6,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
@@ -15,14 +16,46 @@ Client = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
 CALL = {"jsonrpc": "2.0", "method": "get_data", "id": 1}
 
 
-async def test_wrong_content_type_is_415_with_a_jsonrpc_body(client: TestClient[Any, Any]) -> None:
-    headers = {"Content-Type": "text/plain"}
+@pytest.mark.parametrize("content_type", ["multipart/form-data", "application/xml", "text/html"])
+async def test_wrong_content_type_is_415_with_a_jsonrpc_body(
+    client: TestClient[Any, Any], content_type: str
+) -> None:
+    headers = {"Content-Type": content_type}
     response = await client.post("/rpc", data=json.dumps(CALL), headers=headers)
     assert response.status == 415
     body = await response.json()
     assert body["id"] is None
     assert body["error"]["code"] == -32015
     assert body["error"]["data"]["code"] == "UNSUPPORTED_MEDIA_TYPE"
+
+
+SPEC_CALL = b'{"jsonrpc": "2.0", "method": "subtract", "params": [42, 23], "id": 1}'
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/json-rpc",
+        "application/jsonrequest",
+        "application/vnd.example+json; charset=utf-8",
+        "text/plain;charset=UTF-8",  # fetch, and aiohttp with a str body
+        "application/octet-stream",  # aiohttp with a bytes body
+        "application/x-www-form-urlencoded",  # curl -d without -H, urllib
+    ],
+)
+async def test_bodies_sent_without_a_json_type_are_read_as_json(
+    client: TestClient[Any, Any], content_type: str
+) -> None:
+    response = await client.post("/rpc", data=SPEC_CALL, headers={"Content-Type": content_type})
+    assert response.status == 200
+    assert await response.read() == b'{"jsonrpc":"2.0","result":19,"id":1}'
+
+
+async def test_a_body_without_content_type_is_read_as_json(client: TestClient[Any, Any]) -> None:
+    # what requests (data=...) and httpx (content=...) send: no Content-Type at all
+    response = await client.post("/rpc", data=SPEC_CALL, skip_auto_headers=["Content-Type"])
+    assert response.status == 200
+    assert await response.read() == b'{"jsonrpc":"2.0","result":19,"id":1}'
 
 
 async def test_json_with_charset_is_accepted(post: Post) -> None:

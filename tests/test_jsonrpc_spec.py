@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestClient
 
 from tests.conftest import Post, without_data
 
@@ -247,3 +248,115 @@ async def test_the_setting_mounts_the_examples_on_a_default_app(
         "/rpc", json={"jsonrpc": "2.0", "method": "subtract", "params": [42, 23], "id": 1}
     )
     assert (await response.json())["error"]["code"] == -32601
+
+
+@pytest.mark.parametrize(
+    "raw_id", ["-0", "-0.0", "1.0", "1e2", "1E+2", "0.10", "1e400", '"\\u00e9"', "-1e-7"]
+)
+async def test_ids_are_echoed_byte_for_byte(client: TestClient[Any, Any], raw_id: str) -> None:
+    body = f'{{"jsonrpc": "2.0", "method": "get_data", "id": {raw_id}}}'
+    response = await client.post("/rpc", data=body, headers={"Content-Type": "application/json"})
+    expected = f'{{"jsonrpc":"2.0","result":["hello",5],"id":{raw_id}}}'
+    assert (response.status, await response.text()) == (200, expected)
+
+
+async def test_invalid_ids_in_a_batch_are_invalid_requests_with_null_id(post: Post) -> None:
+    status, body = await post(
+        '[{"jsonrpc":"2.0","method":"get_data","id":true},'
+        '{"jsonrpc":"2.0","method":"get_data","id":"ok"},'
+        '{"jsonrpc":"2.0","method":"nope.nope","id":[1]},'
+        '{"jsonrpc":"2.0","method":"get_data","params":"bar","id":{"a":1}}]'
+    )
+    assert status == 200
+    assert without_data(body) == [
+        error(INVALID_REQUEST, None),
+        {"jsonrpc": "2.0", "result": ["hello", 5], "id": "ok"},
+        error(INVALID_REQUEST, None),
+        error(INVALID_REQUEST, None),
+    ]
+    assert body[0]["error"]["data"]["issues"] == [
+        {"path": "$.id", "message": "Expected a string, a number or null"}
+    ]
+
+
+@pytest.mark.parametrize(
+    "request_body",
+    [
+        '{"jsonrpc": "2.0", "method": "foobar", "params": "bar", "id": 1}',
+        '{"jsonrpc": "2.0", "method": "foobar", "params": "bar"}',  # not a notification either
+        '{"jsonrpc": "2.0", "method": "foobar", "params": null, "id": 1}',
+        '{"jsonrpc": "2.0", "method": "rpc.foo", "params": 3}',
+        '{"jsonrpc": "2.0", "method": "get_data", "params": true}',
+    ],
+)
+async def test_unstructured_params_are_an_invalid_request_whatever_the_method(
+    post: Post, request_body: str
+) -> None:
+    status, body = await post(request_body)
+    assert (status, without_data(body)) == (200, error(INVALID_REQUEST, None))
+    assert body["error"]["data"]["issues"][0]["path"] == "$.params"
+    # and before the credentials are looked at
+    status, body = await post(request_body, Authorization="Bearer not-a-token")
+    assert (status, without_data(body)) == (200, error(INVALID_REQUEST, None))
+
+
+async def test_unknown_method_with_structured_params_is_method_not_found(post: Post) -> None:
+    for params in ("[]", "{}", '{"a": [1]}'):
+        _, body = await post(f'{{"jsonrpc":"2.0","method":"foobar","params":{params},"id":1}}')
+        assert without_data(body) == error({"code": -32601, "message": "Method not found"}, 1)
+
+
+@pytest.mark.parametrize(
+    "request_body",
+    [
+        "[" * 5000 + "]" * 5000,
+        '{"a":' * 5000 + "1" + "}" * 5000,
+        '{"jsonrpc":"2.0","method":"get_data","params":[' + "[" * 5000 + "]" * 5000 + '],"id":1}',
+        '[{"jsonrpc":"2.0","method":"get_data","id":1},' + "[" * 5000 + "]" * 5000 + "]",
+    ],
+)
+async def test_json_nested_too_deeply_is_a_parse_error(post: Post, request_body: str) -> None:
+    status, body = await post(request_body)
+    assert (status, without_data(body)) == (200, error(PARSE_ERROR, None))
+
+
+async def test_params_nested_too_deeply_are_never_an_internal_error(post: Post) -> None:
+    # between "the envelope parses" and "the params decode" lies a depth the stack may not
+    # reach; every depth around the limit is answered as the client's error, never ours
+    seen = set()
+    for depth in range(850, 1100, 3):
+        nested = '{"k":' * depth + "1" + "}" * depth
+        params = f'{{"id":"@alice","metadata":{nested}}}'
+        status, body = await post(
+            f'{{"jsonrpc":"2.0","method":"being.update","params":{params},"id":1}}'
+        )
+        assert status == 200
+        seen.add(body["error"]["code"])
+    assert seen <= {-32700, -32602, -32001}, seen
+    assert -32700 in seen
+
+
+async def test_a_utf8_byte_order_mark_is_ignored(post: Post) -> None:
+    bom = b"\xef\xbb\xbf"
+    status, body = await post(
+        bom + b'{"jsonrpc": "2.0", "method": "subtract", "params": [42, 23], "id": 1}'
+    )
+    assert (status, body) == (200, {"jsonrpc": "2.0", "result": 19, "id": 1})
+    status, body = await post(bom + b'[{"jsonrpc": "2.0", "method": "get_data", "id": "9"}]')
+    assert (status, body) == (200, [{"jsonrpc": "2.0", "result": ["hello", 5], "id": "9"}])
+    status, body = await post(bom + bom + b'{"jsonrpc": "2.0", "method": "get_data", "id": 1}')
+    assert (status, without_data(body)) == (200, error(PARSE_ERROR, None))
+
+
+@pytest.mark.parametrize(
+    "request_body",
+    [
+        '{"jsonrpc": "2.0", "method": "get_data", "id": 1} garbage',
+        '{"jsonrpc": "2.0", "method": "get_data", "id": 1}{"jsonrpc": "2.0"}',
+        '[{"jsonrpc": "2.0", "method": "get_data", "id": 1}] ]',
+        '{"jsonrpc": "2.0", "method": "get_data"} x',  # even what would be a notification
+    ],
+)
+async def test_trailing_text_after_the_json_is_a_parse_error(post: Post, request_body: str) -> None:
+    status, body = await post(request_body)
+    assert (status, without_data(body)) == (200, error(PARSE_ERROR, None))

@@ -1,9 +1,9 @@
 """JSON-RPC 2.0 over bytes: decode the envelope, run the call, encode the answer.
 
 Knows nothing of HTTP. The envelope is decoded into a Struct whose ``params``
-stay raw bytes for the procedure's own typed decoder; the id is decoded as the
-spec allows it (a string, a number of any size, or null) and echoed with its
-type and value.
+stay raw bytes for the procedure's own typed decoder; the id stays raw JSON too,
+checked to be what the spec allows (a string, a number, or null) by its first
+byte, and echoed byte for byte (``-0``, ``1e2`` and ``1.0`` come back as sent).
 """
 
 from __future__ import annotations
@@ -33,14 +33,14 @@ _INTERNAL = RpcError("INTERNAL_SERVER_ERROR")
 _ANONYMOUS: tuple[Principal | None, RpcError | None] = (None, None)
 
 
-Id = int | float | str | None
+Id = msgspec.Raw | None  # raw JSON: a string, a number or null; None: not known
 
 
 class _Request(msgspec.Struct):
     jsonrpc: Literal["2.0"]
     method: str
     params: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET
-    id: Id | msgspec.UnsetType = msgspec.UNSET  # absent: a notification
+    id: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET  # absent: a notification
 
 
 class _Success(msgspec.Struct):
@@ -71,6 +71,10 @@ _decode_request = msgspec.json.Decoder(_Request).decode
 _decode_batch = msgspec.json.Decoder(list[msgspec.Raw]).decode
 _encode = msgspec.json.Encoder().encode
 _BATCH = re.compile(rb"[ \t\r\n]*\[")
+_BOM = b"\xef\xbb\xbf"  # RFC 8259 section 8.1: a parser MAY ignore one
+_NOT_AN_ID = frozenset(b"{[tf")  # an object, an array, true, false: first bytes of raw JSON
+_STRUCTURED = frozenset(b"{[")
+_BAD_ID = Issue(path="$.id", message="Expected a string, a number or null")
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,15 +108,17 @@ class Dispatcher(Generic[D]):
 
     async def handle(self, body: bytes, *, request_id: str, authorization: str | None) -> Reply:
         """Answer one request body; never raises."""
-        if not body.isascii() and not _is_utf8(body):  # msgspec checks only what it decodes
-            return self._one(_protocol("PARSE_ERROR", request_id))
+        if not body.isascii():
+            body = body.removeprefix(_BOM)
+            if not _is_utf8(body):  # msgspec checks only what it decodes
+                return self._one(_protocol("PARSE_ERROR", request_id))
         if _is_batch(body):
             return await self._batch(body, request_id, authorization)
         try:
             request = _decode_request(body)
         except msgspec.ValidationError as exc:
             return self._one(_invalid(exc, request_id))
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):  # not JSON, or nested beyond our depth
             return self._one(_protocol("PARSE_ERROR", request_id))
         principal, denied = _ANONYMOUS
         if authorization is not None:  # no credentials: nothing to await
@@ -127,7 +133,7 @@ class Dispatcher(Generic[D]):
     async def _batch(self, body: bytes, request_id: str, authorization: str | None) -> Reply:
         try:
             entries = _decode_batch(body)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):
             return self._one(_protocol("PARSE_ERROR", request_id))
         if not entries:
             empty = Issue(path="$", message="Expected a non-empty array of requests")
@@ -182,14 +188,17 @@ class Dispatcher(Generic[D]):
         denied: RpcError | None,
     ) -> _Response | _Suspended | None:
         """Run the call until it first waits: most calls finish here, with no timer or task."""
-        rid, method = request.id, request.method
+        rid, method, raw = request.id, request.method, request.params
+        if rid is not msgspec.UNSET and memoryview(rid)[0] in _NOT_AN_ID:
+            return _null_id(RpcError("INVALID_REQUEST", issues=[_BAD_ID]), request_id)
         try:
-            if denied is not None:
-                raise denied
             proc = self._procedures.get(method)
-            if proc is None:
+            if proc is None or denied is not None:  # an invalid request object says so first
+                if raw is not msgspec.UNSET and memoryview(raw)[0] not in _STRUCTURED:
+                    raise NotStructured()
+                if denied is not None:
+                    raise denied
                 raise RpcError("METHOD_NOT_FOUND")  # the spec's exact message; data.path names it
-            raw = request.params
             params = proc.params.decode(None if raw is msgspec.UNSET else raw)
             coro = proc.run(Context(request_id, self._deps, principal, method), params)
             try:

@@ -17,6 +17,7 @@ _NOT_AN_OBJECT = "Expected `object`, got "
 _decode_array = msgspec.json.Decoder(list[msgspec.Raw]).decode
 _AT = re.compile(r"^(?P<message>.*?)(?: - at `(?P<path>[^`]*)`)?$", re.DOTALL)
 _FIELD = re.compile(r"(?:missing required|unknown) field `(?P<field>[^`]*)`")
+_TOO_DEEP = Issue(path="$", message="Nested too deeply")
 
 
 class NotStructured(RpcError):
@@ -47,11 +48,16 @@ class ParamsDecoder:
             if message.startswith(_NOT_AN_OBJECT) and " - at `" not in message:
                 return self._not_an_object(raw)  # off the hot path: checked only on failure
             raise RpcError("INVALID_PARAMS", issues=[issue_of(exc)]) from None
+        except RecursionError:  # valid JSON, deeper than the stack left to decode it
+            raise RpcError("INVALID_PARAMS", issues=[_TOO_DEEP]) from None
 
     def _not_an_object(self, raw: bytes | msgspec.Raw | None) -> Any:
         if raw is None or bytes(raw)[:1] != b"[":
             raise NotStructured()
-        values = _decode_array(raw)  # each value kept as raw JSON: nothing is re-parsed lossily
+        try:
+            values = _decode_array(raw)  # each value kept as raw JSON: nothing is re-parsed lossily
+        except RecursionError:
+            raise RpcError("INVALID_PARAMS", issues=[_TOO_DEEP]) from None
         if len(values) > len(self._names):
             message = f"Expected at most {len(self._names)} positional params, got {len(values)}"
             raise RpcError("INVALID_PARAMS", issues=[Issue(path="$", message=message)])
@@ -61,6 +67,8 @@ class ParamsDecoder:
             return self._decoder.decode(named)
         except msgspec.ValidationError as exc:
             raise RpcError("INVALID_PARAMS", issues=[issue_of(exc)]) from None
+        except RecursionError:
+            raise RpcError("INVALID_PARAMS", issues=[_TOO_DEEP]) from None
 
 
 def issue_of(exc: msgspec.ValidationError) -> Issue:
