@@ -1,8 +1,9 @@
 """The procedures the JSON-RPC 2.0 specification's Examples section calls.
 
-Not part of the product contract: mounted when ``RPC_SPEC_EXAMPLES=true`` so the
-spec's examples can be replayed word for word against a live server, and by the
-test suite. Their flat, snake_case names are the spec's own.
+Served by default (``RPC_SPEC_EXAMPLES=false`` turns them off) so that the spec's
+Examples section replays word for word against a live server; they are pure
+functions with no state and no access to data. Their flat, snake_case names are
+the spec's own and cannot clash with the contract's ``namespace.procedure`` names.
 """
 
 from __future__ import annotations

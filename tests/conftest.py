@@ -17,7 +17,7 @@ from server.app import create_app
 from server.procedures import ROUTERS
 from server.rpc import Principal, Router, RpcError
 from server.settings import Settings, load_settings
-from tests import probe, spec_examples
+from tests import probe
 from tests.livekit_server import LiveKitServer
 
 Post = Callable[..., Awaitable[tuple[int, Any]]]
@@ -56,8 +56,8 @@ def make_app() -> Callable[..., web.Application]:
     ) -> web.Application:
         return create_app(
             settings or make_settings(**env),
-            contract=(*schema.CONTRACT, *spec_examples.CONTRACT, *probe.CONTRACT, *contract),
-            routers=(*ROUTERS, spec_examples.router, probe.router, *routers),
+            contract=(*schema.CONTRACT, *probe.CONTRACT, *contract),
+            routers=(*ROUTERS, probe.router, *routers),
             resolve_principal=token_resolver,
         )
 

@@ -232,22 +232,24 @@ async def test_too_many_positional_params(post: Post) -> None:
     ]
 
 
-async def test_the_setting_mounts_the_examples_on_a_default_app(
+async def test_a_default_app_serves_the_examples_and_the_setting_hides_them(
     aiohttp_client: Callable[[Any], Awaitable[Any]],
 ) -> None:
     from server.app import create_app
     from tests.conftest import make_settings
 
-    client = await aiohttp_client(create_app(make_settings(RPC_SPEC_EXAMPLES="true")))
-    response = await client.post(
-        "/rpc", json={"jsonrpc": "2.0", "method": "subtract", "params": [42, 23], "id": 1}
-    )
-    assert await response.json() == {"jsonrpc": "2.0", "result": 19, "id": 1}
+    call = {"jsonrpc": "2.0", "method": "subtract", "params": [42, 23], "id": 1}
+    discover = {"jsonrpc": "2.0", "method": "rpc.discover", "id": 2}
     client = await aiohttp_client(create_app(make_settings()))
-    response = await client.post(
-        "/rpc", json={"jsonrpc": "2.0", "method": "subtract", "params": [42, 23], "id": 1}
-    )
-    assert (await response.json())["error"]["code"] == -32601
+    response = await client.post("/rpc", json=[call, discover])
+    answer, doc = await response.json()
+    assert answer == {"jsonrpc": "2.0", "result": 19, "id": 1}
+    assert "subtract" in {m["name"] for m in doc["result"]["methods"]}
+    client = await aiohttp_client(create_app(make_settings(RPC_SPEC_EXAMPLES="false")))
+    response = await client.post("/rpc", json=[call, discover])
+    answer, doc = await response.json()
+    assert answer["error"]["code"] == -32601
+    assert "subtract" not in {m["name"] for m in doc["result"]["methods"]}
 
 
 @pytest.mark.parametrize(

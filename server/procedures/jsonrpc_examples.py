@@ -1,4 +1,4 @@
-"""Handlers of the JSON-RPC 2.0 specification's example procedures (``RPC_SPEC_EXAMPLES``)."""
+"""Handlers of the JSON-RPC 2.0 spec's example procedures (off with ``RPC_SPEC_EXAMPLES=false``)."""
 
 from __future__ import annotations
 
