@@ -12,6 +12,7 @@ from schema._procedure import mutation, query
 
 __all__ = [
     "MAX_METADATA_BYTES",
+    "MAX_METADATA_DEPTH",
     "Being",
     "BeingId",
     "BeingPage",
@@ -46,9 +47,12 @@ Visibility = Literal["public", "private"]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 Metadata = Annotated[
     dict[str, Any],
-    msgspec.Meta(max_length=64, description="A JSON object: at most 64 keys, 4096 bytes"),
+    msgspec.Meta(
+        max_length=64, description="A JSON object: at most 64 keys, 4096 bytes, 16 levels deep"
+    ),
 ]
 MAX_METADATA_BYTES = 4096
+MAX_METADATA_DEPTH = 16  # the object itself is level 1
 Limit = Annotated[int, msgspec.Meta(ge=1, le=100)]
 Cursor = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 

@@ -111,6 +111,20 @@ async def test_create_rules(world: Api) -> None:
     assert await world.code("being.create", SPACE | {"id": "@hall"}, as_="@member") == "CONFLICT"
 
 
+def _nested(levels: int) -> list[object]:
+    value: list[object] = []
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
+
+async def test_metadata_may_nest_sixteen_levels(world: Api) -> None:
+    space = await world.ok(
+        "being.create", SPACE | {"metadata": {"deep": _nested(15)}}, as_="@member"
+    )
+    assert space["metadata"] == {"deep": _nested(15)}
+
+
 async def test_create_rejects_bad_input_before_the_database(world: Api) -> None:
     cases = [
         (SPACE | {"name": ""}, "$.name"),
@@ -118,6 +132,8 @@ async def test_create_rejects_bad_input_before_the_database(world: Api) -> None:
         (SPACE | {"visibility": "secret"}, "$.visibility"),
         (SPACE | {"metadata": [1]}, "$.metadata"),
         (SPACE | {"metadata": {"blob": "x" * 5000}}, "$.metadata"),
+        (SPACE | {"metadata": {"deep": _nested(16)}}, "$.metadata"),
+        (SPACE | {"metadata": {"deep": _nested(900)}}, "$.metadata"),
         ({"id": "@b", "name": "B", "type": "bot", "visibility": "public"}, "$.visibility"),
     ]
     for params, path in cases:

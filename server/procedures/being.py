@@ -31,10 +31,27 @@ def _invalid(path: str, message: str) -> RpcError:
 
 
 def _check_metadata(metadata: dict[str, object]) -> None:
+    # Depth first: a value nested hundreds deep would exhaust the stack when encoded.
+    if _depth(metadata) > being.MAX_METADATA_DEPTH:
+        message = f"Metadata is nested more than {being.MAX_METADATA_DEPTH} levels deep"
+        raise _invalid("$.metadata", message)
     size = len(msgspec.json.encode(metadata))
     if size > being.MAX_METADATA_BYTES:
         message = f"Metadata is {size} bytes as JSON; at most {being.MAX_METADATA_BYTES} allowed"
         raise _invalid("$.metadata", message)
+
+
+def _depth(value: object) -> int:
+    """How deeply ``value`` nests objects and arrays (iteratively: no recursion limit)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            stack.extend(
+                (child, level + 1) for child in (item.values() if isinstance(item, dict) else item)
+            )
+    return deepest
 
 
 @router.procedure(being.get)

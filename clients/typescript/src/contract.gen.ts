@@ -56,7 +56,7 @@ export interface CreateBeingInput {
   /** @defaultValue `null` */
   visibility?: "private" | "public" | null;
   /**
-   * A JSON object: at most 64 keys, 4096 bytes
+   * A JSON object: at most 64 keys, 4096 bytes, 16 levels deep
    *
    * at most 64 entries.
    *
@@ -583,7 +583,7 @@ export interface UpdateBeingInput {
   name?: string;
   visibility?: "private" | "public";
   /**
-   * A JSON object: at most 64 keys, 4096 bytes
+   * A JSON object: at most 64 keys, 4096 bytes, 16 levels deep
    *
    * at most 64 entries.
    */
