@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
+import jwt
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
@@ -16,6 +17,7 @@ from livekit import api
 from livekit.protocol.models import DataPacket, ParticipantPermission, TrackType
 
 from tests.conftest import LIVEKIT_KEY, LIVEKIT_SECRET
+from tests.livekit_node import verify_with_node
 from tests.livekit_server import CONTENT_TYPE, LiveKitServer, RoomFullError
 
 Received = list[tuple[dict[str, str], bytes]]
@@ -491,6 +493,30 @@ async def test_webhooks_are_signed_as_livekit_signs_them(receiver: tuple[str, Re
     )
     body = json.loads(received[1][1])  # protobuf JSON: camelCase, as LiveKit posts it
     assert "createdAt" in body and "joinedAt" in body["participant"]
+    claims = jwt.decode(received[0][0]["Authorization"], options={"verify_signature": False})
+    assert set(claims) == {"iss", "nbf", "exp", "sha256"}  # livekit-server's, no empty "sub"
+    assert claims["exp"] - claims["nbf"] == 300
+
+
+async def test_livekit_server_sdk_receives_our_webhooks(receiver: tuple[str, Received]) -> None:
+    """livekit-server-sdk's ``WebhookReceiver`` (Node) takes what the test server posts, and
+    refuses a changed body or another secret."""
+    url, received = receiver
+    async with LiveKitServer(api_key=LIVEKIT_KEY, api_secret=LIVEKIT_SECRET, webhook_url=url) as lk:
+        await lk.join("r", "@alice")
+    posts = [(body, headers["Authorization"]) for headers, body in received]
+    [started, joined] = verify_with_node(LIVEKIT_KEY, LIVEKIT_SECRET, webhooks=posts)["webhooks"]
+    assert (started["event"]["event"], joined["event"]["event"]) == (
+        "room_started",
+        "participant_joined",
+    )
+    assert joined["event"]["participant"]["identity"] == "@alice"
+    body, authorization = posts[-1]
+    [changed] = verify_with_node(
+        LIVEKIT_KEY, LIVEKIT_SECRET, webhooks=[(body.replace(b"@alice", b"@eve"), authorization)]
+    )["webhooks"]
+    [other] = verify_with_node(LIVEKIT_KEY, "y" * 40, webhooks=posts[-1:])["webhooks"]
+    assert "sha256" in changed["error"] and set(other) == {"error"}
 
 
 async def test_webhook_body_tampering_is_detected(receiver: tuple[str, Received]) -> None:
