@@ -42,6 +42,16 @@ async def refused(call: Awaitable[Any]) -> api.ServerError:
     return caught.value
 
 
+async def no_server(call: Awaitable[Any], server: LiveKitServer) -> api.ServerError:
+    """A call no node hosts: refused only once psrpc's affinity timeout has passed."""
+    server.service.affinity_timeout = 0.2
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    error = await refused(call)
+    assert loop.time() - started >= 0.2
+    return error
+
+
 # RoomService, method by method ------------------------------------------------------------
 
 
@@ -139,9 +149,16 @@ async def test_mute_published_track(lkapi: api.LiveKitAPI, livekit_server: LiveK
     request.muted = False  # remote unmute is off by default in livekit-server
     error = await refused(lkapi.room.mute_published_track(request))
     assert (error.code, error.status) == ("failed_precondition", 412)
-    request.track_sid = "TR_unknown"
-    error = await refused(lkapi.room.mute_published_track(request))
-    assert (error.code, error.message) == ("not_found", "track is not found")
+    request.muted = True
+    request.track_sid = "TR_unknown"  # livekit-server answers without a track
+    assert not (await lkapi.room.mute_published_track(request)).HasField("track")
+    request.identity = "@nobody"
+    error = await no_server(lkapi.room.mute_published_track(request), livekit_server)
+    assert (error.code, error.status, error.message) == (
+        "unavailable",
+        503,
+        "no response from servers",
+    )
 
 
 async def test_update_participant(lkapi: api.LiveKitAPI, livekit_server: LiveKitServer) -> None:
@@ -180,10 +197,11 @@ async def test_update_subscriptions(lkapi: api.LiveKitAPI, livekit_server: LiveK
         )
     )
     assert livekit_server.subscriptions("room", "@alice") == {"TR_a", "TR_b"}
-    error = await refused(
-        lkapi.room.update_subscriptions(api.UpdateSubscriptionsRequest(room="room", identity="@x"))
+    error = await no_server(
+        lkapi.room.update_subscriptions(api.UpdateSubscriptionsRequest(room="room", identity="@x")),
+        livekit_server,
     )
-    assert error.code == "not_found"
+    assert (error.code, error.status) == ("unavailable", 503)
 
 
 async def test_send_data(lkapi: api.LiveKitAPI, livekit_server: LiveKitServer) -> None:
@@ -204,8 +222,14 @@ async def test_send_data(lkapi: api.LiveKitAPI, livekit_server: LiveKitServer) -
         ("@bob",),
     )
     assert packet.kind == DataPacket.Kind.RELIABLE
-    error = await refused(lkapi.room.send_data(api.SendDataRequest(room="nowhere", data=b"x")))
-    assert error.code == "not_found"
+    error = await no_server(
+        lkapi.room.send_data(api.SendDataRequest(room="nowhere", data=b"x")), livekit_server
+    )
+    assert (error.code, error.status, error.message) == (
+        "unavailable",
+        503,
+        "no response from servers",
+    )
     assert len(packet.nonce) == 16  # livekit-api sets one per call, so LiveKit can dedupe
 
 
@@ -354,6 +378,19 @@ async def test_twirp_errors_are_json_with_code_and_msg(livekit_server: LiveKitSe
     assert (status, error["code"]) == (404, "bad_route")
     status, _, error = await twirp(livekit_server, "CreateRoom", "{}", grants=grants)
     assert (status, error) == (400, {"code": "invalid_argument", "msg": "no room name"})
+
+
+async def test_token_in_the_access_token_query_parameter(livekit_server: LiveKitServer) -> None:
+    token = api.AccessToken(LIVEKIT_KEY, LIVEKIT_SECRET).with_grants(
+        api.VideoGrants(room_list=True)
+    )
+    url = f"{livekit_server.url}/twirp/livekit.RoomService/ListRooms"
+    async with aiohttp.ClientSession() as session:
+        for query, status in ((token.to_jwt(), 200), ("not-a-jwt", 401)):
+            params = {"access_token": query}
+            headers = {"Content-Type": "application/json"}
+            async with session.post(url, params=params, data="{}", headers=headers) as r:
+                assert r.status == status, query
 
 
 async def test_unimplemented_cloud_only_method(livekit_server: LiveKitServer) -> None:

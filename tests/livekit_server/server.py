@@ -21,7 +21,7 @@ from livekit.protocol.webhook import WebhookEvent
 
 from tests.livekit_server.auth import Authenticator
 from tests.livekit_server.controls import add_control_routes
-from tests.livekit_server.room_service import SERVICE, RoomService, SentData
+from tests.livekit_server.room_service import AFFINITY_TIMEOUT, SERVICE, RoomService, SentData
 from tests.livekit_server.state import DEFAULTS, Limits, RoomDefaults, RoomStore
 from tests.livekit_server.twirp import PlainHttpError, twirp_handler
 from tests.livekit_server.webhooks import Delivery, WebhookSender, make_event, sign
@@ -49,6 +49,7 @@ class LiveKitServer:
         defaults: RoomDefaults = DEFAULTS,
         limits: Limits | None = None,
         remote_unmute: bool = False,
+        affinity_timeout: float = AFFINITY_TIMEOUT,
         webhook_retries: int = 2,
         http_controls: bool = False,
     ) -> None:
@@ -62,7 +63,12 @@ class LiveKitServer:
         self.webhooks = WebhookSender(webhook_url, retries=webhook_retries)
         self.store = RoomStore(self._emit, defaults)
         limits = limits or Limits()
-        self.service = RoomService(self.store, limits=limits, remote_unmute=remote_unmute)
+        self.service = RoomService(
+            self.store,
+            limits=limits,
+            remote_unmute=remote_unmute,
+            affinity_timeout=affinity_timeout,
+        )
         self._auth = Authenticator(self._secret_for)
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
