@@ -37,6 +37,14 @@ CASES: list[dict[str, Any]] = [
         "name": "",
         "attributes": {},
     },
+    {
+        "grants": JoinGrants(
+            can_publish=True,
+            can_subscribe=True,
+            can_publish_data=True,
+            can_publish_sources=("microphone", "screen_share_audio"),
+        ),
+    },
 ]
 
 
@@ -70,6 +78,17 @@ def test_the_claims_are_livekit_apis(case: dict[str, Any]) -> None:
     verified = TokenVerifier(CONFIG.api_key, CONFIG.api_secret).verify(ours)
     assert verified.identity == "@alice#tab" and verified.video is not None
     assert verified.video.can_publish is case["grants"].can_publish
+
+
+def test_an_empty_list_of_sources_is_refused() -> None:
+    """LiveKit reads an empty canPublishSources as "any source": never write one."""
+    grants = JoinGrants(
+        can_publish=True, can_subscribe=True, can_publish_data=True, can_publish_sources=()
+    )
+    with pytest.raises(ValueError, match="at least one source"):
+        mint_join_token(
+            CONFIG, room="r", identity="@a", grants=grants, ttl=datetime.timedelta(minutes=1)
+        )
 
 
 def test_a_token_needs_a_room_and_an_identity() -> None:
@@ -123,8 +142,12 @@ async def minted_over_http(live: Api) -> dict[str, str]:
             "canPublishData": False,
         },
     }
+    sources = {
+        "roomId": "@stage",
+        "participant": {"identity": "@speaker", "canPublishSources": ["microphone", "camera"]},
+    }
     least = {"roomId": "r", "participant": {"identity": "@bob"}}
-    for name, params in (("media", everything), ("media-defaults", least)):
+    for name, params in (("media", everything), ("sources", sources), ("media-defaults", least)):
         result = await live.ok("media.generateToken", params, as_="@owner", admin=True)
         tokens[name] = result["token"]
     return tokens
@@ -144,6 +167,9 @@ def reference_for(raw: dict[str, Any]) -> dict[str, Any]:
         can_publish_data=video["canPublishData"],
         can_update_own_metadata=video["canUpdateOwnMetadata"],
         hidden=video["hidden"],
+        can_publish_sources=(
+            None if "canPublishSources" not in video else tuple(video["canPublishSources"])
+        ),
     )
     token = mint_with_livekit_api(
         LIVEKIT_KEY,
@@ -173,7 +199,11 @@ async def test_livekit_sdks_verify_every_token_we_mint(live: Api) -> None:
         assert abs(raw.pop("nbf") - reference.pop("nbf")) <= 1, kind
         assert abs(raw.pop("exp") - reference.pop("exp")) <= 1, kind
         assert raw == reference, kind  # AccessToken's claims, key by key, value by value
+        sources = raw["video"].pop("canPublishSources", [])
         assert {k: type(v) for k, v in raw["video"].items()} == VIDEO_TYPES, kind
+        assert all(isinstance(s, str) for s in sources) and len(sources) == (
+            2 if kind == "sources" else 0
+        ), kind
         assert set(raw) <= {"name", "kind", "metadata", "video", "attributes", "sub", "iss"}
         assert all(isinstance(v, str) for v in raw.get("attributes", {}).values()), kind
 

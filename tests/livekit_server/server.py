@@ -204,6 +204,7 @@ class LiveKitServer:
             raise PermissionError("permissions denied: the token has no roomJoin grant")
         permission = ParticipantPermission(
             can_publish=video.can_publish,
+            can_publish_sources=[_SOURCE_NAMES[n] for n in video.can_publish_sources or ()],
             can_subscribe=video.can_subscribe,
             can_publish_data=video.can_publish_data,
             can_update_metadata=bool(video.can_update_own_metadata),
@@ -300,6 +301,13 @@ class LiveKitServer:
         self.webhooks.enqueue(event, self.api_key, self.secret)
 
 
+# canPublishSources in a token, as livekit/protocol's sourceToProto reads them.
+_SOURCE_NAMES = {
+    "camera": TrackSource.CAMERA,
+    "microphone": TrackSource.MICROPHONE,
+    "screen_share": TrackSource.SCREEN_SHARE,
+    "screen_share_audio": TrackSource.SCREEN_SHARE_AUDIO,
+}
 _SOURCES = {
     TrackType.AUDIO: TrackSource.MICROPHONE,
     TrackType.VIDEO: TrackSource.CAMERA,

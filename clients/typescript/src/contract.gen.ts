@@ -497,7 +497,8 @@ export interface SetRoleInput {
 
 /**
  * Who joins, and what they may do (each flag defaults to true, and is written into
- * the token explicitly).
+ * the token explicitly). `canPublishSources`, when given, narrows `canPublish` to
+ * those track sources (LiveKit's grant of that name).
  */
 export interface TokenParticipant {
   /**
@@ -522,6 +523,12 @@ export interface TokenParticipant {
   canSubscribe?: boolean;
   /** @defaultValue `true` */
   canPublishData?: boolean;
+  /**
+   * 1 to 4 items.
+   *
+   * @defaultValue `null`
+   */
+  canPublishSources?: ("camera" | "microphone" | "screen_share" | "screen_share_audio")[] | null;
 }
 
 /** A published track. */
