@@ -120,6 +120,22 @@ VIDEO_TYPES = {
 }
 
 
+# The JSON names LiveKit's Go server reads a token with (livekit/protocol auth/grants.go:
+# ClaimGrants, VideoGrant; go-jose's registered claims): a key outside them is ignored there.
+GO_CLAIMS = {
+    *("iss", "sub", "nbf", "exp", "iat", "jti", "aud"),
+    *("name", "kind", "video", "sip", "agent", "roomConfig", "roomPreset", "sha256"),
+    *("metadata", "attributes"),
+}
+GO_VIDEO = {
+    *("roomCreate", "roomList", "roomRecord", "roomAdmin", "roomJoin", "room"),
+    *("canPublish", "canSubscribe", "canPublishData", "canPublishSources"),
+    *("canUpdateOwnMetadata", "ingressAdmin", "hidden", "recorder", "agent"),
+    *("canSubscribeMetrics", "destinationRoom"),
+}
+GO_SOURCES = {"camera", "microphone", "screen_share", "screen_share_audio"}
+
+
 async def minted_over_http(live: Api) -> dict[str, str]:
     """One token per kind of caller: every role, a visitor, a device, ``media.generateToken``."""
     await live.ok("being.update", {"id": "@hall", "metadata": {"allowMedia": True}}, as_="@owner")
@@ -199,6 +215,8 @@ async def test_livekit_sdks_verify_every_token_we_mint(live: Api) -> None:
         assert abs(raw.pop("nbf") - reference.pop("nbf")) <= 1, kind
         assert abs(raw.pop("exp") - reference.pop("exp")) <= 1, kind
         assert raw == reference, kind  # AccessToken's claims, key by key, value by value
+        assert set(raw) <= GO_CLAIMS and set(raw["video"]) <= GO_VIDEO, kind
+        assert set(raw["video"].get("canPublishSources", ())) <= GO_SOURCES, kind
         sources = raw["video"].pop("canPublishSources", [])
         assert {k: type(v) for k, v in raw["video"].items()} == VIDEO_TYPES, kind
         assert all(isinstance(s, str) for s in sources) and len(sources) == (
