@@ -59,7 +59,7 @@ async def _broadcast(livekit: LiveKit, said: intention.Intention) -> None:
             return
         await livekit.rooms.send_data(said.space_id, _encode(said), topic=INTENTION_TOPIC)
     except RpcError as error:
-        if error.code == "NOT_FOUND":  # the room closed meanwhile: nobody to hear it
+        if error.code == "NOT_FOUND":  # closed meanwhile (older LiveKits say not_found)
             return
         log.warning("intention %s not broadcast to %s: %s", said.id, said.space_id, error.reason)
 
