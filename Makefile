@@ -31,12 +31,12 @@ $(STAMP): pyproject.toml
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
-	rm -rf $(TS)/node_modules $(TS)/dist $(TS)/dist-test test-artifacts tests/livekit_node/node_modules
+	rm -rf $(TS)/node_modules $(TS)/dist $(TS)/dist-test test-artifacts $(LK_NODE)/node_modules
 
 # --- issue 5: the TypeScript client, the OpenRPC document, the explorer ------------------
 TS        := clients/typescript
 NPM_STAMP := $(TS)/node_modules/.installed-stamp
-LK_NODE   := tests/livekit_node
+LK_NODE       := tests/livekit_node
 LK_NODE_STAMP := $(LK_NODE)/node_modules/.installed-stamp
 
 # Regenerate clients/ from the contract, then rebuild the explorer's JS and the package.
