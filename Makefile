@@ -31,11 +31,13 @@ $(STAMP): pyproject.toml
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
-	rm -rf $(TS)/node_modules $(TS)/dist $(TS)/dist-test test-artifacts
+	rm -rf $(TS)/node_modules $(TS)/dist $(TS)/dist-test test-artifacts $(LK_NODE)/node_modules
 
 # --- issue 5: the TypeScript client, the OpenRPC document, the explorer ------------------
 TS        := clients/typescript
 NPM_STAMP := $(TS)/node_modules/.installed-stamp
+LK_NODE       := tests/livekit_node
+LK_NODE_STAMP := $(LK_NODE)/node_modules/.installed-stamp
 
 # Regenerate clients/ from the contract, then rebuild the explorer's JS and the package.
 client: $(STAMP) setup-node
@@ -43,11 +45,17 @@ client: $(STAMP) setup-node
 	cd $(TS) && node_modules/.bin/tsc -p tsconfig.explorer.json
 	cd $(TS) && node_modules/.bin/tsc -p tsconfig.json
 
-setup-node: $(NPM_STAMP)
+setup-node: $(NPM_STAMP) $(LK_NODE_STAMP)
 
 $(NPM_STAMP): $(TS)/package.json $(TS)/package-lock.json
 	@command -v npm >/dev/null || { echo "roomrpc: the client tests need Node.js 20+ and npm (see README)"; exit 1; }
 	cd $(TS) && npm ci --no-audit --no-fund
+	touch $@
+
+# Test-only: LiveKit's own Node server SDK, which checks the tokens and webhooks we sign.
+$(LK_NODE_STAMP): $(LK_NODE)/package.json $(LK_NODE)/package-lock.json
+	@command -v npm >/dev/null || { echo "roomrpc: the LiveKit token tests need Node.js 20+ and npm (see README)"; exit 1; }
+	cd $(LK_NODE) && npm ci --no-audit --no-fund
 	touch $@
 
 # The browser test drives Debian's chromium (never a downloaded browser): root installs it.

@@ -118,8 +118,9 @@ class SendTestMessageInput(Base):
 class MessageSent(Base):
     """Where a data message went: ``destinationIdentities`` null means everyone in the room.
 
-    ``sent`` is false when targets were given but none of them is connected
-    (nothing is sent rather than everything being sent to everyone).
+    ``sent`` is false when nobody is connected to the room, or when targets were
+    given but none of them is connected (nothing is sent rather than everything
+    being sent to everyone).
     """
 
     room_id: str

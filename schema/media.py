@@ -8,7 +8,7 @@ SERVICE_UNAVAILABLE and ``data.reason = "media_not_configured"``.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -29,6 +29,7 @@ __all__ = [
     "RoomId",
     "RoomSettings",
     "TokenParticipant",
+    "TrackSourceName",
     "create_room",
     "delete_room",
     "generate_token",
@@ -59,6 +60,7 @@ Metadata = Annotated[str, msgspec.Meta(max_length=64000, description="Free text,
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 AttributeKey = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 Timeout = Annotated[int, msgspec.Meta(ge=1, le=86400, description="Seconds, 1 to 86400.")]
+TrackSourceName = Literal["camera", "microphone", "screen_share", "screen_share_audio"]
 
 # What any call to LiveKit may end in, besides the caller not being an admin.
 _MEDIA_ERRORS: tuple[ErrorName, ...] = (
@@ -117,7 +119,8 @@ class ListRoomsInput(Base):
 
 class TokenParticipant(Base):
     """Who joins, and what they may do (each flag defaults to true, and is written into
-    the token explicitly)."""
+    the token explicitly). ``canPublishSources``, when given, narrows ``canPublish`` to
+    those track sources (LiveKit's grant of that name)."""
 
     identity: Identity
     name: Name | None = None
@@ -126,6 +129,9 @@ class TokenParticipant(Base):
     can_publish: bool = True
     can_subscribe: bool = True
     can_publish_data: bool = True
+    can_publish_sources: (
+        Annotated[list[TrackSourceName], msgspec.Meta(min_length=1, max_length=4)] | None
+    ) = None
 
 
 class GenerateTokenInput(Base):

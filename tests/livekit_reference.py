@@ -34,6 +34,9 @@ def mint_with_livekit_api(
         can_publish_data=grants.can_publish_data,
         can_update_own_metadata=grants.can_update_own_metadata,
         hidden=grants.hidden,
+        can_publish_sources=(
+            None if grants.can_publish_sources is None else list(grants.can_publish_sources)
+        ),
         room_create=False,
         room_list=False,
         room_record=False,

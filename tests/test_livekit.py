@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -161,6 +162,30 @@ async def test_system_messages_are_for_managers(live: Api, livekit_server: LiveK
     assert body["fromBeingId"] == "@mod" and isinstance(body["timestamp"], int)
 
 
+async def test_messages_into_a_room_nobody_is_in_are_not_sent(
+    live: Api, livekit_server: LiveKitServer
+) -> None:
+    """No open room (LiveKit would keep SendData waiting, then answer "unavailable"), or an
+    open one with nobody in it: nothing is sent, at once."""
+    params = {"roomBeingId": "@hall", "message": "anyone?"}
+    started = asyncio.get_running_loop().time()
+    for room_is_open in (False, True):
+        if room_is_open:
+            await livekit_server.join("@hall", "@member")
+            await livekit_server.leave("@hall", "@member")
+        assert (livekit_server.room("@hall") is not None) is room_is_open
+        sent = await live.ok("livekit.sendSystemMessage", params, as_="@owner")
+        assert (sent["sent"], sent["destinationIdentities"]) == (False, None)
+        test = await live.ok("livekit.sendTestMessage", params, as_="@member")
+        assert test["sent"] is False
+        said = await live.ok(
+            "intention.create", {"spaceId": "@hall", "content": "hm"}, as_="@member"
+        )
+        assert said["content"] == "hm"
+    assert asyncio.get_running_loop().time() - started < 1.0  # never psrpc's one second
+    assert livekit_server.data_packets() == []
+
+
 async def test_system_messages_to_some_beings_reach_all_their_tabs(
     live: Api, livekit_server: LiveKitServer
 ) -> None:
@@ -307,6 +332,10 @@ async def test_mute_track(live: Api, livekit_server: LiveKitServer) -> None:
         live, "livekit.muteTrack", {**params, "trackSid": "TR_nope"}, as_="@mod"
     )
     assert unknown["data"]["code"] == "NOT_FOUND"
+    absent = await declared(
+        live, "livekit.muteTrack", {**params, "identity": "@listener"}, as_="@mod"
+    )
+    assert error_data(absent) == ("NOT_FOUND", "media_not_found")  # not connected
     unmute = await declared(live, "livekit.muteTrack", {**params, "muted": False}, as_="@mod")
     assert unmute["data"]["code"] == "PRECONDITION_FAILED"  # LiveKit's remote unmute is off
 

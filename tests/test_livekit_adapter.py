@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import logging
 from collections.abc import AsyncIterator
@@ -80,6 +81,15 @@ async def test_participants(livekit: LiveKit, livekit_server: LiveKitServer) -> 
     assert track.muted
     error = await failure(livekit.rooms.mute_track("r", "@alice", track.sid, False))
     assert (error.code, error.reason) == ("PRECONDITION_FAILED", "media_precondition_failed")
+    # Absent participant or track: NOT_FOUND at once, where LiveKit itself would answer
+    # "unavailable" after a second, or 200 without a track.
+    started = asyncio.get_running_loop().time()
+    for identity, sid in (("@bob", track.sid), ("@alice", "TR_unknown")):
+        error = await failure(livekit.rooms.mute_track("r", identity, sid, True))
+        assert (error.code, error.reason) == ("NOT_FOUND", "media_not_found"), identity
+    error = await failure(livekit.rooms.update_subscriptions("r", "@bob", ["TR_x"], subscribe=True))
+    assert error.code == "NOT_FOUND"
+    assert asyncio.get_running_loop().time() - started < 0.5
     changed = await livekit.rooms.update_participant(
         "r",
         "@alice",
@@ -103,8 +113,13 @@ async def test_send_data(livekit: LiveKit, livekit_server: LiveKitServer) -> Non
     first, second = livekit_server.data_packets("r")
     assert (first.data, first.topic, first.destination_identities) == (b"hello", "news", ("@bob",))
     assert first.kind == api.DataPacket.Kind.RELIABLE and second.kind == api.DataPacket.Kind.LOSSY
+    livekit_server.service.affinity_timeout = 0.05  # no node hosts "nowhere": psrpc gives up
     error = await failure(livekit.rooms.send_data("nowhere", b"x"))
-    assert error.code == "NOT_FOUND"
+    assert (error.code, error.reason, error.retryable) == (
+        "SERVICE_UNAVAILABLE",
+        "media_unavailable",
+        True,
+    )
 
 
 # Faults ------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
+import jwt
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
@@ -16,6 +17,7 @@ from livekit import api
 from livekit.protocol.models import DataPacket, ParticipantPermission, TrackType
 
 from tests.conftest import LIVEKIT_KEY, LIVEKIT_SECRET
+from tests.livekit_node import verify_with_node
 from tests.livekit_server import CONTENT_TYPE, LiveKitServer, RoomFullError
 
 Received = list[tuple[dict[str, str], bytes]]
@@ -38,6 +40,16 @@ async def refused(call: Awaitable[Any]) -> api.ServerError:
     with pytest.raises(api.ServerError) as caught:
         await call
     return caught.value
+
+
+async def no_server(call: Awaitable[Any], server: LiveKitServer) -> api.ServerError:
+    """A call no node hosts: refused only once psrpc's affinity timeout has passed."""
+    server.service.affinity_timeout = 0.2
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    error = await refused(call)
+    assert loop.time() - started >= 0.2
+    return error
 
 
 # RoomService, method by method ------------------------------------------------------------
@@ -137,9 +149,16 @@ async def test_mute_published_track(lkapi: api.LiveKitAPI, livekit_server: LiveK
     request.muted = False  # remote unmute is off by default in livekit-server
     error = await refused(lkapi.room.mute_published_track(request))
     assert (error.code, error.status) == ("failed_precondition", 412)
-    request.track_sid = "TR_unknown"
-    error = await refused(lkapi.room.mute_published_track(request))
-    assert (error.code, error.message) == ("not_found", "track is not found")
+    request.muted = True
+    request.track_sid = "TR_unknown"  # livekit-server answers without a track
+    assert not (await lkapi.room.mute_published_track(request)).HasField("track")
+    request.identity = "@nobody"
+    error = await no_server(lkapi.room.mute_published_track(request), livekit_server)
+    assert (error.code, error.status, error.message) == (
+        "unavailable",
+        503,
+        "no response from servers",
+    )
 
 
 async def test_update_participant(lkapi: api.LiveKitAPI, livekit_server: LiveKitServer) -> None:
@@ -178,10 +197,11 @@ async def test_update_subscriptions(lkapi: api.LiveKitAPI, livekit_server: LiveK
         )
     )
     assert livekit_server.subscriptions("room", "@alice") == {"TR_a", "TR_b"}
-    error = await refused(
-        lkapi.room.update_subscriptions(api.UpdateSubscriptionsRequest(room="room", identity="@x"))
+    error = await no_server(
+        lkapi.room.update_subscriptions(api.UpdateSubscriptionsRequest(room="room", identity="@x")),
+        livekit_server,
     )
-    assert error.code == "not_found"
+    assert (error.code, error.status) == ("unavailable", 503)
 
 
 async def test_send_data(lkapi: api.LiveKitAPI, livekit_server: LiveKitServer) -> None:
@@ -202,8 +222,14 @@ async def test_send_data(lkapi: api.LiveKitAPI, livekit_server: LiveKitServer) -
         ("@bob",),
     )
     assert packet.kind == DataPacket.Kind.RELIABLE
-    error = await refused(lkapi.room.send_data(api.SendDataRequest(room="nowhere", data=b"x")))
-    assert error.code == "not_found"
+    error = await no_server(
+        lkapi.room.send_data(api.SendDataRequest(room="nowhere", data=b"x")), livekit_server
+    )
+    assert (error.code, error.status, error.message) == (
+        "unavailable",
+        503,
+        "no response from servers",
+    )
     assert len(packet.nonce) == 16  # livekit-api sets one per call, so LiveKit can dedupe
 
 
@@ -354,6 +380,19 @@ async def test_twirp_errors_are_json_with_code_and_msg(livekit_server: LiveKitSe
     assert (status, error) == (400, {"code": "invalid_argument", "msg": "no room name"})
 
 
+async def test_token_in_the_access_token_query_parameter(livekit_server: LiveKitServer) -> None:
+    token = api.AccessToken(LIVEKIT_KEY, LIVEKIT_SECRET).with_grants(
+        api.VideoGrants(room_list=True)
+    )
+    url = f"{livekit_server.url}/twirp/livekit.RoomService/ListRooms"
+    async with aiohttp.ClientSession() as session:
+        for query, status in ((token.to_jwt(), 200), ("not-a-jwt", 401)):
+            params = {"access_token": query}
+            headers = {"Content-Type": "application/json"}
+            async with session.post(url, params=params, data="{}", headers=headers) as r:
+                assert r.status == status, query
+
+
 async def test_unimplemented_cloud_only_method(livekit_server: LiveKitServer) -> None:
     grants = api.VideoGrants(room_admin=True, room="x", destination_room="y")
     body = '{"room":"x","identity":"a","destination_room":"y"}'
@@ -491,6 +530,30 @@ async def test_webhooks_are_signed_as_livekit_signs_them(receiver: tuple[str, Re
     )
     body = json.loads(received[1][1])  # protobuf JSON: camelCase, as LiveKit posts it
     assert "createdAt" in body and "joinedAt" in body["participant"]
+    claims = jwt.decode(received[0][0]["Authorization"], options={"verify_signature": False})
+    assert set(claims) == {"iss", "nbf", "exp", "sha256"}  # livekit-server's, no empty "sub"
+    assert claims["exp"] - claims["nbf"] == 300
+
+
+async def test_livekit_server_sdk_receives_our_webhooks(receiver: tuple[str, Received]) -> None:
+    """livekit-server-sdk's ``WebhookReceiver`` (Node) takes what the test server posts, and
+    refuses a changed body or another secret."""
+    url, received = receiver
+    async with LiveKitServer(api_key=LIVEKIT_KEY, api_secret=LIVEKIT_SECRET, webhook_url=url) as lk:
+        await lk.join("r", "@alice")
+    posts = [(body, headers["Authorization"]) for headers, body in received]
+    [started, joined] = verify_with_node(LIVEKIT_KEY, LIVEKIT_SECRET, webhooks=posts)["webhooks"]
+    assert (started["event"]["event"], joined["event"]["event"]) == (
+        "room_started",
+        "participant_joined",
+    )
+    assert joined["event"]["participant"]["identity"] == "@alice"
+    body, authorization = posts[-1]
+    [changed] = verify_with_node(
+        LIVEKIT_KEY, LIVEKIT_SECRET, webhooks=[(body.replace(b"@alice", b"@eve"), authorization)]
+    )["webhooks"]
+    [other] = verify_with_node(LIVEKIT_KEY, "y" * 40, webhooks=posts[-1:])["webhooks"]
+    assert "sha256" in changed["error"] and set(other) == {"error"}
 
 
 async def test_webhook_body_tampering_is_detected(receiver: tuple[str, Received]) -> None:

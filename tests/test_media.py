@@ -231,6 +231,23 @@ async def test_generate_token_defaults_and_joining_with_it(
     }
     joined = await livekit_server.join_with_token(token)  # LiveKit accepts what we minted
     assert joined.identity == "@bob" and joined.permission.can_publish
+    assert "canPublishSources" not in raw["video"]  # any source, as canPublish says
+
+
+async def test_generate_token_limited_to_some_sources(
+    call: Call, livekit_server: LiveKitServer
+) -> None:
+    participant = {"identity": "@radio", "canPublishSources": ["microphone", "microphone"]}
+    params = {"roomId": "r", "participant": participant}
+    token = (await call("media.generateToken", params))["result"]["token"]
+    raw = jwt.decode(token, options={"verify_signature": False})
+    assert raw["video"]["canPublishSources"] == ["microphone"]
+    video = verified(token).video
+    assert video is not None and video.can_publish_sources == ["microphone"]
+    await livekit_server.join_with_token(token)
+    await livekit_server.publish("r", "@radio", api.TrackType.AUDIO)
+    with pytest.raises(PermissionError, match="may not publish camera"):
+        await livekit_server.publish("r", "@radio", api.TrackType.VIDEO)
 
 
 @pytest.mark.parametrize(
@@ -271,6 +288,16 @@ async def test_generate_token_defaults_and_joining_with_it(
             "media.generateToken",
             {"roomId": "r", "participant": {"identity": "a"}, "ttlSeconds": 5},
             "$.ttlSeconds",
+        ),
+        (
+            "media.generateToken",
+            {"roomId": "r", "participant": {"identity": "a", "canPublishSources": []}},
+            "$.participant.canPublishSources",
+        ),
+        (
+            "media.generateToken",
+            {"roomId": "r", "participant": {"identity": "a", "canPublishSources": ["desk"]}},
+            "$.participant.canPublishSources[0]",
         ),
     ],
 )

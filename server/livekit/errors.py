@@ -19,7 +19,7 @@ from livekit.api import ServerError
 from schema.errors import ErrorName
 from server.rpc import RpcError
 
-__all__ = ["call", "media_not_configured", "translate"]
+__all__ = ["call", "media_not_configured", "not_found", "translate"]
 
 T = TypeVar("T")
 log = logging.getLogger("roomrpc.livekit")
@@ -58,9 +58,10 @@ _RATE_LIMITED = _Mapping(
 )
 _INVALID = _Mapping("BAD_REQUEST", "media_invalid_argument", False, "The media server refused it")
 
+_NOT_FOUND = _Mapping("NOT_FOUND", "media_not_found", False, "Not found on the media server")
 # Twirp error codes (as LiveKit sends them) to ours.
 _BY_TWIRP_CODE: dict[str, _Mapping] = {
-    "not_found": _Mapping("NOT_FOUND", "media_not_found", False, "Not found on the media server"),
+    "not_found": _NOT_FOUND,
     "invalid_argument": _INVALID,
     "malformed": _INVALID,
     "out_of_range": _INVALID,
@@ -100,6 +101,11 @@ def media_not_configured() -> RpcError:
         reason="media_not_configured",
         retryable=False,
     )
+
+
+def not_found() -> RpcError:
+    """What LiveKit's own ``not_found`` becomes, for an absence we find out ourselves."""
+    return RpcError(_NOT_FOUND.code, _NOT_FOUND.message, reason=_NOT_FOUND.reason, retryable=False)
 
 
 async def call(operation: str, awaitable: Awaitable[T], *, timeout: float) -> T:

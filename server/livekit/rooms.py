@@ -24,7 +24,7 @@ from livekit.api import (
 from livekit.api.room_service import RoomService
 from livekit.protocol.models import DataPacket
 
-from server.livekit.errors import call
+from server.livekit.errors import call, not_found
 from server.rpc import RpcError
 
 __all__ = ["Rooms"]
@@ -119,10 +119,21 @@ class Rooms:
         return True
 
     async def mute_track(self, room: str, identity: str, track_sid: str, muted: bool) -> TrackInfo:
-        """Mute (or, if the server allows remote unmute, unmute) a published track."""
+        """Mute (or, if the server allows remote unmute, unmute) a published track;
+        NOT_FOUND when ``identity`` is not connected or has no such track.
+
+        Both are asked first: LiveKit hands the call to the node hosting the participant,
+        so for someone not connected it answers ``unavailable`` only after psrpc's one
+        second, and for an unknown track it answers 200 without a track.
+        """
+        participant = await self.get_participant(room, identity)
+        if not any(t.sid == track_sid for t in participant.tracks):
+            raise not_found()
         request = MuteRoomTrackRequest(room=room, identity=identity, track_sid=track_sid)
         request.muted = muted
         response = await self._call("MutePublishedTrack", lambda s: s.mute_published_track(request))
+        if not response.HasField("track"):  # unpublished meanwhile
+            raise not_found()
         return response.track
 
     async def update_participant(
@@ -151,7 +162,9 @@ class Rooms:
     async def update_subscriptions(
         self, room: str, identity: str, track_sids: Iterable[str], *, subscribe: bool
     ) -> None:
-        """Subscribe ``identity`` to (or unsubscribe it from) tracks."""
+        """Subscribe ``identity`` to (or unsubscribe it from) tracks; NOT_FOUND when it is not
+        connected (asked first, as for ``mute_track``)."""
+        await self.get_participant(room, identity)
         request = UpdateSubscriptionsRequest(
             room=room, identity=identity, track_sids=list(track_sids), subscribe=subscribe
         )
@@ -171,6 +184,9 @@ class Rooms:
         """Send ``data`` to everyone in ``room`` (or only to ``destination_identities``).
 
         livekit-api stamps a nonce on each request so LiveKit delivers a retry once.
+        The room must be open (even empty): LiveKit answers SendData to a room no node
+        hosts ``unavailable``, after psrpc's one second; callers look first
+        (``list_participants``) rather than send to nobody.
         """
         kind = DataPacket.Kind.RELIABLE if reliable else DataPacket.Kind.LOSSY
         request = SendDataRequest(

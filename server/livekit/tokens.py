@@ -28,6 +28,9 @@ class JoinGrants:
     can_publish_data: bool
     can_update_own_metadata: bool = False
     hidden: bool = False
+    # Only these track sources ("camera", "microphone", "screen_share",
+    # "screen_share_audio") may be published; None: any, as canPublish says.
+    can_publish_sources: tuple[str, ...] | None = None
 
 
 def mint_join_token(
@@ -56,7 +59,7 @@ def mint_join_token(
     claims["kind"] = "standard"
     if metadata:
         claims["metadata"] = metadata
-    claims["video"] = {
+    video: dict[str, object] = {
         # No room-management powers ride along with a join token.
         "roomCreate": False,
         "roomList": False,
@@ -72,6 +75,11 @@ def mint_join_token(
         "hidden": grants.hidden,
         "agent": False,
     }
+    if grants.can_publish_sources is not None:
+        if not grants.can_publish_sources:  # LiveKit reads an empty list as "any source"
+            raise ValueError("can_publish_sources must name at least one source")
+        video["canPublishSources"] = list(grants.can_publish_sources)
+    claims["video"] = video
     if attributes:
         claims["attributes"] = dict(attributes)
     issued = int(time.time())

@@ -51,12 +51,15 @@ async def create(ctx: AuthedCtx, params: intention.CreateIntentionInput) -> inte
 
 
 async def _broadcast(livekit: LiveKit, said: intention.Intention) -> None:
-    """Send the stored intention into the space's room, live; a failure loses nothing
+    """Send the stored intention into the space's room, live, if anyone is connected (LiveKit
+    keeps SendData to a room that is not open waiting a second); a failure loses nothing
     (the intention is committed and ``intention.list`` has it), so it is only logged."""
     try:
+        if not await livekit.rooms.list_participants(said.space_id):
+            return
         await livekit.rooms.send_data(said.space_id, _encode(said), topic=INTENTION_TOPIC)
     except RpcError as error:
-        if error.code == "NOT_FOUND":  # no room: nobody is connected to hear it
+        if error.code == "NOT_FOUND":  # closed meanwhile (older LiveKits say not_found)
             return
         log.warning("intention %s not broadcast to %s: %s", said.id, said.space_id, error.reason)
 

@@ -71,17 +71,19 @@ async def get_join_token(ctx: AuthedCtx, params: livekit.GetJoinTokenInput) -> l
 async def _send(
     room: Room, payload: object, topic: str, targets: list[str] | None
 ) -> livekit.MessageSent:
+    """Who is connected is asked first: nobody there (no open room) means nothing to send,
+    and an empty list of destinations would mean everyone."""
+    connected = await room.livekit.rooms.list_participants(room.id)
     destinations: list[str] | None = None
     if targets is not None:
         wanted = set(targets)
-        connected = await room.livekit.rooms.list_participants(room.id)
         destinations = [
             p.identity for p in connected if being_of(p.identity, p.attributes) in wanted
         ]
-        if not destinations:  # an empty list would mean everyone: send nothing instead
-            return livekit.MessageSent(
-                room_id=room.id, topic=topic, sent=False, destination_identities=[]
-            )
+    if not connected or destinations == []:
+        return livekit.MessageSent(
+            room_id=room.id, topic=topic, sent=False, destination_identities=destinations
+        )
     await room.livekit.rooms.send_data(
         room.id, _encode(payload), topic=topic, destination_identities=destinations or ()
     )

@@ -63,6 +63,11 @@ async def generate_token(ctx: AuthedCtx, params: media.GenerateTokenInput) -> me
         can_publish=who.can_publish,
         can_subscribe=who.can_subscribe,
         can_publish_data=who.can_publish_data,
+        can_publish_sources=(
+            None
+            if who.can_publish_sources is None
+            else tuple(dict.fromkeys(who.can_publish_sources))
+        ),
     )
     token = livekit.mint_token(
         room=params.room_id,

@@ -1,5 +1,8 @@
 """Bearer tokens and grants, checked the way LiveKit's server checks them.
 
+The token comes from ``Authorization: Bearer <jwt>`` or, without that header, from
+the ``access_token`` query parameter (livekit-server's APIKeyAuthMiddleware).
+
 LiveKit's HTTP middleware verifies the token before Twirp runs and answers a bad
 one with a bare 401 and plain text; a verified token that lacks the grant a
 method needs is refused by the method itself with Twirp ``unauthenticated``
@@ -30,11 +33,12 @@ class Authenticator:
 
     def __call__(self, request: web.Request) -> Claims | None:
         header = request.headers.get("Authorization", "")
-        if not header:
-            return None  # no grants: every method then refuses with "permissions denied"
-        if not header.startswith(_BEARER):
+        if header and not header.startswith(_BEARER):
             raise PlainHttpError(401, "invalid authorization header. Must start with Bearer ")
-        return self.verify(header[len(_BEARER) :])
+        token = header[len(_BEARER) :] if header else request.query.get("access_token", "")
+        if not token:
+            return None  # no grants: every method then refuses with "permissions denied"
+        return self.verify(token)
 
     def verify(self, token: str) -> Claims:
         """The token's claims, or a 401 as LiveKit answers it."""

@@ -1,10 +1,20 @@
 """``livekit.RoomService``: each method with the grant and the errors livekit-server gives it
-(pkg/service/roomservice.go)."""
+(pkg/service/roomservice.go).
+
+livekit-server answers some methods from its room store (rooms and participants it
+knows) and hands the others over psrpc to the node hosting the room or participant
+(pkg/service/roommanager.go). A room or participant that no node hosts has no psrpc
+server, so those calls wait psrpc's affinity timeout (1 s) and fail ``unavailable``,
+"no response from servers": SendData to a room that is not open, MutePublishedTrack
+and UpdateSubscriptions for someone not connected.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
+from typing import NoReturn
 
 from livekit.api.access_token import Claims
 from livekit.protocol.models import ParticipantInfo, Room, TrackInfo
@@ -61,13 +71,25 @@ def _participant_not_found() -> TwirpError:
     return TwirpError("not_found", "participant does not exist")
 
 
+# psrpc's DefaultAffinityTimeout: how long a call waits for a node to claim it.
+AFFINITY_TIMEOUT = 1.0
+
+
 class RoomService:
     """The RoomService methods over a ``RoomStore``."""
 
-    def __init__(self, store: RoomStore, *, limits: Limits, remote_unmute: bool = False) -> None:
+    def __init__(
+        self,
+        store: RoomStore,
+        *,
+        limits: Limits,
+        remote_unmute: bool = False,
+        affinity_timeout: float = AFFINITY_TIMEOUT,
+    ) -> None:
         self.store = store
         self.limits = limits
         self.remote_unmute = remote_unmute
+        self.affinity_timeout = affinity_timeout
         self.sent: list[SentData] = []
 
     def methods(self) -> dict[str, Method]:
@@ -93,7 +115,7 @@ class RoomService:
         require_create(claims)
         if not req.name:
             raise TwirpError("invalid_argument", "no room name")
-        if len(req.name) > self.limits.max_room_name_length:
+        if len(req.name.encode()) > self.limits.max_room_name_length:
             raise TwirpError("invalid_argument", "room name length exceeds limits")
         self._check_metadata(req.metadata)
         return self.store.create(req)
@@ -137,12 +159,12 @@ class RoomService:
         self, claims: Claims | None, req: MuteRoomTrackRequest
     ) -> MuteRoomTrackResponse:
         require_admin(claims, req.room)
-        participant = self._participant(req.room, req.identity)
-        track = next((t for t in participant.tracks if t.sid == req.track_sid), None)
-        if track is None:
-            raise TwirpError("not_found", "track is not found")
+        participant = await self._hosted(req.room, req.identity)
         if not req.muted and not self.remote_unmute:
             raise TwirpError("failed_precondition", "remote unmute not enabled")
+        track = next((t for t in participant.tracks if t.sid == req.track_sid), None)
+        if track is None:  # livekit-server logs "could not locate track" and answers no track
+            return MuteRoomTrackResponse()
         track.muted = req.muted
         participant.version += 1
         return MuteRoomTrackResponse(track=_copy_track(track))
@@ -150,10 +172,10 @@ class RoomService:
     async def update_participant(
         self, claims: Claims | None, req: UpdateParticipantRequest
     ) -> ParticipantInfo:
-        if len(req.name) > self.limits.max_participant_name_length:
+        if len(req.name.encode()) > self.limits.max_participant_name_length:
             raise TwirpError("invalid_argument", "name length exceeds limits")
         self._check_metadata(req.metadata)
-        size = sum(len(k) + len(v) for k, v in req.attributes.items())
+        size = sum(len(k.encode()) + len(v.encode()) for k, v in req.attributes.items())
         if size > self.limits.max_attributes_size:
             raise TwirpError("invalid_argument", "attribute size exceeds limits")
         require_admin(claims, req.room)
@@ -178,7 +200,7 @@ class RoomService:
         self, claims: Claims | None, req: UpdateSubscriptionsRequest
     ) -> UpdateSubscriptionsResponse:
         require_admin(claims, req.room)
-        self._participant(req.room, req.identity)
+        await self._hosted(req.room, req.identity)
         state = self._state(req.room)
         wanted = set(req.track_sids) | {s for pt in req.participant_tracks for s in pt.track_sids}
         mine = state.subscriptions.setdefault(req.identity, set())
@@ -193,7 +215,8 @@ class RoomService:
         if len(req.nonce) not in (0, 16):
             message = f"nonce should be 16-bytes or not present, got: {len(req.nonce)} bytes"
             raise TwirpError("invalid_argument", message)
-        self._state(req.room)  # an empty room is fine; a room that does not exist is not
+        if self.store.room(req.room) is None:  # an open room, even empty, is fine
+            await self._no_server()
         if req.nonce and any(s.nonce == req.nonce and s.room == req.room for s in self.sent):
             return SendDataResponse()  # a retried request with the same nonce is delivered once
         self.sent.append(
@@ -236,6 +259,18 @@ class RoomService:
         if participant is None:
             raise _participant_not_found()
         return participant
+
+    async def _hosted(self, room: str, identity: str) -> ParticipantInfo:
+        """The participant a psrpc call reaches, or what psrpc answers when nobody hosts it."""
+        participant = self.store.participant(room, identity)
+        if participant is None:
+            await self._no_server()
+        return participant
+
+    async def _no_server(self) -> NoReturn:
+        """No node claims the call: psrpc's ErrNoResponse once its affinity timeout passed."""
+        await asyncio.sleep(self.affinity_timeout)
+        raise TwirpError("unavailable", "no response from servers")
 
 
 def _copy_track(track: TrackInfo) -> TrackInfo:

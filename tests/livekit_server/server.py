@@ -21,7 +21,7 @@ from livekit.protocol.webhook import WebhookEvent
 
 from tests.livekit_server.auth import Authenticator
 from tests.livekit_server.controls import add_control_routes
-from tests.livekit_server.room_service import SERVICE, RoomService, SentData
+from tests.livekit_server.room_service import AFFINITY_TIMEOUT, SERVICE, RoomService, SentData
 from tests.livekit_server.state import DEFAULTS, Limits, RoomDefaults, RoomStore
 from tests.livekit_server.twirp import PlainHttpError, twirp_handler
 from tests.livekit_server.webhooks import Delivery, WebhookSender, make_event, sign
@@ -49,6 +49,7 @@ class LiveKitServer:
         defaults: RoomDefaults = DEFAULTS,
         limits: Limits | None = None,
         remote_unmute: bool = False,
+        affinity_timeout: float = AFFINITY_TIMEOUT,
         webhook_retries: int = 2,
         http_controls: bool = False,
     ) -> None:
@@ -62,7 +63,12 @@ class LiveKitServer:
         self.webhooks = WebhookSender(webhook_url, retries=webhook_retries)
         self.store = RoomStore(self._emit, defaults)
         limits = limits or Limits()
-        self.service = RoomService(self.store, limits=limits, remote_unmute=remote_unmute)
+        self.service = RoomService(
+            self.store,
+            limits=limits,
+            remote_unmute=remote_unmute,
+            affinity_timeout=affinity_timeout,
+        )
         self._auth = Authenticator(self._secret_for)
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
@@ -198,6 +204,7 @@ class LiveKitServer:
             raise PermissionError("permissions denied: the token has no roomJoin grant")
         permission = ParticipantPermission(
             can_publish=video.can_publish,
+            can_publish_sources=[_SOURCE_NAMES[n] for n in video.can_publish_sources or ()],
             can_subscribe=video.can_subscribe,
             can_publish_data=video.can_publish_data,
             can_update_metadata=bool(video.can_update_own_metadata),
@@ -294,6 +301,13 @@ class LiveKitServer:
         self.webhooks.enqueue(event, self.api_key, self.secret)
 
 
+# canPublishSources in a token, as livekit/protocol's sourceToProto reads them.
+_SOURCE_NAMES = {
+    "camera": TrackSource.CAMERA,
+    "microphone": TrackSource.MICROPHONE,
+    "screen_share": TrackSource.SCREEN_SHARE,
+    "screen_share_audio": TrackSource.SCREEN_SHARE_AUDIO,
+}
 _SOURCES = {
     TrackType.AUDIO: TrackSource.MICROPHONE,
     TrackType.VIDEO: TrackSource.CAMERA,

@@ -257,11 +257,14 @@ class RoomStore:
         name: str = "",
         muted: bool = False,
     ) -> TrackInfo:
-        """A participant publishes a track (``track_published``); needs ``canPublish``."""
+        """A participant publishes a track (``track_published``); needs ``canPublish`` and,
+        when the token named some, a source among ``canPublishSources``."""
         state = self.rooms[room]
         participant = state.participants[identity]
-        if not participant.permission.can_publish:
-            raise PermissionError(f"{identity!r} may not publish in {room!r}")
+        allowed = participant.permission.can_publish_sources  # empty: any source
+        if not participant.permission.can_publish or (allowed and source not in allowed):
+            what = TrackSource.Name(source).lower()
+            raise PermissionError(f"{identity!r} may not publish {what} in {room!r}")
         video = kind == TrackType.VIDEO
         track = TrackInfo(
             sid=new_id("TR_"),

@@ -319,8 +319,9 @@ export interface MemberPage {
 /**
  * Where a data message went: `destinationIdentities` null means everyone in the room.
  *
- * `sent` is false when targets were given but none of them is connected
- * (nothing is sent rather than everything being sent to everyone).
+ * `sent` is false when nobody is connected to the room, or when targets were
+ * given but none of them is connected (nothing is sent rather than everything
+ * being sent to everyone).
  */
 export interface MessageSent {
   roomId: string;
@@ -535,7 +536,8 @@ export interface SumInput {
 
 /**
  * Who joins, and what they may do (each flag defaults to true, and is written into
- * the token explicitly).
+ * the token explicitly). `canPublishSources`, when given, narrows `canPublish` to
+ * those track sources (LiveKit's grant of that name).
  */
 export interface TokenParticipant {
   /**
@@ -560,6 +562,12 @@ export interface TokenParticipant {
   canSubscribe?: boolean;
   /** @defaultValue `true` */
   canPublishData?: boolean;
+  /**
+   * 1 to 4 items.
+   *
+   * @defaultValue `null`
+   */
+  canPublishSources?: ("camera" | "microphone" | "screen_share" | "screen_share_audio")[] | null;
 }
 
 /** A published track. */
