@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 import schema
-from schema import Base, query
+from schema import Base, jsonrpc_examples, query
 from server.app import create_app
 from server.procedures import ROUTERS
 from server.rpc import Context, Router, RouterError
@@ -92,4 +92,5 @@ def test_the_shipped_contract_and_routers_agree() -> None:
     app = create_app(make_settings())
     from server.app import PROCEDURES
 
-    assert set(app[PROCEDURES]) == {p.name for p in schema.CONTRACT}
+    served = (*schema.CONTRACT, *jsonrpc_examples.CONTRACT)  # RPC_SPEC_EXAMPLES is on by default
+    assert set(app[PROCEDURES]) == {p.name for p in served}
