@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint bench setup clean client setup-node browser
+.PHONY: run test lint bench setup clean client setup-node browser wrk
 
 run: $(STAMP)
 	$(BIN)/roomrpc serve
@@ -17,8 +17,17 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check server schema tests
 	$(BIN)/mypy
 
-bench: $(STAMP)
+bench: $(STAMP) wrk
 	$(BIN)/python -m tests.bench
+
+# The bench drives the server with Debian's wrk: root installs it.
+wrk:
+	@command -v wrk >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; \
+	  else \
+	    echo "roomrpc: make bench needs wrk: sudo apt-get install wrk"; exit 1; \
+	  fi; }
 
 setup: $(STAMP)
 

@@ -59,13 +59,19 @@ def rpc_handler(dispatcher: Dispatcher[object], settings: Settings) -> Handler:
         if content_type != "application/json" and not _is_json(content_type):
             message = "Content-Type must be application/json"
             return _respond(error_reply("UNSUPPORTED_MEDIA_TYPE", request_id, message), request_id)
-        length = request.content_length
-        if length is not None and length > max_body:
-            return _respond(_too_large(max_body, request_id), request_id)
-        try:
-            body = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            return _respond(_too_large(max_body, request_id), request_id)
+        content = request.content
+        if content.is_eof():  # the whole body has arrived (the usual case): nothing to await
+            body = content.read_nowait()
+            if len(body) > max_body:  # a compressed body is checked as decompressed
+                return _respond(_too_large(max_body, request_id), request_id)
+        else:
+            length = request.content_length
+            if length is not None and length > max_body:  # refused before it is read
+                return _respond(_too_large(max_body, request_id), request_id)
+            try:
+                body = await request.read()
+            except web.HTTPRequestEntityTooLarge:
+                return _respond(_too_large(max_body, request_id), request_id)
         reply = await dispatcher.handle(
             body, request_id=request_id, authorization=request.headers.get("Authorization")
         )

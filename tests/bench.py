@@ -3,7 +3,9 @@
 The server runs in a child process pinned to one core, wrk on the other. For each
 scenario we report requests per second and per CPU-second of the server process,
 and the ratio to the plain handler measured in the same run (rounds interleave,
-the median of each is kept).
+the median of each is kept). The plain handler reads and parses the body as /rpc
+must; a second one that answers without reading it is the harder baseline, and
+/rpc's ratios to it are printed after the table.
 
     python -m tests.bench [--seconds 5] [--rounds 3]
 """
@@ -57,16 +59,16 @@ def _call(i: int) -> dict[str, Any]:
 
 
 BASELINE = Scenario("plain aiohttp handler", "/plain", b'{"a": 1, "b": 2}')
-SCENARIOS: list[Scenario] = [
-    Scenario("/rpc bench.add", "/rpc", json.dumps(_call(1)).encode()),
-    Scenario(
-        "/rpc batch of 50 bench.add", "/rpc", json.dumps([_call(i) for i in range(50)]).encode(), 50
-    ),
-]
+BARE = Scenario("plain handler, body unread", "/plain-bare", b'{"a": 1, "b": 2}')
+SINGLE = Scenario("/rpc bench.add", "/rpc", json.dumps(_call(1)).encode())
+BATCH = Scenario(
+    "/rpc batch of 50 bench.add", "/rpc", json.dumps([_call(i) for i in range(50)]).encode(), 50
+)
+SCENARIOS: list[Scenario] = [BARE, SINGLE, BATCH]
 # Other modules add scenarios (and the server-side setup they need) through this hook.
 EXTRA: list[Callable[[], list[Scenario]]] = []
-# (scenario, baseline scenario) pairs reported as a ratio after the table (issue 4).
-RATIOS: list[tuple[str, str]] = []
+# (scenario, baseline scenario) pairs reported as a ratio of calls/s after the table.
+RATIOS: list[tuple[str, str]] = [(SINGLE.name, BARE.name), (BATCH.name, BARE.name)]
 
 
 def _register_extras() -> None:
@@ -99,10 +101,14 @@ def build_app() -> web.Application:
         data = await request.json()
         return web.json_response({"result": data["a"] + data["b"]})
 
+    async def bare(request: web.Request) -> web.Response:
+        return web.json_response({"result": 3})
+
     app = create_app(
         load_settings(env_file=None), contract=(*schema.CONTRACT, add), routers=(*ROUTERS, router)
     )
     app.router.add_post("/plain", plain)
+    app.router.add_post("/plain-bare", bare)
     # --- issue 4: the plain livekit-api mint handler (tests/bench_livekit.py) ---
     from tests import bench_livekit
 
@@ -223,9 +229,10 @@ def _report(
             f"{r * s.calls / plain_rps:9.2f} {c * s.calls / plain_cpu:9.2f}"
         )
     print("ratio: calls/s over the plain handler's req/s; ratio/CPU: the same per CPU-second")
+    calls = {s.name: s.calls for s in scenarios}
     for name, base in RATIOS:
-        r = statistics.median(rps[name]) / statistics.median(rps[base])
-        c = statistics.median(per_cpu[name]) / statistics.median(per_cpu[base])
+        r = statistics.median(rps[name]) * calls[name] / statistics.median(rps[base])
+        c = statistics.median(per_cpu[name]) * calls[name] / statistics.median(per_cpu[base])
         print(f"{name} / {base}: {r:.2f} (per CPU-second {c:.2f})")
 
 

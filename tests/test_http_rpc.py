@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import gzip
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -91,6 +93,55 @@ async def test_chunked_body_over_the_limit_is_413(aiohttp_client: Client, make_a
     )
     assert response.status == 413
     assert (await response.json())["error"]["code"] == -32013
+
+
+async def test_declared_length_over_the_limit_is_413_before_the_body(
+    aiohttp_client: Client, make_app: Any
+) -> None:
+    client = await aiohttp_client(make_app(RPC_MAX_BODY_BYTES="2048"))
+    sent = 0
+
+    async def slowly() -> Any:  # the answer comes before the rest of the body is sent
+        nonlocal sent
+        for _ in range(10):
+            sent += 1
+            yield b" " * 1024
+            await asyncio.sleep(0.05)
+
+    headers = {"Content-Type": "application/json", "Content-Length": "10240"}
+    response = await client.post("/rpc", data=slowly(), headers=headers)
+    assert response.status == 413
+    assert (await response.json())["error"]["data"]["code"] == "PAYLOAD_TOO_LARGE"
+    assert sent <= 2  # refused on the declared length: reading would take 3 pieces
+
+
+async def test_chunked_body_in_pieces_is_served(client: TestClient[Any, Any]) -> None:
+    body = json.dumps([CALL, {**CALL, "id": 2}]).encode()
+
+    async def pieces() -> Any:  # still arriving when the handler starts
+        for i in range(0, len(body), 7):
+            yield body[i : i + 7]
+
+    response = await client.post(
+        "/rpc", data=pieces(), headers={"Content-Type": "application/json"}
+    )
+    assert response.status == 200
+    assert [r["id"] for r in await response.json()] == [1, 2]
+
+
+async def test_gzip_body_is_read_decompressed(aiohttp_client: Client, make_app: Any) -> None:
+    client = await aiohttp_client(make_app(RPC_MAX_BODY_BYTES="2048"))
+    headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+    response = await client.post(
+        "/rpc", data=gzip.compress(json.dumps(CALL).encode()), headers=headers
+    )
+    assert (await response.json())["result"] == ["hello", 5]
+    big = {"jsonrpc": "2.0", "method": "get_data", "params": {"pad": " " * 8192}, "id": 1}
+    packed = gzip.compress(json.dumps(big).encode())
+    assert len(packed) < 2048  # small on the wire, over the limit once decompressed
+    response = await client.post("/rpc", data=packed, headers=headers)
+    assert response.status == 413
+    assert (await response.json())["error"]["data"]["code"] == "PAYLOAD_TOO_LARGE"
 
 
 async def test_batch_over_the_limit(aiohttp_client: Client, make_app: Any) -> None:

@@ -68,7 +68,8 @@ class _Suspended:
 _Response = _Success | _Failure
 
 _decode_request = msgspec.json.Decoder(_Request).decode
-_decode_batch = msgspec.json.Decoder(list[msgspec.Raw]).decode
+_decode_batch = msgspec.json.Decoder(list[_Request]).decode  # every entry valid: one pass
+_decode_entries = msgspec.json.Decoder(list[msgspec.Raw]).decode  # else entry by entry
 _encode = msgspec.json.Encoder().encode
 _BATCH = re.compile(rb"[ \t\r\n]*\[")
 _BOM = b"\xef\xbb\xbf"  # RFC 8259 section 8.1: a parser MAY ignore one
@@ -77,9 +78,11 @@ _STRUCTURED = frozenset(b"{[")
 _BAD_ID = Issue(path="$.id", message="Expected a string, a number or null")
 
 
-@dataclass(frozen=True, slots=True)
-class Reply:
-    """What to send back: a body (None when nothing is answered) and an HTTP status."""
+class Reply(msgspec.Struct, frozen=True):
+    """What to send back: a body (None when nothing is answered) and an HTTP status.
+
+    A Struct: made once per request, it costs a tenth of a frozen dataclass.
+    """
 
     body: bytes | None
     status: int = 200
@@ -131,9 +134,13 @@ class Dispatcher(Generic[D]):
         return Reply(self._encode(response, request.method, request_id))
 
     async def _batch(self, body: bytes, request_id: str, authorization: str | None) -> Reply:
+        entries: list[_Request] | list[msgspec.Raw]
         try:
-            entries = _decode_batch(body)
-        except (msgspec.DecodeError, RecursionError):
+            try:
+                entries = _decode_batch(body)
+            except msgspec.ValidationError:  # some entry is not a request: each on its own
+                entries = _decode_entries(body)
+        except (msgspec.DecodeError, RecursionError):  # not JSON, or nested beyond our depth
             return self._one(_protocol("PARSE_ERROR", request_id))
         if not entries:
             empty = Issue(path="$", message="Expected a non-empty array of requests")
@@ -147,12 +154,15 @@ class Dispatcher(Generic[D]):
         responses: list[_Response] = []
         methods: list[str | None] = []
         for entry in entries:
-            try:
-                request = _decode_request(entry)
-            except msgspec.ValidationError as exc:
-                responses.append(_invalid(exc, request_id))
-                methods.append(None)
-                continue
+            if isinstance(entry, _Request):
+                request = entry
+            else:
+                try:
+                    request = _decode_request(entry)
+                except msgspec.ValidationError as exc:
+                    responses.append(_invalid(exc, request_id))
+                    methods.append(None)
+                    continue
             response = self._begin(request, request_id, principal, denied)
             if isinstance(response, _Suspended):
                 response = await self._finish(response, request_id)
@@ -275,7 +285,10 @@ def _is_utf8(body: bytes) -> bool:
 
 
 def _is_batch(body: bytes) -> bool:
-    return _BATCH.match(body) is not None
+    first = body[:1]
+    if first == b"{":  # the usual cases, without the pattern
+        return False
+    return first == b"[" or _BATCH.match(body) is not None
 
 
 def _null_id(error: RpcError, request_id: str) -> _Failure:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
@@ -39,6 +39,45 @@ class _LoopReader:
 
     async def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
         return fn(self._conn, *args)
+
+
+class _LoopRead:
+    """``Storage.read()`` on SQLite: an idle connection of the loop's reader, put back after.
+
+    A plain class rather than a generator-based context manager: it is on every read.
+    """
+
+    __slots__ = ("_engine", "_idle", "_sync")
+
+    def __init__(self, engine: sa.Engine, idle: list[sa.Connection]) -> None:
+        self._engine = engine
+        self._idle = idle
+
+    async def __aenter__(self) -> AsyncConnection:
+        try:
+            self._sync = self._idle.pop() if self._idle else self._engine.connect()
+        except Exception as exc:
+            if is_down(exc):
+                raise _unavailable(exc) from exc
+            raise
+        return cast(AsyncConnection, _LoopReader(self._sync))
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any
+    ) -> None:
+        sync = self._sync
+        try:
+            if isinstance(exc, sa.exc.SQLAlchemyError):
+                sync.close()  # a connection the database failed is not reused
+            if not sync.closed:
+                sync.rollback()  # SQLAlchemy's bookkeeping: SQLite had no transaction
+                self._idle.append(sync)
+        except Exception as failure:
+            if is_down(failure):
+                raise _unavailable(failure) from failure
+            raise
+        if isinstance(exc, Exception) and is_down(exc):
+            raise _unavailable(exc) from exc
 
 
 def _unavailable(exc: BaseException) -> StorageUnavailable:
@@ -114,22 +153,15 @@ class Storage:
         async with self.read() as conn:
             await conn.execute(sa.text("SELECT 1"))
 
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncConnection]:
+    def read(self) -> AbstractAsyncContextManager[AsyncConnection]:
         """A connection for reads."""
+        if self.loop_reader is not None:
+            return _LoopRead(self.loop_reader, self._idle)
+        return self._pooled_read()
+
+    @asynccontextmanager
+    async def _pooled_read(self) -> AsyncIterator[AsyncConnection]:
         try:
-            if self.loop_reader is not None:
-                sync = self._idle.pop() if self._idle else self.loop_reader.connect()
-                try:
-                    yield cast(AsyncConnection, _LoopReader(sync))
-                except sa.exc.SQLAlchemyError:
-                    sync.close()  # a connection the database failed is not reused
-                    raise
-                finally:
-                    if not sync.closed:
-                        sync.rollback()  # SQLAlchemy's bookkeeping: SQLite had no transaction
-                        self._idle.append(sync)
-                return
             async with self._reader.connect() as conn:
                 yield conn
         except Exception as exc:
