@@ -155,6 +155,26 @@ def test_constraints_and_formats_in_tsdoc() -> None:
     assert "/** An animal in the zoo" in ZOO_TS
 
 
+def test_a_nullable_alias_keeps_its_description_and_bounds() -> None:
+    """``Timeout | None``: the alias's description and integer bounds survive the union."""
+    settings = _declaration("RoomSettings")
+    empty_timeout = (
+        "   * Seconds, 1 to 86400.\n   *\n   * Integer, ≥ 1, ≤ 86400.\n   *\n"
+        "   * @defaultValue `null`\n   */\n  emptyTimeoutSecs?: number | null;"
+    )
+    assert empty_timeout in settings
+    assert "String, at most 64000 characters." in settings  # Metadata | None
+    assert "At most 64 entries." in _declaration("CreateBeingInput")
+
+
+def test_no_type_name_is_a_module_path() -> None:
+    """Two inputs of one class name would be named by module path: the contract avoids it."""
+    shipped = (CLIENTS / TS_CONTRACT_PATH).read_text(encoding="utf-8")
+    assert re.findall(r"^export (?:interface|type) (schema_\w+)", shipped, re.M) == []
+    assert 'readonly members: Procedure<"space.members", SpaceMembersInput,' in shipped
+    assert 'readonly members: Procedure<"presence.members", PresenceMembersInput,' in shipped
+
+
 def test_procedures_and_client_shape() -> None:
     assert (
         '  "zoo.get": {\n    input: GetInput;\n    output: Animal;\n    errors: "NOT_FOUND";'

@@ -58,12 +58,18 @@ export interface CreateBeingInput {
   /**
    * A JSON object: at most 64 keys, 4096 bytes
    *
-   * at most 64 entries.
+   * At most 64 entries.
    *
    * @defaultValue `{}`
    */
   metadata?: Record<string, unknown>;
-  /** @defaultValue `null` */
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   *
+   * @defaultValue `null`
+   */
   ownerId?: string | null;
 }
 
@@ -165,7 +171,13 @@ export interface GetJoinTokenInput {
    * @defaultValue `3600`
    */
   ttlSeconds?: number;
-  /** @defaultValue `null` */
+  /**
+   * A tab or device label: the identity becomes '@alice#<device>'.
+   *
+   * String, matching `^[A-Za-z0-9._-]{1,32}$`.
+   *
+   * @defaultValue `null`
+   */
   device?: string | null;
 }
 
@@ -364,6 +376,18 @@ export interface ParticipantPermissions {
   canPublishData: boolean;
 }
 
+/** The space's room; with `reconcile` (signed-in callers), refresh from LiveKit first. */
+export interface PresenceMembersInput {
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   */
+  roomBeingId: string;
+  /** @defaultValue `false` */
+  reconcile?: boolean;
+}
+
 /** One connected participant; `beingId` is null for identities that are not beings. */
 export interface PresentMember {
   beingId: string | null;
@@ -433,11 +457,29 @@ export interface RoomSettings {
    * @defaultValue `null`
    */
   maxParticipants?: number | null;
-  /** @defaultValue `null` */
+  /**
+   * Seconds, 1 to 86400.
+   *
+   * Integer, ≥ 1, ≤ 86400.
+   *
+   * @defaultValue `null`
+   */
   emptyTimeoutSecs?: number | null;
-  /** @defaultValue `null` */
+  /**
+   * Seconds, 1 to 86400.
+   *
+   * Integer, ≥ 1, ≤ 86400.
+   *
+   * @defaultValue `null`
+   */
   departureTimeoutSecs?: number | null;
-  /** @defaultValue `null` */
+  /**
+   * Free text, often JSON.
+   *
+   * String, at most 64000 characters.
+   *
+   * @defaultValue `null`
+   */
   metadata?: string | null;
 }
 
@@ -494,6 +536,28 @@ export interface SetRoleInput {
   role: "listener" | "member" | "moderator" | "owner";
 }
 
+/** The space, and where to continue. */
+export interface SpaceMembersInput {
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   */
+  spaceId: string;
+  /**
+   * String, 1 to 200 characters.
+   *
+   * @defaultValue `null`
+   */
+  cursor?: string | null;
+  /**
+   * Integer, ≥ 1, ≤ 100.
+   *
+   * @defaultValue `100`
+   */
+  limit?: number;
+}
+
 /**
  * Who joins, and what they may do (each flag defaults to true, and is written into
  * the token explicitly).
@@ -511,7 +575,13 @@ export interface TokenParticipant {
    * @defaultValue `null`
    */
   name?: string | null;
-  /** @defaultValue `null` */
+  /**
+   * Free text, often JSON.
+   *
+   * String, at most 64000 characters.
+   *
+   * @defaultValue `null`
+   */
   metadata?: string | null;
   /** @defaultValue `null` */
   attributes?: Record<string, string> | null;
@@ -546,7 +616,7 @@ export interface UpdateBeingInput {
   /**
    * A JSON object: at most 64 keys, 4096 bytes
    *
-   * at most 64 entries.
+   * At most 64 entries.
    */
   metadata?: Record<string, unknown>;
 }
@@ -571,7 +641,13 @@ export interface UpdateParticipantInput {
    * @defaultValue `null`
    */
   name?: string | null;
-  /** @defaultValue `null` */
+  /**
+   * Free text, often JSON.
+   *
+   * String, at most 64000 characters.
+   *
+   * @defaultValue `null`
+   */
   metadata?: string | null;
   /** @defaultValue `null` */
   attributes?: Record<string, string> | null;
@@ -593,40 +669,6 @@ export interface UpdateRoomMetadataInput {
    * String, at most 64000 characters.
    */
   metadata: string;
-}
-
-/** The space's room; with `reconcile` (signed-in callers), refresh from LiveKit first. */
-export interface schema_presence_MembersInput {
-  /**
-   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
-   *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
-   */
-  roomBeingId: string;
-  /** @defaultValue `false` */
-  reconcile?: boolean;
-}
-
-/** The space, and where to continue. */
-export interface schema_space_MembersInput {
-  /**
-   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
-   *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
-   */
-  spaceId: string;
-  /**
-   * String, 1 to 200 characters.
-   *
-   * @defaultValue `null`
-   */
-  cursor?: string | null;
-  /**
-   * Integer, ≥ 1, ≤ 100.
-   *
-   * @defaultValue `100`
-   */
-  limit?: number;
 }
 
 /** Every procedure by its wire name: input, output, declared error codes, kind. */
@@ -801,7 +843,7 @@ export interface Procedures {
   };
   /** Who is in a space's room now, in the order they joined (whoever may see the space). */
   "presence.members": {
-    input: schema_presence_MembersInput;
+    input: PresenceMembersInput;
     output: PresentMember[];
     errors: "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
     kind: "query";
@@ -825,7 +867,7 @@ export interface Procedures {
   };
   /** A space's members: anyone for a public space, members for a private one. */
   "space.members": {
-    input: schema_space_MembersInput;
+    input: SpaceMembersInput;
     output: MemberPage;
     errors: "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE";
     kind: "query";
@@ -1047,7 +1089,7 @@ export interface Client {
      * `presence.members`: a query.
      * Declared errors: `NOT_FOUND`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
      */
-    readonly members: Procedure<"presence.members", schema_presence_MembersInput, PresentMember[], "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    readonly members: Procedure<"presence.members", PresenceMembersInput, PresentMember[], "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
   };
   /** The reserved `rpc` namespace: service discovery (served by the RPC core itself). */
   readonly rpc: {
@@ -1073,7 +1115,7 @@ export interface Client {
      * `space.members`: a query.
      * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`.
      */
-    readonly members: Procedure<"space.members", schema_space_MembersInput, MemberPage, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE">;
+    readonly members: Procedure<"space.members", SpaceMembersInput, MemberPage, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE">;
     /**
      * Remove a member (owners, moderators, or the member itself); never the last owner.
      *
