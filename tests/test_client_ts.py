@@ -138,14 +138,19 @@ def test_package_type_checks_for_a_consumer(
 
 
 def test_sources_type_check_without_dom(tmp_path: Path) -> None:
-    """``src/index.ts`` imported by path compiles in a program that has no DOM, no @types/node."""
+    """``src/index.ts`` imported by path compiles in a program that has no DOM, no @types/node.
+
+    With ``isolatedDeclarations`` too: each file's declarations need no inference.
+    """
     index = (TS / "src" / "index.js").as_posix()
     (tmp_path / "package.json").write_text('{"type": "module"}', encoding="utf-8")
     (tmp_path / "app.ts").write_text(
         _CONSUMER.replace('"@roomrpc/client"', f'"{index}"'), encoding="utf-8"
     )
-    options = {"module": "nodenext", "moduleResolution": "nodenext", "lib": ["ES2022"]}
-    config = {"compilerOptions": {**_STRICTEST, **options, "types": []}, "files": ["app.ts"]}
+    options = {"module": "nodenext", "moduleResolution": "nodenext", "lib": ["ES2022"], "types": []}
+    declarations = {"isolatedDeclarations": True, "declaration": True, "noEmit": False}
+    declarations |= {"emitDeclarationOnly": True, "rootDir": "/", "outDir": "out"}
+    config = {"compilerOptions": {**_STRICTEST, **options, **declarations}, "files": ["app.ts"]}
     (tmp_path / "tsconfig.json").write_text(json.dumps(config), encoding="utf-8")
     tsc("-p", tmp_path / "tsconfig.json")
 

@@ -1172,7 +1172,8 @@ export const PROCEDURES = {
   "space.removeMember": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "PRECONDITION_FAILED"], protected: true },
   "space.setRole": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "PRECONDITION_FAILED"], protected: true },
   "system.health": { kind: "query", errors: [], protected: false },
-} as const satisfies Record<keyof Procedures, ProcedureMeta>;
+} as const;
+PROCEDURES satisfies Record<keyof Procedures, ProcedureMeta>;
 
 /**
  * A client for this API: `await client.system.health()`.
