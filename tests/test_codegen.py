@@ -122,10 +122,10 @@ def test_named_aliases(name: str, expected: str) -> None:
         ("Animal", "  pair: [number, string];"),  # tuple
         ("Animal", "  nick?: string;"),  # UNSET: may be absent
         ("Page", "  cursor?: string | null;"),  # omit_defaults: absent when default
-        ("AddInput", "  tags?: Tag[];"),  # input: a default makes it optional
-        ("AddInput", "  location?: Point | null;"),
-        ("ListInput", '  kinds?: ("cat" | "dog" | "owl")[] | null;'),
-        ("Tag", "  color?: Color;"),  # used by inputs and outputs: optional
+        ("AddInput", "  tags?: Tag[] | undefined;"),  # input: a default makes it optional
+        ("AddInput", "  location?: Point | null | undefined;"),
+        ("ListInput", '  kinds?: ("cat" | "dog" | "owl")[] | null | undefined;'),
+        ("Tag", "  color?: Color | undefined;"),  # used by inputs and outputs: optional
         ("Exotic", "  task: Feed | Walk;"),  # a tagged union
         ("Feed", '  type: "Feed";'),  # its tag
         ("Walk", '  type: "walk";'),
@@ -160,7 +160,7 @@ def test_a_nullable_alias_keeps_its_description_and_bounds() -> None:
     settings = _declaration("RoomSettings")
     empty_timeout = (
         "   * Seconds, 1 to 86400.\n   *\n   * Integer, ≥ 1, ≤ 86400.\n   *\n"
-        "   * @defaultValue `null`\n   */\n  emptyTimeoutSecs?: number | null;"
+        "   * @defaultValue `null`\n   */\n  emptyTimeoutSecs?: number | null | undefined;"
     )
     assert empty_timeout in settings
     assert "String, at most 64000 characters." in settings  # Metadata | None

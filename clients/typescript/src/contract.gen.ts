@@ -19,7 +19,7 @@ export interface AddMemberInput {
    */
   beingId: string;
   /** @defaultValue `"member"` */
-  role?: "listener" | "member" | "moderator" | "owner";
+  role?: "listener" | "member" | "moderator" | "owner" | undefined;
 }
 
 /** A user, a space or a bot. */
@@ -54,7 +54,7 @@ export interface CreateBeingInput {
   name: string;
   type: "bot" | "space" | "user";
   /** @defaultValue `null` */
-  visibility?: "private" | "public" | null;
+  visibility?: "private" | "public" | null | undefined;
   /**
    * A JSON object: at most 64 keys, 4096 bytes
    *
@@ -62,7 +62,7 @@ export interface CreateBeingInput {
    *
    * @defaultValue `{}`
    */
-  metadata?: Record<string, unknown>;
+  metadata?: Record<string, unknown> | undefined;
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
@@ -70,7 +70,7 @@ export interface CreateBeingInput {
    *
    * @defaultValue `null`
    */
-  ownerId?: string | null;
+  ownerId?: string | null | undefined;
 }
 
 /** What to say where; `system` is for owners, moderators and admins. */
@@ -84,7 +84,7 @@ export interface CreateIntentionInput {
   /** String, 1 to 4000 characters. */
   content: string;
   /** @defaultValue `"message"` */
-  kind?: "action" | "message" | "system";
+  kind?: "action" | "message" | "system" | undefined;
 }
 
 /** Create a room, or get the existing one of that id. */
@@ -96,7 +96,7 @@ export interface CreateRoomInput {
    */
   roomId: string;
   /** @defaultValue `null` */
-  settings?: RoomSettings | null;
+  settings?: RoomSettings | null | undefined;
 }
 
 /** The being to delete. */
@@ -142,7 +142,7 @@ export interface GenerateTokenInput {
    *
    * @defaultValue `3600`
    */
-  ttlSeconds?: number;
+  ttlSeconds?: number | undefined;
 }
 
 /** The being to read. */
@@ -170,7 +170,7 @@ export interface GetJoinTokenInput {
    *
    * @defaultValue `3600`
    */
-  ttlSeconds?: number;
+  ttlSeconds?: number | undefined;
   /**
    * A tab or device label: the identity becomes '@alice#<device>'.
    *
@@ -178,7 +178,7 @@ export interface GetJoinTokenInput {
    *
    * @defaultValue `null`
    */
-  device?: string | null;
+  device?: string | null | undefined;
 }
 
 /** The server is up: its version and clock. */
@@ -222,19 +222,19 @@ export interface JoinToken {
 /** Which beings, from where, how many. */
 export interface ListBeingsInput {
   /** @defaultValue `null` */
-  type?: "bot" | "space" | "user" | null;
+  type?: "bot" | "space" | "user" | null | undefined;
   /**
    * String, 1 to 200 characters.
    *
    * @defaultValue `null`
    */
-  cursor?: string | null;
+  cursor?: string | null | undefined;
   /**
    * Integer, ≥ 1, ≤ 100.
    *
    * @defaultValue `50`
    */
-  limit?: number;
+  limit?: number | undefined;
 }
 
 /** A space's history, newest first, strictly older than `before` when given. */
@@ -250,13 +250,13 @@ export interface ListIntentionsInput {
    *
    * @defaultValue `null`
    */
-  before?: number | null;
+  before?: number | null | undefined;
   /**
    * Integer, ≥ 1, ≤ 100.
    *
    * @defaultValue `50`
    */
-  limit?: number;
+  limit?: number | undefined;
 }
 
 /** Who is connected to the space's room, from LiveKit itself. */
@@ -352,7 +352,7 @@ export interface MuteTrackInput {
   /** String, 1 to 64 characters. */
   trackSid: string;
   /** @defaultValue `true` */
-  muted?: boolean;
+  muted?: boolean | undefined;
 }
 
 /** A connected participant; `beingId` is null for identities that are not beings. */
@@ -385,7 +385,7 @@ export interface PresenceMembersInput {
    */
   roomBeingId: string;
   /** @defaultValue `false` */
-  reconcile?: boolean;
+  reconcile?: boolean | undefined;
 }
 
 /** One connected participant; `beingId` is null for identities that are not beings. */
@@ -434,7 +434,7 @@ export interface RemoveParticipantInput {
    *
    * @defaultValue `900`
    */
-  revokeSeconds?: number;
+  revokeSeconds?: number | undefined;
 }
 
 /**
@@ -456,7 +456,7 @@ export interface RoomSettings {
    *
    * @defaultValue `null`
    */
-  maxParticipants?: number | null;
+  maxParticipants?: number | null | undefined;
   /**
    * Seconds, 1 to 86400.
    *
@@ -464,7 +464,7 @@ export interface RoomSettings {
    *
    * @defaultValue `null`
    */
-  emptyTimeoutSecs?: number | null;
+  emptyTimeoutSecs?: number | null | undefined;
   /**
    * Seconds, 1 to 86400.
    *
@@ -472,7 +472,7 @@ export interface RoomSettings {
    *
    * @defaultValue `null`
    */
-  departureTimeoutSecs?: number | null;
+  departureTimeoutSecs?: number | null | undefined;
   /**
    * Free text, often JSON.
    *
@@ -480,7 +480,7 @@ export interface RoomSettings {
    *
    * @defaultValue `null`
    */
-  metadata?: string | null;
+  metadata?: string | null | undefined;
 }
 
 /** A reliable data message into the room, to everyone or to some beings. */
@@ -498,13 +498,13 @@ export interface SendSystemMessageInput {
    *
    * @defaultValue `null`
    */
-  topic?: string | null;
+  topic?: string | null | undefined;
   /**
    * 1 to 100 items.
    *
    * @defaultValue `null`
    */
-  targetBeingIds?: string[] | null;
+  targetBeingIds?: string[] | null | undefined;
 }
 
 /** A test message on topic `demo`. */
@@ -549,13 +549,13 @@ export interface SpaceMembersInput {
    *
    * @defaultValue `null`
    */
-  cursor?: string | null;
+  cursor?: string | null | undefined;
   /**
    * Integer, ≥ 1, ≤ 100.
    *
    * @defaultValue `100`
    */
-  limit?: number;
+  limit?: number | undefined;
 }
 
 /**
@@ -574,7 +574,7 @@ export interface TokenParticipant {
    *
    * @defaultValue `null`
    */
-  name?: string | null;
+  name?: string | null | undefined;
   /**
    * Free text, often JSON.
    *
@@ -582,15 +582,15 @@ export interface TokenParticipant {
    *
    * @defaultValue `null`
    */
-  metadata?: string | null;
+  metadata?: string | null | undefined;
   /** @defaultValue `null` */
-  attributes?: Record<string, string> | null;
+  attributes?: Record<string, string> | null | undefined;
   /** @defaultValue `true` */
-  canPublish?: boolean;
+  canPublish?: boolean | undefined;
   /** @defaultValue `true` */
-  canSubscribe?: boolean;
+  canSubscribe?: boolean | undefined;
   /** @defaultValue `true` */
-  canPublishData?: boolean;
+  canPublishData?: boolean | undefined;
 }
 
 /** A published track. */
@@ -611,14 +611,14 @@ export interface UpdateBeingInput {
    */
   id: string;
   /** String, 1 to 100 characters. */
-  name?: string;
-  visibility?: "private" | "public";
+  name?: string | undefined;
+  visibility?: "private" | "public" | undefined;
   /**
    * A JSON object: at most 64 keys, 4096 bytes
    *
    * At most 64 entries.
    */
-  metadata?: Record<string, unknown>;
+  metadata?: Record<string, unknown> | undefined;
 }
 
 /** Change what is given of a connected participant; permissions are replaced whole. */
@@ -640,7 +640,7 @@ export interface UpdateParticipantInput {
    *
    * @defaultValue `null`
    */
-  name?: string | null;
+  name?: string | null | undefined;
   /**
    * Free text, often JSON.
    *
@@ -648,11 +648,11 @@ export interface UpdateParticipantInput {
    *
    * @defaultValue `null`
    */
-  metadata?: string | null;
+  metadata?: string | null | undefined;
   /** @defaultValue `null` */
-  attributes?: Record<string, string> | null;
+  attributes?: Record<string, string> | null | undefined;
   /** @defaultValue `null` */
-  permissions?: ParticipantPermissions | null;
+  permissions?: ParticipantPermissions | null | undefined;
 }
 
 /** Replace the room's metadata (the room must be active). */
