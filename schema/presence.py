@@ -12,10 +12,10 @@ from schema._base import Base
 from schema._procedure import query
 from schema.being import BeingId
 
-__all__ = ["MembersInput", "PresentMember", "members"]
+__all__ = ["PresenceMembersInput", "PresentMember", "members"]
 
 
-class MembersInput(Base):
+class PresenceMembersInput(Base):
     """The space's room; with ``reconcile`` (signed-in callers), refresh from LiveKit first."""
 
     room_being_id: BeingId
@@ -33,7 +33,7 @@ class PresentMember(Base):
 
 members = query(
     "presence.members",
-    MembersInput,
+    PresenceMembersInput,
     list[PresentMember],
     "Who is in a space's room now, in the order they joined (whoever may see the space).",
     errors=("NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"),

@@ -14,10 +14,10 @@ __all__ = [
     "AddMemberInput",
     "Member",
     "MemberPage",
-    "MembersInput",
     "RemoveMemberInput",
     "Role",
     "SetRoleInput",
+    "SpaceMembersInput",
     "add_member",
     "members",
     "remove_member",
@@ -44,7 +44,7 @@ class MemberPage(Base):
     next_cursor: str | None
 
 
-class MembersInput(Base):
+class SpaceMembersInput(Base):
     """The space, and where to continue."""
 
     space_id: BeingId
@@ -77,7 +77,7 @@ class SetRoleInput(Base):
 
 members = query(
     "space.members",
-    MembersInput,
+    SpaceMembersInput,
     MemberPage,
     "A space's members: anyone for a public space, members for a private one.",
     errors=_ERRORS,

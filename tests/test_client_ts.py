@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -59,6 +60,99 @@ def test_type_tests_can_fail(tmp_path: Path) -> None:
     (tmp_path / "tsconfig.json").write_text(json.dumps(config), encoding="utf-8")
     with pytest.raises(pytest.fail.Exception, match="Unused '@ts-expect-error'"):
         tsc("-p", tmp_path / "tsconfig.json")
+
+
+# Code a frontend or Node developer writes against the package, imported by its name.
+_CONSUMER = """
+import { createClient, isRpcError, RpcError } from "@roomrpc/client";
+import type { Being, JoinToken, PresentMember } from "@roomrpc/client";
+
+const headers: [string, string][] = [["x-app", "demo"]];
+const client = createClient({ url: "http://127.0.0.1/rpc", token: async () => "t", headers });
+
+export async function consumer(): Promise<string> {
+  try {
+    const being: Being = await client.being.get({ id: "@alice" });
+    const join: JoinToken = await client.livekit.getJoinToken({ roomBeingId: "@demo-space" });
+    const here: PresentMember[] = await client.presence.members({ roomBeingId: "@demo-space" });
+    return `${being.ownerId ?? being.name} ${join.wsUrl} ${here[0]?.beingId ?? ""}`;
+  } catch (err) {
+    if (isRpcError(err, client.livekit.getJoinToken) && err.code === "FORBIDDEN") {
+      return `${err.httpStatus} ${err.requestId ?? ""}`;
+    }
+    if (err instanceof RpcError) return err.code;
+    throw err;
+  }
+}
+// @ts-expect-error roomBeingId is required
+void client.livekit.getJoinToken({});
+"""
+
+_STRICTEST = {
+    "target": "ES2022",
+    "strict": True,
+    "exactOptionalPropertyTypes": True,
+    "noUncheckedIndexedAccess": True,
+    "noImplicitOverride": True,
+    "noPropertyAccessFromIndexSignature": True,
+    "useUnknownInCatchVariables": True,
+    "verbatimModuleSyntax": True,
+    "isolatedModules": True,
+    "noUnusedLocals": True,
+    "noImplicitReturns": True,
+    "skipLibCheck": False,
+    "noEmit": True,
+}
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A consumer folder with the built package in ``node_modules/@roomrpc/client``."""
+    folder = tmp_path_factory.mktemp("consumer")
+    package = folder / "node_modules" / "@roomrpc" / "client"
+    package.mkdir(parents=True)
+    shutil.copy(TS / "package.json", package / "package.json")
+    tsc("-p", TS / "tsconfig.json", "--outDir", package / "dist")
+    (folder / "package.json").write_text('{"type": "module"}', encoding="utf-8")
+    (folder / "app.ts").write_text(_CONSUMER, encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("module", "resolution", "lib", "types"),
+    [
+        ("node16", "node16", ["ES2022"], ["node"]),  # Node 20, no DOM
+        ("nodenext", "nodenext", ["ES2022"], []),  # neither DOM nor @types/node
+        ("esnext", "bundler", ["ES2022", "DOM"], []),  # a browser app
+    ],
+)
+def test_package_type_checks_for_a_consumer(
+    installed: Path, module: str, resolution: str, lib: list[str], types: list[str]
+) -> None:
+    """Imported by name (``exports``, ``types``), the package needs no DOM library."""
+    options = {"module": module, "moduleResolution": resolution, "lib": lib, "types": types}
+    options["typeRoots"] = [(TS / "node_modules" / "@types").as_posix()]
+    config = {"compilerOptions": {**_STRICTEST, **options}, "files": ["app.ts"]}
+    (installed / f"tsconfig.{resolution}.json").write_text(json.dumps(config), encoding="utf-8")
+    tsc("-p", installed / f"tsconfig.{resolution}.json")
+
+
+def test_sources_type_check_without_dom(tmp_path: Path) -> None:
+    """``src/index.ts`` imported by path compiles in a program that has no DOM, no @types/node.
+
+    With ``isolatedDeclarations`` too: each file's declarations need no inference.
+    """
+    index = (TS / "src" / "index.js").as_posix()
+    (tmp_path / "package.json").write_text('{"type": "module"}', encoding="utf-8")
+    (tmp_path / "app.ts").write_text(
+        _CONSUMER.replace('"@roomrpc/client"', f'"{index}"'), encoding="utf-8"
+    )
+    options = {"module": "nodenext", "moduleResolution": "nodenext", "lib": ["ES2022"], "types": []}
+    declarations = {"isolatedDeclarations": True, "declaration": True, "noEmit": False}
+    declarations |= {"emitDeclarationOnly": True, "rootDir": "/", "outDir": "out"}
+    config = {"compilerOptions": {**_STRICTEST, **options, **declarations}, "files": ["app.ts"]}
+    (tmp_path / "tsconfig.json").write_text(json.dumps(config), encoding="utf-8")
+    tsc("-p", tmp_path / "tsconfig.json")
 
 
 _SPEC_CHECK = """

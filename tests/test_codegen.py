@@ -122,10 +122,10 @@ def test_named_aliases(name: str, expected: str) -> None:
         ("Animal", "  pair: [number, string];"),  # tuple
         ("Animal", "  nick?: string;"),  # UNSET: may be absent
         ("Page", "  cursor?: string | null;"),  # omit_defaults: absent when default
-        ("AddInput", "  tags?: Tag[];"),  # input: a default makes it optional
-        ("AddInput", "  location?: Point | null;"),
-        ("ListInput", '  kinds?: ("cat" | "dog" | "owl")[] | null;'),
-        ("Tag", "  color?: Color;"),  # used by inputs and outputs: optional
+        ("AddInput", "  tags?: Tag[] | undefined;"),  # input: a default makes it optional
+        ("AddInput", "  location?: Point | null | undefined;"),
+        ("ListInput", '  kinds?: ("cat" | "dog" | "owl")[] | null | undefined;'),
+        ("Tag", "  color?: Color | undefined;"),  # used by inputs and outputs: optional
         ("Exotic", "  task: Feed | Walk;"),  # a tagged union
         ("Feed", '  type: "Feed";'),  # its tag
         ("Walk", '  type: "walk";'),
@@ -153,6 +153,26 @@ def test_constraints_and_formats_in_tsdoc() -> None:
     assert "/** Date and time, RFC 3339 (`2024-05-01T12:00:00Z`). */\n  bornAt" in animal
     assert "@defaultValue `50`" in animal
     assert "/** An animal in the zoo" in ZOO_TS
+
+
+def test_a_nullable_alias_keeps_its_description_and_bounds() -> None:
+    """``Timeout | None``: the alias's description and integer bounds survive the union."""
+    settings = _declaration("RoomSettings")
+    empty_timeout = (
+        "   * Seconds, 1 to 86400.\n   *\n   * Integer, ≥ 1, ≤ 86400.\n   *\n"
+        "   * @defaultValue `null`\n   */\n  emptyTimeoutSecs?: number | null | undefined;"
+    )
+    assert empty_timeout in settings
+    assert "String, at most 64000 characters." in settings  # Metadata | None
+    assert "At most 64 entries." in _declaration("CreateBeingInput")
+
+
+def test_no_type_name_is_a_module_path() -> None:
+    """Two inputs of one class name would be named by module path: the contract avoids it."""
+    shipped = (CLIENTS / TS_CONTRACT_PATH).read_text(encoding="utf-8")
+    assert re.findall(r"^export (?:interface|type) (schema_\w+)", shipped, re.M) == []
+    assert 'readonly members: Procedure<"space.members", SpaceMembersInput,' in shipped
+    assert 'readonly members: Procedure<"presence.members", PresenceMembersInput,' in shipped
 
 
 def test_procedures_and_client_shape() -> None:

@@ -14,12 +14,7 @@ __all__ = ["doc_comment", "field_doc"]
 
 def field_doc(f: mi.Field) -> str:
     """A field's TSDoc: its description, then what the schema says about its value."""
-    t, description = f.type, ""
-    while isinstance(t, mi.Metadata):
-        extra = t.extra_json_schema or {}
-        description = description or str(extra.get("description", "") or extra.get("title", ""))
-        t = t.type
-    facts = _facts(t)
+    description, facts = _description(f.type), _facts(f.type)
     parts = [p for p in (description, facts) if p]
     if not f.required and f.default is not NODEFAULT:
         parts.append(f"@defaultValue `{_default(f.default)}`")
@@ -28,8 +23,23 @@ def field_doc(f: mi.Field) -> str:
     return "\n\n".join(parts)
 
 
+def _description(t: mi.Type) -> str:
+    """The first description (or title) on the type or, for ``X | None``, on its members."""
+    while isinstance(t, mi.Metadata):
+        extra = t.extra_json_schema or {}
+        found = str(extra.get("description", "") or extra.get("title", ""))
+        if found:
+            return found
+        t = t.type
+    if isinstance(t, mi.UnionType):
+        return next((d for d in map(_description, t.types) if d), "")
+    return ""
+
+
 def _facts(t: mi.Type) -> str:
     """Constraints and wire formats that TypeScript's types cannot say."""
+    while isinstance(t, mi.Metadata):
+        t = t.type
     if isinstance(t, mi.UnionType):
         return " ".join(f for f in (_facts(s) for s in t.types) if f)
     if isinstance(t, (mi.IntType, mi.FloatType)):
@@ -50,9 +60,9 @@ def _facts(t: mi.Type) -> str:
         size = _length("", t.min_length, t.max_length, "bytes", None).strip()
         return f"Base64-encoded bytes{', ' + size if size else '.'}"
     if isinstance(t, mi.CollectionType):
-        return _length("", t.min_length, t.max_length, "items", None).strip()
+        return _capitalized(_length("", t.min_length, t.max_length, "items", None))
     if isinstance(t, (mi.DictType, mi.FrozenDictType)):
-        return _length("", t.min_length, t.max_length, "entries", None).strip()
+        return _capitalized(_length("", t.min_length, t.max_length, "entries", None))
     return _FORMATS.get(type(t), "")
 
 
@@ -79,6 +89,11 @@ def _length(kind: str, low: int | None, high: int | None, unit: str, pattern: st
     if pattern is not None:
         text += f"{',' if text else ''} matching `{pattern}`"
     return f"{text}." if size or pattern else ""
+
+
+def _capitalized(text: str) -> str:
+    text = text.strip()
+    return text[:1].upper() + text[1:]
 
 
 def doc_comment(text: str, *, indent: str = "") -> str:

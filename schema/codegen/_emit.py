@@ -1,4 +1,9 @@
-"""The generated TypeScript files: the error table and the contract."""
+"""The generated TypeScript files: the error table and the contract.
+
+Run-time tables are ``as const`` and checked by a ``satisfies`` statement of
+their own: declared so, their types stay inferable from the file alone
+(``isolatedDeclarations``).
+"""
 
 from __future__ import annotations
 
@@ -60,7 +65,8 @@ export type ErrorCode =
 /** The closed error table: each named code's JSON-RPC number, HTTP status and message. */
 export const ERROR_TABLE = {{
 {rows}
-}} as const satisfies Record<ErrorCode, {{ code: number; httpStatus: number; message: string }}>;
+}} as const;
+ERROR_TABLE satisfies Record<ErrorCode, {{ code: number; httpStatus: number; message: string }}>;
 
 /**
  * Codes any call may fail with, declared or not: the protocol's own errors, a
@@ -68,7 +74,8 @@ export const ERROR_TABLE = {{
  */
 export const CORE_ERRORS = [
 {core}
-] as const satisfies readonly ErrorCode[];
+] as const;
+CORE_ERRORS satisfies readonly ErrorCode[];
 
 /** A code any call may fail with (see {{@link CORE_ERRORS}}). */
 export type CoreErrorCode = (typeof CORE_ERRORS)[number];
@@ -166,7 +173,8 @@ def _table(procs: Sequence[Procedure[Any, Any]]) -> str:
         "/** What the client needs at run time: each procedure's kind and declared errors. */\n"
         "export const PROCEDURES = {\n"
         + rows
-        + "} as const satisfies Record<keyof Procedures, ProcedureMeta>;\n"
+        + "} as const;\n"
+        + "PROCEDURES satisfies Record<keyof Procedures, ProcedureMeta>;\n"
     )
 
 

@@ -126,11 +126,15 @@ class TypeScript:
         lines = []
         if isinstance(t, mi.StructType) and t.tag_field is not None:
             lines.append(f"  {t.tag_field}: {_literal(t.tag)};")
+        # An input's optional field also takes `undefined` (JSON.stringify leaves it out), so
+        # `{ cursor }` with `cursor: string | undefined` compiles under exactOptionalPropertyTypes.
+        sent = getattr(t, "cls", None) in self.inputs
         for f in t.fields:
-            mark = "?" if self._optional(t, f) else ""
+            optional = self._optional(t, f)
+            expr = self.expr(f.type) + (" | undefined" if optional and sent else "")
             lines.append(
-                doc_comment(field_doc(f), indent="  ") + f"  {f.encode_name}{mark}: "
-                f"{self.expr(f.type)};"
+                doc_comment(field_doc(f), indent="  ")
+                + f"  {f.encode_name}{'?' if optional else ''}: {expr};"
             )
         if not lines:  # an empty object literal type would accept any object at all
             return f"{head}export type {named.name} = Record<string, never>;\n"

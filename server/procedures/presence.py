@@ -16,7 +16,7 @@ router = Router()
 
 
 @router.procedure(presence.members)
-async def members(ctx: Ctx, params: presence.MembersInput) -> list[presence.PresentMember]:
+async def members(ctx: Ctx, params: presence.PresenceMembersInput) -> list[presence.PresentMember]:
     """What the webhooks said (or, with ``reconcile``, what LiveKit says now)."""
     room_id = params.room_being_id
     storage = ctx.deps.storage

@@ -71,7 +71,7 @@ async def _lock_space(
 
 
 @router.procedure(space.members)
-async def members(ctx: Ctx, params: space.MembersInput) -> space.MemberPage:
+async def members(ctx: Ctx, params: space.SpaceMembersInput) -> space.MemberPage:
     """A page of members, by being id."""
     after = decode_cursor(params.cursor)
     async with ctx.deps.storage.read() as conn:

@@ -4,6 +4,7 @@ import { CORE_ERRORS } from "./errors.gen.js";
 import type { CoreErrorCode, ErrorCode } from "./errors.gen.js";
 import type { RpcError } from "./errors.js";
 import { HttpLink } from "./link.js";
+import type { AbortSignalLike, FetchLike, HeadersLike, UrlLike } from "./platform.js";
 
 /** A bearer token, or a function giving one (called once per HTTP request; nothing: no header). */
 export type TokenSource =
@@ -11,15 +12,12 @@ export type TokenSource =
   | (() => string | null | undefined | Promise<string | null | undefined>);
 
 /** Extra headers, or a function giving them (called once per HTTP request). */
-export type HeadersSource = HeadersInit | (() => HeadersInit | Promise<HeadersInit>);
-
-/** A `fetch`: the platform's, or any function of the same shape (tests, proxies, retries). */
-export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
+export type HeadersSource = HeadersLike | (() => HeadersLike | Promise<HeadersLike>);
 
 /** How to reach the server. */
 export interface ClientOptions {
   /** The JSON-RPC endpoint: `https://api.example.com/rpc`, or `/rpc` in a page the server serves. */
-  url: string | URL;
+  url: string | UrlLike;
   /** Sent as `Authorization: Bearer <token>`. */
   token?: TokenSource | undefined;
   /** Sent with every request (`Authorization` and `Content-Type` are the client's own). */
@@ -37,7 +35,7 @@ export interface ClientOptions {
 /** Per-call options. */
 export interface CallOptions {
   /** Aborting rejects the call with the signal's reason (and cancels its request when alone in it). */
-  signal?: AbortSignal | undefined;
+  signal?: AbortSignalLike | undefined;
 }
 
 /** A procedure's parameters: its input is optional when it has no required field. */

@@ -19,7 +19,7 @@ export interface AddMemberInput {
    */
   beingId: string;
   /** @defaultValue `"member"` */
-  role?: "listener" | "member" | "moderator" | "owner";
+  role?: "listener" | "member" | "moderator" | "owner" | undefined;
 }
 
 /** A user, a space or a bot. */
@@ -54,17 +54,23 @@ export interface CreateBeingInput {
   name: string;
   type: "bot" | "space" | "user";
   /** @defaultValue `null` */
-  visibility?: "private" | "public" | null;
+  visibility?: "private" | "public" | null | undefined;
   /**
    * A JSON object: at most 64 keys, 4096 bytes, 16 levels deep
    *
-   * at most 64 entries.
+   * At most 64 entries.
    *
    * @defaultValue `{}`
    */
-  metadata?: Record<string, unknown>;
-  /** @defaultValue `null` */
-  ownerId?: string | null;
+  metadata?: Record<string, unknown> | undefined;
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   *
+   * @defaultValue `null`
+   */
+  ownerId?: string | null | undefined;
 }
 
 /** What to say where; `system` is for owners, moderators and admins. */
@@ -78,7 +84,7 @@ export interface CreateIntentionInput {
   /** String, 1 to 4000 characters. */
   content: string;
   /** @defaultValue `"message"` */
-  kind?: "action" | "message" | "system";
+  kind?: "action" | "message" | "system" | undefined;
 }
 
 /** Create a room, or get the existing one of that id. */
@@ -90,7 +96,7 @@ export interface CreateRoomInput {
    */
   roomId: string;
   /** @defaultValue `null` */
-  settings?: RoomSettings | null;
+  settings?: RoomSettings | null | undefined;
 }
 
 /** The being to delete. */
@@ -136,7 +142,7 @@ export interface GenerateTokenInput {
    *
    * @defaultValue `3600`
    */
-  ttlSeconds?: number;
+  ttlSeconds?: number | undefined;
 }
 
 /** The being to read. */
@@ -164,9 +170,15 @@ export interface GetJoinTokenInput {
    *
    * @defaultValue `3600`
    */
-  ttlSeconds?: number;
-  /** @defaultValue `null` */
-  device?: string | null;
+  ttlSeconds?: number | undefined;
+  /**
+   * A tab or device label: the identity becomes '@alice#<device>'.
+   *
+   * String, matching `^[A-Za-z0-9._-]{1,32}$`.
+   *
+   * @defaultValue `null`
+   */
+  device?: string | null | undefined;
 }
 
 /** The server is up: its version and clock. */
@@ -216,19 +228,19 @@ export interface JoinToken {
 /** Which beings, from where, how many. */
 export interface ListBeingsInput {
   /** @defaultValue `null` */
-  type?: "bot" | "space" | "user" | null;
+  type?: "bot" | "space" | "user" | null | undefined;
   /**
    * String, 1 to 200 characters.
    *
    * @defaultValue `null`
    */
-  cursor?: string | null;
+  cursor?: string | null | undefined;
   /**
    * Integer, ≥ 1, ≤ 100.
    *
    * @defaultValue `50`
    */
-  limit?: number;
+  limit?: number | undefined;
 }
 
 /** A space's history, newest first, strictly older than `before` when given. */
@@ -244,13 +256,13 @@ export interface ListIntentionsInput {
    *
    * @defaultValue `null`
    */
-  before?: number | null;
+  before?: number | null | undefined;
   /**
    * Integer, ≥ 1, ≤ 100.
    *
    * @defaultValue `50`
    */
-  limit?: number;
+  limit?: number | undefined;
 }
 
 /** Who is connected to the space's room, from LiveKit itself. */
@@ -347,7 +359,7 @@ export interface MuteTrackInput {
   /** String, 1 to 64 characters. */
   trackSid: string;
   /** @defaultValue `true` */
-  muted?: boolean;
+  muted?: boolean | undefined;
 }
 
 /** No parameters. */
@@ -372,6 +384,18 @@ export interface ParticipantPermissions {
   canPublish: boolean;
   canSubscribe: boolean;
   canPublishData: boolean;
+}
+
+/** The space's room; with `reconcile` (signed-in callers), refresh from LiveKit first. */
+export interface PresenceMembersInput {
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   */
+  roomBeingId: string;
+  /** @defaultValue `false` */
+  reconcile?: boolean | undefined;
 }
 
 /** One connected participant; `beingId` is null for identities that are not beings. */
@@ -420,7 +444,7 @@ export interface RemoveParticipantInput {
    *
    * @defaultValue `900`
    */
-  revokeSeconds?: number;
+  revokeSeconds?: number | undefined;
 }
 
 /**
@@ -442,13 +466,31 @@ export interface RoomSettings {
    *
    * @defaultValue `null`
    */
-  maxParticipants?: number | null;
-  /** @defaultValue `null` */
-  emptyTimeoutSecs?: number | null;
-  /** @defaultValue `null` */
-  departureTimeoutSecs?: number | null;
-  /** @defaultValue `null` */
-  metadata?: string | null;
+  maxParticipants?: number | null | undefined;
+  /**
+   * Seconds, 1 to 86400.
+   *
+   * Integer, ≥ 1, ≤ 86400.
+   *
+   * @defaultValue `null`
+   */
+  emptyTimeoutSecs?: number | null | undefined;
+  /**
+   * Seconds, 1 to 86400.
+   *
+   * Integer, ≥ 1, ≤ 86400.
+   *
+   * @defaultValue `null`
+   */
+  departureTimeoutSecs?: number | null | undefined;
+  /**
+   * Free text, often JSON.
+   *
+   * String, at most 64000 characters.
+   *
+   * @defaultValue `null`
+   */
+  metadata?: string | null | undefined;
 }
 
 /** A reliable data message into the room, to everyone or to some beings. */
@@ -466,13 +508,13 @@ export interface SendSystemMessageInput {
    *
    * @defaultValue `null`
    */
-  topic?: string | null;
+  topic?: string | null | undefined;
   /**
    * 1 to 100 items.
    *
    * @defaultValue `null`
    */
-  targetBeingIds?: string[] | null;
+  targetBeingIds?: string[] | null | undefined;
 }
 
 /** A test message on topic `demo`. */
@@ -504,6 +546,28 @@ export interface SetRoleInput {
   role: "listener" | "member" | "moderator" | "owner";
 }
 
+/** The space, and where to continue. */
+export interface SpaceMembersInput {
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   */
+  spaceId: string;
+  /**
+   * String, 1 to 200 characters.
+   *
+   * @defaultValue `null`
+   */
+  cursor?: string | null | undefined;
+  /**
+   * Integer, ≥ 1, ≤ 100.
+   *
+   * @defaultValue `100`
+   */
+  limit?: number | undefined;
+}
+
 /** `minuend - subtrahend`; by position: `[minuend, subtrahend]`. */
 export interface SubtractInput {
   /** Integer. */
@@ -519,19 +583,19 @@ export interface SumInput {
    *
    * @defaultValue `0`
    */
-  a?: number;
+  a?: number | undefined;
   /**
    * Integer.
    *
    * @defaultValue `0`
    */
-  b?: number;
+  b?: number | undefined;
   /**
    * Integer.
    *
    * @defaultValue `0`
    */
-  c?: number;
+  c?: number | undefined;
 }
 
 /**
@@ -551,23 +615,29 @@ export interface TokenParticipant {
    *
    * @defaultValue `null`
    */
-  name?: string | null;
+  name?: string | null | undefined;
+  /**
+   * Free text, often JSON.
+   *
+   * String, at most 64000 characters.
+   *
+   * @defaultValue `null`
+   */
+  metadata?: string | null | undefined;
   /** @defaultValue `null` */
-  metadata?: string | null;
-  /** @defaultValue `null` */
-  attributes?: Record<string, string> | null;
+  attributes?: Record<string, string> | null | undefined;
   /** @defaultValue `true` */
-  canPublish?: boolean;
+  canPublish?: boolean | undefined;
   /** @defaultValue `true` */
-  canSubscribe?: boolean;
+  canSubscribe?: boolean | undefined;
   /** @defaultValue `true` */
-  canPublishData?: boolean;
+  canPublishData?: boolean | undefined;
   /**
    * 1 to 4 items.
    *
    * @defaultValue `null`
    */
-  canPublishSources?: ("camera" | "microphone" | "screen_share" | "screen_share_audio")[] | null;
+  canPublishSources?: ("camera" | "microphone" | "screen_share" | "screen_share_audio")[] | null | undefined;
 }
 
 /** A published track. */
@@ -588,14 +658,14 @@ export interface UpdateBeingInput {
    */
   id: string;
   /** String, 1 to 100 characters. */
-  name?: string;
-  visibility?: "private" | "public";
+  name?: string | undefined;
+  visibility?: "private" | "public" | undefined;
   /**
    * A JSON object: at most 64 keys, 4096 bytes, 16 levels deep
    *
-   * at most 64 entries.
+   * At most 64 entries.
    */
-  metadata?: Record<string, unknown>;
+  metadata?: Record<string, unknown> | undefined;
 }
 
 /** Up to five numbers to record. */
@@ -605,31 +675,31 @@ export interface UpdateInput {
    *
    * @defaultValue `0`
    */
-  a?: number;
+  a?: number | undefined;
   /**
    * Integer.
    *
    * @defaultValue `0`
    */
-  b?: number;
+  b?: number | undefined;
   /**
    * Integer.
    *
    * @defaultValue `0`
    */
-  c?: number;
+  c?: number | undefined;
   /**
    * Integer.
    *
    * @defaultValue `0`
    */
-  d?: number;
+  d?: number | undefined;
   /**
    * Integer.
    *
    * @defaultValue `0`
    */
-  e?: number;
+  e?: number | undefined;
 }
 
 /** Change what is given of a connected participant; permissions are replaced whole. */
@@ -651,13 +721,19 @@ export interface UpdateParticipantInput {
    *
    * @defaultValue `null`
    */
-  name?: string | null;
+  name?: string | null | undefined;
+  /**
+   * Free text, often JSON.
+   *
+   * String, at most 64000 characters.
+   *
+   * @defaultValue `null`
+   */
+  metadata?: string | null | undefined;
   /** @defaultValue `null` */
-  metadata?: string | null;
+  attributes?: Record<string, string> | null | undefined;
   /** @defaultValue `null` */
-  attributes?: Record<string, string> | null;
-  /** @defaultValue `null` */
-  permissions?: ParticipantPermissions | null;
+  permissions?: ParticipantPermissions | null | undefined;
 }
 
 /** Replace the room's metadata (the room must be active). */
@@ -674,40 +750,6 @@ export interface UpdateRoomMetadataInput {
    * String, at most 64000 characters.
    */
   metadata: string;
-}
-
-/** The space's room; with `reconcile` (signed-in callers), refresh from LiveKit first. */
-export interface schema_presence_MembersInput {
-  /**
-   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
-   *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
-   */
-  roomBeingId: string;
-  /** @defaultValue `false` */
-  reconcile?: boolean;
-}
-
-/** The space, and where to continue. */
-export interface schema_space_MembersInput {
-  /**
-   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
-   *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
-   */
-  spaceId: string;
-  /**
-   * String, 1 to 200 characters.
-   *
-   * @defaultValue `null`
-   */
-  cursor?: string | null;
-  /**
-   * Integer, ≥ 1, ≤ 100.
-   *
-   * @defaultValue `100`
-   */
-  limit?: number;
 }
 
 /** Every procedure by its wire name: input, output, declared error codes, kind. */
@@ -906,7 +948,7 @@ export interface Procedures {
   };
   /** Who is in a space's room now, in the order they joined (whoever may see the space). */
   "presence.members": {
-    input: schema_presence_MembersInput;
+    input: PresenceMembersInput;
     output: PresentMember[];
     errors: "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
     kind: "query";
@@ -930,7 +972,7 @@ export interface Procedures {
   };
   /** A space's members: anyone for a public space, members for a private one. */
   "space.members": {
-    input: schema_space_MembersInput;
+    input: SpaceMembersInput;
     output: MemberPage;
     errors: "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE";
     kind: "query";
@@ -1212,7 +1254,7 @@ export interface Client {
      * `presence.members`: a query.
      * Declared errors: `NOT_FOUND`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
      */
-    readonly members: Procedure<"presence.members", schema_presence_MembersInput, PresentMember[], "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    readonly members: Procedure<"presence.members", PresenceMembersInput, PresentMember[], "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
   };
   /** The reserved `rpc` namespace: service discovery (served by the RPC core itself). */
   readonly rpc: {
@@ -1238,7 +1280,7 @@ export interface Client {
      * `space.members`: a query.
      * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`.
      */
-    readonly members: Procedure<"space.members", schema_space_MembersInput, MemberPage, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE">;
+    readonly members: Procedure<"space.members", SpaceMembersInput, MemberPage, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE">;
     /**
      * Remove a member (owners, moderators, or the member itself); never the last owner.
      *
@@ -1301,7 +1343,8 @@ export const PROCEDURES = {
   "sum": { kind: "query", errors: [], protected: false },
   "system.health": { kind: "query", errors: [], protected: false },
   "update": { kind: "mutation", errors: [], protected: false },
-} as const satisfies Record<keyof Procedures, ProcedureMeta>;
+} as const;
+PROCEDURES satisfies Record<keyof Procedures, ProcedureMeta>;
 
 /**
  * A client for this API: `await client.system.health()`.

@@ -38,7 +38,8 @@ export const ERROR_TABLE = {
   UNSUPPORTED_MEDIA_TYPE: { code: -32015, httpStatus: 415, message: "Unsupported media type" },
   TOO_MANY_REQUESTS: { code: -32029, httpStatus: 429, message: "Too many requests" },
   SERVICE_UNAVAILABLE: { code: -32053, httpStatus: 503, message: "Service unavailable" },
-} as const satisfies Record<ErrorCode, { code: number; httpStatus: number; message: string }>;
+} as const;
+ERROR_TABLE satisfies Record<ErrorCode, { code: number; httpStatus: number; message: string }>;
 
 /**
  * Codes any call may fail with, declared or not: the protocol's own errors, a
@@ -54,7 +55,8 @@ export const CORE_ERRORS = [
   "TIMEOUT",
   "PAYLOAD_TOO_LARGE",
   "UNSUPPORTED_MEDIA_TYPE",
-] as const satisfies readonly ErrorCode[];
+] as const;
+CORE_ERRORS satisfies readonly ErrorCode[];
 
 /** A code any call may fail with (see {@link CORE_ERRORS}). */
 export type CoreErrorCode = (typeof CORE_ERRORS)[number];

@@ -8,6 +8,7 @@
 import type { AnyProcedure, ErrorOf } from "./client.js";
 import { CORE_ERRORS, ERROR_TABLE } from "./errors.gen.js";
 import type { ErrorCode, ErrorData, Issue } from "./errors.gen.js";
+import type { FetchResponse } from "./platform.js";
 
 /** Where an error happened: the procedure called and the HTTP answer, if any. */
 export interface ErrorContext {
@@ -126,7 +127,7 @@ export class ResponseError extends Error {
   /** The response's `X-Request-Id` header. */
   readonly requestId: string | undefined;
 
-  constructor(problem: ResponseProblem, response: Response, body: string, path?: string) {
+  constructor(problem: ResponseProblem, response: FetchResponse, body: string, path?: string) {
     const what = {
       "not-json": "is not JSON",
       "not-json-rpc": "is not a JSON-RPC 2.0 response",

@@ -9,6 +9,15 @@ export { CORE_ERRORS, ERROR_TABLE } from "./errors.gen.js";
 export type { CoreErrorCode, ErrorCode, ErrorData, ErrorObject, Issue } from "./errors.gen.js";
 export { NetworkError, ResponseError, RpcError, isCoreError, isRpcError } from "./errors.js";
 export type { ErrorContext, ResponseProblem, RpcErrorOptions } from "./errors.js";
+export type {
+  AbortSignalLike,
+  FetchInit,
+  FetchLike,
+  FetchResponse,
+  HeadersLike,
+  PlatformAbortSignal,
+  UrlLike,
+} from "./platform.js";
 export { buildClient } from "./client.js";
 export type {
   AnyProcedure,
@@ -17,7 +26,6 @@ export type {
   ClientOptions,
   ErrorCodeOf,
   ErrorOf,
-  FetchLike,
   HeadersSource,
   InputOf,
   OutputOf,

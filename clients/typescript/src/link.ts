@@ -6,8 +6,10 @@
  * resolves or rejects on its own, matched to its answer by id.
  */
 
-import type { CallOptions, ClientOptions, FetchLike } from "./client.js";
+import type { CallOptions, ClientOptions } from "./client.js";
 import { NetworkError, ResponseError, RpcError } from "./errors.js";
+import { headerRecord, platform } from "./platform.js";
+import type { AbortSignalLike, FetchLike, FetchResponse, PlatformAbortSignal } from "./platform.js";
 
 const DEFAULT_MAX_BATCH = 50;
 
@@ -17,7 +19,7 @@ interface Call {
   readonly params: unknown;
   readonly resolve: (value: unknown) => void;
   readonly reject: (reason: unknown) => void;
-  readonly signal: AbortSignal | undefined;
+  readonly signal: AbortSignalLike | undefined;
   onAbort?: () => void;
   done: boolean;
 }
@@ -29,14 +31,14 @@ export class HttpLink {
   readonly #fetch: FetchLike;
   readonly #maxSize: number;
   #queue: Call[] = [];
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timer: unknown;
   #nextId = 1;
 
   constructor(options: ClientOptions) {
-    this.#url = String(options.url);
+    this.#url = typeof options.url === "string" ? options.url : options.url.href;
     this.#options = options;
     // Never call the platform's fetch as a method of another object ("Illegal invocation").
-    this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.#fetch = options.fetch ?? ((input, init) => platform.fetch(input, init));
     const batch = options.batch ?? {};
     this.#maxSize = batch === false ? 1 : Math.max(1, Math.floor(batch.maxSize ?? DEFAULT_MAX_BATCH));
   }
@@ -53,7 +55,7 @@ export class HttpLink {
       }
       this.#queue.push(call);
       if (this.#queue.length >= this.#maxSize) this.#flush();
-      else this.#timer ??= setTimeout(() => this.#flush(), 0);
+      else this.#timer ??= platform.setTimeout(() => this.#flush(), 0);
     });
   }
 
@@ -63,7 +65,7 @@ export class HttpLink {
   }
 
   #flush(): void {
-    clearTimeout(this.#timer);
+    platform.clearTimeout(this.#timer);
     this.#timer = undefined;
     const calls = this.#queue;
     this.#queue = [];
@@ -71,7 +73,7 @@ export class HttpLink {
   }
 
   async #send(calls: Call[]): Promise<void> {
-    const controller = new AbortController();
+    const controller = new platform.AbortController();
     // Cancel the HTTP request once every call riding on it was aborted.
     const cancel = () => calls.every((c) => c.done) && controller.abort();
     for (const c of calls) c.signal?.addEventListener("abort", cancel, { once: true });
@@ -89,12 +91,15 @@ export class HttpLink {
     }
   }
 
-  async #post(calls: Call[], signal: AbortSignal): Promise<Response | undefined> {
-    const headers = new Headers(await resolve(this.#options.headers));
-    headers.set("Content-Type", "application/json");
-    headers.set("Accept", "application/json");
+  async #post(
+    calls: Call[],
+    signal: PlatformAbortSignal & AbortSignalLike,
+  ): Promise<FetchResponse | undefined> {
+    const headers = headerRecord(await resolve(this.#options.headers));
+    headers["content-type"] = "application/json";
+    headers["accept"] = "application/json";
     const token = await resolve(this.#options.token);
-    if (token) headers.set("Authorization", `Bearer ${token}`);
+    if (token) headers["authorization"] = `Bearer ${token}`;
     const live = calls.filter((c) => !c.done);
     if (live.length === 0) return undefined;
     const envelopes = live.map((c) => ({ jsonrpc: "2.0", method: c.method, params: c.params ?? {}, id: c.id }));
@@ -109,7 +114,7 @@ export class HttpLink {
 }
 
 /** Hands each call its answer; a request-wide error (id null) goes to every call left. */
-function deliver(calls: Call[], response: Response, text: string): void {
+function deliver(calls: Call[], response: FetchResponse, text: string): void {
   let payload: unknown;
   try {
     payload = JSON.parse(text);

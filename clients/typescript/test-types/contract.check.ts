@@ -1,7 +1,7 @@
 // Type tests against the checked-in client (the real contract): `tsc` must reject
 // every `@ts-expect-error` line, and accept the others.
 import { createClient, isRpcError } from "../src/index.js";
-import type { Health } from "../src/index.js";
+import type { Being, Health, JoinToken, MemberPage, PresentMember } from "../src/index.js";
 
 const client = createClient({ url: "/rpc", token: () => "token" });
 
@@ -23,4 +23,30 @@ export async function real(): Promise<void> {
     }
   }
   void [status, same, doc];
+}
+
+export async function namespaces(cursor: string | undefined): Promise<void> {
+  const join: JoinToken = await client.livekit.getJoinToken({ roomBeingId: "@demo-space" });
+  await client.livekit.getJoinToken({ roomBeingId: "@demo-space", ttlSeconds: 600, device: null });
+  // @ts-expect-error roomBeingId is required
+  await client.livekit.getJoinToken({});
+  // @ts-expect-error a number is no being id
+  await client.livekit.getJoinToken({ roomBeingId: 42 });
+  // @ts-expect-error the wire name is camelCase
+  await client.livekit.getJoinToken({ room_being_id: "@demo-space" });
+  // @ts-expect-error not a role
+  await client.space.addMember({ spaceId: "@demo-space", beingId: "@bob", role: "admin" });
+  // @ts-expect-error an input field is not nullable unless the contract says so
+  await client.being.update({ id: "@alice", visibility: null });
+  // An optional input field takes undefined (left out of the JSON), even under exactOptionalPropertyTypes.
+  const page: MemberPage = await client.space.members({ spaceId: "@demo-space", cursor });
+  const being: Being = await client.being.get({ id: "@alice" });
+  // @ts-expect-error ownerId is nullable
+  const owner: string = being.ownerId;
+  // @ts-expect-error limit is an integer, typed number
+  const limit: string = (await client.intention.list({ spaceId: "@demo-space" })).nextBefore;
+  const here: PresentMember[] = await client.presence.members({ roomBeingId: "@demo-space", reconcile: true });
+  const beingId: string | null | undefined = here[0]?.beingId;
+  const url: string | null = await client.media.mediaUrl();
+  void [join.wsUrl, page.nextCursor, owner, limit, beingId, url];
 }

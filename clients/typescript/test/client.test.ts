@@ -54,6 +54,34 @@ describe("calls", () => {
     assert.equal(error.requestId, "from-the-test");
   });
 
+  it("takes headers as a Headers, a Map or pairs, and the url as a URL", async () => {
+    const sources = {
+      "a-headers": new Headers({ "X-Request-Id": "a-headers" }),
+      "a-map": new Map([["X-Request-Id", "a-map"]]),
+      pairs: [["X-Request-Id", "pairs"]] as const,
+    };
+    for (const [id, headers] of Object.entries(sources)) {
+      const client = createClient({ url: new URL(url), headers });
+      const error = await rejection(client.zoo.get({ id: "@nobody" }));
+      assert.ok(error instanceof RpcError);
+      assert.equal(error.requestId, id);
+    }
+  });
+
+  it("keeps its own Content-Type and Authorization over the extra headers", async () => {
+    const seen: Record<string, string>[] = [];
+    const fetch: FetchLike = (input, init) => {
+      seen.push(init.headers);
+      return globalThis.fetch(input, init);
+    };
+    const headers = { "content-type": "text/plain", Authorization: "Bearer nobody", "X-App": "demo" };
+    const client = createClient({ url, fetch, headers, token: "user:@alice" });
+    assert.equal((await client.zoo.add({ name: "max", kind: "dog" })).id, "@max");
+    assert.deepEqual(seen, [
+      { "content-type": "application/json", authorization: "Bearer user:@alice", "x-app": "demo", accept: "application/json" },
+    ]);
+  });
+
   it("exposes each procedure's path and error codes", () => {
     const client = createClient({ url });
     assert.equal(client.zoo.get.path, "zoo.get");

@@ -19,6 +19,7 @@ export const ERROR_TABLE = {
     TOO_MANY_REQUESTS: { code: -32029, httpStatus: 429, message: "Too many requests" },
     SERVICE_UNAVAILABLE: { code: -32053, httpStatus: 503, message: "Service unavailable" },
 };
+ERROR_TABLE;
 /**
  * Codes any call may fail with, declared or not: the protocol's own errors, a
  * refused bearer token, the per-call time limit, the HTTP layer's checks.
@@ -34,3 +35,4 @@ export const CORE_ERRORS = [
     "PAYLOAD_TOO_LARGE",
     "UNSUPPORTED_MEDIA_TYPE",
 ];
+CORE_ERRORS;

@@ -6,6 +6,7 @@
  * resolves or rejects on its own, matched to its answer by id.
  */
 import { NetworkError, ResponseError, RpcError } from "./errors.js";
+import { headerRecord, platform } from "./platform.js";
 const DEFAULT_MAX_BATCH = 50;
 /** Sends calls to one JSON-RPC endpoint. */
 export class HttpLink {
@@ -17,10 +18,10 @@ export class HttpLink {
     #timer;
     #nextId = 1;
     constructor(options) {
-        this.#url = String(options.url);
+        this.#url = typeof options.url === "string" ? options.url : options.url.href;
         this.#options = options;
         // Never call the platform's fetch as a method of another object ("Illegal invocation").
-        this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+        this.#fetch = options.fetch ?? ((input, init) => platform.fetch(input, init));
         const batch = options.batch ?? {};
         this.#maxSize = batch === false ? 1 : Math.max(1, Math.floor(batch.maxSize ?? DEFAULT_MAX_BATCH));
     }
@@ -39,7 +40,7 @@ export class HttpLink {
             if (this.#queue.length >= this.#maxSize)
                 this.#flush();
             else
-                this.#timer ??= setTimeout(() => this.#flush(), 0);
+                this.#timer ??= platform.setTimeout(() => this.#flush(), 0);
         });
     }
     #abort(call) {
@@ -47,7 +48,7 @@ export class HttpLink {
         this.#queue = this.#queue.filter((c) => c !== call);
     }
     #flush() {
-        clearTimeout(this.#timer);
+        platform.clearTimeout(this.#timer);
         this.#timer = undefined;
         const calls = this.#queue;
         this.#queue = [];
@@ -55,7 +56,7 @@ export class HttpLink {
             void this.#send(calls);
     }
     async #send(calls) {
-        const controller = new AbortController();
+        const controller = new platform.AbortController();
         // Cancel the HTTP request once every call riding on it was aborted.
         const cancel = () => calls.every((c) => c.done) && controller.abort();
         for (const c of calls)
@@ -80,12 +81,12 @@ export class HttpLink {
         }
     }
     async #post(calls, signal) {
-        const headers = new Headers(await resolve(this.#options.headers));
-        headers.set("Content-Type", "application/json");
-        headers.set("Accept", "application/json");
+        const headers = headerRecord(await resolve(this.#options.headers));
+        headers["content-type"] = "application/json";
+        headers["accept"] = "application/json";
         const token = await resolve(this.#options.token);
         if (token)
-            headers.set("Authorization", `Bearer ${token}`);
+            headers["authorization"] = `Bearer ${token}`;
         const live = calls.filter((c) => !c.done);
         if (live.length === 0)
             return undefined;
