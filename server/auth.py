@@ -120,14 +120,27 @@ class Tokens:
             raise _unauthorized("The token has expired", "token_expired") from None
         except jwt.InvalidSignatureError:
             raise _unauthorized("The token's signature is not valid", "bad_signature") from None
-        except jwt.PyJWTError as exc:
-            raise _unauthorized(f"The token is not valid: {exc}", "invalid_token") from None
+        except jwt.MissingRequiredClaimError as exc:  # the claim is one of ours: exp or sub
+            raise _unauthorized(f"The token has no {exc.claim!r} claim", "invalid_token") from None
+        except jwt.PyJWTError as exc:  # PyJWT's own words stay in the log, as for any error
+            log.info("token refused: %s", exc)
+            raise _unauthorized(
+                _REFUSED.get(type(exc), "The token is not valid"), "invalid_token"
+            ) from None
         sub, roles = claims.get("sub"), claims.get("roles", [])
         if not isinstance(sub, str) or not _BEING_ID.match(sub):
             raise _unauthorized("The token's subject is not a being id", "invalid_token")
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
             raise _unauthorized("The token's roles must be a list of strings", "invalid_token")
         return Principal(sub, frozenset(roles)), float(claims["exp"])
+
+
+_REFUSED: dict[type[Exception], str] = {
+    jwt.DecodeError: "The token is not a well-formed JWT",
+    jwt.InvalidAudienceError: "The token's audience is not accepted here",
+    jwt.InvalidIssuerError: "The token's issuer is not accepted here",
+    jwt.ImmatureSignatureError: "The token is not valid yet",
+}
 
 
 def _unauthorized(message: str, reason: str) -> RpcError:

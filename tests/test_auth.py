@@ -48,6 +48,18 @@ async def test_token_without_exp_or_with_a_bad_subject_is_unauthorized(world: Ap
         assert error["data"]["reason"] == "invalid_token", claims
 
 
+async def test_refusals_say_why_in_our_words_not_the_jwt_library_s(world: Api) -> None:
+    soon = int(time.time()) + 60
+    cases = [
+        ("not.a.jwt", "The token is not a well-formed JWT"),
+        (_forge({"sub": "@member"}), "The token has no 'exp' claim"),
+        (_forge({"sub": "@member", "exp": soon, "nbf": soon}), "The token is not valid yet"),
+    ]
+    for token, message in cases:
+        error = await world.error("auth.me", token=token)
+        assert (error["message"], error["data"]["reason"]) == (message, "invalid_token")
+
+
 async def test_garbage_and_other_schemes_are_unauthorized(world: Api) -> None:
     for header in ("Bearer not.a.jwt", "Basic dXNlcjpwYXNz", "Bearer "):
         response = await world.client.post(
