@@ -9,7 +9,7 @@ SERVICE_UNAVAILABLE and ``data.reason = "media_not_configured"``.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -35,6 +35,8 @@ __all__ = [
     "SendSystemMessageInput",
     "SendTestMessageInput",
     "Track",
+    "TrackKind",
+    "TrackSource",
     "UpdateParticipantInput",
     "UpdateRoomMetadataInput",
     "get_join_token",
@@ -143,12 +145,18 @@ class ParticipantPermissions(Base):
     can_publish_data: bool
 
 
+TrackKind = Literal["audio", "video", "data"]  # LiveKit's TrackType, lower-cased
+TrackSource = Literal[  # LiveKit's TrackSource, lower-cased
+    "unknown", "camera", "microphone", "screen_share", "screen_share_audio"
+]
+
+
 class Track(Base):
     """A published track."""
 
     sid: str
-    kind: str  # audio, video, data
-    source: str  # camera, microphone, screen_share, ...
+    kind: TrackKind
+    source: TrackSource
     name: str
     muted: bool
 

@@ -46,12 +46,25 @@ def session(room_id: str, room_sid: str, info: ParticipantInfo) -> Session:
     )
 
 
+_KINDS: dict[int, livekit.TrackKind] = {
+    TrackType.AUDIO: "audio",
+    TrackType.VIDEO: "video",
+    TrackType.DATA: "data",
+}
+_SOURCES: dict[int, livekit.TrackSource] = {
+    TrackSource.CAMERA: "camera",
+    TrackSource.MICROPHONE: "microphone",
+    TrackSource.SCREEN_SHARE: "screen_share",
+    TrackSource.SCREEN_SHARE_AUDIO: "screen_share_audio",
+}
+
+
 def track(info: TrackInfo) -> livekit.Track:
     """A published track."""
     return livekit.Track(
         sid=info.sid,
-        kind=TrackType.Name(info.type).lower(),
-        source=TrackSource.Name(info.source).lower(),
+        kind=_KINDS[info.type],
+        source=_SOURCES.get(info.source, "unknown"),
         name=info.name,
         muted=info.muted,
     )

@@ -643,8 +643,8 @@ export interface TokenParticipant {
 /** A published track. */
 export interface Track {
   sid: string;
-  kind: string;
-  source: string;
+  kind: "audio" | "data" | "video";
+  source: "camera" | "microphone" | "screen_share" | "screen_share_audio" | "unknown";
   name: string;
   muted: boolean;
 }
