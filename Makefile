@@ -13,12 +13,12 @@ test: $(STAMP) setup-node browser lint
 	$(BIN)/pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check server schema tests
-	$(BIN)/ruff format --check server schema tests
+	$(BIN)/ruff check server schema codegen tests bench
+	$(BIN)/ruff format --check server schema codegen tests bench
 	$(BIN)/mypy
 
 bench: $(STAMP) wrk
-	$(BIN)/python -m tests.bench
+	$(BIN)/python -m bench
 
 # The bench drives the server with Debian's wrk: root installs it.
 wrk:

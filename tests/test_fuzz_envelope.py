@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import random
 
-from tests.conftest import Post
+from tests.support.app import Post
 
 SEED_BODIES = [
     b'{"jsonrpc":"2.0","method":"subtract","params":[42,23],"id":1}',

@@ -12,7 +12,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from tests.conftest import Post
+from tests.support.app import Post
 
 Client = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
 CALL = {"jsonrpc": "2.0", "method": "get_data", "id": 1}
@@ -227,7 +227,7 @@ async def test_healthz_and_readyz(client: TestClient[Any, Any]) -> None:
 
 
 async def test_readyz_reports_a_failing_dependency(aiohttp_client: Client, make_app: Any) -> None:
-    from server.health import READY_CHECKS
+    from server.http.health import READY_CHECKS
 
     app = make_app()
 

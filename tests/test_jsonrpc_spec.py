@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.conftest import Post, without_data
+from tests.support.app import Post, without_data
 
 INVALID_REQUEST = {"code": -32600, "message": "Invalid Request"}
 PARSE_ERROR = {"code": -32700, "message": "Parse error"}
@@ -235,8 +235,8 @@ async def test_too_many_positional_params(post: Post) -> None:
 async def test_a_default_app_serves_the_examples_and_the_setting_hides_them(
     aiohttp_client: Callable[[Any], Awaitable[Any]],
 ) -> None:
-    from server.app import create_app
-    from tests.conftest import make_settings
+    from server.http.app import create_app
+    from tests.support.app import make_settings
 
     call = {"jsonrpc": "2.0", "method": "subtract", "params": [42, 23], "id": 1}
     discover = {"jsonrpc": "2.0", "method": "rpc.discover", "id": 2}
