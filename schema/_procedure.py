@@ -10,11 +10,16 @@ import msgspec
 
 from schema.errors import ERRORS, ErrorName
 
-__all__ = ["Kind", "Procedure", "mutation", "query"]
+__all__ = ["Kind", "LimitClass", "Procedure", "Reasons", "mutation", "query"]
 
 In = TypeVar("In")
 Out = TypeVar("Out")
 Kind = Literal["query", "mutation"]
+# Which rate limit a call counts against: reads and writes by default; calls that reach
+# LiveKit, and those that mint a join token, have limits of their own.
+LimitClass = Literal["read", "write", "livekit", "token"]
+# The ``reason`` words a procedure may give with each error code it declares.
+Reasons = dict[ErrorName, tuple[str, ...]]
 
 # Lenient on purpose: the product contract (schema/__init__.py) insists on
 # "namespace.camelCase"; the JSON-RPC spec's own examples use flat names.
@@ -37,6 +42,8 @@ class Procedure(Generic[In, Out]):
     errors: tuple[ErrorName, ...] = ()
     protected: bool = False
     description: str = field(default="", compare=False)
+    limit: LimitClass | None = field(default=None, compare=False)  # None: by kind
+    reasons: Reasons = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
@@ -48,6 +55,16 @@ class Procedure(Generic[In, Out]):
             raise ValueError(f"{self.name}: unknown error codes {unknown}")
         if self.protected and "UNAUTHORIZED" not in self.errors:  # protected implies it
             object.__setattr__(self, "errors", ("UNAUTHORIZED", *self.errors))
+        undeclared = sorted(set(self.reasons) - set(self.errors))
+        if undeclared:
+            raise ValueError(f"{self.name}: reasons given for undeclared errors {undeclared}")
+
+    @property
+    def counts_as(self) -> LimitClass:
+        """The rate limit a call counts against: ``limit``, else reads or writes by kind."""
+        if self.limit is not None:
+            return self.limit
+        return "read" if self.kind == "query" else "write"
 
     @property
     def namespace(self) -> str:
@@ -63,9 +80,21 @@ def query(
     *,
     errors: tuple[ErrorName, ...] = (),
     protected: bool = False,
+    limit: LimitClass | None = None,
+    reasons: Reasons | None = None,
 ) -> Procedure[In, Out]:
     """Declare a query: a call that reads and changes nothing."""
-    return Procedure(name, "query", input, output, summary, errors, protected)
+    return Procedure(
+        name,
+        "query",
+        input,
+        output,
+        summary,
+        errors,
+        protected,
+        limit=limit,
+        reasons=dict(reasons or {}),
+    )
 
 
 def mutation(
@@ -76,6 +105,18 @@ def mutation(
     *,
     errors: tuple[ErrorName, ...] = (),
     protected: bool = False,
+    limit: LimitClass | None = None,
+    reasons: Reasons | None = None,
 ) -> Procedure[In, Out]:
     """Declare a mutation: a call that changes state."""
-    return Procedure(name, "mutation", input, output, summary, errors, protected)
+    return Procedure(
+        name,
+        "mutation",
+        input,
+        output,
+        summary,
+        errors,
+        protected,
+        limit=limit,
+        reasons=dict(reasons or {}),
+    )

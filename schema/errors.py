@@ -102,6 +102,7 @@ class ErrorData(Base, omit_defaults=True):
     issues: list[Issue] | msgspec.UnsetType = msgspec.UNSET
     reason: str | msgspec.UnsetType = msgspec.UNSET
     retryable: bool | msgspec.UnsetType = msgspec.UNSET
+    retry_after: float | msgspec.UnsetType = msgspec.UNSET  # seconds before trying again
 
 
 class ErrorObject(Base):

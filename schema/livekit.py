@@ -226,6 +226,7 @@ get_join_token = mutation(
     JoinToken,
     "A join token for a space's room, with grants from your role (data-only by default).",
     errors=("NOT_FOUND", "BAD_REQUEST", "FORBIDDEN", "SERVICE_UNAVAILABLE"),
+    limit="token",
     protected=True,
 )
 send_system_message = mutation(
@@ -234,6 +235,7 @@ send_system_message = mutation(
     MessageSent,
     "Send a reliable data message into a space's room (owners and moderators).",
     errors=_ROOM_ERRORS,
+    limit="livekit",
     protected=True,
 )
 send_test_message = mutation(
@@ -242,6 +244,7 @@ send_test_message = mutation(
     MessageSent,
     "Send {type: 'test_message', fromBeingId, message, timestamp} on topic 'demo' (members).",
     errors=_ROOM_ERRORS,
+    limit="livekit",
     protected=True,
 )
 list_participants = query(
@@ -250,6 +253,7 @@ list_participants = query(
     list[Participant],
     "Who is connected to a space's room (owners and moderators).",
     errors=_ROOM_ERRORS,
+    limit="livekit",
     protected=True,
 )
 remove_participant = mutation(
@@ -258,6 +262,7 @@ remove_participant = mutation(
     RemovedParticipant,
     "Disconnect a participant and refuse its being new tokens for a while (owners, moderators).",
     errors=_ROOM_ERRORS,
+    limit="livekit",
     protected=True,
 )
 mute_track = mutation(
@@ -265,6 +270,7 @@ mute_track = mutation(
     MuteTrackInput,
     Track,
     "Mute a participant's published track (owners and moderators).",
+    limit="livekit",
     errors=(*_ROOM_ERRORS, "PRECONDITION_FAILED"),  # unmuting where LiveKit does not allow it
     protected=True,
 )
@@ -274,6 +280,7 @@ update_participant = mutation(
     Participant,
     "Change a participant's name, metadata, attributes or permissions (owners, moderators).",
     errors=_ROOM_ERRORS,
+    limit="livekit",
     protected=True,
 )
 update_room_metadata = mutation(
@@ -282,5 +289,6 @@ update_room_metadata = mutation(
     MediaRoom,
     "Replace a space's room metadata (owners and moderators; the room must be active).",
     errors=_ROOM_ERRORS,
+    limit="livekit",
     protected=True,
 )

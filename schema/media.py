@@ -159,6 +159,7 @@ create_room = mutation(
     MediaRoom,
     "Create a LiveKit room, or return the existing one (idempotent).",
     errors=("BAD_REQUEST", *_MEDIA_ERRORS),
+    limit="livekit",
     protected=True,
 )
 delete_room = mutation(
@@ -167,6 +168,7 @@ delete_room = mutation(
     DeletedRoom,
     "Delete a LiveKit room and disconnect everyone in it (idempotent).",
     errors=_MEDIA_ERRORS,
+    limit="livekit",
     protected=True,
 )
 list_rooms = query(
@@ -175,6 +177,7 @@ list_rooms = query(
     list[MediaRoom],
     "The active LiveKit rooms.",
     errors=_MEDIA_ERRORS,
+    limit="livekit",
     protected=True,
 )
 generate_token = mutation(
@@ -183,6 +186,7 @@ generate_token = mutation(
     MediaToken,
     "Mint a LiveKit join token with explicit grants, and the URL to use it with.",
     errors=("FORBIDDEN", "SERVICE_UNAVAILABLE"),
+    limit="token",
     protected=True,
 )
 media_url: Procedure[MediaUrlInput, str | None] = query(

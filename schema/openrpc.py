@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -10,7 +11,7 @@ import msgspec
 from schema._procedure import Procedure
 from schema.errors import ERRORS, ErrorData, ErrorName, ErrorObject
 
-__all__ = ["OPENRPC_VERSION", "build_openrpc"]
+__all__ = ["OPENRPC_VERSION", "build_openrpc", "contract_hash"]
 
 OPENRPC_VERSION = "1.3.2"
 _REF = "#/components/schemas/{name}"
@@ -86,3 +87,10 @@ def _error(name: ErrorName) -> dict[str, Any]:
     spec = ERRORS[name]
     data = ErrorData(code=name, http_status=spec.http_status)
     return {"code": spec.code, "message": spec.message, "data": msgspec.to_builtins(data)}
+
+
+def contract_hash(document: dict[str, Any]) -> str:
+    """A short digest of what an OpenRPC document promises: its methods and components
+    (not its title, version or servers). Clients send theirs so stale ones show up."""
+    promised = {"methods": document["methods"], "components": document["components"]}
+    return hashlib.sha256(msgspec.json.encode(promised, order="sorted")).hexdigest()[:16]

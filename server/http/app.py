@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
@@ -9,8 +12,10 @@ from aiohttp import web
 
 import schema
 from schema import Procedure, jsonrpc_examples
+from schema.openrpc import build_openrpc, contract_hash
 from server import __version__
 from server.auth import BearerResolver, Tokens
+from server.http.contracts import ClientContracts
 from server.http.cors import with_cors
 from server.http.explorer import add_explorer
 from server.http.health import READY_CHECKS, healthz, readyz
@@ -20,6 +25,7 @@ from server.livekit import LiveKit
 from server.procedures import ROUTERS
 from server.procedures.deps import Deps
 from server.procedures.jsonrpc_examples import router as examples_router
+from server.ratelimit import RateLimits
 from server.rpc import (
     Caller,
     Compiled,
@@ -32,12 +38,29 @@ from server.rpc import (
 )
 from server.settings import Settings
 from server.storage import Storage
+from server.storage.idempotency import IdempotencyStore
 
-__all__ = ["CALLER", "DEPS", "PROCEDURES", "create_app", "storage_ctx"]
+__all__ = [
+    "CALLER",
+    "CLIENT_CONTRACTS",
+    "DEPS",
+    "IDEMPOTENCY",
+    "PROCEDURES",
+    "RATE_LIMITS",
+    "create_app",
+    "storage_ctx",
+]
 
+log = logging.getLogger("roomrpc.http")
 DEPS = web.AppKey("deps", Deps)
 PROCEDURES = web.AppKey("procedures", dict[str, Compiled])
 CALLER = web.AppKey("caller", Caller[Deps])
+# Rate limits: transports other than /rpc (WebSockets, subscriptions) count with
+# ``app[RATE_LIMITS].admit("socket" | "subscription", who)``; absent when RATE_LIMITS=false.
+RATE_LIMITS = web.AppKey("rate_limits", RateLimits)
+IDEMPOTENCY = web.AppKey("idempotency", IdempotencyStore)
+CLIENT_CONTRACTS = web.AppKey("client_contracts", ClientContracts)  # stale clients, by hash
+_PURGE_EVERY = 300.0  # seconds between deletions of expired idempotent answers
 
 
 def create_app(
@@ -62,19 +85,31 @@ def create_app(
             lambda: deps.storage,
             cache_seconds=settings.auth_cache_seconds,
         )
+    limits = RateLimits(settings) if settings.rate_limits else None
+    idempotency = IdempotencyStore(lambda: deps.storage, settings)
     dispatcher = Dispatcher(
         procedures,
         deps=deps,
         resolve_principal=resolve_principal,
         call_timeout=settings.rpc_call_timeout,
         max_batch=settings.rpc_max_batch,
+        limiter=limits,
+        idempotency=idempotency,
     )
+    document = build_openrpc(contract, title="roomrpc", version=__version__)
+    contracts = ClientContracts(contract_hash(document))
     app = web.Application(client_max_size=settings.rpc_max_body_bytes)
     app[DEPS] = deps
     app[PROCEDURES] = procedures
     app[CALLER] = Caller(procedures, deps)
     app[READY_CHECKS] = {}
-    handler = rpc_handler(dispatcher, settings)  # type: ignore[arg-type]
+    if limits is not None:
+        app[RATE_LIMITS] = limits
+    app[IDEMPOTENCY] = idempotency
+    app[CLIENT_CONTRACTS] = contracts
+    if limits is not None and not limits.synchronous:
+        app[READY_CHECKS]["rate_limits"] = limits.ping
+    handler = rpc_handler(dispatcher, settings, contracts)  # type: ignore[arg-type]
     if settings.cors_origins:
         handler, preflight = with_cors(handler, settings.cors_origins)
         app.router.add_route("OPTIONS", "/rpc", preflight)
@@ -82,6 +117,7 @@ def create_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.cleanup_ctx.append(storage_ctx)
+    app.cleanup_ctx.append(_purge_ctx)
     # LiveKit (issue 4): one shared session for the app's life, and a readiness check.
     if livekit is not None:
         app.cleanup_ctx.append(livekit.lifespan)
@@ -103,3 +139,21 @@ async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
     finally:
         deps.opened_storage = None
         await storage.close()
+
+
+async def _purge_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Delete expired idempotent answers every few minutes, while the app runs."""
+
+    async def purge() -> None:
+        while True:
+            await asyncio.sleep(_PURGE_EVERY)
+            try:
+                await app[IDEMPOTENCY].purge()
+            except Exception:  # the database is down: next time
+                log.warning("could not delete expired idempotency keys", exc_info=True)
+
+    task = asyncio.create_task(purge())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -7,12 +7,15 @@ import re
 import secrets
 from collections.abc import Awaitable, Callable
 
+import msgspec
 from aiohttp import web
 
-from server.rpc import Dispatcher, Reply, error_reply
+from schema.errors import Issue
+from server.http.contracts import ClientContracts
+from server.rpc import Dispatcher, Reply, RpcError, error_object, error_reply
 from server.settings import Settings
 
-__all__ = ["RequestIds", "rpc_handler"]
+__all__ = ["RequestIds", "client_address", "rpc_handler"]
 
 # JSON's own types, and what clients send for a body when told nothing else: no type
 # (requests, httpx), text/plain (fetch and aiohttp with a string), octet-stream (aiohttp
@@ -31,6 +34,7 @@ _MEDIA_TYPES = frozenset(
     }
 )
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_MS = re.compile(r"^[0-9]{1,9}$")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -48,7 +52,17 @@ class RequestIds:
         return f"{self._prefix}-{next(self._counter):x}"
 
 
-def rpc_handler(dispatcher: Dispatcher[object], settings: Settings) -> Handler:
+def client_address(request: web.Request) -> str:
+    """Who an anonymous caller is, for rate limits and idempotency keys: its address.
+
+    The peer's address; behind a trusted proxy, the address the proxy forwarded.
+    """
+    return request.remote or ""
+
+
+def rpc_handler(
+    dispatcher: Dispatcher[object], settings: Settings, contracts: ClientContracts | None = None
+) -> Handler:
     """The aiohttp handler: media type and size checks, then the dispatcher."""
     max_body = settings.rpc_max_body_bytes
     request_ids = RequestIds()
@@ -72,8 +86,24 @@ def rpc_handler(dispatcher: Dispatcher[object], settings: Settings) -> Handler:
                 body = await request.read()
             except web.HTTPRequestEntityTooLarge:
                 return _respond(_too_large(max_body, request_id), request_id)
+        headers = request.headers
+        timeout = None
+        deadline = headers.get("X-Timeout-Ms")
+        if deadline is not None:
+            if not _MS.match(deadline) or deadline.strip("0") == "":
+                return _respond(_bad_deadline(request_id), request_id)
+            timeout = int(deadline) / 1000
+        if contracts is not None:
+            sent = headers.get("X-Contract-Hash")
+            if sent is not None and sent != contracts.current:
+                contracts.seen(sent)
         reply = await dispatcher.handle(
-            body, request_id=request_id, authorization=request.headers.get("Authorization")
+            body,
+            request_id=request_id,
+            authorization=headers.get("Authorization"),
+            client=client_address(request),
+            idempotency_key=headers.get("Idempotency-Key"),
+            timeout=timeout,
         )
         return _respond(reply, request_id)
 
@@ -89,8 +119,17 @@ def _too_large(max_body: int, request_id: str) -> Reply:
     return error_reply("PAYLOAD_TOO_LARGE", request_id, f"Body exceeds {max_body} bytes")
 
 
+def _bad_deadline(request_id: str) -> Reply:
+    issue = Issue(path="X-Timeout-Ms", message="Expected milliseconds, 1 to 999999999")
+    error = error_object(RpcError("BAD_REQUEST", issues=[issue]), path=None, request_id=request_id)
+    body = b'{"jsonrpc":"2.0","error":' + msgspec.json.encode(error) + b',"id":null}'
+    return Reply(body, 400)
+
+
 def _respond(reply: Reply, request_id: str) -> web.Response:
     headers = {"X-Request-Id": request_id}
+    if reply.headers is not None:
+        headers.update(reply.headers)
     if reply.body is None:
         return web.Response(status=204, headers=headers)
     headers["Content-Type"] = "application/json"
