@@ -104,7 +104,7 @@ async def test_a_retryable_failure_frees_the_key_and_others_are_kept(
     key = uuid.uuid4().hex
     busy = {"jsonrpc": "2.0", "method": "probe.fail", "params": {"code": "TIMEOUT"}, "id": 1}
     await send(client, busy, key)
-    status, headers, _body = await send(client, busy, key)  # ran again: not replayed
+    _status, headers, _body = await send(client, busy, key)  # ran again: not replayed
     assert "Idempotent-Replayed" not in headers
     key = uuid.uuid4().hex
     gone = {"jsonrpc": "2.0", "method": "probe.fail", "params": {"code": "NOT_FOUND"}, "id": 1}

@@ -105,6 +105,7 @@ def create_app(
     app[READY_CHECKS] = {}
     if limits is not None:
         app[RATE_LIMITS] = limits
+        app.on_cleanup.append(lambda _app: _close(limits))
     app[IDEMPOTENCY] = idempotency
     app[CLIENT_CONTRACTS] = contracts
     if limits is not None and not limits.synchronous:
@@ -139,6 +140,10 @@ async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
     finally:
         deps.opened_storage = None
         await storage.close()
+
+
+async def _close(limits: RateLimits) -> None:
+    limits.close()
 
 
 async def _purge_ctx(app: web.Application) -> AsyncIterator[None]:

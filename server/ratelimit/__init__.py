@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from typing import Literal
 
+import coredis
 from limits import RateLimitItem, parse
 from limits.aio.storage import Storage as AsyncStorage
 from limits.aio.strategies import FixedWindowRateLimiter as AsyncFixedWindow
@@ -50,8 +51,10 @@ class RateLimits:
         self._memory = MemoryStorage() if self.synchronous else None
         self._shared: AsyncStorage | None = None
         self._strategy: AsyncFixedWindow | None = None
-        if not self.synchronous:
-            shared = storage_from_string(f"async+{uri}")
+        self._pool: coredis.ConnectionPool | None = None
+        if not self.synchronous:  # our own pool, so that shutdown closes its connections
+            self._pool = coredis.ConnectionPool.from_url(uri)
+            shared = storage_from_string(f"async+{uri}", connection_pool=self._pool)
             assert isinstance(shared, AsyncStorage)
             self._shared = shared
             self._strategy = AsyncFixedWindow(shared)
@@ -93,6 +96,11 @@ class RateLimits:
         """Raises when a shared storage does not answer (the /readyz check)."""
         if self._shared is not None and not await self._shared.check():
             raise ConnectionError("rate limit storage does not answer")
+
+    def close(self) -> None:
+        """Close the connections to a shared storage."""
+        if self._pool is not None:
+            self._pool.disconnect()
 
     async def reset(self) -> None:
         """Forget every count (tests and operators)."""
