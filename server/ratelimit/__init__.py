@@ -14,7 +14,7 @@ subscription a caller starts.
 from __future__ import annotations
 
 import time
-from typing import Literal
+from typing import Any, Literal
 
 import coredis
 from limits import RateLimitItem, parse
@@ -54,7 +54,8 @@ class RateLimits:
         self._pool: coredis.ConnectionPool | None = None
         if not self.synchronous:  # our own pool, so that shutdown closes its connections
             self._pool = coredis.ConnectionPool.from_url(uri)
-            shared = storage_from_string(f"async+{uri}", connection_pool=self._pool)
+            options: dict[str, Any] = {"connection_pool": self._pool}  # typed str by limits
+            shared = storage_from_string(f"async+{uri}", **options)
             assert isinstance(shared, AsyncStorage)
             self._shared = shared
             self._strategy = AsyncFixedWindow(shared)
