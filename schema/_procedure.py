@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
 import msgspec
 
-from schema.errors import ERRORS, ErrorName
+from schema._base import Base
+from schema.errors import (
+    ANY_CALL,
+    ANY_CALL_REASONS,
+    ERRORS,
+    MUTATION_REASONS,
+    STORAGE_REASONS,
+    ErrorName,
+    Issue,
+)
 
 __all__ = ["Kind", "LimitClass", "Procedure", "Reasons", "mutation", "query"]
 
@@ -55,9 +65,27 @@ class Procedure(Generic[In, Out]):
             raise ValueError(f"{self.name}: unknown error codes {unknown}")
         if self.protected and "UNAUTHORIZED" not in self.errors:  # protected implies it
             object.__setattr__(self, "errors", ("UNAUTHORIZED", *self.errors))
+        if self.kind == "mutation" and "CONFLICT" not in self.errors:  # an Idempotency-Key's
+            object.__setattr__(self, "errors", (*self.errors, "CONFLICT"))
         undeclared = sorted(set(self.reasons) - set(self.errors))
         if undeclared:
             raise ValueError(f"{self.name}: reasons given for undeclared errors {undeclared}")
+
+    def reasons_for(self, code: ErrorName) -> tuple[str, ...]:
+        """Every ``reason`` this procedure may give with ``code``: its own, and those
+        of any call, of storage and of mutations, sorted."""
+        if code not in self.errors and code not in ANY_CALL:
+            return ()
+        words = {*self.reasons.get(code, ()), *ANY_CALL_REASONS.get(code, ())}
+        if code in self.errors:
+            words.update(STORAGE_REASONS.get(code, ()))
+            if self.kind == "mutation":
+                words.update(MUTATION_REASONS.get(code, ()))
+        return tuple(sorted(words))
+
+    def error_data(self, code: ErrorName) -> type[msgspec.Struct]:
+        """The msgspec type of ``error.data`` when this procedure fails with ``code``."""
+        return _error_data(code, self.reasons_for(code))
 
     @property
     def counts_as(self) -> LimitClass:
@@ -120,3 +148,24 @@ def mutation(
         limit=limit,
         reasons=dict(reasons or {}),
     )
+
+
+@functools.cache
+def _error_data(code: ErrorName, reasons: tuple[str, ...]) -> type[msgspec.Struct]:
+    """``error.data`` for ``code``: ``reason`` one of ``reasons`` (absent when none)."""
+    fields: list[tuple[str, Any, Any]] = [
+        ("code", Literal[code], msgspec.NODEFAULT),
+        ("http_status", int, msgspec.NODEFAULT),
+        ("path", str | None, None),
+        ("request_id", str | None, None),
+        ("issues", list[Issue] | msgspec.UnsetType, msgspec.UNSET),
+    ]
+    if reasons:
+        reason = Literal[reasons]  # type: ignore[valid-type]
+        fields.append(("reason", reason | msgspec.UnsetType, msgspec.UNSET))
+    fields += [
+        ("retryable", bool | msgspec.UnsetType, msgspec.UNSET),
+        ("retry_after", float | msgspec.UnsetType, msgspec.UNSET),
+    ]
+    name = "".join(part.title() for part in code.split("_")) + "Data"
+    return msgspec.defstruct(name, fields, bases=(Base,), omit_defaults=True)

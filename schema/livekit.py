@@ -17,7 +17,7 @@ from schema._base import Base
 from schema._procedure import mutation, query
 from schema.being import BeingId
 from schema.errors import ErrorName
-from schema.media import AttributeKey, Identity, MediaRoom, Metadata, Name
+from schema.media import AttributeKey, Identity, MediaRoom, Metadata, Name, media_reasons
 
 __all__ = [
     "DEMO_TOPIC",
@@ -228,6 +228,13 @@ get_join_token = mutation(
     errors=("NOT_FOUND", "BAD_REQUEST", "FORBIDDEN", "SERVICE_UNAVAILABLE"),
     limit="token",
     protected=True,
+    reasons={
+        "BAD_REQUEST": ("not_a_space",),
+        "FORBIDDEN": ("revoked",),
+        "NOT_FOUND": ("no_such_being",),
+        "SERVICE_UNAVAILABLE": ("media_not_configured",),
+        "UNAUTHORIZED": ("no_such_being",),
+    },
 )
 send_system_message = mutation(
     "livekit.sendSystemMessage",
@@ -237,6 +244,11 @@ send_system_message = mutation(
     errors=_ROOM_ERRORS,
     limit="livekit",
     protected=True,
+    reasons=media_reasons(
+        (*_ROOM_ERRORS, "CONFLICT"),
+        FORBIDDEN=("not_manager",),
+        NOT_FOUND=("no_such_being", "not_a_space"),
+    ),
 )
 send_test_message = mutation(
     "livekit.sendTestMessage",
@@ -246,6 +258,11 @@ send_test_message = mutation(
     errors=_ROOM_ERRORS,
     limit="livekit",
     protected=True,
+    reasons=media_reasons(
+        (*_ROOM_ERRORS, "CONFLICT"),
+        FORBIDDEN=("listener", "not_member"),
+        NOT_FOUND=("no_such_being", "not_a_space"),
+    ),
 )
 list_participants = query(
     "livekit.listParticipants",
@@ -255,6 +272,9 @@ list_participants = query(
     errors=_ROOM_ERRORS,
     limit="livekit",
     protected=True,
+    reasons=media_reasons(
+        _ROOM_ERRORS, FORBIDDEN=("not_manager",), NOT_FOUND=("no_such_being", "not_a_space")
+    ),
 )
 remove_participant = mutation(
     "livekit.removeParticipant",
@@ -264,6 +284,11 @@ remove_participant = mutation(
     errors=_ROOM_ERRORS,
     limit="livekit",
     protected=True,
+    reasons=media_reasons(
+        (*_ROOM_ERRORS, "CONFLICT"),
+        FORBIDDEN=("not_manager", "not_owner"),
+        NOT_FOUND=("no_such_being", "not_a_space"),
+    ),
 )
 mute_track = mutation(
     "livekit.muteTrack",
@@ -273,6 +298,11 @@ mute_track = mutation(
     limit="livekit",
     errors=(*_ROOM_ERRORS, "PRECONDITION_FAILED"),  # unmuting where LiveKit does not allow it
     protected=True,
+    reasons=media_reasons(
+        (*_ROOM_ERRORS, "PRECONDITION_FAILED", "CONFLICT"),
+        FORBIDDEN=("not_manager", "not_owner"),
+        NOT_FOUND=("no_such_being", "not_a_space"),
+    ),
 )
 update_participant = mutation(
     "livekit.updateParticipant",
@@ -282,6 +312,11 @@ update_participant = mutation(
     errors=_ROOM_ERRORS,
     limit="livekit",
     protected=True,
+    reasons=media_reasons(
+        (*_ROOM_ERRORS, "CONFLICT"),
+        FORBIDDEN=("media_not_allowed", "not_manager", "not_owner"),
+        NOT_FOUND=("no_such_being", "not_a_space"),
+    ),
 )
 update_room_metadata = mutation(
     "livekit.updateRoomMetadata",
@@ -291,4 +326,9 @@ update_room_metadata = mutation(
     errors=_ROOM_ERRORS,
     limit="livekit",
     protected=True,
+    reasons=media_reasons(
+        (*_ROOM_ERRORS, "CONFLICT"),
+        FORBIDDEN=("not_manager",),
+        NOT_FOUND=("no_such_being", "not_a_space"),
+    ),
 )

@@ -63,6 +63,7 @@ def _method(
         "x-kind": proc.kind,
         "x-protected": proc.protected,
         "x-input": input_schema,
+        "x-error-data": {code: _error_data(proc, code) for code in proc.errors},
     }
     if proc.description:
         method["description"] = proc.description
@@ -81,6 +82,13 @@ def _params(components: dict[str, Any], input_schema: dict[str, Any]) -> list[di
             param["description"] = schema["description"]
         params.append(param)
     return params
+
+
+def _error_data(proc: Procedure[Any, Any], code: ErrorName) -> dict[str, Any]:
+    """The JSON Schema of ``error.data`` when ``proc`` fails with ``code`` (its reasons)."""
+    data_type = proc.error_data(code)
+    _refs, components = msgspec.json.schema_components([data_type], ref_template=_REF)
+    return components[data_type.__name__]  # type: ignore[no-any-return]
 
 
 def _error(name: ErrorName) -> dict[str, Any]:

@@ -759,6 +759,7 @@ export interface Procedures {
     input: MeInput;
     output: Me;
     errors: "UNAUTHORIZED" | "SERVICE_UNAVAILABLE";
+    reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "token_expired" | "unknown_being";
     kind: "query";
     protected: true;
   };
@@ -767,6 +768,7 @@ export interface Procedures {
     input: CreateBeingInput;
     output: Being;
     errors: "CONFLICT" | "FORBIDDEN" | "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE";
+    reasons: "admin_only" | "already_member" | "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "id_taken" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "no_such_owner" | "token_expired" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -774,7 +776,8 @@ export interface Procedures {
   "being.delete": {
     input: DeleteBeingInput;
     output: Being;
-    errors: "NOT_FOUND" | "FORBIDDEN" | "PRECONDITION_FAILED" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE";
+    errors: "NOT_FOUND" | "FORBIDDEN" | "PRECONDITION_FAILED" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "last_owner" | "no_such_being" | "not_owner" | "owns_bots" | "token_expired" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -783,6 +786,7 @@ export interface Procedures {
     input: GetBeingInput;
     output: Being;
     errors: "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE";
+    reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "no_such_being" | "token_expired" | "unknown_being";
     kind: "query";
     protected: false;
   };
@@ -791,6 +795,7 @@ export interface Procedures {
     input: ListBeingsInput;
     output: BeingPage;
     errors: "UNAUTHORIZED" | "SERVICE_UNAVAILABLE";
+    reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "token_expired" | "unknown_being";
     kind: "query";
     protected: false;
   };
@@ -798,7 +803,8 @@ export interface Procedures {
   "being.update": {
     input: UpdateBeingInput;
     output: Being;
-    errors: "NOT_FOUND" | "FORBIDDEN" | "BAD_REQUEST" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE";
+    errors: "NOT_FOUND" | "FORBIDDEN" | "BAD_REQUEST" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "no_such_being" | "not_owner" | "token_expired" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -807,6 +813,7 @@ export interface Procedures {
     input: NoInput;
     output: unknown[];
     errors: never;
+    reasons: never;
     kind: "query";
     protected: false;
   };
@@ -814,7 +821,8 @@ export interface Procedures {
   "intention.create": {
     input: CreateIntentionInput;
     output: Intention;
-    errors: "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE";
+    errors: "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "listener" | "no_such_being" | "not_a_space" | "not_manager" | "not_member" | "token_expired" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -823,6 +831,7 @@ export interface Procedures {
     input: ListIntentionsInput;
     output: IntentionPage;
     errors: "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE";
+    reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "no_such_being" | "not_a_space" | "token_expired" | "unknown_being";
     kind: "query";
     protected: false;
   };
@@ -830,7 +839,8 @@ export interface Procedures {
   "livekit.getJoinToken": {
     input: GetJoinTokenInput;
     output: JoinToken;
-    errors: "UNAUTHORIZED" | "NOT_FOUND" | "BAD_REQUEST" | "FORBIDDEN" | "SERVICE_UNAVAILABLE";
+    errors: "UNAUTHORIZED" | "NOT_FOUND" | "BAD_REQUEST" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_not_configured" | "no_such_being" | "not_a_space" | "revoked" | "token_expired" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -839,6 +849,7 @@ export interface Procedures {
     input: ListParticipantsInput;
     output: Participant[];
     errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "media_bad_response" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "rate_limited" | "token_expired" | "unknown_being";
     kind: "query";
     protected: true;
   };
@@ -846,7 +857,8 @@ export interface Procedures {
   "livekit.muteTrack": {
     input: MuteTrackInput;
     output: Track;
-    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "PRECONDITION_FAILED";
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "PRECONDITION_FAILED" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_precondition_failed" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "not_owner" | "rate_limited" | "token_expired" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -854,7 +866,8 @@ export interface Procedures {
   "livekit.removeParticipant": {
     input: RemoveParticipantInput;
     output: RemovedParticipant;
-    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "not_owner" | "rate_limited" | "token_expired" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -862,7 +875,8 @@ export interface Procedures {
   "livekit.sendSystemMessage": {
     input: SendSystemMessageInput;
     output: MessageSent;
-    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "rate_limited" | "token_expired" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -870,7 +884,8 @@ export interface Procedures {
   "livekit.sendTestMessage": {
     input: SendTestMessageInput;
     output: MessageSent;
-    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "listener" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_member" | "rate_limited" | "token_expired" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -878,7 +893,8 @@ export interface Procedures {
   "livekit.updateParticipant": {
     input: UpdateParticipantInput;
     output: Participant;
-    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_allowed" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "not_owner" | "rate_limited" | "token_expired" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -886,7 +902,8 @@ export interface Procedures {
   "livekit.updateRoomMetadata": {
     input: UpdateRoomMetadataInput;
     output: MediaRoom;
-    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "rate_limited" | "token_expired" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -894,7 +911,8 @@ export interface Procedures {
   "media.createRoom": {
     input: CreateRoomInput;
     output: MediaRoom;
-    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "rate_limited" | "token_expired" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -902,7 +920,8 @@ export interface Procedures {
   "media.deleteRoom": {
     input: DeleteRoomInput;
     output: DeletedRoom;
-    errors: "UNAUTHORIZED" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    errors: "UNAUTHORIZED" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_not_configured" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "rate_limited" | "token_expired" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -910,7 +929,8 @@ export interface Procedures {
   "media.generateToken": {
     input: GenerateTokenInput;
     output: MediaToken;
-    errors: "UNAUTHORIZED" | "FORBIDDEN" | "SERVICE_UNAVAILABLE";
+    errors: "UNAUTHORIZED" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_not_configured" | "token_expired" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -919,6 +939,7 @@ export interface Procedures {
     input: ListRoomsInput;
     output: MediaRoom[];
     errors: "UNAUTHORIZED" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "media_bad_response" | "media_credentials_rejected" | "media_not_configured" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "rate_limited" | "token_expired" | "unknown_being";
     kind: "query";
     protected: true;
   };
@@ -927,6 +948,7 @@ export interface Procedures {
     input: MediaUrlInput;
     output: string | null;
     errors: "UNAUTHORIZED" | "FORBIDDEN";
+    reasons: "bad_algorithm" | "bad_signature" | "invalid_token" | "token_expired" | "unknown_being";
     kind: "query";
     protected: true;
   };
@@ -934,7 +956,8 @@ export interface Procedures {
   "notify_hello": {
     input: HelloInput;
     output: null;
-    errors: never;
+    errors: "CONFLICT";
+    reasons: "answer_not_kept" | "idempotency_key_reused" | "in_progress";
     kind: "mutation";
     protected: false;
   };
@@ -942,7 +965,8 @@ export interface Procedures {
   "notify_sum": {
     input: SumInput;
     output: number;
-    errors: never;
+    errors: "CONFLICT";
+    reasons: "answer_not_kept" | "idempotency_key_reused" | "in_progress";
     kind: "mutation";
     protected: false;
   };
@@ -951,6 +975,7 @@ export interface Procedures {
     input: PresenceMembersInput;
     output: PresentMember[];
     errors: "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    reasons: "anonymous" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "media_bad_response" | "media_credentials_rejected" | "media_not_configured" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "rate_limited" | "token_expired" | "unknown_being";
     kind: "query";
     protected: false;
   };
@@ -959,6 +984,7 @@ export interface Procedures {
     input: DiscoverInput;
     output: Record<string, unknown>;
     errors: never;
+    reasons: never;
     kind: "query";
     protected: false;
   };
@@ -967,6 +993,7 @@ export interface Procedures {
     input: AddMemberInput;
     output: Member;
     errors: "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "CONFLICT" | "BAD_REQUEST";
+    reasons: "already_member" | "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "no_such_being" | "not_a_space" | "not_manager" | "token_expired" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -975,6 +1002,7 @@ export interface Procedures {
     input: SpaceMembersInput;
     output: MemberPage;
     errors: "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE";
+    reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "no_such_being" | "not_a_space" | "token_expired" | "unknown_being";
     kind: "query";
     protected: false;
   };
@@ -982,7 +1010,8 @@ export interface Procedures {
   "space.removeMember": {
     input: RemoveMemberInput;
     output: Member;
-    errors: "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "PRECONDITION_FAILED";
+    errors: "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "PRECONDITION_FAILED" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "last_owner" | "no_member" | "no_such_being" | "not_a_space" | "not_manager" | "token_expired" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -990,7 +1019,8 @@ export interface Procedures {
   "space.setRole": {
     input: SetRoleInput;
     output: Member;
-    errors: "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "PRECONDITION_FAILED";
+    errors: "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "PRECONDITION_FAILED" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "last_owner" | "no_member" | "no_such_being" | "not_a_space" | "not_manager" | "token_expired" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -999,6 +1029,7 @@ export interface Procedures {
     input: SubtractInput;
     output: number;
     errors: never;
+    reasons: never;
     kind: "query";
     protected: false;
   };
@@ -1007,6 +1038,7 @@ export interface Procedures {
     input: SumInput;
     output: number;
     errors: never;
+    reasons: never;
     kind: "query";
     protected: false;
   };
@@ -1015,6 +1047,7 @@ export interface Procedures {
     input: HealthInput;
     output: Health;
     errors: never;
+    reasons: never;
     kind: "query";
     protected: false;
   };
@@ -1022,7 +1055,8 @@ export interface Procedures {
   "update": {
     input: UpdateInput;
     output: null;
-    errors: never;
+    errors: "CONFLICT";
+    reasons: "answer_not_kept" | "idempotency_key_reused" | "in_progress";
     kind: "mutation";
     protected: false;
   };
@@ -1035,37 +1069,40 @@ export interface Client {
    *
    * `get_data`: a query.
    */
-  readonly get_data: Procedure<"get_data", NoInput, unknown[], never>;
+  readonly get_data: Procedure<"get_data", NoInput, unknown[], never, never>;
   /**
    * Records a hello (logged)
    *
    * `notify_hello`: a mutation.
+   * Declared errors: `CONFLICT`.
    */
-  readonly notify_hello: Procedure<"notify_hello", HelloInput, null, never>;
+  readonly notify_hello: Procedure<"notify_hello", HelloInput, null, "CONFLICT", "answer_not_kept" | "idempotency_key_reused" | "in_progress">;
   /**
    * a + b + c, usually sent as a notification
    *
    * `notify_sum`: a mutation.
+   * Declared errors: `CONFLICT`.
    */
-  readonly notify_sum: Procedure<"notify_sum", SumInput, number, never>;
+  readonly notify_sum: Procedure<"notify_sum", SumInput, number, "CONFLICT", "answer_not_kept" | "idempotency_key_reused" | "in_progress">;
   /**
    * minuend - subtrahend
    *
    * `subtract`: a query.
    */
-  readonly subtract: Procedure<"subtract", SubtractInput, number, never>;
+  readonly subtract: Procedure<"subtract", SubtractInput, number, never, never>;
   /**
    * a + b + c
    *
    * `sum`: a query.
    */
-  readonly sum: Procedure<"sum", SumInput, number, never>;
+  readonly sum: Procedure<"sum", SumInput, number, never, never>;
   /**
    * Records the numbers (logged)
    *
    * `update`: a mutation.
+   * Declared errors: `CONFLICT`.
    */
-  readonly update: Procedure<"update", UpdateInput, null, never>;
+  readonly update: Procedure<"update", UpdateInput, null, "CONFLICT", "answer_not_kept" | "idempotency_key_reused" | "in_progress">;
   /** The `auth` namespace: who the bearer token says the caller is. */
   readonly auth: {
     /**
@@ -1074,7 +1111,7 @@ export interface Client {
      * `auth.me`: a query, needs a bearer token.
      * Declared errors: `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`.
      */
-    readonly me: Procedure<"auth.me", MeInput, Me, "UNAUTHORIZED" | "SERVICE_UNAVAILABLE">;
+    readonly me: Procedure<"auth.me", MeInput, Me, "UNAUTHORIZED" | "SERVICE_UNAVAILABLE", "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "token_expired" | "unknown_being">;
   };
   /** The `being` namespace: users, spaces and bots, and who may see them. */
   readonly being: {
@@ -1084,35 +1121,35 @@ export interface Client {
      * `being.create`: a mutation, needs a bearer token.
      * Declared errors: `CONFLICT`, `FORBIDDEN`, `NOT_FOUND`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`.
      */
-    readonly create: Procedure<"being.create", CreateBeingInput, Being, "CONFLICT" | "FORBIDDEN" | "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE">;
+    readonly create: Procedure<"being.create", CreateBeingInput, Being, "CONFLICT" | "FORBIDDEN" | "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE", "admin_only" | "already_member" | "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "id_taken" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "no_such_owner" | "token_expired" | "unknown_being">;
     /**
      * Delete a being (its owner only); a space takes its members and history along.
      *
      * `being.delete`: a mutation, needs a bearer token.
-     * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `PRECONDITION_FAILED`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`.
+     * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `PRECONDITION_FAILED`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `CONFLICT`.
      */
-    readonly delete: Procedure<"being.delete", DeleteBeingInput, Being, "NOT_FOUND" | "FORBIDDEN" | "PRECONDITION_FAILED" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE">;
+    readonly delete: Procedure<"being.delete", DeleteBeingInput, Being, "NOT_FOUND" | "FORBIDDEN" | "PRECONDITION_FAILED" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "last_owner" | "no_such_being" | "not_owner" | "owns_bots" | "token_expired" | "unknown_being">;
     /**
      * A being by id; a private space is NOT_FOUND to non-members.
      *
      * `being.get`: a query.
      * Declared errors: `NOT_FOUND`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`.
      */
-    readonly get: Procedure<"being.get", GetBeingInput, Being, "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE">;
+    readonly get: Procedure<"being.get", GetBeingInput, Being, "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE", "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "no_such_being" | "token_expired" | "unknown_being">;
     /**
      * The beings the caller may see, a page at a time, ordered by id.
      *
      * `being.list`: a query.
      * Declared errors: `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`.
      */
-    readonly list: Procedure<"being.list", ListBeingsInput, BeingPage, "UNAUTHORIZED" | "SERVICE_UNAVAILABLE">;
+    readonly list: Procedure<"being.list", ListBeingsInput, BeingPage, "UNAUTHORIZED" | "SERVICE_UNAVAILABLE", "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "token_expired" | "unknown_being">;
     /**
      * Change a being's name, visibility or metadata (its owner only).
      *
      * `being.update`: a mutation, needs a bearer token.
-     * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `BAD_REQUEST`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`.
+     * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `BAD_REQUEST`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `CONFLICT`.
      */
-    readonly update: Procedure<"being.update", UpdateBeingInput, Being, "NOT_FOUND" | "FORBIDDEN" | "BAD_REQUEST" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE">;
+    readonly update: Procedure<"being.update", UpdateBeingInput, Being, "NOT_FOUND" | "FORBIDDEN" | "BAD_REQUEST" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "no_such_being" | "not_owner" | "token_expired" | "unknown_being">;
   };
   /** The `intention` namespace: what is said and done in a space, its history. */
   readonly intention: {
@@ -1120,16 +1157,16 @@ export interface Client {
      * Say something in a space (members; listeners may not speak).
      *
      * `intention.create`: a mutation, needs a bearer token.
-     * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`.
+     * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `CONFLICT`.
      */
-    readonly create: Procedure<"intention.create", CreateIntentionInput, Intention, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE">;
+    readonly create: Procedure<"intention.create", CreateIntentionInput, Intention, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "listener" | "no_such_being" | "not_a_space" | "not_manager" | "not_member" | "token_expired" | "unknown_being">;
     /**
      * A space's history, newest first: what a client loads when it joins.
      *
      * `intention.list`: a query.
      * Declared errors: `NOT_FOUND`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`.
      */
-    readonly list: Procedure<"intention.list", ListIntentionsInput, IntentionPage, "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE">;
+    readonly list: Procedure<"intention.list", ListIntentionsInput, IntentionPage, "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE", "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "no_such_being" | "not_a_space" | "token_expired" | "unknown_being">;
   };
   /**
    * The `livekit` namespace: a space's LiveKit room, for the beings in the space.
@@ -1144,58 +1181,58 @@ export interface Client {
      * A join token for a space's room, with grants from your role (data-only by default).
      *
      * `livekit.getJoinToken`: a mutation, needs a bearer token.
-     * Declared errors: `UNAUTHORIZED`, `NOT_FOUND`, `BAD_REQUEST`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`.
+     * Declared errors: `UNAUTHORIZED`, `NOT_FOUND`, `BAD_REQUEST`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `CONFLICT`.
      */
-    readonly getJoinToken: Procedure<"livekit.getJoinToken", GetJoinTokenInput, JoinToken, "UNAUTHORIZED" | "NOT_FOUND" | "BAD_REQUEST" | "FORBIDDEN" | "SERVICE_UNAVAILABLE">;
+    readonly getJoinToken: Procedure<"livekit.getJoinToken", GetJoinTokenInput, JoinToken, "UNAUTHORIZED" | "NOT_FOUND" | "BAD_REQUEST" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_not_configured" | "no_such_being" | "not_a_space" | "revoked" | "token_expired" | "unknown_being">;
     /**
      * Who is connected to a space's room (owners and moderators).
      *
      * `livekit.listParticipants`: a query, needs a bearer token.
      * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
      */
-    readonly listParticipants: Procedure<"livekit.listParticipants", ListParticipantsInput, Participant[], "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    readonly listParticipants: Procedure<"livekit.listParticipants", ListParticipantsInput, Participant[], "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS", "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "media_bad_response" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "rate_limited" | "token_expired" | "unknown_being">;
     /**
      * Mute a participant's published track (owners and moderators).
      *
      * `livekit.muteTrack`: a mutation, needs a bearer token.
-     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `PRECONDITION_FAILED`.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `PRECONDITION_FAILED`, `CONFLICT`.
      */
-    readonly muteTrack: Procedure<"livekit.muteTrack", MuteTrackInput, Track, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "PRECONDITION_FAILED">;
+    readonly muteTrack: Procedure<"livekit.muteTrack", MuteTrackInput, Track, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "PRECONDITION_FAILED" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_precondition_failed" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "not_owner" | "rate_limited" | "token_expired" | "unknown_being">;
     /**
      * Disconnect a participant and refuse its being new tokens for a while (owners, moderators).
      *
      * `livekit.removeParticipant`: a mutation, needs a bearer token.
-     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `CONFLICT`.
      */
-    readonly removeParticipant: Procedure<"livekit.removeParticipant", RemoveParticipantInput, RemovedParticipant, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    readonly removeParticipant: Procedure<"livekit.removeParticipant", RemoveParticipantInput, RemovedParticipant, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "not_owner" | "rate_limited" | "token_expired" | "unknown_being">;
     /**
      * Send a reliable data message into a space's room (owners and moderators).
      *
      * `livekit.sendSystemMessage`: a mutation, needs a bearer token.
-     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `CONFLICT`.
      */
-    readonly sendSystemMessage: Procedure<"livekit.sendSystemMessage", SendSystemMessageInput, MessageSent, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    readonly sendSystemMessage: Procedure<"livekit.sendSystemMessage", SendSystemMessageInput, MessageSent, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "rate_limited" | "token_expired" | "unknown_being">;
     /**
      * Send {type: 'test_message', fromBeingId, message, timestamp} on topic 'demo' (members).
      *
      * `livekit.sendTestMessage`: a mutation, needs a bearer token.
-     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `CONFLICT`.
      */
-    readonly sendTestMessage: Procedure<"livekit.sendTestMessage", SendTestMessageInput, MessageSent, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    readonly sendTestMessage: Procedure<"livekit.sendTestMessage", SendTestMessageInput, MessageSent, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "listener" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_member" | "rate_limited" | "token_expired" | "unknown_being">;
     /**
      * Change a participant's name, metadata, attributes or permissions (owners, moderators).
      *
      * `livekit.updateParticipant`: a mutation, needs a bearer token.
-     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `CONFLICT`.
      */
-    readonly updateParticipant: Procedure<"livekit.updateParticipant", UpdateParticipantInput, Participant, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    readonly updateParticipant: Procedure<"livekit.updateParticipant", UpdateParticipantInput, Participant, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_allowed" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "not_owner" | "rate_limited" | "token_expired" | "unknown_being">;
     /**
      * Replace a space's room metadata (owners and moderators; the room must be active).
      *
      * `livekit.updateRoomMetadata`: a mutation, needs a bearer token.
-     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `CONFLICT`.
      */
-    readonly updateRoomMetadata: Procedure<"livekit.updateRoomMetadata", UpdateRoomMetadataInput, MediaRoom, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    readonly updateRoomMetadata: Procedure<"livekit.updateRoomMetadata", UpdateRoomMetadataInput, MediaRoom, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "rate_limited" | "token_expired" | "unknown_being">;
   };
   /**
    * The `media` namespace: LiveKit rooms and tokens for trusted server-side callers.
@@ -1209,37 +1246,37 @@ export interface Client {
      * Create a LiveKit room, or return the existing one (idempotent).
      *
      * `media.createRoom`: a mutation, needs a bearer token.
-     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `CONFLICT`.
      */
-    readonly createRoom: Procedure<"media.createRoom", CreateRoomInput, MediaRoom, "UNAUTHORIZED" | "BAD_REQUEST" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    readonly createRoom: Procedure<"media.createRoom", CreateRoomInput, MediaRoom, "UNAUTHORIZED" | "BAD_REQUEST" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "rate_limited" | "token_expired" | "unknown_being">;
     /**
      * Delete a LiveKit room and disconnect everyone in it (idempotent).
      *
      * `media.deleteRoom`: a mutation, needs a bearer token.
-     * Declared errors: `UNAUTHORIZED`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
+     * Declared errors: `UNAUTHORIZED`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `CONFLICT`.
      */
-    readonly deleteRoom: Procedure<"media.deleteRoom", DeleteRoomInput, DeletedRoom, "UNAUTHORIZED" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    readonly deleteRoom: Procedure<"media.deleteRoom", DeleteRoomInput, DeletedRoom, "UNAUTHORIZED" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_not_configured" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "rate_limited" | "token_expired" | "unknown_being">;
     /**
      * Mint a LiveKit join token with explicit grants, and the URL to use it with.
      *
      * `media.generateToken`: a mutation, needs a bearer token.
-     * Declared errors: `UNAUTHORIZED`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`.
+     * Declared errors: `UNAUTHORIZED`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `CONFLICT`.
      */
-    readonly generateToken: Procedure<"media.generateToken", GenerateTokenInput, MediaToken, "UNAUTHORIZED" | "FORBIDDEN" | "SERVICE_UNAVAILABLE">;
+    readonly generateToken: Procedure<"media.generateToken", GenerateTokenInput, MediaToken, "UNAUTHORIZED" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_not_configured" | "token_expired" | "unknown_being">;
     /**
      * The active LiveKit rooms.
      *
      * `media.listRooms`: a query, needs a bearer token.
      * Declared errors: `UNAUTHORIZED`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
      */
-    readonly listRooms: Procedure<"media.listRooms", ListRoomsInput, MediaRoom[], "UNAUTHORIZED" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    readonly listRooms: Procedure<"media.listRooms", ListRoomsInput, MediaRoom[], "UNAUTHORIZED" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS", "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "media_bad_response" | "media_credentials_rejected" | "media_not_configured" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "rate_limited" | "token_expired" | "unknown_being">;
     /**
      * The LiveKit URL browsers connect to, or null when media is off.
      *
      * `media.mediaUrl`: a query, needs a bearer token.
      * Declared errors: `UNAUTHORIZED`, `FORBIDDEN`.
      */
-    readonly mediaUrl: Procedure<"media.mediaUrl", MediaUrlInput, string | null, "UNAUTHORIZED" | "FORBIDDEN">;
+    readonly mediaUrl: Procedure<"media.mediaUrl", MediaUrlInput, string | null, "UNAUTHORIZED" | "FORBIDDEN", "bad_algorithm" | "bad_signature" | "invalid_token" | "token_expired" | "unknown_being">;
   };
   /**
    * The `presence` namespace: who is in a space's LiveKit room now.
@@ -1254,7 +1291,7 @@ export interface Client {
      * `presence.members`: a query.
      * Declared errors: `NOT_FOUND`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
      */
-    readonly members: Procedure<"presence.members", PresenceMembersInput, PresentMember[], "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    readonly members: Procedure<"presence.members", PresenceMembersInput, PresentMember[], "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS", "anonymous" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "media_bad_response" | "media_credentials_rejected" | "media_not_configured" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "rate_limited" | "token_expired" | "unknown_being">;
   };
   /** The reserved `rpc` namespace: service discovery (served by the RPC core itself). */
   readonly rpc: {
@@ -1263,7 +1300,7 @@ export interface Client {
      *
      * `rpc.discover`: a query.
      */
-    readonly discover: Procedure<"rpc.discover", DiscoverInput, Record<string, unknown>, never>;
+    readonly discover: Procedure<"rpc.discover", DiscoverInput, Record<string, unknown>, never, never>;
   };
   /** The `space` namespace: who is in a space, with which role. */
   readonly space: {
@@ -1273,28 +1310,28 @@ export interface Client {
      * `space.addMember`: a mutation, needs a bearer token.
      * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `CONFLICT`, `BAD_REQUEST`.
      */
-    readonly addMember: Procedure<"space.addMember", AddMemberInput, Member, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "CONFLICT" | "BAD_REQUEST">;
+    readonly addMember: Procedure<"space.addMember", AddMemberInput, Member, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "CONFLICT" | "BAD_REQUEST", "already_member" | "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "no_such_being" | "not_a_space" | "not_manager" | "token_expired" | "unknown_being">;
     /**
      * A space's members: anyone for a public space, members for a private one.
      *
      * `space.members`: a query.
      * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`.
      */
-    readonly members: Procedure<"space.members", SpaceMembersInput, MemberPage, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE">;
+    readonly members: Procedure<"space.members", SpaceMembersInput, MemberPage, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE", "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "no_such_being" | "not_a_space" | "token_expired" | "unknown_being">;
     /**
      * Remove a member (owners, moderators, or the member itself); never the last owner.
      *
      * `space.removeMember`: a mutation, needs a bearer token.
-     * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `PRECONDITION_FAILED`.
+     * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `PRECONDITION_FAILED`, `CONFLICT`.
      */
-    readonly removeMember: Procedure<"space.removeMember", RemoveMemberInput, Member, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "PRECONDITION_FAILED">;
+    readonly removeMember: Procedure<"space.removeMember", RemoveMemberInput, Member, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "PRECONDITION_FAILED" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "last_owner" | "no_member" | "no_such_being" | "not_a_space" | "not_manager" | "token_expired" | "unknown_being">;
     /**
      * Change a member's role (owners; moderators between member and listener).
      *
      * `space.setRole`: a mutation, needs a bearer token.
-     * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `PRECONDITION_FAILED`.
+     * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `PRECONDITION_FAILED`, `CONFLICT`.
      */
-    readonly setRole: Procedure<"space.setRole", SetRoleInput, Member, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "PRECONDITION_FAILED">;
+    readonly setRole: Procedure<"space.setRole", SetRoleInput, Member, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "PRECONDITION_FAILED" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "last_owner" | "no_member" | "no_such_being" | "not_a_space" | "not_manager" | "token_expired" | "unknown_being">;
   };
   /** The `system` namespace: the server's own health. */
   readonly system: {
@@ -1303,7 +1340,7 @@ export interface Client {
      *
      * `system.health`: a query.
      */
-    readonly health: Procedure<"system.health", HealthInput, Health, never>;
+    readonly health: Procedure<"system.health", HealthInput, Health, never, never>;
   };
 }
 
@@ -1311,40 +1348,43 @@ export interface Client {
 export const PROCEDURES = {
   "auth.me": { kind: "query", errors: ["UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: true },
   "being.create": { kind: "mutation", errors: ["CONFLICT", "FORBIDDEN", "NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: true },
-  "being.delete": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "PRECONDITION_FAILED", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: true },
+  "being.delete": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "PRECONDITION_FAILED", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "CONFLICT"], protected: true },
   "being.get": { kind: "query", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: false },
   "being.list": { kind: "query", errors: ["UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: false },
-  "being.update": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "BAD_REQUEST", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: true },
+  "being.update": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "BAD_REQUEST", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "CONFLICT"], protected: true },
   "get_data": { kind: "query", errors: [], protected: false },
-  "intention.create": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: true },
+  "intention.create": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "CONFLICT"], protected: true },
   "intention.list": { kind: "query", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: false },
-  "livekit.getJoinToken": { kind: "mutation", errors: ["UNAUTHORIZED", "NOT_FOUND", "BAD_REQUEST", "FORBIDDEN", "SERVICE_UNAVAILABLE"], protected: true },
+  "livekit.getJoinToken": { kind: "mutation", errors: ["UNAUTHORIZED", "NOT_FOUND", "BAD_REQUEST", "FORBIDDEN", "SERVICE_UNAVAILABLE", "CONFLICT"], protected: true },
   "livekit.listParticipants": { kind: "query", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
-  "livekit.muteTrack": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "PRECONDITION_FAILED"], protected: true },
-  "livekit.removeParticipant": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
-  "livekit.sendSystemMessage": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
-  "livekit.sendTestMessage": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
-  "livekit.updateParticipant": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
-  "livekit.updateRoomMetadata": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
-  "media.createRoom": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
-  "media.deleteRoom": { kind: "mutation", errors: ["UNAUTHORIZED", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
-  "media.generateToken": { kind: "mutation", errors: ["UNAUTHORIZED", "FORBIDDEN", "SERVICE_UNAVAILABLE"], protected: true },
+  "livekit.muteTrack": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "PRECONDITION_FAILED", "CONFLICT"], protected: true },
+  "livekit.removeParticipant": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "CONFLICT"], protected: true },
+  "livekit.sendSystemMessage": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "CONFLICT"], protected: true },
+  "livekit.sendTestMessage": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "CONFLICT"], protected: true },
+  "livekit.updateParticipant": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "CONFLICT"], protected: true },
+  "livekit.updateRoomMetadata": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "CONFLICT"], protected: true },
+  "media.createRoom": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "CONFLICT"], protected: true },
+  "media.deleteRoom": { kind: "mutation", errors: ["UNAUTHORIZED", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "CONFLICT"], protected: true },
+  "media.generateToken": { kind: "mutation", errors: ["UNAUTHORIZED", "FORBIDDEN", "SERVICE_UNAVAILABLE", "CONFLICT"], protected: true },
   "media.listRooms": { kind: "query", errors: ["UNAUTHORIZED", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
   "media.mediaUrl": { kind: "query", errors: ["UNAUTHORIZED", "FORBIDDEN"], protected: true },
-  "notify_hello": { kind: "mutation", errors: [], protected: false },
-  "notify_sum": { kind: "mutation", errors: [], protected: false },
+  "notify_hello": { kind: "mutation", errors: ["CONFLICT"], protected: false },
+  "notify_sum": { kind: "mutation", errors: ["CONFLICT"], protected: false },
   "presence.members": { kind: "query", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: false },
   "rpc.discover": { kind: "query", errors: [], protected: false },
   "space.addMember": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "CONFLICT", "BAD_REQUEST"], protected: true },
   "space.members": { kind: "query", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: false },
-  "space.removeMember": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "PRECONDITION_FAILED"], protected: true },
-  "space.setRole": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "PRECONDITION_FAILED"], protected: true },
+  "space.removeMember": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "PRECONDITION_FAILED", "CONFLICT"], protected: true },
+  "space.setRole": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "PRECONDITION_FAILED", "CONFLICT"], protected: true },
   "subtract": { kind: "query", errors: [], protected: false },
   "sum": { kind: "query", errors: [], protected: false },
   "system.health": { kind: "query", errors: [], protected: false },
-  "update": { kind: "mutation", errors: [], protected: false },
+  "update": { kind: "mutation", errors: ["CONFLICT"], protected: false },
 } as const;
 PROCEDURES satisfies Record<keyof Procedures, ProcedureMeta>;
+
+/** The hash of the contract this client was made from: sent as `X-Contract-Hash`. */
+export const CONTRACT_HASH = "f2438619686e75df";
 
 /**
  * A client for this API: `await client.system.health()`.
@@ -1352,5 +1392,5 @@ PROCEDURES satisfies Record<keyof Procedures, ProcedureMeta>;
  * Calls made in the same tick go out as one JSON-RPC batch; see {@link ClientOptions}.
  */
 export function createClient(options: ClientOptions): Client & RawClient {
-  return buildClient<Client>(PROCEDURES, options);
+  return buildClient<Client>(PROCEDURES, options, CONTRACT_HASH);
 }
