@@ -122,3 +122,16 @@ async def test_limits_can_be_turned_off(
     client = await aiohttp_client(make_app(RATE_LIMITS="false", RATE_LIMIT_READS="1/minute"))
     assert [(await send(client, call()))[0] for _ in range(3)] == [200] * 3
     assert RATE_LIMITS not in client.app
+
+
+async def test_a_window_passes_and_the_caller_is_served_again(
+    aiohttp_client: AppClient, make_app: Callable[..., web.Application]
+) -> None:
+    client = await aiohttp_client(make_app(RATE_LIMIT_READS="2/second"))
+    assert [(await send(client, call()))[0] for _ in range(3)] == [200, 200, 429]
+    await asyncio.sleep(1.1)
+    assert (await send(client, call()))[0] == 200
+    limits = client.app[RATE_LIMITS]
+    await asyncio.sleep(1.1)
+    limits.expire()  # what the app's cleanup task does: counters of quiet callers go
+    assert (await send(client, call()))[0] == 200

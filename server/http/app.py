@@ -147,11 +147,14 @@ async def _close(limits: RateLimits) -> None:
 
 
 async def _purge_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Delete expired idempotent answers every few minutes, while the app runs."""
+    """Delete expired idempotent answers and rate counters every few minutes."""
 
     async def purge() -> None:
         while True:
             await asyncio.sleep(_PURGE_EVERY)
+            limits = app.get(RATE_LIMITS)
+            if limits is not None:
+                limits.expire()
             try:
                 await app[IDEMPOTENCY].purge()
             except Exception:  # the database is down: next time

@@ -32,6 +32,24 @@ OpenLimit = Literal["socket", "subscription"]
 _CACHE_MAX = 10_000  # keys remembered per class; forgotten all at once beyond it
 
 
+class _LoopMemory(MemoryStorage):
+    """limits' memory storage, without its expiry thread.
+
+    ``MemoryStorage.incr`` starts a ``threading.Timer`` whenever the last one has
+    run (every 10 ms under load); under an event loop each start waits for the GIL
+    and costs the hot path about a microsecond a call. A counter past its window is
+    reset by ``incr`` itself (``get`` drops it), so the thread only frees memory of
+    callers gone quiet: :meth:`RateLimits.expire` does that from the event loop.
+    """
+
+    def _MemoryStorage__schedule_expiry(self) -> None:  # the name incr calls (mangled)
+        pass
+
+    def expire(self) -> None:
+        """Drop the counters whose window has passed."""
+        self._MemoryStorage__expire_events()  # type: ignore[attr-defined]
+
+
 class RateLimits:
     """The limits of every class, in one storage; ``hit`` and ``admit`` count a call."""
 
@@ -45,10 +63,13 @@ class RateLimits:
             "subscription": settings.rate_limit_subscriptions,
         }
         self._items: dict[str, RateLimitItem] = {name: parse(r) for name, r in rates.items()}
-        self._keys: dict[str, dict[str, str]] = {name: {} for name in rates}
+        # Per class, what hit() needs at hand: the item, its window, its amount, its keys.
+        self._classes: dict[str, tuple[RateLimitItem, int, int, dict[str, str]]] = {
+            name: (item, item.get_expiry(), item.amount, {}) for name, item in self._items.items()
+        }
         uri = settings.rate_limit_storage
         self.synchronous = uri.startswith("memory://")
-        self._memory = MemoryStorage() if self.synchronous else None
+        self._memory = _LoopMemory() if self.synchronous else None
         self._shared: AsyncStorage | None = None
         self._strategy: AsyncFixedWindow | None = None
         self._pool: coredis.ConnectionPool | None = None
@@ -62,8 +83,7 @@ class RateLimits:
 
     def hit(self, limit: LimitClass | OpenLimit, who: str) -> Limited | None:
         """Count one call of ``who`` (memory storage); None when within the limit."""
-        item = self._items[limit]
-        keys = self._keys[limit]
+        item, window, amount, keys = self._classes[limit]
         key = keys.get(who)
         if key is None:
             if len(keys) >= _CACHE_MAX:
@@ -71,10 +91,10 @@ class RateLimits:
             key = keys[who] = item.key_for(limit, who)
         memory = self._memory
         assert memory is not None, "hit() needs memory storage: use ahit()"
-        if memory.incr(key, item.get_expiry()) <= item.amount:
+        if memory.incr(key, window) <= amount:
             return None
         reset = memory.get_expiry(key)
-        return Limited(max(reset - time.time(), 0.001), item.amount, item.get_expiry())
+        return Limited(max(reset - time.time(), 0.001), amount, window)
 
     async def ahit(self, limit: LimitClass | OpenLimit, who: str) -> Limited | None:
         """Count one call of ``who`` in any storage (Redis: shared by every instance)."""
@@ -97,6 +117,11 @@ class RateLimits:
         """Raises when a shared storage does not answer (the /readyz check)."""
         if self._shared is not None and not await self._shared.check():
             raise ConnectionError("rate limit storage does not answer")
+
+    def expire(self) -> None:
+        """Free the memory of counters whose window has passed (memory storage)."""
+        if self._memory is not None:
+            self._memory.expire()
 
     def close(self) -> None:
         """Close the connections to a shared storage."""
