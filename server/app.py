@@ -49,7 +49,7 @@ def create_app(
 ) -> web.Application:
     """Build the app; a router that does not match the contract fails here, not later."""
     contract = tuple(contract)
-    if settings.rpc_spec_examples:  # the spec's examples, replayable word for word
+    if settings.rpc_spec_examples:  # the spec's examples, replayable word for word (off by default)
         contract += jsonrpc_examples.CONTRACT
         routers = (*routers, examples_router)
     builtins = [discover_router(contract, title="roomrpc", version=__version__)]

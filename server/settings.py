@@ -36,7 +36,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     access_log: bool = False
     explorer: bool = True  # the API explorer page at GET /
-    rpc_spec_examples: bool = True  # serve the JSON-RPC spec's example procedures
+    rpc_spec_examples: bool = False  # also serve the JSON-RPC spec's example procedures
     rpc_max_body_bytes: Positive = 1024 * 1024
     rpc_max_batch: Positive = 100
     rpc_call_timeout: Seconds = 30.0

@@ -180,6 +180,7 @@ def test_test_contract_builds_with_type_tests(ts_build: Path) -> None:
     assert (ts_build / "test" / "types.check.js").is_file()
 
 
+@pytest.mark.spec_examples  # the client's tests call the spec's methods too
 async def test_client_against_live_server(ts_build: Path, live_url: str) -> None:
     output = await run_node_tests([ts_build / "test" / "client.test.js"], {"ROOMRPC_URL": live_url})
     passed = re.search(r"^\S pass (\d+)$", output, re.MULTILINE)  # the spec reporter's summary

@@ -91,6 +91,7 @@ async def test_unexpected_exception_is_redacted_and_logged(
     assert "r-1" in caplog.text and SECRET in caplog.text  # the log keeps the cause
 
 
+@pytest.mark.spec_examples  # get_data: a call that succeeds beside the failing one
 async def test_unencodable_result_is_an_internal_error(post: Post) -> None:
     _, body = await post({"jsonrpc": "2.0", "method": "probe.unencodable", "id": 1})
     assert body["error"]["code"] == -32603

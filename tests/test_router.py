@@ -89,8 +89,10 @@ def test_contract_names_are_namespaced_camel_case() -> None:
 
 
 def test_the_shipped_contract_and_routers_agree() -> None:
-    app = create_app(make_settings())
     from server.app import PROCEDURES
 
-    served = (*schema.CONTRACT, *jsonrpc_examples.CONTRACT)  # RPC_SPEC_EXAMPLES is on by default
+    app = create_app(make_settings())
+    assert set(app[PROCEDURES]) == {p.name for p in schema.CONTRACT}
+    app = create_app(make_settings(RPC_SPEC_EXAMPLES="true"))
+    served = (*schema.CONTRACT, *jsonrpc_examples.CONTRACT)
     assert set(app[PROCEDURES]) == {p.name for p in served}

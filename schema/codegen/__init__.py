@@ -91,13 +91,14 @@ def stale(files: Mapping[str, str], root: Path) -> list[Path]:
 
 
 def contract_files() -> dict[str, str]:
-    """The generated files of the contract in ``schema/``."""
-    import schema  # here, not at import time: schema/__init__ is what imports the namespaces
-    from schema import jsonrpc_examples
+    """The generated files of the contract in ``schema/``: what a default server serves.
 
-    # What a server with default settings serves: RPC_SPEC_EXAMPLES is on by default.
-    served = (*schema.CONTRACT, *jsonrpc_examples.CONTRACT)
-    return generate(served, docs=namespace_docs(schema.NAMESPACES))
+    The JSON-RPC spec's example methods are not part of it (a server serves them only
+    with ``RPC_SPEC_EXAMPLES=true``), so the clients never offer them.
+    """
+    import schema  # here, not at import time: schema/__init__ is what imports the namespaces
+
+    return generate(schema.CONTRACT, docs=namespace_docs(schema.NAMESPACES))
 
 
 def main(argv: list[str] | None = None) -> int:
