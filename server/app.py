@@ -82,7 +82,7 @@ def create_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.cleanup_ctx.append(storage_ctx)
-    # LiveKit (issue 4): one shared session for the app's life, and a readiness check.
+    # LiveKit: one shared session for the app's life, and a readiness check.
     if livekit is not None:
         app.cleanup_ctx.append(livekit.lifespan)
         app[READY_CHECKS]["livekit"] = livekit.ping

@@ -42,7 +42,7 @@ def serve(host: str | None, port: int | None) -> None:
     )
     app = create_app(settings)
     host, port = host or settings.host, port or settings.port
-    # --- storage (issue 3): demo world on a fresh embedded database; a down DB is one line
+    # --- storage: demo world on a fresh embedded database; a down DB is one line
     from server.app import DEPS
     from server.cli_beings import demo_world
     from server.storage import StorageUnavailable
@@ -73,7 +73,7 @@ _BIND_ERRORS = {
 }
 
 
-# --- issue 5: the client generator ------------------------------------------------------
+# --- the client generator -------------------------------------------------------------
 
 
 @main.command()
@@ -99,7 +99,7 @@ def codegen(out: Path, check: bool) -> None:
         click.echo(f"roomrpc: wrote {path}")
 
 
-# --- storage and auth commands (issue 3) ---
+# --- storage and auth commands ---
 def _register() -> None:
     from server.cli_beings import being, migrate, revision, seed, token
 

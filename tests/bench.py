@@ -72,11 +72,11 @@ RATIOS: list[tuple[str, str]] = [(SINGLE.name, BARE.name), (BATCH.name, BARE.nam
 
 
 def _register_extras() -> None:
-    # --- issue 3: being.get with a real token and database (tests/bench_beings.py) ---
+    # --- being.get with a real token and database (tests/bench_beings.py) ---
     from tests import bench_beings
 
     EXTRA.append(bench_beings.scenarios)
-    # --- issue 4: livekit.getJoinToken against minting with livekit-api alone ---
+    # --- livekit.getJoinToken against minting with livekit-api alone ---
     from tests import bench_livekit
 
     EXTRA.append(bench_livekit.scenarios)
@@ -109,7 +109,7 @@ def build_app() -> web.Application:
     )
     app.router.add_post("/plain", plain)
     app.router.add_post("/plain-bare", bare)
-    # --- issue 4: the plain livekit-api mint handler (tests/bench_livekit.py) ---
+    # --- the plain livekit-api mint handler (tests/bench_livekit.py) ---
     from tests import bench_livekit
 
     bench_livekit.add_routes(app)

@@ -22,7 +22,7 @@ from tests.livekit_server import LiveKitServer
 
 Post = Callable[..., Awaitable[tuple[int, Any]]]
 
-# Storage and auth (issue 3): databases of each kind, a world of beings and real tokens.
+# Storage and auth: databases of each kind, a world of beings and real tokens.
 pytest_plugins = ("tests.db", "tests.world")
 
 
@@ -35,7 +35,7 @@ async def token_resolver(authorization: str) -> Principal | None:
     return Principal(being, frozenset({"admin"}) if kind == "admin" else frozenset())
 
 
-# Storage (issue 3): apps built by tests keep their SQLite file and generated secret
+# Storage: apps built by tests keep their SQLite file and generated secret
 # in a temporary folder, never in the project's data/ folder.
 _TEST_DATA = tempfile.mkdtemp(prefix="roomrpc-test-")
 
@@ -101,7 +101,7 @@ def without_data(response: Any) -> Any:
     return response
 
 
-# --- LiveKit (issue 4): the wire-level LiveKit test server --------------------------------
+# --- LiveKit: the wire-level LiveKit test server ------------------------------------------
 LIVEKIT_KEY = "lk-test-key"
 LIVEKIT_SECRET = "lk-test-secret-that-is-long-enough"
 
@@ -123,7 +123,7 @@ def livekit_env(server: LiveKitServer, **extra: str) -> dict[str, str]:
     }
 
 
-# --- issue 5: the TypeScript client, generated for the test contract and built once ---
+# --- the TypeScript client, generated for the test contract and built once ---
 
 
 @pytest.fixture(scope="session")
@@ -134,7 +134,7 @@ def ts_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return typescript.build_for(typescript.TEST_CONTRACT, tmp_path_factory.mktemp("ts-client"))
 
 
-# --- issue 4: the world's app configured for the LiveKit test server, receiving its webhooks ---
+# --- the world's app configured for the LiveKit test server, receiving its webhooks ---
 @pytest.fixture
 async def live(
     make_api: Callable[[dict[str, str]], Awaitable[Any]],

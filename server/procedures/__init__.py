@@ -16,13 +16,13 @@ __all__ = ["ROUTERS"]
 
 ROUTERS: tuple[Router, ...] = (
     system.router,
-    media.router,  # LiveKit (issue 4)
-    # --- issue 3 ---
+    media.router,  # LiveKit
+    # --- storage and auth: beings, spaces, intentions ---
     auth.router,
     being.router,
     space.router,
     intention.router,
-    # --- issue 4: LiveKit rooms of spaces, presence ---
+    # --- LiveKit rooms of spaces, presence ---
     livekit.router,
     presence.router,
 )
