@@ -25,12 +25,12 @@ test: $(STAMP) setup-node browser lint
 
 lint: $(STAMP)
 	$(UV) lock --check
-	$(BIN)/ruff check server schema tests
-	$(BIN)/ruff format --check server schema tests
+	$(BIN)/ruff check server schema codegen tests bench
+	$(BIN)/ruff format --check server schema codegen tests bench
 	$(BIN)/mypy
 
 bench: $(STAMP) wrk
-	$(BIN)/python -m tests.bench
+	$(BIN)/python -m bench
 
 # The bench drives the server with Debian's wrk: root installs it.
 wrk:

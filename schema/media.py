@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from schema._base import Base
-from schema._procedure import mutation, query
+from schema._procedure import Procedure, mutation, query
 from schema.errors import ErrorName
 
 __all__ = [
@@ -185,7 +185,7 @@ generate_token = mutation(
     errors=("FORBIDDEN", "SERVICE_UNAVAILABLE"),
     protected=True,
 )
-media_url = query(
+media_url: Procedure[MediaUrlInput, str | None] = query(
     "media.mediaUrl",
     MediaUrlInput,
     str | None,  # type: ignore[arg-type]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -13,36 +12,16 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 import schema
-from server.app import create_app
+from server.http.app import create_app
 from server.procedures import ROUTERS
-from server.rpc import Principal, Router, RpcError
-from server.settings import Settings, load_settings
-from tests import probe
+from server.rpc import Router
+from server.settings import Settings
 from tests.livekit_server import LiveKitServer
+from tests.support import probe
+from tests.support.app import LIVEKIT_KEY, LIVEKIT_SECRET, Post, make_settings, token_resolver
 
-Post = Callable[..., Awaitable[tuple[int, Any]]]
-
-# Storage and auth: databases of each kind, a world of beings and real tokens.
-pytest_plugins = ("tests.db", "tests.world")
-
-
-async def token_resolver(authorization: str) -> Principal | None:
-    """Test resolver: ``Bearer user:@alice`` or ``Bearer admin:@ops``; anything else is refused."""
-    scheme, _, token = authorization.partition(" ")
-    kind, _, being = token.partition(":")
-    if scheme != "Bearer" or kind not in ("user", "admin") or not being:
-        raise RpcError("UNAUTHORIZED", "Invalid bearer token")
-    return Principal(being, frozenset({"admin"}) if kind == "admin" else frozenset())
-
-
-# Storage: apps built by tests keep their SQLite file and generated secret
-# in a temporary folder, never in the project's data/ folder.
-_TEST_DATA = tempfile.mkdtemp(prefix="roomrpc-test-")
-
-
-def make_settings(**overrides: str) -> Settings:
-    overrides.setdefault("DATA_DIR", _TEST_DATA)
-    return load_settings(overrides, env_file=None)
+# Databases of each kind, and a world of beings with real tokens.
+pytest_plugins = ("tests.support.db", "tests.support.world")
 
 
 @pytest.fixture
@@ -91,19 +70,7 @@ def post(client: TestClient[Any, Any]) -> Post:
     return send
 
 
-def without_data(response: Any) -> Any:
-    """A response with every ``error.data`` removed: what the spec's examples show."""
-    if isinstance(response, list):
-        return [without_data(r) for r in response]
-    if isinstance(response, dict) and "error" in response:
-        error = {k: v for k, v in response["error"].items() if k != "data"}
-        return {**response, "error": error}
-    return response
-
-
-# --- LiveKit: the wire-level LiveKit test server ------------------------------------------
-LIVEKIT_KEY = "lk-test-key"
-LIVEKIT_SECRET = "lk-test-secret-that-is-long-enough"
+# --- the wire-level LiveKit test server ---
 
 
 @pytest.fixture
@@ -113,36 +80,28 @@ async def livekit_server() -> AsyncIterator[LiveKitServer]:
         yield server
 
 
-def livekit_env(server: LiveKitServer, **extra: str) -> dict[str, str]:
-    """Settings that point our app at ``server``."""
-    return {
-        "LIVEKIT_URL": server.ws_url,
-        "LIVEKIT_API_KEY": server.api_key,
-        "LIVEKIT_API_SECRET": server.api_secret,
-        **extra,
-    }
-
-
 # --- the TypeScript client, generated for the test contract and built once ---
 
 
 @pytest.fixture(scope="session")
 def ts_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The client generated for ``tests.typescript.TEST_CONTRACT``, compiled with its tests."""
-    from tests import typescript
+    """The client generated for the test contract, compiled with its tests."""
+    from tests.support import typescript
 
     return typescript.build_for(typescript.TEST_CONTRACT, tmp_path_factory.mktemp("ts-client"))
 
 
 # --- the world's app configured for the LiveKit test server, receiving its webhooks ---
+
+
 @pytest.fixture
 async def live(
     make_api: Callable[[dict[str, str]], Awaitable[Any]],
     db_env: dict[str, str],
     livekit_server: LiveKitServer,
 ) -> Any:
-    """``tests.world``'s world (SQLite and PostgreSQL) with media on (calls cut at 0.5 s)."""
-    from tests.live import start_live
-    from tests.world import populate
+    """The test world (SQLite and PostgreSQL) with media on (calls cut at 0.5 s)."""
+    from tests.support.live import start_live
+    from tests.support.world import populate
 
     return await populate(await start_live(make_api, db_env, livekit_server))

@@ -7,8 +7,8 @@ from typing import Any
 
 import jwt
 
-from tests.db import AUTH_SECRET
-from tests.world import Api
+from tests.support.db import AUTH_SECRET
+from tests.support.world import Api
 
 
 def _forge(claims: dict[str, Any], secret: str = AUTH_SECRET) -> str:
@@ -86,7 +86,7 @@ async def test_token_of_a_deleted_being_stops_working_at_once(world: Api) -> Non
 
 async def test_issuer_and_audience_are_checked_when_configured(make_api: Any, db_env: Any) -> None:
     api = await make_api({**db_env, "AUTH_ISSUER": "https://id.example", "AUTH_AUDIENCE": "rr"})
-    from server.seed import create_being
+    from server.cli.seed import create_being
 
     await create_being(api.storage, {"id": "@alice", "name": "Alice", "type": "user"})
     assert (await api.ok("auth.me", as_="@alice"))["being"]["id"] == "@alice"
@@ -134,7 +134,7 @@ async def test_an_identity_providers_rs256_and_es256_tokens(
     ec_key, ec_public = _pem(ec.generate_private_key(ec.SECP256R1()))
     (tmp_path / "idp.pem").write_text(rsa_public)
     api = await make_api({**db_env, "AUTH_PUBLIC_KEY": str(tmp_path / "idp.pem")})
-    from server.seed import create_being
+    from server.cli.seed import create_being
 
     await create_being(api.storage, {"id": "@alice", "name": "Alice", "type": "user"})
     claims = {"sub": "@alice", "exp": int(time.time()) + 60}

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.world import Api
+from tests.support.world import Api
 
 SPACE = {"id": "@new-space", "name": "New", "type": "space"}
 

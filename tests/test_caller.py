@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from schema import system
-from server.app import CALLER
+from server.http.app import CALLER
 from server.rpc import Principal, RpcError
-from tests import probe, spec_examples
+from tests.support import probe, spec_examples
 
 
 @pytest.mark.spec_examples

@@ -12,8 +12,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from tests import codegen_zoo, spec_examples
-from tests.typescript import TS, build_for, run_node_tests, tsc
+from tests.support import codegen_zoo, spec_examples
+from tests.support.typescript import TS, build_for, run_node_tests, tsc
 
 
 @pytest.fixture

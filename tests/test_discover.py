@@ -7,7 +7,7 @@ from typing import Any
 import schema
 from schema.openrpc import build_openrpc
 from server import __version__
-from tests.conftest import Post
+from tests.support.app import Post
 
 
 async def discover(post: Post) -> dict[str, Any]:

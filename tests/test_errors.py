@@ -7,8 +7,8 @@ import logging
 import pytest
 
 from schema.errors import ERRORS, PROTOCOL_ERRORS
-from tests.conftest import Post
-from tests.probe import SECRET
+from tests.support.app import Post
+from tests.support.probe import SECRET
 
 APP_CODES = {
     "BAD_REQUEST": (-32000, 400),

@@ -13,9 +13,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from server.explorer import STATIC
-from tests import codegen_zoo
-from tests.typescript import ARTIFACTS, TS, run_node_tests, tsc
+from server.http.explorer import STATIC
+from tests.support import codegen_zoo
+from tests.support.typescript import ARTIFACTS, TS, run_node_tests, tsc
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -60,7 +60,7 @@ def test_no_asset_from_elsewhere() -> None:
 
 
 def test_compiled_explorer_matches_its_source(tmp_path: Path) -> None:
-    """``server/explorer/static/js`` is exactly what ``make client`` builds from the TypeScript."""
+    """``server/http/explorer/static/js`` is what ``make client`` builds from the TypeScript."""
     tsc("-p", TS / "tsconfig.explorer.json", "--outDir", tmp_path)
     fresh = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.js"))
     shipped = sorted(p.relative_to(STATIC / "js") for p in (STATIC / "js").rglob("*.js"))

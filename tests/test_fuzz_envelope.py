@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from tests.conftest import Post
+from tests.support.app import Post
 
 pytestmark = pytest.mark.spec_examples  # the seed bodies are the spec's example calls
 

@@ -12,7 +12,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from tests.conftest import Post
+from tests.support.app import Post
 
 pytestmark = pytest.mark.spec_examples  # the calls below are the spec's example methods
 
@@ -229,7 +229,7 @@ async def test_healthz_and_readyz(client: TestClient[Any, Any]) -> None:
 
 
 async def test_readyz_reports_a_failing_dependency(aiohttp_client: Client, make_app: Any) -> None:
-    from server.health import READY_CHECKS
+    from server.http.health import READY_CHECKS
 
     app = make_app()
 

@@ -1,21 +1,155 @@
-"""The import graph stays honest: each module imports alone, the core and contract stay lean."""
+"""The import graph stays honest: layers import downwards only, no cycles, each module alone.
+
+The layers, lowest first: the contract (``schema``), the core (``server.rpc``,
+``server.settings``), the rules (``server.domain``), the adapters (storage,
+LiveKit, auth, the bus), the procedures, and the transports and commands
+(``server.http``, ``server.cli``). Imports inside functions count as much as
+those at the top of a module.
+"""
 
 from __future__ import annotations
 
+import ast
 import pkgutil
 import subprocess
 import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 import pytest
 
+import codegen
 import schema
 import server
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Each package prefix and its layer; a module may import its own layer and lower ones.
+LAYERS: dict[str, int] = {
+    "schema": 0,
+    "server": 0,  # the package itself holds only __version__
+    "codegen": 1,
+    "server.rpc": 1,
+    "server.settings": 1,
+    "server.domain": 2,
+    "server.storage": 3,
+    "server.livekit": 3,
+    "server.auth": 3,
+    "server.bus": 3,
+    "server.procedures": 4,
+    "server.http": 5,
+    "server.cli": 5,
+    "server.__main__": 6,
+}
+# Adapters stand side by side; only these lean on another one.
+ADAPTER_USES: dict[str, frozenset[str]] = {
+    "server.auth": frozenset({"server.storage"}),
+}
 
 
 def modules(package: object) -> list[str]:
     path = package.__path__  # type: ignore[attr-defined]
     prefix = package.__name__ + "."  # type: ignore[attr-defined]
-    return [m.name for m in pkgutil.walk_packages(path, prefix) if not m.name.endswith("__main__")]
+    found = [package.__name__]  # type: ignore[attr-defined]
+    return found + [m.name for m in pkgutil.walk_packages(path, prefix)]
+
+
+OURS = modules(server) + modules(schema) + modules(codegen)
+
+
+def source_of(module: str) -> Path:
+    base = ROOT.joinpath(*module.split("."))
+    return base / "__init__.py" if base.is_dir() else base.with_suffix(".py")
+
+
+def imports_of(module: str) -> Iterator[str]:
+    """Every module of ours that ``module`` imports, wherever the import statement stands."""
+    tree = ast.parse(source_of(module).read_text(encoding="utf-8"))
+    package = module if source_of(module).name == "__init__.py" else module.rpartition(".")[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1] + ([base] if base else []))
+            names = [base, *(f"{base}.{alias.name}" for alias in node.names)]
+        else:
+            continue
+        yield from (name for name in names if name in OURS)
+
+
+def layer_of(module: str) -> tuple[str, int]:
+    prefix = max((p for p in LAYERS if module == p or module.startswith(p + ".")), key=len)
+    return prefix, LAYERS[prefix]
+
+
+def test_every_module_has_a_layer() -> None:
+    for module in OURS:
+        assert layer_of(module), module
+
+
+def violations(module: str, targets: Iterable[str]) -> list[str]:
+    """What is wrong with ``module`` importing ``targets``."""
+    home, level = layer_of(module)
+    found = []
+    for target in targets:
+        there, target_level = layer_of(target)
+        if target_level > level:
+            found.append(f"{module} ({home}) imports {target} ({there}), a higher layer")
+        elif target_level == level == LAYERS["server.storage"] and there != home:
+            allowed = ADAPTER_USES.get(home, frozenset())
+            found += [] if there in allowed else [f"adapter {module} imports adapter {target}"]
+    return found
+
+
+@pytest.mark.parametrize("module", OURS)
+def test_imports_run_downwards(module: str) -> None:
+    assert violations(module, imports_of(module)) == []
+
+
+def test_no_cycles() -> None:
+    graph = {m: set(imports_of(m)) - {m} for m in OURS}
+    # A package's __init__ re-exporting its own modules is no cycle: drop parent -> child.
+    for m, targets in graph.items():
+        graph[m] = {t for t in targets if not t.startswith(m + ".")}
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(m: str) -> None:
+        state[m] = 1
+        stack.append(m)
+        for t in sorted(graph[m]):
+            if state.get(t) == 1:
+                cycle = [*stack[stack.index(t) :], t]
+                pytest.fail("import cycle: " + " -> ".join(cycle))
+            if t not in state:
+                visit(t)
+        stack.pop()
+        state[m] = 2
+
+    for m in sorted(graph):
+        if m not in state:
+            visit(m)
+
+
+@pytest.mark.parametrize(
+    ("module", "target"),
+    [
+        ("server.rpc.dispatch", "server.procedures.being"),
+        ("server.domain.access", "server.storage.beings"),
+        ("schema.being", "server.rpc"),
+        ("server.storage.beings", "server.livekit.rooms"),
+        ("server.procedures.being", "server.http.app"),
+    ],
+)
+def test_the_checker_reports_an_upward_import(module: str, target: str) -> None:
+    assert violations(module, [target]) != []
+
+
+def test_the_checker_reads_imports_inside_functions() -> None:
+    assert "server.http.app" in set(imports_of("server.cli.serve"))
 
 
 def imported_after(module: str) -> set[str]:
@@ -26,7 +160,7 @@ def imported_after(module: str) -> set[str]:
     return set(done.stdout.split())
 
 
-@pytest.mark.parametrize("module", modules(server) + modules(schema))
+@pytest.mark.parametrize("module", [m for m in OURS if not m.endswith("__main__")])
 def test_module_imports_in_a_fresh_interpreter(module: str) -> None:
     imported_after(module)
 

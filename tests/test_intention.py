@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.world import Api
+from tests.support.world import Api
 
 
 def _say(content: str, space: str = "@room", kind: str = "message") -> dict[str, str]:

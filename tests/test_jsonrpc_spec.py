@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.conftest import Post, without_data
+from tests.support.app import Post, without_data
 
 pytestmark = pytest.mark.spec_examples  # the spec's own methods answer its examples
 
@@ -238,8 +238,8 @@ async def test_the_examples_are_served_only_with_the_setting(
     aiohttp_client: Callable[[Any], Awaitable[Any]],
 ) -> None:
     from schema import jsonrpc_examples
-    from server.app import create_app
-    from tests.conftest import make_settings
+    from server.http.app import create_app
+    from tests.support.app import make_settings
 
     call = {"jsonrpc": "2.0", "method": "subtract", "params": [42, 23], "id": 1}
     discover = {"jsonrpc": "2.0", "method": "rpc.discover", "id": 2}

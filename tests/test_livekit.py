@@ -10,9 +10,9 @@ import jwt
 import pytest
 from livekit.protocol.models import DataPacket, TrackType
 
-from tests.live import claims_of, declared, error_data
 from tests.livekit_server import LiveKitServer
-from tests.world import Api
+from tests.support.live import claims_of, declared, error_data
+from tests.support.world import Api
 
 # (role in @hall, canPublish, canSubscribe, canPublishData) on a space without allowMedia.
 GRANTS = [

@@ -23,8 +23,8 @@ from server.livekit import (
     translate,
 )
 from server.rpc import RpcError
-from tests.conftest import LIVEKIT_KEY, LIVEKIT_SECRET
 from tests.livekit_server import STATUS, LiveKitServer, encode_event, make_event, sign
+from tests.support.app import LIVEKIT_KEY, LIVEKIT_SECRET
 
 
 def config_for(server: LiveKitServer, **overrides: Any) -> LiveKitConfig:

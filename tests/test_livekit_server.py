@@ -16,9 +16,9 @@ from aiohttp.test_utils import TestServer
 from livekit import api
 from livekit.protocol.models import DataPacket, ParticipantPermission, TrackType
 
-from tests.conftest import LIVEKIT_KEY, LIVEKIT_SECRET
-from tests.livekit_node import verify_with_node
 from tests.livekit_server import CONTENT_TYPE, LiveKitServer, RoomFullError
+from tests.support.app import LIVEKIT_KEY, LIVEKIT_SECRET
+from tests.support.livekit_node import verify_with_node
 
 Received = list[tuple[dict[str, str], bytes]]
 

@@ -21,8 +21,8 @@ from livekit import api
 
 from server.livekit import LiveKitConfig, api_url_for
 from server.settings import SettingsError, load_settings
-from tests.conftest import LIVEKIT_KEY, LIVEKIT_SECRET, livekit_env
 from tests.livekit_server import LiveKitServer
+from tests.support.app import LIVEKIT_KEY, LIVEKIT_SECRET, livekit_env
 
 ADMIN = "Bearer admin:@ops"
 USER = "Bearer user:@alice"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import Post
+from tests.support.app import Post
 
 WHOAMI = {"jsonrpc": "2.0", "method": "probe.whoami", "id": 1}
 

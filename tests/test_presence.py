@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from livekit.protocol.webhook import WebhookEvent
 
-from tests.live import declared, error_data, start_live, webhook_url
 from tests.livekit_server import CONTENT_TYPE, LiveKitServer, encode_event, make_event
-from tests.world import Api
+from tests.support.live import declared, error_data, start_live, webhook_url
+from tests.support.world import Api
 
 MakeApi = Callable[[dict[str, str]], Awaitable[Api]]
 HALL = {"roomBeingId": "@hall"}

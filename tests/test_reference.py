@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Post, without_data
+from tests.support.app import Post, without_data
 
 with warnings.catch_warnings():  # it warns on import under Python 3.11+
     warnings.simplefilter("ignore", DeprecationWarning)

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from tests.world import Api
+from tests.support.world import Api
 
 
 def _add(being: str, role: str = "member", space: str = "@room") -> dict[str, str]:

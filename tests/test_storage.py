@@ -16,12 +16,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import event
 
-from server.app import CALLER
+from server.http.app import CALLER
 from server.rpc import Principal
 from server.settings import load_settings
 from server.storage import Storage, StorageUnavailable
 from server.storage.tables import metadata
-from tests.world import Api
+from tests.support.world import Api
 
 MakeApi = Callable[[dict[str, str]], Awaitable[Api]]
 SPACE = {"id": "@kept", "name": "Kept", "type": "space"}
@@ -35,7 +35,7 @@ async def test_readyz_reports_the_database(world: Api) -> None:
 
 async def test_a_restart_keeps_everything(make_api: MakeApi, db_env: dict[str, str]) -> None:
     first = await make_api(db_env)
-    from server.seed import create_being
+    from server.cli.seed import create_being
 
     await create_being(first.storage, {"id": "@alice", "name": "Alice", "type": "user"})
     await first.ok("being.create", SPACE, as_="@alice")
@@ -87,7 +87,7 @@ async def test_two_servers_on_one_database_see_each_others_writes(
     make_api: MakeApi, db_env: dict[str, str]
 ) -> None:
     one, two = await asyncio.gather(make_api(db_env), make_api(db_env))  # both migrate at once
-    from server.seed import create_being
+    from server.cli.seed import create_being
 
     await create_being(one.storage, {"id": "@alice", "name": "Alice", "type": "user"})
     await one.ok("being.create", SPACE, as_="@alice")
@@ -174,7 +174,7 @@ async def test_a_database_outage_is_service_unavailable(
 
 
 async def _survive_an_outage(api: Api, db_env: dict[str, str], proxy: _Proxy | None) -> None:
-    from server.seed import create_being
+    from server.cli.seed import create_being
 
     await create_being(api.storage, {"id": "@alice", "name": "Alice", "type": "user"})
     assert await api.code("auth.me", as_="@alice") == "ok"

@@ -11,10 +11,10 @@ import pytest
 from livekit.api import TokenVerifier
 
 from server.livekit import JoinGrants, LiveKitConfig, mint_join_token
-from tests.conftest import LIVEKIT_KEY, LIVEKIT_SECRET
-from tests.livekit_node import verify_with_node
-from tests.livekit_reference import mint_with_livekit_api
-from tests.world import Api
+from tests.support.app import LIVEKIT_KEY, LIVEKIT_SECRET
+from tests.support.livekit_node import verify_with_node
+from tests.support.livekit_reference import mint_with_livekit_api
+from tests.support.world import Api
 
 CONFIG = LiveKitConfig(url="ws://lk", api_url="http://lk", api_key="key", api_secret="s" * 40)
 

@@ -10,27 +10,13 @@ from __future__ import annotations
 import datetime
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import jwt
 
+from server.domain.rooms import JoinGrants
 from server.livekit.config import LiveKitConfig
 
 __all__ = ["JoinGrants", "mint_join_token"]
-
-
-@dataclass(frozen=True, slots=True)
-class JoinGrants:
-    """What a participant may do once in the room."""
-
-    can_publish: bool
-    can_subscribe: bool
-    can_publish_data: bool
-    can_update_own_metadata: bool = False
-    hidden: bool = False
-    # Only these track sources ("camera", "microphone", "screen_share",
-    # "screen_share_audio") may be published; None: any, as canPublish says.
-    can_publish_sources: tuple[str, ...] | None = None
 
 
 def mint_join_token(

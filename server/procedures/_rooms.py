@@ -1,4 +1,4 @@
-"""Who may do what in a space's LiveKit room: grants, managers, media publishing."""
+"""A space's LiveKit room as a procedure reaches it: the caller's role checked first."""
 
 from __future__ import annotations
 
@@ -7,47 +7,15 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schema.being import Being
-from server.deps import AuthedCtx
-from server.livekit import JoinGrants, LiveKit, require_media
-from server.procedures._access import MANAGERS
+from server.domain.access import MANAGERS
+from server.domain.rooms import grants_for, is_manager
+from server.livekit import LiveKit, require_media
+from server.procedures.deps import AuthedCtx
 from server.procedures.space import find_space
 from server.rpc import Principal, RpcError
 from server.storage import memberships
 
-__all__ = [
-    "MEDIA_FLAG",
-    "Room",
-    "check_target",
-    "grants_for",
-    "managed_room",
-    "media_allowed",
-    "member_room",
-]
-
-# A space allows its owners and moderators to publish audio and video when its
-# metadata says {"allowMedia": true}; without it, rooms are data-only.
-MEDIA_FLAG = "allowMedia"
-
-
-def media_allowed(space: Being) -> bool:
-    """Whether the space lets its managers publish media."""
-    return space.metadata.get(MEDIA_FLAG) is True
-
-
-def _manager(principal: Principal, role: str | None) -> bool:
-    return principal.is_admin or role in MANAGERS
-
-
-def grants_for(space: Being, role: str | None, principal: Principal) -> JoinGrants:
-    """Every flag explicit: managers may publish media where the space allows it, members
-    publish data, listeners and visitors of a public space only subscribe."""
-    if _manager(principal, role):
-        return JoinGrants(
-            can_publish=media_allowed(space), can_subscribe=True, can_publish_data=True
-        )
-    if role == "member":
-        return JoinGrants(can_publish=False, can_subscribe=True, can_publish_data=True)
-    return JoinGrants(can_publish=False, can_subscribe=True, can_publish_data=False)
+__all__ = ["Room", "check_target", "managed_room", "member_room"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +41,7 @@ async def _room(ctx: AuthedCtx, space_id: str) -> Room:
 async def managed_room(ctx: AuthedCtx, space_id: str) -> Room:
     """The room, if the caller is one of the space's owners or moderators (or an admin)."""
     room = await _room(ctx, space_id)
-    if not _manager(ctx.principal, room.role):
+    if not is_manager(ctx.principal, room.role):
         message = f"Only owners and moderators control the room of {space_id}"
         raise RpcError("FORBIDDEN", message, reason="not_manager")
     return room

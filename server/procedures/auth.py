@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from schema import auth
-from server.deps import AuthedCtx
+from server.procedures.deps import AuthedCtx
 from server.rpc import Router, RpcError
 from server.storage import beings
 

@@ -8,15 +8,10 @@ import msgspec
 
 from schema import being
 from schema.errors import Issue
-from server.deps import AuthedCtx, Ctx
+from server.domain.access import decode_cursor, encode_cursor, now, owns
 from server.livekit import LiveKit
-from server.procedures._access import (
-    decode_cursor,
-    encode_cursor,
-    find_visible,
-    now,
-    owns,
-)
+from server.procedures._access import find_visible
+from server.procedures.deps import AuthedCtx, Ctx
 from server.rpc import Router, RpcError
 from server.storage import beings, memberships, presence, revocations
 

@@ -8,9 +8,9 @@ import msgspec
 
 from schema import intention
 from schema.livekit import INTENTION_TOPIC
-from server.deps import AuthedCtx, Ctx
+from server.domain.access import MANAGERS, now
 from server.livekit import LiveKit
-from server.procedures._access import MANAGERS, now
+from server.procedures.deps import AuthedCtx, Ctx
 from server.procedures.space import find_space
 from server.rpc import Router, RpcError
 from server.storage import intentions

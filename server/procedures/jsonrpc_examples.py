@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from schema import jsonrpc_examples as spec
-from server.deps import Ctx
+from server.procedures.deps import Ctx
 from server.rpc import Router
 
 __all__ = ["router"]

@@ -10,24 +10,14 @@ from livekit.api import ParticipantPermission
 
 from schema import livekit
 from schema.media import MediaRoom
-from server.deps import AuthedCtx
+from server.domain.access import now
+from server.domain.presence import BEING_ATTRIBUTE, being_of, subject_of
+from server.domain.rooms import grants_for, media_allowed
 from server.livekit import require_media
-from server.procedures._access import find_visible, now
-from server.procedures._participants import (
-    BEING_ATTRIBUTE,
-    being_of,
-    participant,
-    subject_of,
-    track,
-)
-from server.procedures._rooms import (
-    Room,
-    check_target,
-    grants_for,
-    managed_room,
-    media_allowed,
-    member_room,
-)
+from server.livekit.participants import participant, track
+from server.procedures._access import find_visible
+from server.procedures._rooms import Room, check_target, managed_room, member_room
+from server.procedures.deps import AuthedCtx
 from server.procedures.media import room_info
 from server.rpc import Router, RpcError
 from server.storage import revocations

@@ -8,8 +8,8 @@ from typing import Any
 from livekit.api import Room
 
 from schema import media
-from server.deps import AuthedCtx
 from server.livekit import JoinGrants, require_media
+from server.procedures.deps import AuthedCtx
 from server.rpc import Context, Next, Router, RpcError
 
 __all__ = ["room_info", "router"]

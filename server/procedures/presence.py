@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from schema import presence
-from server.deps import Ctx
 from server.livekit import require_media
-from server.procedures._participants import session
+from server.livekit.participants import session
+from server.procedures.deps import Ctx
 from server.procedures.space import find_space
 from server.rpc import Router, RpcError
 from server.storage import presence as stored

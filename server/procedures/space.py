@@ -7,15 +7,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from schema import space
 from schema.being import Being
 from schema.errors import Issue
-from server.deps import AuthedCtx, Ctx
-from server.procedures._access import (
-    MANAGERS,
-    decode_cursor,
-    encode_cursor,
-    find_visible,
-    not_found,
-    now,
-)
+from server.domain.access import MANAGERS, decode_cursor, encode_cursor, not_found, now
+from server.procedures._access import find_visible
+from server.procedures.deps import AuthedCtx, Ctx
 from server.rpc import Principal, Router, RpcError
 from server.storage import beings, memberships
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from schema import system
 from server import __version__
-from server.deps import Ctx
+from server.procedures.deps import Ctx
 from server.rpc import Router
 
 __all__ = ["router"]

@@ -24,7 +24,9 @@ __all__ = [
 Handler = Callable[[Any, Any], Awaitable[Any]]
 Next = Callable[[Context[Any], Any], Awaitable[Any]]
 Middleware = Callable[[Context[Any], Any, Next], Awaitable[Any]]
-H = TypeVar("H", bound=Handler)
+C = TypeVar("C", bound=Context[Any])
+In = TypeVar("In")
+Out = TypeVar("Out")
 
 RESERVED_PREFIX = "rpc."
 
@@ -51,11 +53,17 @@ class Router:
         self._entries: dict[str, _Entry] = {}
 
     def procedure(
-        self, spec: Procedure[Any, Any], *, middleware: Sequence[Middleware] = ()
-    ) -> Callable[[H], H]:
-        """Decorator: ``handler`` serves ``spec``."""
+        self, spec: Procedure[In, Out], *, middleware: Sequence[Middleware] = ()
+    ) -> Callable[[Callable[[C, In], Awaitable[Out]]], Callable[[C, In], Awaitable[Out]]]:
+        """Decorator: ``handler`` serves ``spec``.
 
-        def register(handler: H) -> H:
+        Typed against the contract: a type checker refuses a handler whose params
+        are not the procedure's input Struct or whose result is not its output.
+        """
+
+        def register(
+            handler: Callable[[C, In], Awaitable[Out]],
+        ) -> Callable[[C, In], Awaitable[Out]]:
             self.add(spec, handler, middleware=middleware)
             return handler
 

@@ -9,13 +9,13 @@ an older session changes nothing, and a session that left stays as a tombstone
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.domain.presence import Session
 from server.storage.tables import presence, webhook_events
 
 __all__ = [
@@ -31,23 +31,6 @@ __all__ = [
 ]
 
 _KEEP_EVENT_IDS = timedelta(days=1)  # a signed webhook is valid for minutes; ids kept a day
-
-
-@dataclass(frozen=True, slots=True)
-class Session:
-    """One participant's session in one room, as a webhook or ListParticipants reports it."""
-
-    room_id: str
-    room_sid: str
-    identity: str
-    being_id: str | None
-    name: str
-    participant_sid: str
-    joined_at_ms: int
-
-    @property
-    def joined_at(self) -> datetime:
-        return datetime.fromtimestamp(self.joined_at_ms / 1000, UTC)
 
 
 async def first_sighting(conn: AsyncConnection, event_id: str, event: str, now: datetime) -> bool:

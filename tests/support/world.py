@@ -11,10 +11,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from server.app import DEPS, create_app
 from server.auth import Tokens
-from server.procedures._access import now
-from server.seed import create_being
+from server.cli.seed import create_being
+from server.domain.access import now
+from server.http.app import DEPS, create_app
 from server.settings import Settings, load_settings
 from server.storage import Storage, memberships
 

@@ -7,7 +7,7 @@ the median of each is kept). The plain handler reads and parses the body as /rpc
 must; a second one that answers without reading it is the harder baseline, and
 /rpc's ratios to it are printed after the table.
 
-    python -m tests.bench [--seconds 5] [--rounds 3]
+    python -m bench [--seconds 5] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -72,12 +72,12 @@ RATIOS: list[tuple[str, str]] = [(SINGLE.name, BARE.name), (BATCH.name, BARE.nam
 
 
 def _register_extras() -> None:
-    # --- being.get with a real token and database (tests/bench_beings.py) ---
-    from tests import bench_beings
+    # --- being.get with a real token and database (bench/beings.py) ---
+    from bench import beings as bench_beings
 
     EXTRA.append(bench_beings.scenarios)
     # --- livekit.getJoinToken against minting with livekit-api alone ---
-    from tests import bench_livekit
+    from bench import livekit as bench_livekit
 
     EXTRA.append(bench_livekit.scenarios)
     RATIOS.extend(bench_livekit.RATIOS)
@@ -86,7 +86,7 @@ def _register_extras() -> None:
 def build_app() -> web.Application:
     """The roomrpc app with the bench procedure mounted, plus the plain handler."""
     import schema
-    from server.app import create_app
+    from server.http.app import create_app
     from server.procedures import ROUTERS
     from server.rpc import Context, Router
     from server.settings import load_settings
@@ -109,8 +109,8 @@ def build_app() -> web.Application:
     )
     app.router.add_post("/plain", plain)
     app.router.add_post("/plain-bare", bare)
-    # --- the plain livekit-api mint handler (tests/bench_livekit.py) ---
-    from tests import bench_livekit
+    # --- the plain livekit-api mint handler (bench/livekit.py) ---
+    from bench import livekit as bench_livekit
 
     bench_livekit.add_routes(app)
     return app
@@ -180,7 +180,7 @@ def main() -> None:
     scenarios = [BASELINE, *SCENARIOS, *(s for extra in EXTRA for s in extra())]
     port = _free_port()
     server = subprocess.Popen(
-        ["taskset", "-c", SERVER_CPU, sys.executable, "-m", "tests.bench", "--serve", str(port)],
+        ["taskset", "-c", SERVER_CPU, sys.executable, "-m", "bench", "--serve", str(port)],
         env={**os.environ, "LOG_LEVEL": "WARNING"},
     )
     base = f"http://127.0.0.1:{port}"

@@ -1,10 +1,10 @@
 """Bench of ``being.get`` with a real token and a real database.
 
-``make bench`` (tests/bench.py) runs these scenarios beside its own, as ratios
+``make bench`` (bench/__main__.py) runs these scenarios beside its own, as ratios
 to the plain aiohttp handler in the same run: ``scenarios()`` seeds a SQLite
 database in a temporary folder and points the bench server at it.
 
-``python -m tests.bench_beings`` measures the per-request costs on the hot
+``python -m bench.beings`` measures the per-request costs on the hot
 path one by one (token check, principal lookup, cached principal, the query),
 on SQLite and, when reachable, PostgreSQL.
 """
@@ -33,7 +33,7 @@ def _env(data_dir: str, **extra: str) -> dict[str, str]:
 async def _seed(env: dict[str, str]) -> str:
     """Migrate and seed the demo world; a token for @alice."""
     from server.auth import Tokens
-    from server.seed import seed_demo
+    from server.cli.seed import seed_demo
     from server.settings import load_settings
     from server.storage import Storage
 
@@ -47,8 +47,8 @@ async def _seed(env: dict[str, str]) -> str:
 
 
 def scenarios() -> list[Any]:
-    """For tests/bench.py: being.get, alone and 50 to a batch, with a real token."""
-    from tests.bench import Scenario  # type: ignore[attr-defined]
+    """For bench/__main__.py: being.get, alone and 50 to a batch, with a real token."""
+    from bench.__main__ import Scenario  # type: ignore[attr-defined]
 
     folder = tempfile.TemporaryDirectory(prefix="roomrpc-bench-")
     _KEEP.append(folder)

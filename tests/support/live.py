@@ -9,9 +9,9 @@ from livekit.api import TokenVerifier
 from livekit.api.access_token import Claims
 
 import schema
-from tests.conftest import LIVEKIT_KEY, LIVEKIT_SECRET, livekit_env
 from tests.livekit_server import LiveKitServer
-from tests.world import Api
+from tests.support.app import LIVEKIT_KEY, LIVEKIT_SECRET, livekit_env
+from tests.support.world import Api
 
 __all__ = ["claims_of", "declared", "error_data", "start_live", "webhook_url"]
 

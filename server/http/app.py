@@ -11,14 +11,14 @@ import schema
 from schema import Procedure, jsonrpc_examples
 from server import __version__
 from server.auth import BearerResolver, Tokens
-from server.cors import with_cors
-from server.deps import Deps
-from server.explorer import add_explorer
-from server.health import READY_CHECKS, healthz, readyz
-from server.http_rpc import rpc_handler
-from server.http_webhook import add_webhook
+from server.http.cors import with_cors
+from server.http.explorer import add_explorer
+from server.http.health import READY_CHECKS, healthz, readyz
+from server.http.rpc import rpc_handler
+from server.http.webhook import add_webhook
 from server.livekit import LiveKit
 from server.procedures import ROUTERS
+from server.procedures.deps import Deps
 from server.procedures.jsonrpc_examples import router as examples_router
 from server.rpc import (
     Caller,

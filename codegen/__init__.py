@@ -8,15 +8,14 @@ by its path under ``clients/``; ``write`` puts them there.
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterable, Mapping
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from codegen._emit import CORE_ERRORS, contract_ts, errors_ts, translator
 from schema._procedure import Procedure
-from schema.codegen._emit import CORE_ERRORS, contract_ts, errors_ts, translator
 from schema.openrpc import build_openrpc
 
 __all__ = [
@@ -99,19 +98,3 @@ def contract_files() -> dict[str, str]:
     import schema  # here, not at import time: schema/__init__ is what imports the namespaces
 
     return generate(schema.CONTRACT, docs=namespace_docs(schema.NAMESPACES))
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m schema.codegen [--check] [OUT]``: regenerate (or check) ``clients/``."""
-    args = sys.argv[1:] if argv is None else argv
-    check = "--check" in args
-    rest = [a for a in args if a != "--check"]
-    root = Path(rest[0] if rest else "clients")
-    files = contract_files()
-    if check:
-        for path in stale(files, root):
-            print(f"out of date: {path} (run `make client`)", file=sys.stderr)
-        return 1 if stale(files, root) else 0
-    for path in write(files, root):
-        print(f"wrote {path}")
-    return 0

@@ -7,18 +7,18 @@ import asyncio
 import json
 import logging
 import re
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
-from typing import NoReturn, TypeVar
+from typing import TypeVar
 
 import click
 import msgspec
 from aiohttp import web
 
 from server.auth import Tokens
+from server.cli._common import fail, load
+from server.cli.seed import DEMO_USER, create_being, seed_demo
 from server.rpc import RpcError
-from server.seed import DEMO_USER, create_being, seed_demo
 from server.settings import Settings
 from server.storage import Storage, StorageUnavailable, beings
 
@@ -54,22 +54,11 @@ def _run(settings: Settings, work: Callable[[Storage], Awaitable[T]]) -> T:
     try:
         return asyncio.run(main())
     except StorageUnavailable:
-        _fail("the database is unavailable (check DATABASE_URL)", 1)
+        fail("the database is unavailable (check DATABASE_URL)", 1)
     except RpcError as exc:
-        _fail(exc.message, 1)
+        fail(exc.message, 1)
     except ValueError as exc:
-        _fail(str(exc), 2)
-
-
-def _fail(message: str, code: int) -> NoReturn:
-    click.echo(f"roomrpc: {message}", err=True)
-    sys.exit(code)
-
-
-def _settings() -> Settings:
-    from server.cli import _settings as load  # one loader, one error format
-
-    return load()
+        fail(str(exc), 2)
 
 
 @click.command()
@@ -78,14 +67,14 @@ def _settings() -> Settings:
 @click.option("--admin", is_flag=True, help="Grant the admin role (trusted services).")
 def token(being_id: str, ttl: timedelta, admin: bool) -> None:
     """Print a bearer token for an existing being."""
-    settings = _settings()
+    settings = load()
 
     async def check(storage: Storage) -> bool:
         async with storage.read() as conn:
             return await beings.exists(conn, being_id)
 
     if not _run(settings, check):
-        _fail(f"no being {being_id} (create it with 'roomrpc being create')", 1)
+        fail(f"no being {being_id} (create it with 'roomrpc being create')", 1)
     roles = ("admin",) if admin else ()
     click.echo(Tokens.from_settings(settings).mint(being_id, ttl=ttl, roles=roles))
 
@@ -109,7 +98,7 @@ def create(
     try:
         meta = json.loads(metadata)
     except json.JSONDecodeError:
-        _fail("--metadata must be a JSON object", 2)
+        fail("--metadata must be a JSON object", 2)
     fields = {"id": being_id, "name": name, "type": type_, "metadata": meta}
     if owner is not None:
         fields["ownerId"] = owner
@@ -122,13 +111,13 @@ def create(
         except msgspec.ValidationError as exc:
             raise ValueError(f"invalid being: {exc}") from None
 
-    click.echo(_run(_settings(), work).decode())
+    click.echo(_run(load(), work).decode())
 
 
 @click.command()
 def seed() -> None:
     """Create the demo world (two users, a public and a private space) if missing."""
-    created = _run(_settings(), seed_demo)
+    created = _run(load(), seed_demo)
     click.echo(f"created {', '.join(created)}" if created else "the demo world is already there")
 
 
@@ -143,7 +132,7 @@ def revision(message: str, empty: bool) -> None:
         async with storage.write() as conn:
             return await new_revision(conn, message, autogenerate=not empty)
 
-    click.echo(f"wrote {_run(_settings(), work)}: review it before you commit it")
+    click.echo(f"wrote {_run(load(), work)}: review it before you commit it")
 
 
 @click.command()
@@ -153,7 +142,7 @@ def migrate() -> None:
     async def work(storage: Storage) -> None:
         return None
 
-    _run(_settings(), work)
+    _run(load(), work)
     click.echo("the database is up to date")
 
 

@@ -1,4 +1,4 @@
-"""The ``roomrpc`` command."""
+"""``roomrpc serve`` and ``roomrpc codegen``."""
 
 from __future__ import annotations
 
@@ -10,41 +10,27 @@ from pathlib import Path
 import click
 from aiohttp import web
 
-from server.settings import Settings, SettingsError, load_settings
+from server.cli._common import load
 
-__all__ = ["main"]
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as exc:
-        click.echo(f"roomrpc: {exc}", err=True)
-        sys.exit(2)
+__all__ = ["codegen", "serve"]
 
 
-@click.group()
-@click.version_option(package_name="roomrpc")
-def main() -> None:
-    """roomrpc: a typed JSON-RPC 2.0 backend for live rooms."""
-
-
-@main.command()
+@click.command()
 @click.option("--host", help="Address to listen on (default: HOST, or 127.0.0.1).")
 @click.option("--port", type=int, help="Port to listen on (default: PORT, or 8080).")
 def serve(host: str | None, port: int | None) -> None:
     """Serve the API on HOST:PORT."""
-    from server.app import create_app  # the app's imports wait until settings are good
+    from server.http.app import create_app  # the app's imports wait until settings are good
 
-    settings = _settings()
+    settings = load()
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     app = create_app(settings)
     host, port = host or settings.host, port or settings.port
-    # --- storage: demo world on a fresh embedded database; a down DB is one line
-    from server.app import DEPS
-    from server.cli_beings import demo_world
+    # a fresh embedded database gets the demo world; a database that is down is one line
+    from server.cli.beings import demo_world
+    from server.http.app import DEPS
     from server.storage import StorageUnavailable
 
     app.cleanup_ctx.append(demo_world(settings, f"http://{host}:{port}", lambda: app[DEPS].storage))
@@ -73,10 +59,10 @@ _BIND_ERRORS = {
 }
 
 
-# --- the client generator -------------------------------------------------------------
+# --- the client generator ---
 
 
-@main.command()
+@click.command()
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -87,7 +73,7 @@ _BIND_ERRORS = {
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if a file is out of date.")
 def codegen(out: Path, check: bool) -> None:
     """Generate the OpenRPC document and the TypeScript client from the contract."""
-    from schema.codegen import contract_files, stale, write
+    from codegen import contract_files, stale, write
 
     files = contract_files()
     if check:
@@ -97,14 +83,3 @@ def codegen(out: Path, check: bool) -> None:
         sys.exit(1 if outdated else 0)
     for path in write(files, out):
         click.echo(f"roomrpc: wrote {path}")
-
-
-# --- storage and auth commands ---
-def _register() -> None:
-    from server.cli_beings import being, migrate, revision, seed, token
-
-    for command in (token, being, seed, migrate, revision):
-        main.add_command(command)
-
-
-_register()

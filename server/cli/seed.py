@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schema import being as being_schema
 from schema.being import Being
-from server.procedures._access import now
+from server.domain.access import now
 from server.storage import Storage, beings, intentions, memberships
 
 __all__ = ["DEMO_SPACE", "DEMO_USER", "create_being", "seed_demo"]

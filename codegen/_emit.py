@@ -14,9 +14,9 @@ from typing import Any, get_args
 
 import msgspec.inspect as mi
 
+from codegen._docs import doc_comment
+from codegen._types import Named, TypeScript
 from schema._procedure import Procedure
-from schema.codegen._docs import doc_comment
-from schema.codegen._types import Named, TypeScript
 from schema.errors import ERRORS, PROTOCOL_ERRORS, ErrorName, ErrorObject
 
 __all__ = ["CORE_ERRORS", "contract_ts", "errors_ts", "translator"]

@@ -16,10 +16,11 @@ from aiohttp import web
 from livekit.api import WebhookEvent
 from sqlalchemy.exc import IntegrityError
 
-from server.deps import Deps
+from server.domain.access import now
+from server.domain.presence import subject_of
 from server.livekit import LiveKit, WebhookRejected
-from server.procedures._access import now
-from server.procedures._participants import session, subject_of
+from server.livekit.participants import session
+from server.procedures.deps import Deps
 from server.rpc import RpcError
 from server.storage import Storage, presence, revocations
 from server.storage.errors import is_unique_violation

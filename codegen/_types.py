@@ -17,7 +17,7 @@ from typing import Any
 import msgspec.inspect as mi
 from msgspec import NODEFAULT
 
-from schema.codegen._docs import doc_comment, field_doc
+from codegen._docs import doc_comment, field_doc
 
 __all__ = ["Named", "TypeScript"]
 

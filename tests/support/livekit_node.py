@@ -17,7 +17,7 @@ import pytest
 
 __all__ = ["NodeVerdicts", "verify_with_node"]
 
-_FOLDER = Path(__file__).resolve().parent / "livekit_node"
+_FOLDER = Path(__file__).resolve().parents[1] / "livekit_node"
 _SDK = _FOLDER / "node_modules" / "livekit-server-sdk" / "package.json"
 
 NodeVerdicts = dict[str, list[dict[str, Any]]]

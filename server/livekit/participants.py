@@ -3,30 +3,14 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
 
 from livekit.api import ParticipantInfo, TrackInfo
 from livekit.protocol.models import TrackSource, TrackType
 
 from schema import livekit
-from server.storage.presence import Session
+from server.domain.presence import Session, being_of
 
-__all__ = ["BEING_ATTRIBUTE", "being_of", "participant", "session", "subject_of", "track"]
-
-BEING_ATTRIBUTE = "beingId"  # the participant attribute our join tokens carry
-
-
-def being_of(identity: str, attributes: Mapping[str, str] | None = None) -> str | None:
-    """The being behind an identity: its ``beingId`` attribute, or ``@alice`` of ``@alice#tab``."""
-    given = (attributes or {}).get(BEING_ATTRIBUTE)
-    if given:
-        return given
-    return identity.partition("#")[0] if identity.startswith("@") else None
-
-
-def subject_of(identity: str, attributes: Mapping[str, str] | None = None) -> str:
-    """Whom a revocation names: the being, or the bare identity when it is not a being's."""
-    return being_of(identity, attributes) or identity
+__all__ = ["participant", "session", "track"]
 
 
 def _joined_ms(info: ParticipantInfo) -> int:

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 import schema
+from codegen import generate
 from schema import Procedure
-from schema.codegen import generate
-from tests import codegen_zoo, spec_examples
+from tests.support import codegen_zoo, spec_examples
 
 __all__ = [
     "ARTIFACTS",
@@ -28,7 +28,7 @@ __all__ = [
     "tsc",
 ]
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TS = ROOT / "clients" / "typescript"
 ARTIFACTS = ROOT / "test-artifacts"
 _TSC = TS / "node_modules" / "typescript" / "bin" / "tsc"

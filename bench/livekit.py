@@ -1,6 +1,6 @@
 """Bench of ``livekit.getJoinToken`` against minting the same token with livekit-api alone.
 
-``make bench`` (tests/bench.py) runs both in the same server process and run:
+``make bench`` (bench/__main__.py) runs both in the same server process and run:
 ``/rpc livekit.getJoinToken`` with a real bearer token and database (the space,
 the caller's being, membership and revocation are read; the grants come from
 the role), and ``/plain-mint``, a plain aiohttp handler that parses the same
@@ -28,15 +28,15 @@ _URL = "ws://127.0.0.1:9"  # never called: tokens are minted locally
 _KEEP: list[Any] = []
 GET_JOIN_TOKEN = "/rpc livekit.getJoinToken, token"
 PLAIN_MINT = "plain aiohttp + livekit-api mint"
-# (scenario, its baseline): tests/bench.py prints these ratios after its table.
+# (scenario, its baseline): bench/__main__.py prints these ratios after its table.
 RATIOS = [(GET_JOIN_TOKEN, PLAIN_MINT)]
 
 
 def scenarios() -> list[Any]:
-    """For tests/bench.py: the procedure and its plain livekit-api baseline (same database
-    as tests/bench_beings.py when it ran first)."""
-    from tests.bench import Scenario  # type: ignore[attr-defined]
-    from tests.bench_beings import _seed
+    """For bench/__main__.py: the procedure and its plain livekit-api baseline (same database
+    as bench/beings.py when it ran first)."""
+    from bench.__main__ import Scenario  # type: ignore[attr-defined]
+    from bench.beings import _seed
 
     if "DATA_DIR" not in os.environ:
         folder = tempfile.TemporaryDirectory(prefix="roomrpc-bench-")
@@ -57,7 +57,7 @@ def scenarios() -> list[Any]:
 def add_routes(app: web.Application) -> None:
     """``POST /plain-mint``: the baseline, livekit-api's AccessToken and nothing else."""
     from server.livekit import JoinGrants
-    from tests.livekit_reference import mint_with_livekit_api
+    from tests.support.livekit_reference import mint_with_livekit_api
 
     # What getJoinToken gives @demo-space's owner (the space does not allow media).
     grants = JoinGrants(can_publish=False, can_subscribe=True, can_publish_data=True)

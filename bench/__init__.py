@@ -1,0 +1,1 @@
+"""``make bench``: throughput and per-request costs, as ratios against plain aiohttp handlers."""

@@ -1,0 +1,20 @@
+"""The ``roomrpc`` command: one group, its commands in the modules beside this one."""
+
+from __future__ import annotations
+
+import click
+
+from server.cli.beings import being, migrate, revision, seed, token
+from server.cli.serve import codegen, serve
+
+__all__ = ["main"]
+
+
+@click.group()
+@click.version_option(package_name="roomrpc")
+def main() -> None:
+    """roomrpc: a typed JSON-RPC 2.0 backend for live rooms."""
+
+
+for _command in (serve, codegen, token, being, seed, migrate, revision):
+    main.add_command(_command)

@@ -1,0 +1,41 @@
+"""Presence: one participant's session in a room, and the being behind an identity."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+__all__ = ["BEING_ATTRIBUTE", "Session", "being_of", "subject_of"]
+
+BEING_ATTRIBUTE = "beingId"  # the participant attribute our join tokens carry
+
+
+def being_of(identity: str, attributes: Mapping[str, str] | None = None) -> str | None:
+    """The being behind an identity: its ``beingId`` attribute, or ``@alice`` of ``@alice#tab``."""
+    given = (attributes or {}).get(BEING_ATTRIBUTE)
+    if given:
+        return given
+    return identity.partition("#")[0] if identity.startswith("@") else None
+
+
+def subject_of(identity: str, attributes: Mapping[str, str] | None = None) -> str:
+    """Whom a revocation names: the being, or the bare identity when it is not a being's."""
+    return being_of(identity, attributes) or identity
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """One participant's session in one room, as a webhook or ListParticipants reports it."""
+
+    room_id: str
+    room_sid: str
+    identity: str
+    being_id: str | None
+    name: str
+    participant_sid: str
+    joined_at_ms: int
+
+    @property
+    def joined_at(self) -> datetime:
+        return datetime.fromtimestamp(self.joined_at_ms / 1000, UTC)
