@@ -147,8 +147,17 @@ def test_sources_type_check_without_dom(tmp_path: Path) -> None:
     (tmp_path / "app.ts").write_text(
         _CONSUMER.replace('"@roomrpc/client"', f'"{index}"'), encoding="utf-8"
     )
-    options = {"module": "nodenext", "moduleResolution": "nodenext", "lib": ["ES2022"], "types": []}
-    declarations = {"isolatedDeclarations": True, "declaration": True, "noEmit": False}
+    options: dict[str, object] = {
+        "module": "nodenext",
+        "moduleResolution": "nodenext",
+        "lib": ["ES2022"],
+        "types": [],
+    }
+    declarations: dict[str, object] = {
+        "isolatedDeclarations": True,
+        "declaration": True,
+        "noEmit": False,
+    }
     declarations |= {"emitDeclarationOnly": True, "rootDir": "/", "outDir": "out"}
     config = {"compilerOptions": {**_STRICTEST, **options, **declarations}, "files": ["app.ts"]}
     (tmp_path / "tsconfig.json").write_text(json.dumps(config), encoding="utf-8")

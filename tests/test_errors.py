@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from schema.errors import ERRORS, PROTOCOL_ERRORS
+from schema.errors import ERRORS, PROTOCOL_ERRORS, ErrorName
 from tests.support.app import Post
 from tests.support.probe import SECRET
 
@@ -34,7 +34,9 @@ def test_application_codes_live_in_the_server_error_range() -> None:
 
 
 @pytest.mark.parametrize(("name", "expected"), sorted(APP_CODES.items()))
-async def test_error_table_on_the_wire(post: Post, name: str, expected: tuple[int, int]) -> None:
+async def test_error_table_on_the_wire(
+    post: Post, name: ErrorName, expected: tuple[int, int]
+) -> None:
     status, body = await post(
         {"jsonrpc": "2.0", "method": "probe.fail", "params": {"code": name}, "id": 7},
         **{"X-Request-Id": "req-42"},

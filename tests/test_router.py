@@ -99,11 +99,11 @@ def test_contract_names_are_namespaced_camel_case() -> None:
 def test_the_shipped_contract_and_routers_agree() -> None:
     from server.http.app import PROCEDURES
 
-    app = create_app(make_settings())
-    assert set(app[PROCEDURES]) == {p.name for p in schema.CONTRACT}
-    app = create_app(make_settings(RPC_SPEC_EXAMPLES="true"))
+    compiled = create_app(make_settings())[PROCEDURES]
+    assert set(compiled) == {p.name for p in schema.CONTRACT}
+    compiled = create_app(make_settings(RPC_SPEC_EXAMPLES="true"))[PROCEDURES]
     served = (*schema.CONTRACT, *jsonrpc_examples.CONTRACT)
-    assert set(app[PROCEDURES]) == {p.name for p in served}
+    assert set(compiled) == {p.name for p in served}
 
 
 # --- one registration: schema.NAMESPACES, handlers found by name, typed ---
