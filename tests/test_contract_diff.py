@@ -19,8 +19,8 @@ DOCUMENT: dict[str, Any] = json.loads((ROOT / "clients/openrpc.json").read_text(
 
 
 def method(doc: dict[str, Any], name: str) -> dict[str, Any]:
-    [found] = [m for m in doc["methods"] if m["name"] == name]
-    return found
+    found: list[dict[str, Any]] = [m for m in doc["methods"] if m["name"] == name]
+    return found[0]
 
 
 def schemas(doc: dict[str, Any]) -> dict[str, Any]:
@@ -116,7 +116,11 @@ def subscription(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_a_changed_subscription_event_breaks_even_when_it_only_grows() -> None:
-    event = {"type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"]}
+    event: dict[str, Any] = {
+        "type": "object",
+        "properties": {"id": {"type": "string"}},
+        "required": ["id"],
+    }
     grown = copy.deepcopy(event)
     grown["properties"]["at"] = {"type": "string"}
     old = {"methods": [subscription(event)], "components": {}}

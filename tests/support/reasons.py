@@ -55,9 +55,9 @@ def _raises(func: ast.AST) -> Found:
         elif name == "_unauthorized" and len(node.args) == 2:
             found.update(("UNAUTHORIZED", r) for r in _strings(node.args[1]))
         elif name == "_Mapping" and len(node.args) >= 2:
-            code = node.args[0]
-            if isinstance(code, ast.Constant) and isinstance(node.args[1], ast.Constant):
-                found.add((str(code.value), str(node.args[1].value)))
+            first, second = node.args[0], node.args[1]
+            if isinstance(first, ast.Constant) and isinstance(second, ast.Constant):
+                found.add((str(first.value), str(second.value)))
     return found
 
 
@@ -119,12 +119,12 @@ def handler_reasons() -> dict[tuple[str, str], Found]:
                     handlers[spec] = func
                 else:
                     functions[f"{module}:{func.name}"] = func
-        for node in ast.walk(tree):  # handlers defined inside functions (routers built in one)
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and id(node) not in homes:
-                homes[id(node)] = (module, imports)
-                spec = _procedure_of(node)
+        for inner in ast.walk(tree):  # handlers defined inside functions (routers built in one)
+            if isinstance(inner, _FUNCTIONS) and id(inner) not in homes:
+                homes[id(inner)] = (module, imports)
+                spec = _procedure_of(inner)
                 if spec is not None:
-                    handlers[spec] = node
+                    handlers[spec] = inner
     memo: dict[int, Found] = {}
 
     def targets(call: ast.Call, module: str, imports: dict[str, str]) -> Iterator[ast.AST]:
@@ -143,9 +143,9 @@ def handler_reasons() -> dict[tuple[str, str], Found]:
                 if found is not None:
                     yield found
         elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
-            where = imports.get(func.value.id)
-            if where is not None:
-                module_name = where.replace(":", ".")
+            module_of = imports.get(func.value.id)
+            if module_of is not None:
+                module_name = module_of.replace(":", ".")
                 found = functions.get(f"{module_name}:{func.attr}")
                 if found is not None:
                     yield found
