@@ -56,12 +56,12 @@ INTENTION_TOPIC = "intention"  # where intention.create broadcasts a new intenti
 Device = Annotated[
     str,
     msgspec.Meta(
-        pattern=r"^[A-Za-z0-9._-]{1,32}$",
+        pattern=r"^[A-Za-z0-9._-]{1,32}$(?!\n)",
         description="A tab or device label: the identity becomes '@alice#<device>'.",
         examples=["tab-1"],
     ),
 ]
-Topic = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._:/-]{1,64}$")]
+Topic = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._:/-]{1,64}$(?!\n)")]
 Message = Annotated[str, msgspec.Meta(min_length=1, max_length=15000)]
 TtlSeconds = Annotated[
     int, msgspec.Meta(ge=60, le=86400, description="Seconds, 60 (1 min) to 86400 (24 h).")

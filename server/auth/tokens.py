@@ -25,7 +25,7 @@ __all__ = ["SECRET_FILE", "BearerResolver", "Tokens", "load_secret"]
 SECRET_FILE = "auth_secret"
 ALGORITHM = "HS256"
 PUBLIC_ALGORITHMS = ("RS256", "ES256")  # an external identity provider's signatures
-_BEING_ID = re.compile(r"^@[a-z0-9._-]{1,63}$")
+_BEING_ID = re.compile(r"@[a-z0-9._-]{1,63}")  # fullmatch: no trailing newline
 _CACHE_SIZE = 4096
 log = logging.getLogger("roomrpc.auth")
 
@@ -128,7 +128,7 @@ class Tokens:
                 _REFUSED.get(type(exc), "The token is not valid"), "invalid_token"
             ) from None
         sub, roles = claims.get("sub"), claims.get("roles", [])
-        if not isinstance(sub, str) or not _BEING_ID.match(sub):
+        if not isinstance(sub, str) or not _BEING_ID.fullmatch(sub):
             raise _unauthorized("The token's subject is not a being id", "invalid_token")
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
             raise _unauthorized("The token's roles must be a list of strings", "invalid_token")

@@ -9,13 +9,13 @@ export interface AddMemberInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   spaceId: string;
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   beingId: string;
   /** @defaultValue `"member"` */
@@ -47,7 +47,7 @@ export interface CreateBeingInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   id: string;
   /** String, 1 to 100 characters. */
@@ -66,7 +66,7 @@ export interface CreateBeingInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    *
    * @defaultValue `null`
    */
@@ -78,7 +78,7 @@ export interface CreateIntentionInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   spaceId: string;
   /** String, 1 to 4000 characters. */
@@ -92,7 +92,7 @@ export interface CreateRoomInput {
   /**
    * A LiveKit room name: letters, digits and @#._:+~=-, at most 128.
    *
-   * String, 1 to 128 characters, matching `^[A-Za-z0-9@#._:+~=-]+$`.
+   * String, 1 to 128 characters, matching `^[A-Za-z0-9@#._:+~=-]+$(?!\n)`.
    */
   roomId: string;
   /** @defaultValue `null` */
@@ -104,7 +104,7 @@ export interface DeleteBeingInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   id: string;
 }
@@ -114,7 +114,7 @@ export interface DeleteRoomInput {
   /**
    * A LiveKit room name: letters, digits and @#._:+~=-, at most 128.
    *
-   * String, 1 to 128 characters, matching `^[A-Za-z0-9@#._:+~=-]+$`.
+   * String, 1 to 128 characters, matching `^[A-Za-z0-9@#._:+~=-]+$(?!\n)`.
    */
   roomId: string;
 }
@@ -133,7 +133,7 @@ export interface GenerateTokenInput {
   /**
    * A LiveKit room name: letters, digits and @#._:+~=-, at most 128.
    *
-   * String, 1 to 128 characters, matching `^[A-Za-z0-9@#._:+~=-]+$`.
+   * String, 1 to 128 characters, matching `^[A-Za-z0-9@#._:+~=-]+$(?!\n)`.
    */
   roomId: string;
   participant: TokenParticipant;
@@ -150,7 +150,7 @@ export interface GetBeingInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   id: string;
 }
@@ -160,7 +160,7 @@ export interface GetJoinTokenInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   roomBeingId: string;
   /**
@@ -174,7 +174,7 @@ export interface GetJoinTokenInput {
   /**
    * A tab or device label: the identity becomes '@alice#<device>'.
    *
-   * String, matching `^[A-Za-z0-9._-]{1,32}$`.
+   * String, matching `^[A-Za-z0-9._-]{1,32}$(?!\n)`.
    *
    * @defaultValue `null`
    */
@@ -248,7 +248,7 @@ export interface ListIntentionsInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   spaceId: string;
   /**
@@ -270,7 +270,7 @@ export interface ListParticipantsInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   roomBeingId: string;
 }
@@ -347,13 +347,13 @@ export interface MuteTrackInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   roomBeingId: string;
   /**
    * A participant identity: letters, digits and @#._:+~=-, at most 128.
    *
-   * String, 1 to 128 characters, matching `^[A-Za-z0-9@#._:+~=-]+$`.
+   * String, 1 to 128 characters, matching `^[A-Za-z0-9@#._:+~=-]+$(?!\n)`.
    */
   identity: string;
   /** String, 1 to 64 characters. */
@@ -391,7 +391,7 @@ export interface PresenceMembersInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   roomBeingId: string;
   /** @defaultValue `false` */
@@ -412,13 +412,13 @@ export interface RemoveMemberInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   spaceId: string;
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   beingId: string;
 }
@@ -428,13 +428,13 @@ export interface RemoveParticipantInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   roomBeingId: string;
   /**
    * A participant identity: letters, digits and @#._:+~=-, at most 128.
    *
-   * String, 1 to 128 characters, matching `^[A-Za-z0-9@#._:+~=-]+$`.
+   * String, 1 to 128 characters, matching `^[A-Za-z0-9@#._:+~=-]+$(?!\n)`.
    */
   identity: string;
   /**
@@ -498,13 +498,13 @@ export interface SendSystemMessageInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   roomBeingId: string;
   /** String, 1 to 15000 characters. */
   message: string;
   /**
-   * String, matching `^[A-Za-z0-9._:/-]{1,64}$`.
+   * String, matching `^[A-Za-z0-9._:/-]{1,64}$(?!\n)`.
    *
    * @defaultValue `null`
    */
@@ -522,7 +522,7 @@ export interface SendTestMessageInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   roomBeingId: string;
   /** String, 1 to 15000 characters. */
@@ -534,13 +534,13 @@ export interface SetRoleInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   spaceId: string;
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   beingId: string;
   role: "listener" | "member" | "moderator" | "owner";
@@ -551,7 +551,7 @@ export interface SpaceMembersInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   spaceId: string;
   /**
@@ -607,7 +607,7 @@ export interface TokenParticipant {
   /**
    * A participant identity: letters, digits and @#._:+~=-, at most 128.
    *
-   * String, 1 to 128 characters, matching `^[A-Za-z0-9@#._:+~=-]+$`.
+   * String, 1 to 128 characters, matching `^[A-Za-z0-9@#._:+~=-]+$(?!\n)`.
    */
   identity: string;
   /**
@@ -654,7 +654,7 @@ export interface UpdateBeingInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   id: string;
   /** String, 1 to 100 characters. */
@@ -707,13 +707,13 @@ export interface UpdateParticipantInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   roomBeingId: string;
   /**
    * A participant identity: letters, digits and @#._:+~=-, at most 128.
    *
-   * String, 1 to 128 characters, matching `^[A-Za-z0-9@#._:+~=-]+$`.
+   * String, 1 to 128 characters, matching `^[A-Za-z0-9@#._:+~=-]+$(?!\n)`.
    */
   identity: string;
   /**
@@ -741,7 +741,7 @@ export interface UpdateRoomMetadataInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   roomBeingId: string;
   /**
