@@ -156,6 +156,7 @@ async def delete(ctx: AuthedCtx, params: being.DeleteBeingInput) -> being.Being:
     """Delete a being its owner no longer wants; returns it as it was."""
     storage = ctx.deps.storage
     async with storage.write() as conn:
+        await beings.lock_for_delete(conn, params.id)  # the checks below read locked rows
         found, role = await find_visible(conn, params.id, ctx.principal)
         if not owns(found, role, ctx.principal):
             raise RpcError("FORBIDDEN", f"Only the owner deletes {params.id}", reason="not_owner")
