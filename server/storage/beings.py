@@ -16,6 +16,7 @@ from server.storage.tables import beings, memberships
 
 __all__ = [
     "count_bots",
+    "created_at",
     "delete",
     "exists",
     "get",
@@ -47,6 +48,7 @@ _GET = sa.select(*_COLUMNS, _viewer_role.label("viewer_role")).where(
     beings.c.id == sa.bindparam("id")
 )
 _EXISTS = sa.select(beings.c.id).where(beings.c.id == sa.bindparam("id"))
+_CREATED = sa.select(beings.c.created_at).where(beings.c.id == sa.bindparam("id"))
 _TYPE = sa.select(beings.c.type).where(beings.c.id == sa.bindparam("id"))
 _LOCK = _EXISTS.with_for_update()
 _OWNED = (
@@ -86,6 +88,12 @@ async def get(
 async def exists(conn: AsyncConnection, being_id: str) -> bool:
     """True when the being exists."""
     return (await conn.execute(_EXISTS, {"id": being_id})).first() is not None
+
+
+async def created_at(conn: AsyncConnection, being_id: str) -> datetime | None:
+    """When the being was created, or None when it does not exist."""
+    found: datetime | None = (await conn.execute(_CREATED, {"id": being_id})).scalar()
+    return found
 
 
 async def type_of(conn: AsyncConnection, being_id: str) -> BeingType | None:
