@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import datetime
 from typing import Any
 
 import jwt
@@ -35,6 +36,10 @@ async def allow_media(api: Api, space: str = "@hall") -> None:
     await api.ok("being.update", {"id": space, "metadata": {"allowMedia": True}}, as_="@owner")
 
 
+def _iso(created_at: str) -> str:
+    return datetime.fromisoformat(created_at).isoformat(timespec="microseconds")
+
+
 # getJoinToken ------------------------------------------------------------------------------
 
 
@@ -55,7 +60,8 @@ async def test_grants_come_from_the_role(
     )
     assert video.room_join and video.room == "@hall"
     assert not (video.room_admin or video.room_create or video.room_list)
-    assert claims.attributes == {"beingId": who}
+    created = (await live.ok("being.get", {"id": who}))["createdAt"]
+    assert claims.attributes == {"beingId": who, "beingCreatedAt": _iso(created)}
 
 
 async def test_every_grant_is_written_into_the_token(live: Api) -> None:
@@ -111,7 +117,7 @@ async def test_a_device_gets_its_own_identity_so_two_tabs_coexist(
     one = await token_of(live, "@member", device="tab-1")
     two = await token_of(live, "@member", device="tab-2")
     assert (one["identity"], two["identity"]) == ("@member#tab-1", "@member#tab-2")
-    assert claims_of(one["token"]).attributes == {"beingId": "@member"}
+    assert claims_of(one["token"]).attributes["beingId"] == "@member"
     await livekit_server.join_with_token(one["token"])
     await livekit_server.join_with_token(two["token"])
     assert {p.identity for p in livekit_server.participants("@hall")} == {
@@ -295,6 +301,20 @@ async def test_remove_participant_revokes_the_being(
     assert (await live.ok("presence.members", {"roomBeingId": "@hall"}, as_="@member")) == []
     # The revocation is per room: @room still admits @member.
     assert (await token_of(live, "@member", room="@room"))["identity"] == "@member"
+
+
+async def test_a_join_token_dies_with_its_being(live: Api, livekit_server: LiveKitServer) -> None:
+    user = {"id": "@v2", "name": "V2", "type": "user"}
+    await live.ok("being.create", user, as_="@ops", admin=True)
+    old = (await token_of(live, "@v2", device="a"))["token"]
+    await live.ok("being.delete", {"id": "@v2"}, as_="@v2")
+    await live.ok("being.create", user, as_="@ops", admin=True)  # the same id, another being
+    await livekit_server.join_with_token(old)  # LiveKit still admits it: we remove it
+    assert livekit_server.participant("@hall", "@v2#a") is None
+    assert (await live.ok("presence.members", {"roomBeingId": "@hall"}, as_="@owner")) == []
+    fresh = (await token_of(live, "@v2", device="b"))["token"]
+    await livekit_server.join_with_token(fresh)
+    assert livekit_server.participant("@hall", "@v2#b") is not None
 
 
 async def test_remove_without_revocation_and_of_someone_absent(

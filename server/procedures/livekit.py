@@ -11,7 +11,13 @@ from livekit.api import ParticipantPermission
 from schema import livekit
 from schema.media import MediaRoom
 from server.domain.access import now
-from server.domain.presence import BEING_ATTRIBUTE, being_of, subject_of
+from server.domain.presence import (
+    BEING_ATTRIBUTE,
+    CREATED_ATTRIBUTE,
+    being_of,
+    created_attribute,
+    subject_of,
+)
 from server.domain.rooms import grants_for, media_allowed
 from server.livekit import require_media
 from server.livekit.participants import participant, track
@@ -40,7 +46,7 @@ async def get_join_token(ctx: AuthedCtx, params: livekit.GetJoinTokenInput) -> l
         me = await revocations.joiner(conn, room_id, principal.being_id, now())
     if me is None:
         raise RpcError("UNAUTHORIZED", "Your being no longer exists", reason="no_such_being")
-    name, until = me
+    name, created_at, until = me
     if until is not None:
         message = f"You were removed from {room_id}; you may rejoin after {until.isoformat()}"
         raise RpcError("FORBIDDEN", message, reason="revoked", retryable=True)
@@ -53,7 +59,10 @@ async def get_join_token(ctx: AuthedCtx, params: livekit.GetJoinTokenInput) -> l
         grants=grants_for(space, role, principal),
         ttl=datetime.timedelta(seconds=params.ttl_seconds),
         name=name,
-        attributes={BEING_ATTRIBUTE: principal.being_id},
+        attributes={
+            BEING_ATTRIBUTE: principal.being_id,
+            CREATED_ATTRIBUTE: created_attribute(created_at),
+        },
     )
     return livekit.JoinToken(token=token, ws_url=handle.url, room_id=room_id, identity=identity)
 

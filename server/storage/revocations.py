@@ -24,18 +24,20 @@ _ACTIVE = sa.select(revocations.c.until).where(  # built once: it runs on every 
 
 # The caller's name and its revocation in the room, in one round trip (getJoinToken).
 _JOINER = sa.select(
-    beings.c.name, _ACTIVE.where(revocations.c.subject == beings.c.id).scalar_subquery()
+    beings.c.name,
+    beings.c.created_at,
+    _ACTIVE.where(revocations.c.subject == beings.c.id).scalar_subquery(),
 ).where(beings.c.id == sa.bindparam("subject"))
 
 
 async def joiner(
     conn: AsyncConnection, room_id: str, being_id: str, now: datetime
-) -> tuple[str, datetime | None] | None:
-    """``being_id``'s name and when its revocation in ``room_id`` ends (None: not revoked);
-    None when there is no such being."""
+) -> tuple[str, datetime, datetime | None] | None:
+    """``being_id``'s name, creation time, and when its revocation in ``room_id`` ends
+    (None: not revoked); None when there is no such being."""
     params = {"room": room_id, "subject": being_id, "now": now}
     row = (await conn.execute(_JOINER, params)).first()
-    return None if row is None else (row[0], row[1])
+    return None if row is None else (row[0], row[1], row[2])
 
 
 async def revoke(
