@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from datetime import datetime
 from typing import Any
 
@@ -327,6 +328,75 @@ async def test_remove_without_revocation_and_of_someone_absent(
     assert (await token_of(live, "@listener"))["identity"] == "@listener"
 
 
+def _until(removed: dict[str, Any]) -> float:
+    return datetime.fromisoformat(removed["revokedUntil"]).timestamp()
+
+
+async def test_revocations_are_shortened_and_lifted_by_their_rank_only(
+    live: Api, livekit_server: LiveKitServer
+) -> None:
+    remove = {"roomBeingId": "@hall", "identity": "@member#x"}
+    lift = {"roomBeingId": "@hall", "beingId": "@member"}
+    day = time.time() + 86400
+    by_owner = await live.ok(
+        "livekit.removeParticipant", {**remove, "revokeSeconds": 86400}, as_="@owner"
+    )
+    assert _until(by_owner) >= day - 60
+    for seconds in (60, 0):  # a moderator neither shortens nor, with 0, drops it
+        by_mod = await live.ok(
+            "livekit.removeParticipant", {**remove, "revokeSeconds": seconds}, as_="@mod"
+        )
+        assert by_mod["revokedUntil"] == by_owner["revokedUntil"], seconds
+    refused = await declared(live, "livekit.getJoinToken", {"roomBeingId": "@hall"}, as_="@member")
+    assert error_data(refused) == ("FORBIDDEN", "revoked")
+    longer = await live.ok(
+        "livekit.removeParticipant", {**remove, "revokeSeconds": 86400}, as_="@mod"
+    )
+    assert _until(longer) >= _until(by_owner)  # lengthening is allowed
+    assert error_data(await declared(live, "livekit.liftRevocation", lift, as_="@mod")) == (
+        "FORBIDDEN",
+        "not_owner",
+    )
+    by_admin = await live.ok(
+        "livekit.removeParticipant", {**remove, "revokeSeconds": 600}, as_="@ops", admin=True
+    )
+    assert _until(by_admin) < time.time() + 700  # an admin outranks the owner: shortened
+    outranked = await declared(live, "livekit.liftRevocation", lift, as_="@owner")
+    assert error_data(outranked) == ("FORBIDDEN", "outranked")
+    lifted = await live.ok("livekit.liftRevocation", lift, as_="@ops", admin=True)
+    assert lifted == {"roomId": "@hall", "beingId": "@member", "lifted": True}
+    assert (await token_of(live, "@member"))["identity"] == "@member"
+    again = await live.ok("livekit.liftRevocation", lift, as_="@owner")
+    assert again["lifted"] is False
+
+
+async def test_an_owner_lifts_what_an_owner_or_moderator_set(live: Api) -> None:
+    remove = {"roomBeingId": "@hall", "identity": "@listener", "revokeSeconds": 3600}
+    await live.ok("livekit.removeParticipant", remove, as_="@mod")
+    lift = {"roomBeingId": "@hall", "beingId": "@listener"}
+    assert (await live.ok("livekit.liftRevocation", lift, as_="@owner"))["lifted"] is True
+    assert (await token_of(live, "@listener"))["identity"] == "@listener"
+    shorter = await live.ok(
+        "livekit.removeParticipant", {**remove, "revokeSeconds": 60}, as_="@mod"
+    )
+    assert _until(shorter) < time.time() + 120  # a moderator's own: same rank, replaced
+
+
+async def test_revocations_name_beings_only(live: Api, livekit_server: LiveKitServer) -> None:
+    await livekit_server.join("@hall", "bot-recorder", name="Recorder")
+    params = {"roomBeingId": "@hall", "identity": "bot-recorder"}
+    error = await declared(live, "livekit.removeParticipant", params, as_="@mod")
+    assert error["data"]["code"] == "INVALID_PARAMS"
+    assert error["data"]["issues"][0]["path"] == "$.identity"
+    assert livekit_server.participant("@hall", "bot-recorder") is not None
+    removed = await live.ok("livekit.removeParticipant", {**params, "revokeSeconds": 0}, as_="@mod")
+    assert (removed["removed"], removed["revokedUntil"]) == (True, None)
+    ghost = {"roomBeingId": "@hall", "identity": "@ghost#1"}
+    assert (await declared(live, "livekit.removeParticipant", ghost, as_="@mod"))["data"][
+        "code"
+    ] == "NOT_FOUND"
+
+
 async def test_moderators_do_not_act_on_owners(live: Api, livekit_server: LiveKitServer) -> None:
     await livekit_server.join("@hall", "@owner")
     params = {"roomBeingId": "@hall", "identity": "@owner"}
@@ -386,6 +456,16 @@ async def test_update_participant(live: Api, livekit_server: LiveKitServer) -> N
         "livekit.updateParticipant", {**params, "permissions": publish}, as_="@owner"
     )
     assert allowed["permissions"]["canPublish"] is True
+    for key in ("beingId", "beingCreatedAt"):  # the server's own attributes
+        forged = {**params, "attributes": {key: "@owner", "hand": "up"}}
+        error = await declared(live, "livekit.updateParticipant", forged, as_="@owner")
+        assert error["data"]["issues"][0]["path"] == f"$.attributes.{key}", error
+    info = livekit_server.participant("@hall", "@member")
+    assert info is not None and "hand" not in info.attributes
+    raised = {**params, "attributes": {"hand": "up"}}
+    assert (await live.ok("livekit.updateParticipant", raised, as_="@mod"))["attributes"][
+        "hand"
+    ] == "up"
     gone = await declared(
         live, "livekit.updateParticipant", {**params, "identity": "@nobody"}, as_="@owner"
     )

@@ -12,11 +12,18 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.domain.rooms import Revocation
 from server.storage.tables import beings, revocations
 
-__all__ = ["active_until", "clear_room", "joiner", "revoke"]
+__all__ = ["active_until", "clear_room", "current", "joiner", "lift", "revoke"]
 
 _ACTIVE = sa.select(revocations.c.until).where(  # built once: it runs on every join token
+    revocations.c.room_id == sa.bindparam("room"),
+    revocations.c.subject == sa.bindparam("subject"),
+    revocations.c.until > sa.bindparam("now", type_=revocations.c.until.type),
+)
+
+_CURRENT = sa.select(revocations.c.until, revocations.c.rank).where(
     revocations.c.room_id == sa.bindparam("room"),
     revocations.c.subject == sa.bindparam("subject"),
     revocations.c.until > sa.bindparam("now", type_=revocations.c.until.type),
@@ -40,17 +47,31 @@ async def joiner(
     return None if row is None else (row[0], row[1], row[2])
 
 
+async def current(
+    conn: AsyncConnection, room_id: str, subject: str, now: datetime
+) -> Revocation | None:
+    """``subject``'s revocation in ``room_id`` in force at ``now``, with its setter's rank."""
+    row = (await conn.execute(_CURRENT, {"room": room_id, "subject": subject, "now": now})).first()
+    return None if row is None else Revocation(row.until, row.rank)
+
+
 async def revoke(
-    conn: AsyncConnection, room_id: str, subject: str, until: datetime, by: str
+    conn: AsyncConnection, room_id: str, subject: str, revocation: Revocation, by: str
 ) -> None:
-    """Refuse ``subject`` in ``room_id`` until ``until`` (a later revocation replaces it)."""
+    """Refuse ``subject`` in ``room_id`` as ``revocation`` says (replacing any earlier one)."""
     where = (revocations.c.room_id == room_id, revocations.c.subject == subject)
-    updated = await conn.execute(
-        revocations.update().where(*where).values(until=until, revoked_by=by)
-    )
+    values = {"until": revocation.until, "rank": revocation.rank, "revoked_by": by}
+    updated = await conn.execute(revocations.update().where(*where).values(values))
     if updated.rowcount == 0:
-        values = {"room_id": room_id, "subject": subject, "until": until, "revoked_by": by}
-        await conn.execute(revocations.insert().values(values))
+        await conn.execute(
+            revocations.insert().values({"room_id": room_id, "subject": subject, **values})
+        )
+
+
+async def lift(conn: AsyncConnection, room_id: str, subject: str) -> None:
+    """Forget ``subject``'s revocation in ``room_id``."""
+    where = (revocations.c.room_id == room_id, revocations.c.subject == subject)
+    await conn.execute(revocations.delete().where(*where))
 
 
 async def active_until(

@@ -225,6 +225,22 @@ export interface JoinToken {
   identity: string;
 }
 
+/** Let a removed being join the room again now. */
+export interface LiftRevocationInput {
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
+   */
+  roomBeingId: string;
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
+   */
+  beingId: string;
+}
+
 /** Which beings, from where, how many. */
 export interface ListBeingsInput {
   /** @defaultValue `null` */
@@ -423,7 +439,13 @@ export interface RemoveMemberInput {
   beingId: string;
 }
 
-/** Disconnect an identity, and keep its being out for `revokeSeconds`. */
+/**
+ * Disconnect an identity, and keep its being out for `revokeSeconds`.
+ *
+ * Revocations name beings: an identity that is no being's is only disconnected
+ * (`revokeSeconds: 0`). A revocation set by someone of higher rank (admin, then
+ * owner, then moderator) may be lengthened, never shortened.
+ */
 export interface RemoveParticipantInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
@@ -438,7 +460,7 @@ export interface RemoveParticipantInput {
    */
   identity: string;
   /**
-   * Seconds, 0 (no revocation) to 86400.
+   * Seconds, 0 (no new revocation: one in force stays, see livekit.liftRevocation) to 86400.
    *
    * Integer, ≥ 0, ≤ 86400.
    *
@@ -449,7 +471,7 @@ export interface RemoveParticipantInput {
 
 /**
  * `removed` is false when the identity was not connected; `revokedUntil` is
- * when the being may join again (null: no revocation).
+ * when the being may join again, by the revocation now in force (null: none).
  */
 export interface RemovedParticipant {
   identity: string;
@@ -457,6 +479,13 @@ export interface RemovedParticipant {
   removed: boolean;
   /** Date and time, RFC 3339 (`2024-05-01T12:00:00Z`). */
   revokedUntil: string | null;
+}
+
+/** `lifted` is false when no revocation of the being was in force. */
+export interface RevocationLifted {
+  roomId: string;
+  beingId: string;
+  lifted: boolean;
 }
 
 /** Room settings; one left out keeps LiveKit's default (or the existing room's value). */
@@ -730,7 +759,11 @@ export interface UpdateParticipantInput {
    * @defaultValue `null`
    */
   metadata?: string | null | undefined;
-  /** @defaultValue `null` */
+  /**
+   * Merged into the participant's; the server's own (beingId, beingCreatedAt) cannot be set.
+   *
+   * @defaultValue `null`
+   */
   attributes?: Record<string, string> | null | undefined;
   /** @defaultValue `null` */
   permissions?: ParticipantPermissions | null | undefined;
@@ -831,6 +864,14 @@ export interface Procedures {
     input: GetJoinTokenInput;
     output: JoinToken;
     errors: "UNAUTHORIZED" | "NOT_FOUND" | "BAD_REQUEST" | "FORBIDDEN" | "SERVICE_UNAVAILABLE";
+    kind: "mutation";
+    protected: true;
+  };
+  /** Let a removed being join a space's room again now (owners, admins; not above their rank). */
+  "livekit.liftRevocation": {
+    input: LiftRevocationInput;
+    output: RevocationLifted;
+    errors: "UNAUTHORIZED" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE";
     kind: "mutation";
     protected: true;
   };
@@ -1148,6 +1189,13 @@ export interface Client {
      */
     readonly getJoinToken: Procedure<"livekit.getJoinToken", GetJoinTokenInput, JoinToken, "UNAUTHORIZED" | "NOT_FOUND" | "BAD_REQUEST" | "FORBIDDEN" | "SERVICE_UNAVAILABLE">;
     /**
+     * Let a removed being join a space's room again now (owners, admins; not above their rank).
+     *
+     * `livekit.liftRevocation`: a mutation, needs a bearer token.
+     * Declared errors: `UNAUTHORIZED`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`.
+     */
+    readonly liftRevocation: Procedure<"livekit.liftRevocation", LiftRevocationInput, RevocationLifted, "UNAUTHORIZED" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE">;
+    /**
      * Who is connected to a space's room (owners and moderators).
      *
      * `livekit.listParticipants`: a query, needs a bearer token.
@@ -1319,6 +1367,7 @@ export const PROCEDURES = {
   "intention.create": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: true },
   "intention.list": { kind: "query", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: false },
   "livekit.getJoinToken": { kind: "mutation", errors: ["UNAUTHORIZED", "NOT_FOUND", "BAD_REQUEST", "FORBIDDEN", "SERVICE_UNAVAILABLE"], protected: true },
+  "livekit.liftRevocation": { kind: "mutation", errors: ["UNAUTHORIZED", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE"], protected: true },
   "livekit.listParticipants": { kind: "query", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
   "livekit.muteTrack": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "PRECONDITION_FAILED"], protected: true },
   "livekit.removeParticipant": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
