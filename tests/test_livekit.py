@@ -118,7 +118,7 @@ async def test_a_device_gets_its_own_identity_so_two_tabs_coexist(
     one = await token_of(live, "@member", device="tab-1")
     two = await token_of(live, "@member", device="tab-2")
     assert (one["identity"], two["identity"]) == ("@member#tab-1", "@member#tab-2")
-    assert claims_of(one["token"]).attributes["beingId"] == "@member"
+    assert (claims_of(one["token"]).attributes or {}).get("beingId") == "@member"
     await livekit_server.join_with_token(one["token"])
     await livekit_server.join_with_token(two["token"])
     assert {p.identity for p in livekit_server.participants("@hall")} == {
