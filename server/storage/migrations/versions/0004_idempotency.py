@@ -1,7 +1,7 @@
 """Idempotency keys: one row per caller and key, holding the answer to replay.
 
-Revision ID: 0003_idempotency
-Revises: 0002
+Revision ID: 0004_idempotency
+Revises: 0003_revocation_rank
 Create Date: 2026-11-30
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_idempotency"
-down_revision = "0002"
+revision = "0004_idempotency"
+down_revision = "0003_revocation_rank"
 branch_labels = None
 depends_on = None
 
