@@ -105,6 +105,7 @@ ANY_CALL_REASONS: dict[ErrorName, tuple[str, ...]] = {
         "bad_signature",
         "invalid_token",
         "token_expired",
+        "token_predates_being",
         "unknown_being",
     ),
     "TOO_MANY_REQUESTS": ("rate_limited",),

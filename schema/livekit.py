@@ -337,6 +337,10 @@ lift_revocation = mutation(
     "Let a removed being join a space's room again now (owners, admins; not above their rank).",
     errors=("NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE"),
     protected=True,
+    reasons={
+        "FORBIDDEN": ("not_owner", "outranked"),
+        "NOT_FOUND": ("no_such_being", "not_a_space"),
+    },
 )
 mute_track = mutation(
     "livekit.muteTrack",

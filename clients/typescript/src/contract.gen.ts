@@ -719,7 +719,7 @@ export interface Procedures {
     input: MeInput;
     output: Me;
     errors: "UNAUTHORIZED" | "SERVICE_UNAVAILABLE";
-    reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "token_expired" | "unknown_being";
+    reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "query";
     protected: true;
   };
@@ -728,7 +728,7 @@ export interface Procedures {
     input: CreateBeingInput;
     output: Being;
     errors: "CONFLICT" | "FORBIDDEN" | "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE";
-    reasons: "admin_only" | "already_member" | "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "id_taken" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "no_such_owner" | "token_expired" | "unknown_being";
+    reasons: "admin_only" | "already_member" | "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "id_taken" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "no_such_owner" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -737,7 +737,7 @@ export interface Procedures {
     input: DeleteBeingInput;
     output: Being;
     errors: "NOT_FOUND" | "FORBIDDEN" | "PRECONDITION_FAILED" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "CONFLICT";
-    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "last_owner" | "no_such_being" | "not_owner" | "owns_bots" | "token_expired" | "unknown_being";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "last_owner" | "no_such_being" | "not_owner" | "owns_bots" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -746,7 +746,7 @@ export interface Procedures {
     input: GetBeingInput;
     output: Being;
     errors: "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE";
-    reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "no_such_being" | "token_expired" | "unknown_being";
+    reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "no_such_being" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "query";
     protected: false;
   };
@@ -755,7 +755,7 @@ export interface Procedures {
     input: ListBeingsInput;
     output: BeingPage;
     errors: "UNAUTHORIZED" | "SERVICE_UNAVAILABLE";
-    reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "token_expired" | "unknown_being";
+    reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "query";
     protected: false;
   };
@@ -764,7 +764,7 @@ export interface Procedures {
     input: UpdateBeingInput;
     output: Being;
     errors: "NOT_FOUND" | "FORBIDDEN" | "BAD_REQUEST" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "CONFLICT";
-    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "no_such_being" | "not_owner" | "token_expired" | "unknown_being";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "no_such_being" | "not_owner" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -773,7 +773,7 @@ export interface Procedures {
     input: CreateIntentionInput;
     output: Intention;
     errors: "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "CONFLICT";
-    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "listener" | "no_such_being" | "not_a_space" | "not_manager" | "not_member" | "token_expired" | "unknown_being";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "listener" | "no_such_being" | "not_a_space" | "not_manager" | "not_member" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -782,7 +782,7 @@ export interface Procedures {
     input: ListIntentionsInput;
     output: IntentionPage;
     errors: "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE";
-    reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "no_such_being" | "not_a_space" | "token_expired" | "unknown_being";
+    reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "no_such_being" | "not_a_space" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "query";
     protected: false;
   };
@@ -791,7 +791,7 @@ export interface Procedures {
     input: GetJoinTokenInput;
     output: JoinToken;
     errors: "UNAUTHORIZED" | "NOT_FOUND" | "BAD_REQUEST" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "CONFLICT";
-    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_not_configured" | "no_such_being" | "not_a_space" | "revoked" | "token_expired" | "unknown_being";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_not_configured" | "no_such_being" | "not_a_space" | "revoked" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -800,7 +800,7 @@ export interface Procedures {
     input: LiftRevocationInput;
     output: RevocationLifted;
     errors: "UNAUTHORIZED" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "CONFLICT";
-    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "token_expired" | "unknown_being";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "no_such_being" | "not_a_space" | "not_owner" | "outranked" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -809,7 +809,7 @@ export interface Procedures {
     input: ListParticipantsInput;
     output: Participant[];
     errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
-    reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "media_bad_response" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "rate_limited" | "token_expired" | "unknown_being";
+    reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "media_bad_response" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "query";
     protected: true;
   };
@@ -818,7 +818,7 @@ export interface Procedures {
     input: MuteTrackInput;
     output: Track;
     errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "PRECONDITION_FAILED" | "CONFLICT";
-    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_precondition_failed" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "not_owner" | "rate_limited" | "token_expired" | "unknown_being";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_precondition_failed" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "not_owner" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -827,7 +827,7 @@ export interface Procedures {
     input: RemoveParticipantInput;
     output: RemovedParticipant;
     errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT";
-    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "not_owner" | "rate_limited" | "token_expired" | "unknown_being";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "not_owner" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -836,7 +836,7 @@ export interface Procedures {
     input: SendSystemMessageInput;
     output: MessageSent;
     errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT";
-    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "rate_limited" | "token_expired" | "unknown_being";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -845,7 +845,7 @@ export interface Procedures {
     input: SendTestMessageInput;
     output: MessageSent;
     errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT";
-    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "listener" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_member" | "rate_limited" | "token_expired" | "unknown_being";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "listener" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_member" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -854,7 +854,7 @@ export interface Procedures {
     input: UpdateParticipantInput;
     output: Participant;
     errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT";
-    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_allowed" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "not_owner" | "rate_limited" | "token_expired" | "unknown_being";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_allowed" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "not_owner" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -863,7 +863,7 @@ export interface Procedures {
     input: UpdateRoomMetadataInput;
     output: MediaRoom;
     errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT";
-    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "rate_limited" | "token_expired" | "unknown_being";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -872,7 +872,7 @@ export interface Procedures {
     input: CreateRoomInput;
     output: MediaRoom;
     errors: "UNAUTHORIZED" | "BAD_REQUEST" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT";
-    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "rate_limited" | "token_expired" | "unknown_being";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -881,7 +881,7 @@ export interface Procedures {
     input: DeleteRoomInput;
     output: DeletedRoom;
     errors: "UNAUTHORIZED" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT";
-    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_not_configured" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "rate_limited" | "token_expired" | "unknown_being";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_not_configured" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -890,7 +890,7 @@ export interface Procedures {
     input: GenerateTokenInput;
     output: MediaToken;
     errors: "UNAUTHORIZED" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "CONFLICT";
-    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_not_configured" | "token_expired" | "unknown_being";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_not_configured" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -899,7 +899,7 @@ export interface Procedures {
     input: ListRoomsInput;
     output: MediaRoom[];
     errors: "UNAUTHORIZED" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
-    reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "media_bad_response" | "media_credentials_rejected" | "media_not_configured" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "rate_limited" | "token_expired" | "unknown_being";
+    reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "media_bad_response" | "media_credentials_rejected" | "media_not_configured" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "query";
     protected: true;
   };
@@ -908,7 +908,7 @@ export interface Procedures {
     input: MediaUrlInput;
     output: string | null;
     errors: "UNAUTHORIZED" | "FORBIDDEN";
-    reasons: "bad_algorithm" | "bad_signature" | "invalid_token" | "token_expired" | "unknown_being";
+    reasons: "bad_algorithm" | "bad_signature" | "invalid_token" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "query";
     protected: true;
   };
@@ -917,7 +917,7 @@ export interface Procedures {
     input: PresenceMembersInput;
     output: PresentMember[];
     errors: "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
-    reasons: "anonymous" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "media_bad_response" | "media_credentials_rejected" | "media_not_configured" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "rate_limited" | "token_expired" | "unknown_being";
+    reasons: "anonymous" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "media_bad_response" | "media_credentials_rejected" | "media_not_configured" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "query";
     protected: false;
   };
@@ -935,7 +935,7 @@ export interface Procedures {
     input: AddMemberInput;
     output: Member;
     errors: "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "CONFLICT" | "BAD_REQUEST";
-    reasons: "already_member" | "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "no_such_being" | "not_a_space" | "not_manager" | "token_expired" | "unknown_being";
+    reasons: "already_member" | "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "no_such_being" | "not_a_space" | "not_manager" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -944,7 +944,7 @@ export interface Procedures {
     input: SpaceMembersInput;
     output: MemberPage;
     errors: "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE";
-    reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "no_such_being" | "not_a_space" | "token_expired" | "unknown_being";
+    reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "no_such_being" | "not_a_space" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "query";
     protected: false;
   };
@@ -953,7 +953,7 @@ export interface Procedures {
     input: RemoveMemberInput;
     output: Member;
     errors: "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "PRECONDITION_FAILED" | "CONFLICT";
-    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "last_owner" | "no_member" | "no_such_being" | "not_a_space" | "not_manager" | "token_expired" | "unknown_being";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "last_owner" | "no_member" | "no_such_being" | "not_a_space" | "not_manager" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -962,7 +962,7 @@ export interface Procedures {
     input: SetRoleInput;
     output: Member;
     errors: "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "PRECONDITION_FAILED" | "CONFLICT";
-    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "last_owner" | "no_member" | "no_such_being" | "not_a_space" | "not_manager" | "token_expired" | "unknown_being";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "last_owner" | "no_member" | "no_such_being" | "not_a_space" | "not_manager" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -987,7 +987,7 @@ export interface Client {
      * `auth.me`: a query, needs a bearer token.
      * Declared errors: `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`.
      */
-    readonly me: Procedure<"auth.me", MeInput, Me, "UNAUTHORIZED" | "SERVICE_UNAVAILABLE", "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "token_expired" | "unknown_being">;
+    readonly me: Procedure<"auth.me", MeInput, Me, "UNAUTHORIZED" | "SERVICE_UNAVAILABLE", "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "token_expired" | "token_predates_being" | "unknown_being">;
   };
   /** The `being` namespace: users, spaces and bots, and who may see them. */
   readonly being: {
@@ -997,35 +997,35 @@ export interface Client {
      * `being.create`: a mutation, needs a bearer token.
      * Declared errors: `CONFLICT`, `FORBIDDEN`, `NOT_FOUND`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`.
      */
-    readonly create: Procedure<"being.create", CreateBeingInput, Being, "CONFLICT" | "FORBIDDEN" | "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE", "admin_only" | "already_member" | "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "id_taken" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "no_such_owner" | "token_expired" | "unknown_being">;
+    readonly create: Procedure<"being.create", CreateBeingInput, Being, "CONFLICT" | "FORBIDDEN" | "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE", "admin_only" | "already_member" | "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "id_taken" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "no_such_owner" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Delete a being (its owner only); a space takes its members and history along.
      *
      * `being.delete`: a mutation, needs a bearer token.
      * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `PRECONDITION_FAILED`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `CONFLICT`.
      */
-    readonly delete: Procedure<"being.delete", DeleteBeingInput, Being, "NOT_FOUND" | "FORBIDDEN" | "PRECONDITION_FAILED" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "last_owner" | "no_such_being" | "not_owner" | "owns_bots" | "token_expired" | "unknown_being">;
+    readonly delete: Procedure<"being.delete", DeleteBeingInput, Being, "NOT_FOUND" | "FORBIDDEN" | "PRECONDITION_FAILED" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "last_owner" | "no_such_being" | "not_owner" | "owns_bots" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * A being by id; a private space is NOT_FOUND to non-members.
      *
      * `being.get`: a query.
      * Declared errors: `NOT_FOUND`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`.
      */
-    readonly get: Procedure<"being.get", GetBeingInput, Being, "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE", "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "no_such_being" | "token_expired" | "unknown_being">;
+    readonly get: Procedure<"being.get", GetBeingInput, Being, "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE", "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "no_such_being" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * The beings the caller may see, a page at a time, ordered by id.
      *
      * `being.list`: a query.
      * Declared errors: `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`.
      */
-    readonly list: Procedure<"being.list", ListBeingsInput, BeingPage, "UNAUTHORIZED" | "SERVICE_UNAVAILABLE", "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "token_expired" | "unknown_being">;
+    readonly list: Procedure<"being.list", ListBeingsInput, BeingPage, "UNAUTHORIZED" | "SERVICE_UNAVAILABLE", "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Change a being's name, visibility or metadata (its owner only).
      *
      * `being.update`: a mutation, needs a bearer token.
      * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `BAD_REQUEST`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `CONFLICT`.
      */
-    readonly update: Procedure<"being.update", UpdateBeingInput, Being, "NOT_FOUND" | "FORBIDDEN" | "BAD_REQUEST" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "no_such_being" | "not_owner" | "token_expired" | "unknown_being">;
+    readonly update: Procedure<"being.update", UpdateBeingInput, Being, "NOT_FOUND" | "FORBIDDEN" | "BAD_REQUEST" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "no_such_being" | "not_owner" | "token_expired" | "token_predates_being" | "unknown_being">;
   };
   /** The `intention` namespace: what is said and done in a space, its history. */
   readonly intention: {
@@ -1035,14 +1035,14 @@ export interface Client {
      * `intention.create`: a mutation, needs a bearer token.
      * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `CONFLICT`.
      */
-    readonly create: Procedure<"intention.create", CreateIntentionInput, Intention, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "listener" | "no_such_being" | "not_a_space" | "not_manager" | "not_member" | "token_expired" | "unknown_being">;
+    readonly create: Procedure<"intention.create", CreateIntentionInput, Intention, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "listener" | "no_such_being" | "not_a_space" | "not_manager" | "not_member" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * A space's history, newest first: what a client loads when it joins.
      *
      * `intention.list`: a query.
      * Declared errors: `NOT_FOUND`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`.
      */
-    readonly list: Procedure<"intention.list", ListIntentionsInput, IntentionPage, "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE", "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "no_such_being" | "not_a_space" | "token_expired" | "unknown_being">;
+    readonly list: Procedure<"intention.list", ListIntentionsInput, IntentionPage, "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE", "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "no_such_being" | "not_a_space" | "token_expired" | "token_predates_being" | "unknown_being">;
   };
   /**
    * The `livekit` namespace: a space's LiveKit room, for the beings in the space.
@@ -1059,63 +1059,63 @@ export interface Client {
      * `livekit.getJoinToken`: a mutation, needs a bearer token.
      * Declared errors: `UNAUTHORIZED`, `NOT_FOUND`, `BAD_REQUEST`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `CONFLICT`.
      */
-    readonly getJoinToken: Procedure<"livekit.getJoinToken", GetJoinTokenInput, JoinToken, "UNAUTHORIZED" | "NOT_FOUND" | "BAD_REQUEST" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_not_configured" | "no_such_being" | "not_a_space" | "revoked" | "token_expired" | "unknown_being">;
+    readonly getJoinToken: Procedure<"livekit.getJoinToken", GetJoinTokenInput, JoinToken, "UNAUTHORIZED" | "NOT_FOUND" | "BAD_REQUEST" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_not_configured" | "no_such_being" | "not_a_space" | "revoked" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Let a removed being join a space's room again now (owners, admins; not above their rank).
      *
      * `livekit.liftRevocation`: a mutation, needs a bearer token.
      * Declared errors: `UNAUTHORIZED`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `CONFLICT`.
      */
-    readonly liftRevocation: Procedure<"livekit.liftRevocation", LiftRevocationInput, RevocationLifted, "UNAUTHORIZED" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "token_expired" | "unknown_being">;
+    readonly liftRevocation: Procedure<"livekit.liftRevocation", LiftRevocationInput, RevocationLifted, "UNAUTHORIZED" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "no_such_being" | "not_a_space" | "not_owner" | "outranked" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Who is connected to a space's room (owners and moderators).
      *
      * `livekit.listParticipants`: a query, needs a bearer token.
      * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
      */
-    readonly listParticipants: Procedure<"livekit.listParticipants", ListParticipantsInput, Participant[], "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS", "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "media_bad_response" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "rate_limited" | "token_expired" | "unknown_being">;
+    readonly listParticipants: Procedure<"livekit.listParticipants", ListParticipantsInput, Participant[], "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS", "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "media_bad_response" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Mute a participant's published track (owners and moderators).
      *
      * `livekit.muteTrack`: a mutation, needs a bearer token.
      * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `PRECONDITION_FAILED`, `CONFLICT`.
      */
-    readonly muteTrack: Procedure<"livekit.muteTrack", MuteTrackInput, Track, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "PRECONDITION_FAILED" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_precondition_failed" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "not_owner" | "rate_limited" | "token_expired" | "unknown_being">;
+    readonly muteTrack: Procedure<"livekit.muteTrack", MuteTrackInput, Track, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "PRECONDITION_FAILED" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_precondition_failed" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "not_owner" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Disconnect a participant and refuse its being new tokens for a while (owners, moderators).
      *
      * `livekit.removeParticipant`: a mutation, needs a bearer token.
      * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `CONFLICT`.
      */
-    readonly removeParticipant: Procedure<"livekit.removeParticipant", RemoveParticipantInput, RemovedParticipant, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "not_owner" | "rate_limited" | "token_expired" | "unknown_being">;
+    readonly removeParticipant: Procedure<"livekit.removeParticipant", RemoveParticipantInput, RemovedParticipant, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "not_owner" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Send a reliable data message into a space's room (owners and moderators).
      *
      * `livekit.sendSystemMessage`: a mutation, needs a bearer token.
      * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `CONFLICT`.
      */
-    readonly sendSystemMessage: Procedure<"livekit.sendSystemMessage", SendSystemMessageInput, MessageSent, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "rate_limited" | "token_expired" | "unknown_being">;
+    readonly sendSystemMessage: Procedure<"livekit.sendSystemMessage", SendSystemMessageInput, MessageSent, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Send {type: 'test_message', fromBeingId, message, timestamp} on topic 'demo' (members).
      *
      * `livekit.sendTestMessage`: a mutation, needs a bearer token.
      * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `CONFLICT`.
      */
-    readonly sendTestMessage: Procedure<"livekit.sendTestMessage", SendTestMessageInput, MessageSent, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "listener" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_member" | "rate_limited" | "token_expired" | "unknown_being">;
+    readonly sendTestMessage: Procedure<"livekit.sendTestMessage", SendTestMessageInput, MessageSent, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "listener" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_member" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Change a participant's name, metadata, attributes or permissions (owners, moderators).
      *
      * `livekit.updateParticipant`: a mutation, needs a bearer token.
      * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `CONFLICT`.
      */
-    readonly updateParticipant: Procedure<"livekit.updateParticipant", UpdateParticipantInput, Participant, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_allowed" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "not_owner" | "rate_limited" | "token_expired" | "unknown_being">;
+    readonly updateParticipant: Procedure<"livekit.updateParticipant", UpdateParticipantInput, Participant, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_allowed" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "not_owner" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Replace a space's room metadata (owners and moderators; the room must be active).
      *
      * `livekit.updateRoomMetadata`: a mutation, needs a bearer token.
      * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `CONFLICT`.
      */
-    readonly updateRoomMetadata: Procedure<"livekit.updateRoomMetadata", UpdateRoomMetadataInput, MediaRoom, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "rate_limited" | "token_expired" | "unknown_being">;
+    readonly updateRoomMetadata: Procedure<"livekit.updateRoomMetadata", UpdateRoomMetadataInput, MediaRoom, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being">;
   };
   /**
    * The `media` namespace: LiveKit rooms and tokens for trusted server-side callers.
@@ -1131,35 +1131,35 @@ export interface Client {
      * `media.createRoom`: a mutation, needs a bearer token.
      * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `CONFLICT`.
      */
-    readonly createRoom: Procedure<"media.createRoom", CreateRoomInput, MediaRoom, "UNAUTHORIZED" | "BAD_REQUEST" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "rate_limited" | "token_expired" | "unknown_being">;
+    readonly createRoom: Procedure<"media.createRoom", CreateRoomInput, MediaRoom, "UNAUTHORIZED" | "BAD_REQUEST" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Delete a LiveKit room and disconnect everyone in it (idempotent).
      *
      * `media.deleteRoom`: a mutation, needs a bearer token.
      * Declared errors: `UNAUTHORIZED`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `CONFLICT`.
      */
-    readonly deleteRoom: Procedure<"media.deleteRoom", DeleteRoomInput, DeletedRoom, "UNAUTHORIZED" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_not_configured" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "rate_limited" | "token_expired" | "unknown_being">;
+    readonly deleteRoom: Procedure<"media.deleteRoom", DeleteRoomInput, DeletedRoom, "UNAUTHORIZED" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_not_configured" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Mint a LiveKit join token with explicit grants, and the URL to use it with.
      *
      * `media.generateToken`: a mutation, needs a bearer token.
      * Declared errors: `UNAUTHORIZED`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `CONFLICT`.
      */
-    readonly generateToken: Procedure<"media.generateToken", GenerateTokenInput, MediaToken, "UNAUTHORIZED" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_not_configured" | "token_expired" | "unknown_being">;
+    readonly generateToken: Procedure<"media.generateToken", GenerateTokenInput, MediaToken, "UNAUTHORIZED" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_not_configured" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * The active LiveKit rooms.
      *
      * `media.listRooms`: a query, needs a bearer token.
      * Declared errors: `UNAUTHORIZED`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
      */
-    readonly listRooms: Procedure<"media.listRooms", ListRoomsInput, MediaRoom[], "UNAUTHORIZED" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS", "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "media_bad_response" | "media_credentials_rejected" | "media_not_configured" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "rate_limited" | "token_expired" | "unknown_being">;
+    readonly listRooms: Procedure<"media.listRooms", ListRoomsInput, MediaRoom[], "UNAUTHORIZED" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS", "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "media_bad_response" | "media_credentials_rejected" | "media_not_configured" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * The LiveKit URL browsers connect to, or null when media is off.
      *
      * `media.mediaUrl`: a query, needs a bearer token.
      * Declared errors: `UNAUTHORIZED`, `FORBIDDEN`.
      */
-    readonly mediaUrl: Procedure<"media.mediaUrl", MediaUrlInput, string | null, "UNAUTHORIZED" | "FORBIDDEN", "bad_algorithm" | "bad_signature" | "invalid_token" | "token_expired" | "unknown_being">;
+    readonly mediaUrl: Procedure<"media.mediaUrl", MediaUrlInput, string | null, "UNAUTHORIZED" | "FORBIDDEN", "bad_algorithm" | "bad_signature" | "invalid_token" | "token_expired" | "token_predates_being" | "unknown_being">;
   };
   /**
    * The `presence` namespace: who is in a space's LiveKit room now.
@@ -1174,7 +1174,7 @@ export interface Client {
      * `presence.members`: a query.
      * Declared errors: `NOT_FOUND`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
      */
-    readonly members: Procedure<"presence.members", PresenceMembersInput, PresentMember[], "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS", "anonymous" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "media_bad_response" | "media_credentials_rejected" | "media_not_configured" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "rate_limited" | "token_expired" | "unknown_being">;
+    readonly members: Procedure<"presence.members", PresenceMembersInput, PresentMember[], "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS", "anonymous" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "media_bad_response" | "media_credentials_rejected" | "media_not_configured" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being">;
   };
   /** The reserved `rpc` namespace: service discovery (served by the RPC core itself). */
   readonly rpc: {
@@ -1193,28 +1193,28 @@ export interface Client {
      * `space.addMember`: a mutation, needs a bearer token.
      * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `CONFLICT`, `BAD_REQUEST`.
      */
-    readonly addMember: Procedure<"space.addMember", AddMemberInput, Member, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "CONFLICT" | "BAD_REQUEST", "already_member" | "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "no_such_being" | "not_a_space" | "not_manager" | "token_expired" | "unknown_being">;
+    readonly addMember: Procedure<"space.addMember", AddMemberInput, Member, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "CONFLICT" | "BAD_REQUEST", "already_member" | "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "no_such_being" | "not_a_space" | "not_manager" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * A space's members: anyone for a public space, members for a private one.
      *
      * `space.members`: a query.
      * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`.
      */
-    readonly members: Procedure<"space.members", SpaceMembersInput, MemberPage, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE", "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "no_such_being" | "not_a_space" | "token_expired" | "unknown_being">;
+    readonly members: Procedure<"space.members", SpaceMembersInput, MemberPage, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE", "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "no_such_being" | "not_a_space" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Remove a member (owners, moderators, or the member itself); never the last owner.
      *
      * `space.removeMember`: a mutation, needs a bearer token.
      * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `PRECONDITION_FAILED`, `CONFLICT`.
      */
-    readonly removeMember: Procedure<"space.removeMember", RemoveMemberInput, Member, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "PRECONDITION_FAILED" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "last_owner" | "no_member" | "no_such_being" | "not_a_space" | "not_manager" | "token_expired" | "unknown_being">;
+    readonly removeMember: Procedure<"space.removeMember", RemoveMemberInput, Member, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "PRECONDITION_FAILED" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "last_owner" | "no_member" | "no_such_being" | "not_a_space" | "not_manager" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Change a member's role (owners; moderators between member and listener).
      *
      * `space.setRole`: a mutation, needs a bearer token.
      * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `PRECONDITION_FAILED`, `CONFLICT`.
      */
-    readonly setRole: Procedure<"space.setRole", SetRoleInput, Member, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "PRECONDITION_FAILED" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "last_owner" | "no_member" | "no_such_being" | "not_a_space" | "not_manager" | "token_expired" | "unknown_being">;
+    readonly setRole: Procedure<"space.setRole", SetRoleInput, Member, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "PRECONDITION_FAILED" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "last_owner" | "no_member" | "no_such_being" | "not_a_space" | "not_manager" | "token_expired" | "token_predates_being" | "unknown_being">;
   };
   /** The `system` namespace: the server's own health. */
   readonly system: {
@@ -1262,7 +1262,7 @@ export const PROCEDURES = {
 PROCEDURES satisfies Record<keyof Procedures, ProcedureMeta>;
 
 /** The hash of the contract this client was made from: sent as `X-Contract-Hash`. */
-export const CONTRACT_HASH = "9b8e82b596ceb89f";
+export const CONTRACT_HASH = "ba9a6c2fc9c07ab5";
 
 /**
  * A client for this API: `await client.system.health()`.

@@ -70,6 +70,7 @@ export type CoreReason =
   | "invalid_token"
   | "rate_limited"
   | "token_expired"
+  | "token_predates_being"
   | "unknown_being";
 
 /** `error.data`: the named code and what a client needs to act on it. */
