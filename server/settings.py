@@ -29,9 +29,11 @@ Secret = Annotated[str, msgspec.Meta(min_length=32)]  # HS256 wants at least 256
 # A rate in the `limits` library's notation: "600/minute", "10 per second", "1000/hour".
 Rate = Annotated[
     str,
-    msgspec.Meta(pattern=r"^\s*\d+\s*(/|per)\s*(\d+\s*)?(second|minute|hour|day)s?\s*$"),
+    msgspec.Meta(pattern=r"^ *\d+ *(/|per) *(\d+ *)?(second|minute|hour|day)s? *$(?!\n)"),
 ]
-StorageUri = Annotated[str, msgspec.Meta(pattern=r"^(memory|redis|rediss|redis\+unix)://")]
+StorageUri = Annotated[
+    str, msgspec.Meta(pattern=r"^(memory|redis|rediss|redis\+unix)://[^\s]*$(?!\n)")
+]
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
