@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import asyncpg
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from tests.livekit_server import LiveKitServer
 from tests.support.app import livekit_env
+from tests.support.db import PgServer
 from tests.support.world import Api, populate
 
 AppClient = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
@@ -78,3 +82,31 @@ async def test_a_deadline_cancels_the_livekit_call_it_waits_on(
     assert time.monotonic() - started < 2
     assert answer["error"]["data"]["code"] == "TIMEOUT"
     livekit_server.slow(0)
+
+
+async def test_a_deadline_cancels_the_database_query_it_waits_on(
+    aiohttp_client: AppClient, make_app: Callable[..., web.Application], pg: PgServer | None
+) -> None:
+    if pg is None:
+        pytest.skip("PostgreSQL not reachable at 127.0.0.1:5432 (database test)")
+    env = {"DATABASE_URL": pg.url, "DATABASE_SCHEMA": pg.new_schema()}
+    client = await aiohttp_client(make_app(**env))
+    body = {"jsonrpc": "2.0", "method": "probe.dbSleep", "params": {"seconds": 7.321}, "id": 1}
+    running = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(7.321)%' "
+    running += "AND state = 'active' AND pid <> pg_backend_pid()"
+    conn = await asyncpg.connect(pg.url)
+    try:
+        started = time.monotonic()
+        call = asyncio.create_task(post(client, body, **{"X-Timeout-Ms": "1500"}))
+        await asyncio.sleep(0.7)
+        assert await conn.fetchval(running) == 1  # the query is sleeping in PostgreSQL
+        _status, answer = await call
+        assert answer["error"]["data"]["code"] == "TIMEOUT"
+        assert time.monotonic() - started < 4
+        for _ in range(20):  # PostgreSQL ends a cancelled query within moments
+            if await conn.fetchval(running) == 0:
+                break
+            await asyncio.sleep(0.1)
+        assert await conn.fetchval(running) == 0  # cancelled, not left sleeping
+    finally:
+        await conn.close()

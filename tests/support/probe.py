@@ -53,6 +53,7 @@ unencodable = query("probe.unencodable", Nothing, Any, "Returns what JSON cannot
 
 nap = mutation("probe.nap", SleepInput, int, "Sleeps, then answers how many naps ran so far")
 NAPS: list[float] = []  # every nap that ran: what idempotency tests count
+db_sleep = query("probe.dbSleep", SleepInput, bool, "Has the database sleep (PostgreSQL)")
 
 CONTRACT: tuple[Procedure[Any, Any], ...] = (
     boom,
@@ -62,6 +63,7 @@ CONTRACT: tuple[Procedure[Any, Any], ...] = (
     whoami,
     unencodable,
     nap,
+    db_sleep,
 )
 
 router = Router()
@@ -104,3 +106,12 @@ async def _nap(ctx: Context[Any], params: SleepInput) -> int:
         await asyncio.sleep(params.seconds)
     NAPS.append(params.seconds)
     return len(NAPS)
+
+
+@router.procedure(db_sleep)
+async def _db_sleep(ctx: Context[Any], params: SleepInput) -> bool:
+    import sqlalchemy as sa
+
+    async with ctx.deps.storage.read() as conn:
+        await conn.execute(sa.text(f"SELECT pg_sleep({params.seconds:.3f})"))
+    return True
