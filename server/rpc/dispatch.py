@@ -141,6 +141,8 @@ class Dispatcher(Generic[D]):
         self._timeout = call_timeout
         self._max_batch = max_batch
         self._limiter = limiter
+        # Each procedure's rate limit class, looked up once per call (unknown: not counted).
+        self._classes = {name: proc.spec.counts_as for name, proc in self._procedures.items()}
         self._idempotency = idempotency
 
     async def handle(
@@ -209,19 +211,19 @@ class Dispatcher(Generic[D]):
         self, limiter: RateLimiter, method: str, principal: Principal | None, client: str
     ) -> Limited | None:
         """Count a call against its class's limit (a limiter that needs no await)."""
-        proc = self._procedures.get(method)
-        if proc is None:
+        limit = self._classes.get(method)
+        if limit is None:
             return None  # answered METHOD_NOT_FOUND: nothing runs
-        return limiter.hit(proc.spec.counts_as, client if principal is None else principal.being_id)
+        return limiter.hit(limit, client if principal is None else principal.being_id)
 
     async def _ahit(
         self, limiter: RateLimiter, method: str, principal: Principal | None, client: str
     ) -> Limited | None:
-        proc = self._procedures.get(method)
-        if proc is None:
+        limit = self._classes.get(method)
+        if limit is None:
             return None
         who = client if principal is None else principal.being_id
-        return await limiter.ahit(proc.spec.counts_as, who)
+        return await limiter.ahit(limit, who)
 
     async def _once(
         self,
