@@ -2,7 +2,13 @@
 // Do not edit: change the contract and regenerate.
 
 import { buildClient } from "./client.js";
-import type { ClientOptions, Procedure, ProcedureMeta, RawClient } from "./client.js";
+import type {
+  ClientOptions,
+  Procedure,
+  ProcedureMeta,
+  RawClient,
+  Subscription,
+} from "./client.js";
 
 /** Who joins which space, with which role. */
 export interface AddMemberInput {
@@ -20,6 +26,11 @@ export interface AddMemberInput {
   beingId: string;
   /** @defaultValue `"member"` */
   role?: "listener" | "member" | "moderator" | "owner" | undefined;
+}
+
+/** A bearer token (a JWT), for clients that cannot set `Authorization` on the upgrade. */
+export interface AuthenticateInput {
+  token: string;
 }
 
 /** A user, a space or a bot. */
@@ -546,6 +557,20 @@ export interface SetRoleInput {
   role: "listener" | "member" | "moderator" | "owner";
 }
 
+/**
+ * A change of a space: `updated` (read it with being.get), `deleted` (the last event),
+ * or a membership change, naming the member (`beingId`) and its role (its new one; the one
+ * it had, when removed).
+ */
+export interface SpaceEvent {
+  type: "deleted" | "memberAdded" | "memberRemoved" | "roleChanged" | "updated";
+  spaceId: string;
+  beingId: string | null;
+  role: "listener" | "member" | "moderator" | "owner" | null;
+  /** Date and time, RFC 3339 (`2024-05-01T12:00:00Z`). */
+  at: string;
+}
+
 /** The space, and where to continue. */
 export interface SpaceMembersInput {
   /**
@@ -566,6 +591,11 @@ export interface SpaceMembersInput {
    * @defaultValue `100`
    */
   limit?: number | undefined;
+}
+
+/** What subscribing answers: the subscription's id, named in each of its events. */
+export interface Subscribed {
+  subscription: string;
 }
 
 /** `minuend - subtrahend`; by position: `[minuend, subtrahend]`. */
@@ -647,6 +677,11 @@ export interface Track {
   source: "camera" | "microphone" | "screen_share" | "screen_share_audio" | "unknown";
   name: string;
   muted: boolean;
+}
+
+/** The id a subscribe call answered. */
+export interface UnsubscribeInput {
+  subscription: string;
 }
 
 /** What to change; absent fields stay as they are. */
@@ -752,6 +787,38 @@ export interface UpdateRoomMetadataInput {
   metadata: string;
 }
 
+/** A space's new intentions, live; after `lastEventId` (an intention id) when given. */
+export interface WatchIntentionsInput {
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   */
+  spaceId: string;
+  /**
+   * String, at most 64 characters.
+   *
+   * @defaultValue `null`
+   */
+  lastEventId?: string | null | undefined;
+}
+
+/** A space's changes, live; after `lastEventId` (an event id it sent) when given. */
+export interface WatchSpaceInput {
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   */
+  spaceId: string;
+  /**
+   * String, at most 64 characters.
+   *
+   * @defaultValue `null`
+   */
+  lastEventId?: string | null | undefined;
+}
+
 /** Every procedure by its wire name: input, output, declared error codes, kind. */
 export interface Procedures {
   /** The caller's being and roles. */
@@ -825,6 +892,15 @@ export interface Procedures {
     errors: "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE";
     kind: "query";
     protected: false;
+  };
+  /** Every intention created in a space from now on (or after lastEventId), as intention.list returns it; the event id is the intention's id. */
+  "intention.watch": {
+    input: WatchIntentionsInput;
+    output: Subscribed;
+    errors: "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "TOO_MANY_REQUESTS" | "SERVICE_UNAVAILABLE";
+    kind: "subscription";
+    protected: false;
+    event: Intention;
   };
   /** A join token for a space's room, with grants from your role (data-only by default). */
   "livekit.getJoinToken": {
@@ -954,12 +1030,28 @@ export interface Procedures {
     kind: "query";
     protected: false;
   };
+  /** Bind this WebSocket to a token's being; answers what auth.me answers. */
+  "rpc.authenticate": {
+    input: AuthenticateInput;
+    output: Me;
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "TOO_MANY_REQUESTS" | "SERVICE_UNAVAILABLE";
+    kind: "mutation";
+    protected: false;
+  };
   /** The OpenRPC 1.3 document of this API. */
   "rpc.discover": {
     input: DiscoverInput;
     output: Record<string, unknown>;
     errors: never;
     kind: "query";
+    protected: false;
+  };
+  /** End one of this socket's subscriptions: true, or false when it names none. */
+  "rpc.unsubscribe": {
+    input: UnsubscribeInput;
+    output: boolean;
+    errors: "BAD_REQUEST";
+    kind: "mutation";
     protected: false;
   };
   /** Add a being to a space (owners; moderators for member and listener). */
@@ -993,6 +1085,15 @@ export interface Procedures {
     errors: "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "PRECONDITION_FAILED";
     kind: "mutation";
     protected: true;
+  };
+  /** A space's changes (updated, deleted) and membership (added, removed, role changed), live. */
+  "space.watch": {
+    input: WatchSpaceInput;
+    output: Subscribed;
+    errors: "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TOO_MANY_REQUESTS";
+    kind: "subscription";
+    protected: false;
+    event: SpaceEvent;
   };
   /** minuend - subtrahend */
   "subtract": {
@@ -1130,6 +1231,13 @@ export interface Client {
      * Declared errors: `NOT_FOUND`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`.
      */
     readonly list: Procedure<"intention.list", ListIntentionsInput, IntentionPage, "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE">;
+    /**
+     * Every intention created in a space from now on (or after lastEventId), as intention.list returns it; the event id is the intention's id.
+     *
+     * `intention.watch`: a subscription.
+     * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `TOO_MANY_REQUESTS`, `SERVICE_UNAVAILABLE`.
+     */
+    readonly watch: Subscription<"intention.watch", WatchIntentionsInput, Intention, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "TOO_MANY_REQUESTS" | "SERVICE_UNAVAILABLE">;
   };
   /**
    * The `livekit` namespace: a space's LiveKit room, for the beings in the space.
@@ -1259,11 +1367,25 @@ export interface Client {
   /** The reserved `rpc` namespace: service discovery (served by the RPC core itself). */
   readonly rpc: {
     /**
+     * Bind this WebSocket to a token's being; answers what auth.me answers.
+     *
+     * `rpc.authenticate`: a mutation.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `TOO_MANY_REQUESTS`, `SERVICE_UNAVAILABLE`.
+     */
+    readonly authenticate: Procedure<"rpc.authenticate", AuthenticateInput, Me, "UNAUTHORIZED" | "BAD_REQUEST" | "TOO_MANY_REQUESTS" | "SERVICE_UNAVAILABLE">;
+    /**
      * The OpenRPC 1.3 document of this API.
      *
      * `rpc.discover`: a query.
      */
     readonly discover: Procedure<"rpc.discover", DiscoverInput, Record<string, unknown>, never>;
+    /**
+     * End one of this socket's subscriptions: true, or false when it names none.
+     *
+     * `rpc.unsubscribe`: a mutation.
+     * Declared errors: `BAD_REQUEST`.
+     */
+    readonly unsubscribe: Procedure<"rpc.unsubscribe", UnsubscribeInput, boolean, "BAD_REQUEST">;
   };
   /** The `space` namespace: who is in a space, with which role. */
   readonly space: {
@@ -1295,6 +1417,13 @@ export interface Client {
      * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `PRECONDITION_FAILED`.
      */
     readonly setRole: Procedure<"space.setRole", SetRoleInput, Member, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "PRECONDITION_FAILED">;
+    /**
+     * A space's changes (updated, deleted) and membership (added, removed, role changed), live.
+     *
+     * `space.watch`: a subscription.
+     * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `TOO_MANY_REQUESTS`.
+     */
+    readonly watch: Subscription<"space.watch", WatchSpaceInput, SpaceEvent, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TOO_MANY_REQUESTS">;
   };
   /** The `system` namespace: the server's own health. */
   readonly system: {
@@ -1318,6 +1447,7 @@ export const PROCEDURES = {
   "get_data": { kind: "query", errors: [], protected: false },
   "intention.create": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: true },
   "intention.list": { kind: "query", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: false },
+  "intention.watch": { kind: "subscription", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "TOO_MANY_REQUESTS", "SERVICE_UNAVAILABLE"], protected: false },
   "livekit.getJoinToken": { kind: "mutation", errors: ["UNAUTHORIZED", "NOT_FOUND", "BAD_REQUEST", "FORBIDDEN", "SERVICE_UNAVAILABLE"], protected: true },
   "livekit.listParticipants": { kind: "query", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
   "livekit.muteTrack": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "PRECONDITION_FAILED"], protected: true },
@@ -1334,11 +1464,14 @@ export const PROCEDURES = {
   "notify_hello": { kind: "mutation", errors: [], protected: false },
   "notify_sum": { kind: "mutation", errors: [], protected: false },
   "presence.members": { kind: "query", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: false },
+  "rpc.authenticate": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "TOO_MANY_REQUESTS", "SERVICE_UNAVAILABLE"], protected: false },
   "rpc.discover": { kind: "query", errors: [], protected: false },
+  "rpc.unsubscribe": { kind: "mutation", errors: ["BAD_REQUEST"], protected: false },
   "space.addMember": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "CONFLICT", "BAD_REQUEST"], protected: true },
   "space.members": { kind: "query", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: false },
   "space.removeMember": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "PRECONDITION_FAILED"], protected: true },
   "space.setRole": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "PRECONDITION_FAILED"], protected: true },
+  "space.watch": { kind: "subscription", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TOO_MANY_REQUESTS"], protected: false },
   "subtract": { kind: "query", errors: [], protected: false },
   "sum": { kind: "query", errors: [], protected: false },
   "system.health": { kind: "query", errors: [], protected: false },
