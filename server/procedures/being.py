@@ -161,7 +161,12 @@ async def delete(ctx: AuthedCtx, params: being.DeleteBeingInput) -> being.Being:
         if sole:
             message = f"{params.id} is the last owner of {', '.join(sole)}: name another first"
             raise RpcError("PRECONDITION_FAILED", message, reason="last_owner")
+        gone = await memberships.of_being(conn, params.id)  # they leave their spaces too
         await beings.delete(conn, params.id)
+        for left in gone:
+            await record_space_event(
+                ctx.deps.bus, conn, left.space_id, "memberRemoved", params.id, left.role
+            )
         if found.type == "space":
             await record_space_event(ctx.deps.bus, conn, params.id, "deleted")
             await presence.clear_room(conn, params.id)
