@@ -364,3 +364,13 @@ async def test_a_deleted_member_stops_hearing_its_private_spaces(world: Api) -> 
     assert (removed["type"], removed["beingId"]) == ("memberRemoved", "@stranger")
     await ws.close()
     await watcher.close()
+
+
+async def test_a_refused_bearer_on_the_upgrade_is_401(world: Api) -> None:
+    import aiohttp
+
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await world.client.ws_connect("/rpc", headers={"Authorization": "Bearer nope"})
+    assert refused.value.status == 401
+    response = await world.client.get("/rpc")  # not an upgrade: POST is the way
+    assert response.status == 405
