@@ -288,9 +288,9 @@ def socket_handler(
             await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
 
         socket.close_transport = close
-        await ws.prepare(request)
         frames = itertools.count(1)
         try:
+            await ws.prepare(request)
             async for msg in ws:
                 rid = f"{request_id}.{next(frames)}"
                 socket.idle.clear()
