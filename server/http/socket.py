@@ -309,7 +309,7 @@ def socket_handler(
                 finally:
                     socket.idle.set()
         finally:
-            if live.closing and not ws.closed:
+            if live.closing and ws.prepared and not ws.closed:
                 await close()
             await socket.closed_by_transport()
         return ws
