@@ -210,6 +210,8 @@ def main() -> None:
     from bench import limits as bench_limits
 
     bench_limits.main()
+    # Fan-out to WebSocket subscribers against a plain aiohttp broadcast (bench/live.py).
+    subprocess.run([sys.executable, "-m", "bench.live"], check=True)
 
 
 def _wait(base: str) -> None:

@@ -77,6 +77,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     rate_limit_tokens: Rate = "300/minute"
     rate_limit_sockets: Rate = "60/minute"  # WebSocket connections opened
     rate_limit_subscriptions: Rate = "600/minute"  # subscriptions started
+    # --- live: subscriptions over WebSocket and SSE ---
+    live_subscriptions_per_socket: Positive = 100
+    live_sockets_per_being: Positive = 50
+    live_queue_size: Positive = 256  # events queued per subscriber before it is cut off
+    live_ping_seconds: Seconds = 15.0  # WebSocket ping and SSE ': ping' interval
 
     def __repr__(self) -> str:
         """Every setting, secrets and database passwords masked: safe to log."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
@@ -15,11 +16,13 @@ from schema import Procedure, jsonrpc_examples
 from schema.openrpc import build_openrpc, contract_hash
 from server import __version__
 from server.auth import BearerResolver, Tokens
+from server.bus import open_bus
 from server.http.contracts import ClientContracts
 from server.http.cors import with_cors
 from server.http.explorer import add_explorer
 from server.http.health import READY_CHECKS, healthz, readyz
-from server.http.rpc import rpc_handler
+from server.http.rpc import rpc_handler, upgrade_handler
+from server.http.socket import LIVE, Live
 from server.http.webhook import add_webhook
 from server.livekit import LiveKit
 from server.procedures import ROUTERS
@@ -34,6 +37,7 @@ from server.rpc import (
     Router,
     compile_procedures,
     discover_router,
+    live_router,
     protected,
 )
 from server.settings import Settings
@@ -75,8 +79,6 @@ def create_app(
     if settings.rpc_spec_examples:  # the spec's examples, replayable word for word (off by default)
         contract += jsonrpc_examples.CONTRACT
         routers = (*routers, examples_router)
-    builtins = [discover_router(contract, title="roomrpc", version=__version__)]
-    procedures = compile_procedures(contract, routers, builtins=builtins, protect=protected)
     livekit = LiveKit.from_settings(settings)  # None: media is off
     deps = Deps(settings=settings, livekit=livekit)
     if resolve_principal is None:  # the real one: bearer JWTs of beings in storage
@@ -87,6 +89,13 @@ def create_app(
         )
     limits = RateLimits(settings) if settings.rate_limits else None
     idempotency = IdempotencyStore(lambda: deps.storage, settings)
+    compiled: dict[str, Compiled] = {}  # rpc.authenticate answers auth.me: looked up when called
+    builtins = [
+        discover_router(contract, title="roomrpc", version=__version__),
+        live_router(resolve_principal, compiled),
+    ]
+    procedures = compile_procedures(contract, routers, builtins=builtins, protect=protected)
+    compiled.update(procedures)
     dispatcher = Dispatcher(
         procedures,
         deps=deps,
@@ -110,11 +119,20 @@ def create_app(
     app[CLIENT_CONTRACTS] = contracts
     if limits is not None and not limits.synchronous:
         app[READY_CHECKS]["rate_limits"] = limits.ping
-    handler = rpc_handler(dispatcher, settings, contracts)  # type: ignore[arg-type]
+    live = app[LIVE] = Live(settings)
+    handler = rpc_handler(
+        dispatcher,  # type: ignore[arg-type]
+        settings,
+        contracts,
+        resolve=resolve_principal,
+        live=live,
+    )
     if settings.cors_origins:
         handler, preflight = with_cors(handler, settings.cors_origins)
         app.router.add_route("OPTIONS", "/rpc", preflight)
     app.router.add_post("/rpc", handler)
+    app.router.add_get("/rpc", upgrade_handler(dispatcher, resolve_principal, live))  # type: ignore[arg-type]
+    app.on_shutdown.append(live.shutdown)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.cleanup_ctx.append(storage_ctx)
@@ -136,8 +154,17 @@ async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
     deps.opened_storage = storage
     app[READY_CHECKS].setdefault("database", storage.ping)  # one set before start-up wins
     try:
+        bus = deps.opened_bus = await open_bus(deps.settings)
+        bus.prepare = functools.partial(deps.shared.prepare, storage)
+    except BaseException:
+        deps.opened_storage = None
+        await storage.close()
+        raise
+    try:
         yield
     finally:
+        deps.opened_bus = None
+        await bus.close()
         deps.opened_storage = None
         await storage.close()
 

@@ -21,6 +21,7 @@ import msgspec
 
 from schema.errors import ErrorName, ErrorObject, Issue
 from server.rpc._eager import Resume
+from server.rpc.connection import Connection
 from server.rpc.context import Context, Principal
 from server.rpc.errors import RpcError, error_object
 from server.rpc.params import NotStructured, issue_of
@@ -154,12 +155,15 @@ class Dispatcher(Generic[D]):
         client: str = "",
         idempotency_key: str | None = None,
         timeout: float | None = None,
+        connection: Connection | None = None,
     ) -> Reply:
         """Answer one request body; never raises.
 
         ``client`` names an anonymous caller for rate limits (its address);
         ``timeout`` (seconds) shortens the per-call time limit for this request;
         ``idempotency_key`` makes a request with mutations run at most once.
+        Over a socket, ``connection`` is handed to each call's context, and the
+        caller is the socket's principal unless ``authorization`` is given.
         """
         if not body.isascii():
             body = body.removeprefix(_BOM)
@@ -167,8 +171,10 @@ class Dispatcher(Generic[D]):
                 return self._one(_protocol("PARSE_ERROR", request_id))
         limit = self._timeout if timeout is None else min(timeout, self._timeout)
         if idempotency_key is not None and self._idempotency is not None:
-            return await self._once(body, idempotency_key, request_id, authorization, client, limit)
-        return await self._serve(body, request_id, authorization, client, limit, None)
+            return await self._once(
+                body, idempotency_key, request_id, authorization, client, limit, connection
+            )
+        return await self._serve(body, request_id, authorization, client, limit, None, connection)
 
     async def _serve(
         self,
@@ -178,9 +184,12 @@ class Dispatcher(Generic[D]):
         client: str,
         timeout: float,
         resolved: Resolved | None,
+        connection: Connection | None = None,
     ) -> Reply:
         if _is_batch(body):
-            return await self._batch(body, request_id, authorization, client, timeout, resolved)
+            return await self._batch(
+                body, request_id, authorization, client, timeout, resolved, connection
+            )
         try:
             request = _decode_request(body)
         except msgspec.ValidationError as exc:
@@ -190,6 +199,8 @@ class Dispatcher(Generic[D]):
         principal, denied = _ANONYMOUS if resolved is None else resolved
         if authorization is not None and resolved is None:  # no credentials: nothing to await
             principal, denied = await self._principal(authorization, request_id)
+        elif connection is not None and resolved is None:
+            principal = connection.principal
         limited = None
         limiter = self._limiter
         if limiter is not None:
@@ -197,7 +208,7 @@ class Dispatcher(Generic[D]):
                 limited = self._hit(limiter, request.method, principal, client)
             else:
                 limited = await self._ahit(limiter, request.method, principal, client)
-        response = self._begin(request, request_id, principal, denied, limited)
+        response = self._begin(request, request_id, principal, denied, limited, connection)
         if isinstance(response, _Suspended):
             response = await self._finish(response, request_id, timeout)
         if response is None:
@@ -233,6 +244,7 @@ class Dispatcher(Generic[D]):
         authorization: str | None,
         client: str,
         timeout: float,
+        connection: Connection | None = None,
     ) -> Reply:
         """Run a request carrying an idempotency key at most once; a repeat replays it."""
         store = self._idempotency
@@ -244,9 +256,13 @@ class Dispatcher(Generic[D]):
         resolved = _ANONYMOUS
         if authorization is not None:
             resolved = await self._principal(authorization, request_id)
+        elif connection is not None:
+            resolved = (connection.principal, None)
         principal, denied = resolved
         if denied is not None or not self._mutates(body):  # queries ignore the key
-            return await self._serve(body, request_id, authorization, client, timeout, resolved)
+            return await self._serve(
+                body, request_id, authorization, client, timeout, resolved, connection
+            )
         scope = f"ip:{client}" if principal is None else principal.being_id
         try:
             stored = await store.begin(scope, key, hashlib.sha256(body).digest())
@@ -256,7 +272,9 @@ class Dispatcher(Generic[D]):
         if stored is not None:
             return Reply(stored.body, stored.status, _REPLAYED)
         try:
-            reply = await self._serve(body, request_id, authorization, client, timeout, resolved)
+            reply = await self._serve(
+                body, request_id, authorization, client, timeout, resolved, connection
+            )
         except BaseException:  # cancelled: the request may run again when retried
             await asyncio.shield(store.abandon(scope, key))
             raise
@@ -286,6 +304,7 @@ class Dispatcher(Generic[D]):
         client: str,
         timeout: float,
         resolved: Resolved | None,
+        connection: Connection | None,
     ) -> Reply:
         entries: list[_Request] | list[msgspec.Raw]
         try:
@@ -304,6 +323,8 @@ class Dispatcher(Generic[D]):
         principal, denied = _ANONYMOUS if resolved is None else resolved
         if authorization is not None and resolved is None:  # no credentials: nothing to await
             principal, denied = await self._principal(authorization, request_id)
+        elif connection is not None and resolved is None:
+            principal = connection.principal
         responses: list[_Response] = []
         methods: list[str | None] = []
         limiter = self._limiter
@@ -326,7 +347,7 @@ class Dispatcher(Generic[D]):
                     limited = await self._ahit(limiter, request.method, principal, client)
                 if limited is not None:
                     refused.append(limited)
-            response = self._begin(request, request_id, principal, denied, limited)
+            response = self._begin(request, request_id, principal, denied, limited, connection)
             if isinstance(response, _Suspended):
                 response = await self._finish(response, request_id, timeout)
             if response is not None:
@@ -363,6 +384,7 @@ class Dispatcher(Generic[D]):
         principal: Principal | None,
         denied: RpcError | None,
         limited: Limited | None = None,
+        connection: Connection | None = None,
     ) -> _Response | _Suspended | None:
         """Run the call until it first waits: most calls finish here, with no timer or task."""
         rid, method, raw = request.id, request.method, request.params
@@ -379,7 +401,8 @@ class Dispatcher(Generic[D]):
             if limited is not None:
                 raise _too_many(limited)
             params = proc.params.decode(None if raw is msgspec.UNSET else raw)
-            coro = proc.run(Context(request_id, self._deps, principal, method), params)
+            ctx = Context(request_id, self._deps, principal, method, connection)
+            coro = proc.run(ctx, params)
             try:
                 yielded = coro.send(None)  # type: ignore[attr-defined]
             except StopIteration as stop:
