@@ -34,7 +34,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     host: str = "127.0.0.1"
     port: Port = 8080
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
     access_log: bool = False
+    metrics: bool = True  # GET /metrics in Prometheus's format
+    # Proxies (addresses or networks, or *) whose X-Forwarded-For / Forwarded are believed.
+    forwarded_allow_ips: tuple[str, ...] = ()
+    otel_exporter_otlp_endpoint: HttpUrl | None = None  # traces, with the otel extra
     explorer: bool = True  # the API explorer page at GET /
     rpc_spec_examples: bool = True  # serve the JSON-RPC spec's example procedures
     rpc_max_body_bytes: Positive = 1024 * 1024

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -13,10 +13,13 @@ from server import __version__
 from server.auth import BearerResolver, Tokens
 from server.http.cors import with_cors
 from server.http.explorer import add_explorer
+from server.http.forwarded import TRUSTED_PROXIES, TrustedProxies
 from server.http.health import READY_CHECKS, healthz, readyz
+from server.http.observe import METRICS, metrics_handler, tracer_provider, tracing_middleware
 from server.http.rpc import rpc_handler
 from server.http.webhook import add_webhook
 from server.livekit import LiveKit
+from server.observe import Metrics
 from server.procedures import ROUTERS
 from server.procedures.deps import Deps
 from server.procedures.jsonrpc_examples import router as examples_router
@@ -33,6 +36,9 @@ from server.rpc import (
 from server.settings import Settings
 from server.storage import Storage
 
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
+
 __all__ = ["CALLER", "DEPS", "PROCEDURES", "create_app", "storage_ctx"]
 
 DEPS = web.AppKey("deps", Deps)
@@ -46,8 +52,12 @@ def create_app(
     contract: Iterable[Procedure[Any, Any]] = schema.CONTRACT,
     routers: Sequence[Router] = ROUTERS,
     resolve_principal: Resolver | None = None,
+    tracing: TracerProvider | None = None,
 ) -> web.Application:
-    """Build the app; a router that does not match the contract fails here, not later."""
+    """Build the app; a router that does not match the contract fails here, not later.
+
+    ``tracing`` defaults to the OTLP exporter ``OTEL_EXPORTER_OTLP_ENDPOINT`` names.
+    """
     contract = tuple(contract)
     if settings.rpc_spec_examples:  # the spec's examples, replayable word for word
         contract += jsonrpc_examples.CONTRACT
@@ -56,6 +66,9 @@ def create_app(
     procedures = compile_procedures(contract, routers, builtins=builtins, protect=protected)
     livekit = LiveKit.from_settings(settings)  # None: media is off
     deps = Deps(settings=settings, livekit=livekit)
+    metrics = Metrics()
+    if livekit is not None and settings.metrics:
+        livekit.rooms.metrics = metrics
     if resolve_principal is None:  # the real one: bearer JWTs of beings in storage
         resolve_principal = BearerResolver(
             Tokens.from_settings(settings),
@@ -68,17 +81,23 @@ def create_app(
         resolve_principal=resolve_principal,
         call_timeout=settings.rpc_call_timeout,
         max_batch=settings.rpc_max_batch,
+        observe=metrics.observe_call if settings.metrics else None,
     )
-    app = web.Application(client_max_size=settings.rpc_max_body_bytes)
+    tracing = tracing or tracer_provider(settings)
+    middlewares = [] if tracing is None else [tracing_middleware(tracing)]
+    app = web.Application(client_max_size=settings.rpc_max_body_bytes, middlewares=middlewares)
     app[DEPS] = deps
+    app[METRICS] = metrics
+    app[TRUSTED_PROXIES] = TrustedProxies(settings.forwarded_allow_ips)
     app[PROCEDURES] = procedures
     app[CALLER] = Caller(procedures, deps)
     app[READY_CHECKS] = {}
-    handler = rpc_handler(dispatcher, settings)  # type: ignore[arg-type]
-    if settings.cors_origins:
-        handler, preflight = with_cors(handler, settings.cors_origins)
-        app.router.add_route("OPTIONS", "/rpc", preflight)
+    handler = rpc_handler(dispatcher, settings, record=settings.access_log)  # type: ignore[arg-type]
+    handler, preflight = with_cors(handler, settings.cors_origins)
+    app.router.add_route("OPTIONS", "/rpc", preflight)
     app.router.add_post("/rpc", handler)
+    if settings.metrics:
+        app.router.add_get("/metrics", metrics_handler)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.cleanup_ctx.append(storage_ctx)
@@ -96,6 +115,8 @@ async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
     """Open the database (migrating it) at start-up, close it at shutdown."""
     deps = app[DEPS]
     storage = await Storage.open(deps.settings)
+    if deps.settings.metrics:
+        storage.metrics = app[METRICS]
     deps.opened_storage = storage
     app[READY_CHECKS].setdefault("database", storage.ping)  # one set before start-up wins
     try:

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from server.http.observe import CALLS, REQUEST_ID
 from server.rpc import Dispatcher, Reply, error_reply
 from server.settings import Settings
 
@@ -48,13 +49,25 @@ class RequestIds:
         return f"{self._prefix}-{next(self._counter):x}"
 
 
-def rpc_handler(dispatcher: Dispatcher[object], settings: Settings) -> Handler:
-    """The aiohttp handler: media type and size checks, then the dispatcher."""
+def rpc_handler(
+    dispatcher: Dispatcher[object], settings: Settings, *, record: bool = False
+) -> Handler:
+    """The aiohttp handler: media type and size checks, then the dispatcher.
+
+    With ``record`` (the access log is on), the request id and a record of each
+    call are kept on the request for the access log; a tracer asks by setting
+    ``CALLS`` itself.
+    """
     max_body = settings.rpc_max_body_bytes
     request_ids = RequestIds()
 
     async def handle(request: web.Request) -> web.StreamResponse:
         request_id = request_ids(request)
+        calls = request.get(CALLS)
+        if record:
+            request[REQUEST_ID] = request_id
+            if calls is None:
+                calls = request[CALLS] = []
         content_type = request.headers.get("Content-Type", "")
         if content_type != "application/json" and not _is_json(content_type):
             message = "Content-Type must be application/json"
@@ -73,7 +86,10 @@ def rpc_handler(dispatcher: Dispatcher[object], settings: Settings) -> Handler:
             except web.HTTPRequestEntityTooLarge:
                 return _respond(_too_large(max_body, request_id), request_id)
         reply = await dispatcher.handle(
-            body, request_id=request_id, authorization=request.headers.get("Authorization")
+            body,
+            request_id=request_id,
+            authorization=request.headers.get("Authorization"),
+            calls=calls,
         )
         return _respond(reply, request_id)
 

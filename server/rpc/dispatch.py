@@ -13,6 +13,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
+from time import perf_counter
 from typing import Any, Generic, Literal, TypeVar
 
 import msgspec
@@ -24,10 +25,17 @@ from server.rpc.errors import RpcError, error_object
 from server.rpc.params import NotStructured, issue_of
 from server.rpc.router import Compiled
 
-__all__ = ["Dispatcher", "Reply", "Resolver", "error_reply"]
+__all__ = ["CallObserver", "CallRecord", "Dispatcher", "Reply", "Resolver", "error_reply"]
 
 D = TypeVar("D")
 Resolver = Callable[[str], Awaitable[Principal | None]]
+# Told of each finished call: method ("unknown" for a name no procedure has), code
+# ("OK" or the error's name) and seconds. Metrics hang here; it must be cheap.
+CallObserver = Callable[[str, str, float], None]
+# What a transport asks to hear of each call of one request, for its access log and
+# traces: (method, code, started, ended), times from ``time.perf_counter``.
+CallRecord = tuple[str, str, float, float]
+_UNKNOWN = "unknown"
 log = logging.getLogger("roomrpc.rpc")
 _INTERNAL = RpcError("INTERNAL_SERVER_ERROR")
 _ANONYMOUS: tuple[Principal | None, RpcError | None] = (None, None)
@@ -63,6 +71,8 @@ class _Suspended:
     yielded: Any
     id: Id | msgspec.UnsetType
     method: str
+    start: float
+    calls: list[CallRecord] | None
 
 
 _Response = _Success | _Failure
@@ -102,21 +112,31 @@ class Dispatcher(Generic[D]):
         resolve_principal: Resolver,
         call_timeout: float,
         max_batch: int,
+        observe: CallObserver | None = None,
     ) -> None:
         self._procedures = dict(procedures)
+        self._observe = observe
         self._deps = deps
         self._resolve = resolve_principal
         self._timeout = call_timeout
         self._max_batch = max_batch
 
-    async def handle(self, body: bytes, *, request_id: str, authorization: str | None) -> Reply:
-        """Answer one request body; never raises."""
+    async def handle(
+        self,
+        body: bytes,
+        *,
+        request_id: str,
+        authorization: str | None,
+        calls: list[CallRecord] | None = None,
+    ) -> Reply:
+        """Answer one request body; never raises. ``calls``, when given, gets a record of
+        each call (the access log's and the tracer's)."""
         if not body.isascii():
             body = body.removeprefix(_BOM)
             if not _is_utf8(body):  # msgspec checks only what it decodes
                 return self._one(_protocol("PARSE_ERROR", request_id))
         if _is_batch(body):
-            return await self._batch(body, request_id, authorization)
+            return await self._batch(body, request_id, authorization, calls)
         try:
             request = _decode_request(body)
         except msgspec.ValidationError as exc:
@@ -126,14 +146,20 @@ class Dispatcher(Generic[D]):
         principal, denied = _ANONYMOUS
         if authorization is not None:  # no credentials: nothing to await
             principal, denied = await self._principal(authorization, request_id)
-        response = self._begin(request, request_id, principal, denied)
+        response = self._begin(request, request_id, principal, denied, calls)
         if isinstance(response, _Suspended):
             response = await self._finish(response, request_id)
         if response is None:
             return _NO_REPLY
         return Reply(self._encode(response, request.method, request_id))
 
-    async def _batch(self, body: bytes, request_id: str, authorization: str | None) -> Reply:
+    async def _batch(
+        self,
+        body: bytes,
+        request_id: str,
+        authorization: str | None,
+        calls: list[CallRecord] | None,
+    ) -> Reply:
         entries: list[_Request] | list[msgspec.Raw]
         try:
             try:
@@ -163,7 +189,7 @@ class Dispatcher(Generic[D]):
                     responses.append(_invalid(exc, request_id))
                     methods.append(None)
                     continue
-            response = self._begin(request, request_id, principal, denied)
+            response = self._begin(request, request_id, principal, denied, calls)
             if isinstance(response, _Suspended):
                 response = await self._finish(response, request_id)
             if response is not None:
@@ -196,10 +222,13 @@ class Dispatcher(Generic[D]):
         request_id: str,
         principal: Principal | None,
         denied: RpcError | None,
+        calls: list[CallRecord] | None,
     ) -> _Response | _Suspended | None:
         """Run the call until it first waits: most calls finish here, with no timer or task."""
+        start = perf_counter()
         rid, method, raw = request.id, request.method, request.params
         if rid is not msgspec.UNSET and memoryview(rid)[0] in _NOT_AN_ID:
+            self._done(method, "INVALID_REQUEST", start, calls)
             return _null_id(RpcError("INVALID_REQUEST", issues=[_BAD_ID]), request_id)
         try:
             proc = self._procedures.get(method)
@@ -216,14 +245,18 @@ class Dispatcher(Generic[D]):
             except StopIteration as stop:
                 result = stop.value
             else:
-                return _Suspended(coro, yielded, rid, method)  # type: ignore[arg-type]
+                return _Suspended(coro, yielded, rid, method, start, calls)  # type: ignore[arg-type]
         except NotStructured as exc:  # an invalid request object: answered, with a null id
+            self._done(method, exc.code, start, calls)
             return _null_id(exc, request_id)
         except RpcError as exc:
+            self._done(method, exc.code, start, calls)
             return self._failure(exc, rid, method, request_id)
         except Exception:
             log.exception("internal error in %s (request %s)", method, request_id)
+            self._done(method, _INTERNAL.code, start, calls)
             return self._failure(_INTERNAL, rid, method, request_id)
+        self._done(method, "OK", start, calls)
         if rid is msgspec.UNSET:
             return None
         return _Success("2.0", result, rid)
@@ -237,18 +270,36 @@ class Dispatcher(Generic[D]):
         except TimeoutError:
             if not timeout.expired():
                 log.exception("internal error in %s (request %s)", call.method, request_id)
-                return self._failure(_INTERNAL, call.id, call.method, request_id)
+                return self._failed(_INTERNAL, call, request_id)
             message = f"{call.method} did not finish within {self._timeout:g} s"
             error = RpcError("TIMEOUT", message, retryable=True)
-            return self._failure(error, call.id, call.method, request_id)
+            return self._failed(error, call, request_id)
         except RpcError as exc:
-            return self._failure(exc, call.id, call.method, request_id)
+            return self._failed(exc, call, request_id)
         except Exception:
             log.exception("internal error in %s (request %s)", call.method, request_id)
-            return self._failure(_INTERNAL, call.id, call.method, request_id)
+            return self._failed(_INTERNAL, call, request_id)
+        self._done(call.method, "OK", call.start, call.calls)
         if call.id is msgspec.UNSET:
             return None
         return _Success("2.0", result, call.id)
+
+    def _done(self, method: str, code: str, start: float, calls: list[CallRecord] | None) -> None:
+        """Tell the observer (metrics) and the request's record of one finished call."""
+        observe = self._observe
+        if observe is None and calls is None:
+            return
+        end = perf_counter()
+        if method not in self._procedures:  # a caller's typo must not become a new series
+            method = _UNKNOWN
+        if observe is not None:
+            observe(method, code, end - start)
+        if calls is not None:
+            calls.append((method, code, start, end))
+
+    def _failed(self, error: RpcError, call: _Suspended, request_id: str) -> _Failure | None:
+        self._done(call.method, error.code, call.start, call.calls)
+        return self._failure(error, call.id, call.method, request_id)
 
     @staticmethod
     def _failure(

@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from time import perf_counter
 from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from server.observe import Metrics
 from server.rpc import RpcError
 from server.settings import Settings
 from server.storage import migrate
@@ -47,13 +49,17 @@ class _LoopRead:
     A plain class rather than a generator-based context manager: it is on every read.
     """
 
-    __slots__ = ("_engine", "_idle", "_sync")
+    __slots__ = ("_engine", "_idle", "_metrics", "_start", "_sync")
 
-    def __init__(self, engine: sa.Engine, idle: list[sa.Connection]) -> None:
+    def __init__(
+        self, engine: sa.Engine, idle: list[sa.Connection], metrics: Metrics | None
+    ) -> None:
         self._engine = engine
         self._idle = idle
+        self._metrics = metrics
 
     async def __aenter__(self) -> AsyncConnection:
+        self._start = perf_counter()
         try:
             self._sync = self._idle.pop() if self._idle else self._engine.connect()
         except Exception as exc:
@@ -66,6 +72,8 @@ class _LoopRead:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any
     ) -> None:
         sync = self._sync
+        if self._metrics is not None:
+            self._metrics.database.get("read").observe(perf_counter() - self._start)
         try:
             if isinstance(exc, sa.exc.SQLAlchemyError):
                 sync.close()  # a connection the database failed is not reused
@@ -111,6 +119,7 @@ class Storage:
         self.fresh = fresh  # True when this start created the schema
         self.schema = schema
         self.deletions = 0  # bumped on each being deleted: caches of beings check it
+        self.metrics: Metrics | None = None  # set by the app: each read's and write's latency
         read_options = {MODE: "read"}
         if self.dialect != "sqlite":
             read_options["isolation_level"] = "AUTOCOMMIT"
@@ -156,11 +165,12 @@ class Storage:
     def read(self) -> AbstractAsyncContextManager[AsyncConnection]:
         """A connection for reads."""
         if self.loop_reader is not None:
-            return _LoopRead(self.loop_reader, self._idle)
+            return _LoopRead(self.loop_reader, self._idle, self.metrics)
         return self._pooled_read()
 
     @asynccontextmanager
     async def _pooled_read(self) -> AsyncIterator[AsyncConnection]:
+        start = perf_counter()
         try:
             async with self._reader.connect() as conn:
                 yield conn
@@ -168,10 +178,17 @@ class Storage:
             if is_down(exc):
                 raise _unavailable(exc) from exc
             raise
+        finally:
+            self._observe("read", start)
+
+    def _observe(self, mode: str, start: float) -> None:
+        if self.metrics is not None:
+            self.metrics.database.get(mode).observe(perf_counter() - start)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """A connection in one transaction: all of the block's writes, or none."""
+        start = perf_counter()
         try:
             async with self._writer.begin() as conn:
                 yield conn
@@ -184,3 +201,5 @@ class Storage:
             if is_down(exc):
                 raise _unavailable(exc) from exc
             raise
+        finally:
+            self._observe("write", start)
