@@ -90,7 +90,7 @@ class Metrics:
 
     def __init__(self, *, process: bool = True) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        self.calls: dict[tuple[str, str], int] = {}
+        self._calls: dict[str, _Calls] = {}
         self.durations = _Family(CALL_BUCKETS)
         self.database = _Family(CALL_BUCKETS)
         self.livekit = _Family(CALL_BUCKETS)
@@ -107,13 +107,29 @@ class Metrics:
 
     def observe_call(self, method: str, code: str, seconds: float) -> None:
         """Count one finished call: ``code`` is ``OK`` or the error's name."""
-        key = (method, code)
-        calls = self.calls
-        calls[key] = calls.get(key, 0) + 1
-        series = self.durations.series.get(method)
+        series = self._calls.get(method)
         if series is None:
-            series = self.durations.get(method)
-        series.observe(seconds)
+            series = self._calls[method] = _Calls(self.durations.get(method))
+        codes = series.codes
+        codes[code] = codes.get(code, 0) + 1
+        histogram = series.histogram
+        histogram.counts[bisect_left(CALL_BUCKETS, seconds)] += 1
+        histogram.total += seconds
+
+    @property
+    def calls(self) -> dict[tuple[str, str], int]:
+        """Calls counted so far, by (method, code)."""
+        return {(m, c): n for m, s in self._calls.items() for c, n in s.codes.items()}
+
+
+class _Calls:
+    """The calls of one method: a count per code, and the duration histogram."""
+
+    __slots__ = ("codes", "histogram")
+
+    def __init__(self, histogram: Histogram) -> None:
+        self.codes: dict[str, int] = {}
+        self.histogram = histogram
 
 
 class _Collector(Collector):
