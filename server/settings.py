@@ -5,6 +5,7 @@ This is the only module that reads the environment.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -105,6 +106,8 @@ def load_settings(
     except msgspec.ValidationError as exc:
         raise SettingsError(_explain(exc, raw)) from None
     _check_livekit(settings)
+    _check_database(settings)
+    _check_proxies(settings)
     return settings
 
 
@@ -142,3 +145,40 @@ def _check_livekit(settings: Settings) -> None:
             f"invalid setting LIVEKIT_CALL_TIMEOUT={settings.livekit_call_timeout}: "
             f"must be below RPC_CALL_TIMEOUT={settings.rpc_call_timeout}"
         )
+
+
+_DATABASE = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://")
+_BACKENDS = frozenset({"sqlite", "postgresql", "postgres"})
+
+
+def _check_database(settings: Settings) -> None:
+    """``DATABASE_URL`` names SQLite or PostgreSQL (checked here, before anything opens)."""
+    url = settings.database_url
+    if url is None:
+        return
+    shown = _masked("database_url", url)
+    match = _DATABASE.match(url)
+    if match is None:
+        raise SettingsError(
+            f"invalid setting DATABASE_URL={shown}: not a database URL "
+            "(postgresql://user@host/db or sqlite:///path/file.db)"
+        )
+    backend = match["scheme"].split("+")[0].lower()
+    if backend not in _BACKENDS:
+        raise SettingsError(
+            f"invalid setting DATABASE_URL={shown}: unsupported database {backend!r} "
+            "(roomrpc runs on sqlite or postgresql)"
+        )
+
+
+def _check_proxies(settings: Settings) -> None:
+    for entry in settings.forwarded_allow_ips:
+        if entry == "*":
+            continue
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise SettingsError(
+                f"invalid setting FORWARDED_ALLOW_IPS: {entry!r} is not an address or a network"
+                " (use 10.0.0.1, 10.0.0.0/8 or *)"
+            ) from None

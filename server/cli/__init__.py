@@ -6,6 +6,7 @@ import click
 
 from server.cli.beings import being, migrate, revision, seed, token
 from server.cli.serve import codegen, serve
+from server.cli.spaces import space
 
 __all__ = ["main"]
 
@@ -16,5 +17,5 @@ def main() -> None:
     """roomrpc: a typed JSON-RPC 2.0 backend for live rooms."""
 
 
-for _command in (serve, codegen, token, being, seed, migrate, revision):
+for _command in (serve, codegen, token, being, space, seed, migrate, revision):
     main.add_command(_command)

@@ -9,6 +9,7 @@ The event loop is the only writer, so no lock is taken.
 
 from __future__ import annotations
 
+import os
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 
@@ -19,7 +20,12 @@ from prometheus_client import (
     CollectorRegistry,
 )
 from prometheus_client import Gauge as _PromGauge
-from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 
 __all__ = ["CALL_BUCKETS", "Gauge", "Histogram", "Metrics"]
@@ -140,6 +146,13 @@ class _Collector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         m = self._metrics
+        worker = GaugeMetricFamily(
+            "roomrpc_worker",
+            "This process: with --workers, each scrape reaches one",
+            labels=["pid"],
+        )
+        worker.add_metric([str(os.getpid())], 1)
+        yield worker
         calls = CounterMetricFamily(
             "roomrpc_rpc_calls", "RPC calls by method and result code", labels=["method", "code"]
         )

@@ -16,6 +16,7 @@ class Principal:
 
     being_id: str
     roles: frozenset[str] = frozenset()
+    device: str | None = None  # the tab or device the token was minted for
 
     @property
     def is_admin(self) -> bool:

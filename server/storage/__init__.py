@@ -14,13 +14,17 @@ from server.storage import (
     presence,
     revocations,
 )
-from server.storage.errors import StorageUnavailable
+from server.storage.engine import describe_database
+from server.storage.errors import DatabaseMissing, DatabaseOpenError, StorageUnavailable
 from server.storage.store import Storage
 
 __all__ = [
+    "DatabaseMissing",
+    "DatabaseOpenError",
     "Storage",
     "StorageUnavailable",
     "beings",
+    "describe_database",
     "intentions",
     "memberships",
     "presence",

@@ -6,7 +6,14 @@ import sqlalchemy.exc as sa_exc
 
 from server.rpc import RpcError
 
-__all__ = ["StorageUnavailable", "is_down", "is_missing_reference", "is_unique_violation"]
+__all__ = [
+    "DatabaseMissing",
+    "DatabaseOpenError",
+    "StorageUnavailable",
+    "is_down",
+    "is_missing_reference",
+    "is_unique_violation",
+]
 
 _DOWN = (
     sa_exc.OperationalError,
@@ -27,6 +34,14 @@ class StorageUnavailable(RpcError):
             reason="database_unavailable",
             retryable=True,
         )
+
+
+class DatabaseOpenError(Exception):
+    """The database could not be opened at start-up; the message is one line: the cause."""
+
+
+class DatabaseMissing(DatabaseOpenError):
+    """A command that only reads found no roomrpc database where it looked."""
 
 
 def is_down(exc: BaseException) -> bool:

@@ -15,8 +15,20 @@ from server.observe import Metrics
 from server.rpc import RpcError
 from server.settings import Settings
 from server.storage import migrate
-from server.storage.engine import MODE, create_engine, create_sqlite_reader
-from server.storage.errors import StorageUnavailable, is_down, is_missing_reference
+from server.storage.engine import (
+    MODE,
+    create_engine,
+    create_sqlite_reader,
+    describe_database,
+    sqlite_path,
+)
+from server.storage.errors import (
+    DatabaseMissing,
+    DatabaseOpenError,
+    StorageUnavailable,
+    is_down,
+    is_missing_reference,
+)
 
 __all__ = ["Storage"]
 
@@ -88,6 +100,14 @@ class _LoopRead:
             raise _unavailable(exc) from exc
 
 
+def _cause(exc: BaseException) -> str:
+    """The first line of the driver's own words (never the URL: it is not in them)."""
+    inner = getattr(exc, "orig", None) or exc
+    text = (str(inner).splitlines() or [""])[0].strip()
+    text = text.removeprefix("(sqlalchemy.dialects.postgresql.asyncpg.Error) ")
+    return text or type(inner).__name__
+
+
 def _unavailable(exc: BaseException) -> StorageUnavailable:
     """The caller's error; the operator's log gets the cause in one line."""
     first_line = (str(exc).splitlines() or [""])[0]
@@ -127,18 +147,33 @@ class Storage:
         self._writer = engine.execution_options(**{MODE: "write"})
 
     @classmethod
-    async def open(cls, settings: Settings) -> Storage:
-        """Connect and migrate to the newest schema; raises StorageUnavailable if down."""
-        engine = create_engine(settings)
+    async def open(cls, settings: Settings, *, create: bool = True) -> Storage:
+        """Connect and migrate to the newest schema.
+
+        Raises ``DatabaseOpenError`` whose message is the cause in one line (the
+        database is down, does not exist, refuses us). With ``create=False`` (the
+        commands that only read) nothing is created: no file, no tables.
+        """
+        path = sqlite_path(settings)
+        if not create and path is not None and not path.is_file():
+            raise DatabaseMissing(f"no database file at {path}")
+        engine = create_engine(settings, create=create)
         try:
             async with engine.execution_options(**{MODE: "write"}).begin() as conn:
-                before = await migrate.upgrade(conn, settings.database_schema)
+                if create:
+                    before = await migrate.upgrade(conn, settings.database_schema)
+                else:
+                    before = await migrate.current(conn)
+                    if before is None:
+                        where = describe_database(settings)
+                        raise DatabaseMissing(f"{where} has no roomrpc tables")
+        except DatabaseMissing:
+            await engine.dispose()
+            raise
         except Exception as exc:
             await engine.dispose()
-            if is_down(exc):
-                log.error("database unreachable at start-up: %s", type(exc).__name__)
-                raise StorageUnavailable() from exc
-            raise
+            log.debug("cannot open the database", exc_info=True)
+            raise DatabaseOpenError(_cause(exc)) from exc
         if before != migrate.head():
             log.info("database migrated from %s to %s", before or "empty", migrate.head())
         reader = None
