@@ -59,7 +59,7 @@ def create_app(
     ``tracing`` defaults to the OTLP exporter ``OTEL_EXPORTER_OTLP_ENDPOINT`` names.
     """
     contract = tuple(contract)
-    if settings.rpc_spec_examples:  # the spec's examples, replayable word for word
+    if settings.rpc_spec_examples:  # the spec's examples, replayable word for word (off by default)
         contract += jsonrpc_examples.CONTRACT
         routers = (*routers, examples_router)
     builtins = [discover_router(contract, title="roomrpc", version=__version__)]
@@ -101,7 +101,7 @@ def create_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.cleanup_ctx.append(storage_ctx)
-    # LiveKit (issue 4): one shared session for the app's life, and a readiness check.
+    # LiveKit: one shared session for the app's life, and a readiness check.
     if livekit is not None:
         app.cleanup_ctx.append(livekit.lifespan)
         app[READY_CHECKS]["livekit"] = livekit.ping
