@@ -195,3 +195,16 @@ async def test_client_against_live_server(ts_build: Path, live_url: str) -> None
     passed = re.search(r"^\S pass (\d+)$", output, re.MULTILINE)  # the spec reporter's summary
     assert passed is not None and int(passed[1]) >= 15, output
     assert re.search(r"^\S fail 0$", output, re.MULTILINE), output
+
+
+def test_the_readme_example_type_checks_in_a_browser_app(installed: Path) -> None:
+    """The README's quick start, as a Vite app would compile it (bundler, DOM)."""
+    readme = (TS.parents[1] / "README.md").read_text(encoding="utf-8")
+    match = re.search(r"```ts\n(.*?createClient.*?)```", readme, re.DOTALL)
+    assert match, "the README shows a TypeScript example with createClient"
+    (installed / "readme.ts").write_text(match[1] + "\nexport {};\n", encoding="utf-8")
+    options = {"module": "esnext", "moduleResolution": "bundler", "lib": ["ES2022", "DOM"]}
+    options["types"] = []
+    config = {"compilerOptions": {**_STRICTEST, **options}, "files": ["readme.ts"]}
+    (installed / "tsconfig.readme.json").write_text(json.dumps(config), encoding="utf-8")
+    tsc("-p", installed / "tsconfig.readme.json")
