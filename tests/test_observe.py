@@ -202,3 +202,20 @@ async def test_a_span_per_request_and_per_call(aiohttp_client: Client) -> None:
         times = (http.start_time, call.start_time, call.end_time, http.end_time)
         assert None not in times and list(times) == sorted(times)  # type: ignore[type-var]
     assert (spans["probe.fail"].attributes or {})["rpc.code"] == "CONFLICT"
+
+
+async def test_livekit_and_database_latencies_on_the_real_app(
+    aiohttp_client: Client, livekit_server: Any, tmp_path: Any
+) -> None:
+    from tests.support.app import livekit_env
+
+    settings = make_settings(DATA_DIR=str(tmp_path), **livekit_env(livekit_server))
+    client = await aiohttp_client(create_app(settings, resolve_principal=token_resolver))
+    response = await client.post(
+        "/rpc", json=_call("media.listRooms"), headers={"Authorization": "Bearer admin:@ops"}
+    )
+    assert (await response.json())["result"] == []
+    families = await _scrape(client)
+    name = "roomrpc_livekit_call_duration_seconds_count"
+    assert _sample(families, name, method="ListRooms") == 1
+    assert _sample(families, "roomrpc_rpc_calls_total", method="media.listRooms", code="OK") == 1

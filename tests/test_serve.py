@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -172,6 +173,9 @@ def _start(cwd: Path, *args: str, **env: str) -> tuple[subprocess.Popen[str], in
         stderr=subprocess.STDOUT,
         text=True,
     )
+    watchdog = threading.Timer(90, process.kill)  # a line that never comes fails, not hangs
+    watchdog.daemon = True
+    watchdog.start()
     return process, port
 
 
@@ -270,3 +274,24 @@ def test_reload_restarts_on_a_python_change(tmp_path: Path) -> None:
     finally:
         probe.unlink(missing_ok=True)
         _stop(process)
+
+
+def test_on_postgresql_the_start_names_the_database_and_how_to_seed(
+    tmp_path: Path, pg: object
+) -> None:
+    if pg is None:
+        pytest.skip("PostgreSQL not reachable at 127.0.0.1:5432 (database test)")
+    url, schema = pg.url, pg.new_schema()  # type: ignore[attr-defined]
+    process, port = _start(tmp_path, DATABASE_URL=url, DATABASE_SCHEMA=schema)
+    lines: list[str] = []
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line.rstrip("\n"))
+            if "roomrpc seed" in line:
+                break
+    finally:
+        _stop(process)
+    text = "\n".join(lines)
+    assert f"database: PostgreSQL {url} (schema {schema})" in text
+    assert "no demo world in this database: 'roomrpc seed' makes it" in text
