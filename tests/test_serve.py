@@ -282,7 +282,7 @@ def test_on_postgresql_the_start_names_the_database_and_how_to_seed(
     if pg is None:
         pytest.skip("PostgreSQL not reachable at 127.0.0.1:5432 (database test)")
     url, schema = pg.url, pg.new_schema()  # type: ignore[attr-defined]
-    process, port = _start(tmp_path, DATABASE_URL=url, DATABASE_SCHEMA=schema)
+    process, _ = _start(tmp_path, DATABASE_URL=url, DATABASE_SCHEMA=schema)
     lines: list[str] = []
     try:
         assert process.stdout is not None
