@@ -142,8 +142,8 @@ def test_a_missing_postgresql_database_is_one_line(tmp_path: Path, pg: object) -
     done = _serve_once(tmp_path, DATABASE_URL=url)
     assert done.returncode == 1
     assert _one_line(done) == (
-        f"roomrpc: cannot open the database PostgreSQL {url}: database "
-        '"roomrpc_no_such_database" does not exist (check DATABASE_URL)'
+        f"roomrpc: cannot open the database PostgreSQL {url}: InvalidCatalogNameError "
+        '[3D000]: database "roomrpc_no_such_database" does not exist (check DATABASE_URL)'
     )
 
 

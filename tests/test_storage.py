@@ -201,7 +201,9 @@ def _user(env: dict[str, str]) -> str:
 
 async def test_an_unreachable_database_fails_start_up_cleanly(tmp_path: Path) -> None:
     env = {"DATA_DIR": str(tmp_path), "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/test"}
-    with pytest.raises(DatabaseOpenError, match=r"^\[Errno 111\] Connect call failed"):
+    with pytest.raises(
+        DatabaseOpenError, match=r"^ConnectionRefusedError: \[Errno 111\] Connect call failed"
+    ):
         await Storage.open(load_settings(env, env_file=None))
 
 

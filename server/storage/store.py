@@ -28,12 +28,23 @@ from server.storage.errors import (
     StorageUnavailable,
     is_down,
     is_missing_reference,
+    sqlstate,
 )
 
 __all__ = ["Storage"]
 
 log = logging.getLogger("roomrpc.storage")
 T = TypeVar("T")
+
+
+async def _close(conn: AsyncConnection) -> None:
+    """Give the connection back; one the database lost on the way is simply dropped."""
+    try:
+        await conn.close()
+    except Exception as exc:
+        if not is_down(exc):
+            raise
+        log.warning("database connection dropped: %s", _cause(exc))
 
 
 class _LoopReader:
@@ -101,18 +112,29 @@ class _LoopRead:
 
 
 def _cause(exc: BaseException) -> str:
-    """The first line of the driver's own words (never the URL: it is not in them)."""
-    inner = getattr(exc, "orig", None) or exc
-    text = (str(inner).splitlines() or [""])[0].strip()
-    text = text.removeprefix("(sqlalchemy.dialects.postgresql.asyncpg.Error) ")
-    return text or type(inner).__name__
+    """One line naming a database failure: the driver's class, SQLSTATE and first line."""
+    orig = getattr(exc, "orig", None) or exc
+    for _ in range(3):  # SQLAlchemy adapts the driver's error: name the driver's own
+        if orig.__cause__ is None:
+            break
+        orig = orig.__cause__
+    first_line = (str(orig).splitlines() or [""])[0][:200]
+    state = sqlstate(exc)
+    return f"{type(orig).__name__}{f' [{state}]' if state else ''}: {first_line}"
 
 
 def _unavailable(exc: BaseException) -> StorageUnavailable:
     """The caller's error; the operator's log gets the cause in one line."""
-    first_line = (str(exc).splitlines() or [""])[0]
-    log.warning("database unavailable: %s: %s", type(exc).__name__, first_line)
+    log.warning("database unavailable: %s", _cause(exc))
     return StorageUnavailable()
+
+
+async def _connect(engine: AsyncEngine) -> AsyncConnection:
+    """A pooled connection; any failure to get one means the database is unavailable."""
+    try:
+        return await engine.connect()
+    except Exception as exc:
+        raise _unavailable(exc) from exc
 
 
 class Storage:
@@ -139,41 +161,47 @@ class Storage:
         self.fresh = fresh  # True when this start created the schema
         self.schema = schema
         self.deletions = 0  # bumped on each being deleted: caches of beings check it
-        self.metrics: Metrics | None = None  # set by the app: each read's and write's latency
         read_options = {MODE: "read"}
         if self.dialect != "sqlite":
             read_options["isolation_level"] = "AUTOCOMMIT"
         self._reader = engine.execution_options(**read_options)
         self._writer = engine.execution_options(**{MODE: "write"})
+        self.metrics: Metrics | None = None  # set by the app: each read's and write's latency
 
     @classmethod
     async def open(cls, settings: Settings, *, create: bool = True) -> Storage:
         """Connect and migrate to the newest schema.
 
-        Raises ``DatabaseOpenError`` whose message is the cause in one line (the
-        database is down, does not exist, refuses us). With ``create=False`` (the
-        commands that only read) nothing is created: no file, no tables.
+        A database that cannot be opened raises ``DatabaseOpenError`` (a
+        ``StorageUnavailable``) whose ``cause`` is one line: the driver's class,
+        SQLSTATE and words. With ``create=False`` (the commands that only read)
+        nothing is created: no file, no tables (``DatabaseMissing``).
         """
         path = sqlite_path(settings)
         if not create and path is not None and not path.is_file():
             raise DatabaseMissing(f"no database file at {path}")
         engine = create_engine(settings, create=create)
         try:
-            async with engine.execution_options(**{MODE: "write"}).begin() as conn:
+            conn = await engine.execution_options(**{MODE: "write"}).connect()
+        except Exception as exc:  # whatever refused the connection, it is one line
+            await engine.dispose()
+            raise DatabaseOpenError(_cause(exc)) from exc
+        try:
+            async with conn.begin():
                 if create:
                     before = await migrate.upgrade(conn, settings.database_schema)
                 else:
                     before = await migrate.current(conn)
-                    if before is None:
-                        where = describe_database(settings)
-                        raise DatabaseMissing(f"{where} has no roomrpc tables")
-        except DatabaseMissing:
-            await engine.dispose()
-            raise
         except Exception as exc:
+            await conn.close()
             await engine.dispose()
-            log.debug("cannot open the database", exc_info=True)
-            raise DatabaseOpenError(_cause(exc)) from exc
+            if is_down(exc):
+                raise DatabaseOpenError(_cause(exc)) from exc
+            raise
+        await conn.close()
+        if before is None and not create:
+            await engine.dispose()
+            raise DatabaseMissing(f"{describe_database(settings)} has no roomrpc tables")
         if before != migrate.head():
             log.info("database migrated from %s to %s", before or "empty", migrate.head())
         reader = None
@@ -206,14 +234,15 @@ class Storage:
     @asynccontextmanager
     async def _pooled_read(self) -> AsyncIterator[AsyncConnection]:
         start = perf_counter()
+        conn = await _connect(self._reader)
         try:
-            async with self._reader.connect() as conn:
-                yield conn
+            yield conn
         except Exception as exc:
             if is_down(exc):
                 raise _unavailable(exc) from exc
             raise
         finally:
+            await _close(conn)
             self._observe("read", start)
 
     def _observe(self, mode: str, start: float) -> None:
@@ -224,8 +253,9 @@ class Storage:
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """A connection in one transaction: all of the block's writes, or none."""
         start = perf_counter()
+        conn = await _connect(self._writer)
         try:
-            async with self._writer.begin() as conn:
+            async with conn.begin():
                 yield conn
         except sa.exc.IntegrityError as exc:
             if is_missing_reference(exc):  # deleted by another call since it was read
@@ -237,4 +267,5 @@ class Storage:
                 raise _unavailable(exc) from exc
             raise
         finally:
+            await _close(conn)
             self._observe("write", start)
