@@ -219,3 +219,46 @@ async def test_livekit_and_database_latencies_on_the_real_app(
     name = "roomrpc_livekit_call_duration_seconds_count"
     assert _sample(families, name, method="ListRooms") == 1
     assert _sample(families, "roomrpc_rpc_calls_total", method="media.listRooms", code="OK") == 1
+
+
+async def test_traces_reach_an_otlp_endpoint(
+    aiohttp_server: Callable[[web.Application], Awaitable[Any]], tmp_path: Any
+) -> None:
+    """OTEL_EXPORTER_OTLP_ENDPOINT set, the otel extra installed: spans are POSTed over
+    OTLP/HTTP (protobuf) to a collector, here a plain aiohttp receiver."""
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+
+    received: list[bytes] = []
+
+    async def collect(request: web.Request) -> web.Response:
+        received.append(await request.read())
+        return web.Response(body=b"", content_type="application/x-protobuf")
+
+    collector = web.Application()
+    collector.router.add_post("/v1/traces", collect)
+    server = await aiohttp_server(collector)
+    settings = make_settings(
+        DATA_DIR=str(tmp_path), OTEL_EXPORTER_OTLP_ENDPOINT=str(server.make_url(""))
+    )
+    app = create_app(settings)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        async with aiohttp.ClientSession() as session:
+            url = f"http://127.0.0.1:{port}/rpc"
+            async with session.post(url, json=_call("system.health")) as response:
+                assert response.headers["traceparent"].startswith("00-")
+    finally:
+        await runner.cleanup()  # shuts the provider down: the batch is exported
+    spans = []
+    for body in received:
+        export = ExportTraceServiceRequest.FromString(body)
+        for resource in export.resource_spans:
+            for scope in resource.scope_spans:
+                spans += [span.name for span in scope.spans]
+    assert sorted(spans) == ["POST /rpc", "system.health"]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -83,9 +84,12 @@ def create_app(
         max_batch=settings.rpc_max_batch,
         observe=metrics.observe_call if settings.metrics else None,
     )
+    own_tracing = tracing is None
     tracing = tracing or tracer_provider(settings)
     middlewares = [] if tracing is None else [tracing_middleware(tracing)]
     app = web.Application(client_max_size=settings.rpc_max_body_bytes, middlewares=middlewares)
+    if tracing is not None and own_tracing:
+        app.on_cleanup.append(_shutdown(tracing))  # the last spans are sent, not lost
     app[DEPS] = deps
     app[METRICS] = metrics
     app[TRUSTED_PROXIES] = TrustedProxies(settings.forwarded_allow_ips)
@@ -109,6 +113,13 @@ def create_app(
     if settings.explorer:  # the API explorer at GET /
         add_explorer(app)
     return app
+
+
+def _shutdown(provider: TracerProvider) -> Callable[[web.Application], Awaitable[None]]:
+    async def shutdown(app: web.Application) -> None:
+        await asyncio.to_thread(provider.shutdown)  # flushes the batch: a blocking export
+
+    return shutdown
 
 
 async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
