@@ -295,3 +295,67 @@ def test_on_postgresql_the_start_names_the_database_and_how_to_seed(
     text = "\n".join(lines)
     assert f"database: PostgreSQL {url} (schema {schema})" in text
     assert "no demo world in this database: 'roomrpc seed' makes it" in text
+
+
+def _readme_block(after: str) -> list[str]:
+    """The command lines of the first ``sh`` block after the text ``after``."""
+    text = (ROOT / "README.md").read_text()
+    block = re.search(r"```sh\n(.*?)```", text[text.index(after) :], re.DOTALL)
+    assert block, f"a sh block after {after!r}"
+    return [line for line in block[1].splitlines() if line and not line.startswith("#")]
+
+
+def test_the_readme_media_block_joins_a_room_and_sees_presence(tmp_path: Path) -> None:
+    """The quick start's LiveKit block, run as written (ports and paths moved aside)."""
+    livekit_line, roomrpc_line, *calls = _readme_block("**6. Join a LiveKit room.**")
+    lk_port, port = free_port(), free_port()
+    bin_dir = Path(sys.executable).parent
+
+    def adapt(line: str) -> str:
+        line = line.replace("7880", str(lk_port)).replace("8080", str(port))
+        if "tests.livekit_server" in line:
+            line += f" --port {lk_port}"
+        line = line.replace(".venv/bin/python ", "PYTHON ").replace(".venv/bin/", f"{bin_dir}/")
+        line = line.replace("make run", "PYTHON -m server serve")  # make run, from elsewhere
+        return line.replace("PYTHON ", f"{sys.executable} ")
+
+    base = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "AUTH_SECRET")}
+    env = {**base, "PYTHONPATH": str(ROOT), "PORT": str(port)}
+    started = []
+    try:
+        for line in (livekit_line, roomrpc_line):
+            started.append(
+                subprocess.Popen(
+                    ["bash", "-c", f"exec env {adapt(line)}"],
+                    cwd=tmp_path,
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        script = "\n".join(adapt(line) for line in calls)
+        done = subprocess.run(
+            ["bash", "-ec", script],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        outputs = [json.loads(part) for part in done.stdout.replace("}{", "}\n{").splitlines()]
+    finally:
+        for process in started:
+            process.send_signal(2)
+            process.wait(timeout=20)
+    join_token, joined, presence = outputs
+    assert join_token["result"]["wsUrl"] == f"ws://127.0.0.1:{lk_port}"
+    assert joined["identity"] == "@alice"
+    assert [m["beingId"] for m in presence["result"]] == ["@alice"]  # from the webhook
