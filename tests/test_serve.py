@@ -359,3 +359,20 @@ def test_the_readme_media_block_joins_a_room_and_sees_presence(tmp_path: Path) -
     assert join_token["result"]["wsUrl"] == f"ws://127.0.0.1:{lk_port}"
     assert joined["identity"] == "@alice"
     assert [m["beingId"] for m in presence["result"]] == ["@alice"]  # from the webhook
+
+
+def test_a_busy_port_is_one_line_with_workers_too(served: int, tmp_path: Path) -> None:
+    base = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "AUTH_SECRET")}
+    done = subprocess.run(
+        [sys.executable, "-m", "server", "serve", "--workers", "2", "--port", str(served)],
+        cwd=tmp_path,
+        env={**base, "HOST": "127.0.0.1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert (done.stdout + done.stderr).strip() == (
+        f"roomrpc: cannot listen on 127.0.0.1:{served}: the address is already in use"
+        " (set HOST/PORT)"
+    )

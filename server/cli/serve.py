@@ -7,6 +7,7 @@ import errno
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -136,6 +137,7 @@ def _supervise(settings: Settings, host: str, port: int, workers: int) -> None:
     from server.cli._start import announce, quiet_libraries
 
     quiet_libraries(settings)
+    _check_bind(host, port)  # one line if the port is taken, not one per worker
     prepared = _prepare(settings)
     command = [sys.executable, "-m", "server", "serve", "--host", host, "--port", str(port)]
     children = [subprocess.Popen([*command, "--worker"]) for _ in range(workers)]
@@ -162,6 +164,18 @@ def _supervise(settings: Settings, host: str, port: int, workers: int) -> None:
     for child in children:
         child.wait()
     sys.exit(0 if all(c.returncode in (0, -signal.SIGTERM) for c in children) else 1)
+
+
+def _check_bind(host: str, port: int) -> None:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _, address = infos[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            probe.bind(address)
+    except OSError as exc:
+        reason = _BIND_ERRORS.get(exc.errno or 0, exc.strerror or type(exc).__name__)
+        fail(f"cannot listen on {host}:{port}: {reason} (set HOST/PORT)", 1)
 
 
 def _codes(children: list[subprocess.Popen[bytes]]) -> str:
