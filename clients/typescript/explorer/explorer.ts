@@ -118,7 +118,9 @@ function select(m: Method): void {
   }
   const input = schemas.resolve({ $ref: `#/components/schemas/${inputName(m)}` });
   const editor = h("textarea", { id: "params", spellcheck: "false", "aria-label": "params (JSON)" }) as HTMLTextAreaElement;
-  editor.value = JSON.stringify(schemas.example(input), null, 2);
+  const example = schemas.example(input);
+  const demo = DEMO_PARAMS[m.name];
+  editor.value = JSON.stringify(demo !== undefined && isObject(example) ? { ...example, ...demo } : example, null, 2);
   editor.rows = Math.min(16, Math.max(4, editor.value.split("\n").length + 1));
   const curl = h("pre", { id: "curl", class: "curl" });
   lastSent = null; // a new page: id 1 until this procedure is sent
@@ -172,6 +174,18 @@ function select(m: Method): void {
     h("div", { class: "curl-box" }, h("div", { class: "curl-head" }, h("span", {}, "The same call with curl"), copy), curl),
   );
   byId("procedure").replaceChildren(page);
+}
+
+/** Examples that work as @alice on the demo world, where the schema's own would not. */
+const DEMO_PARAMS: Record<string, Record<string, unknown>> = {
+  "being.create": { id: "@my-space", name: "My space", type: "space", visibility: "public", ownerId: null },
+  "being.update": { id: "@demo-space", name: "Demo space", visibility: "public" },
+  "being.delete": { id: "@my-space" },
+  "space.setRole": { role: "moderator" },
+};
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** How to get a token (a procedure that needs none still answers more with one). */

@@ -115,6 +115,10 @@ export class Schemas {
   example(schema: JsonSchema, depth = 0, field = ""): unknown {
     if (depth > 8) return null;
     const s = this.resolve(schema);
+    const demo = DEMO_FIELDS[field];
+    if (demo !== undefined && s.enum === undefined && (s.type === "string" || typeof s.examples?.[0] === "string")) {
+      return demo;
+    }
     if (s.examples !== undefined && s.examples.length > 0) return pick(s.examples, field);
     if (s.default !== undefined) return s.default;
     if (s.enum !== undefined) return s.enum[0];
@@ -147,6 +151,15 @@ export class Schemas {
     }
   }
 }
+
+/** Fields whose example names something of the demo world (`roomrpc seed`). */
+const DEMO_FIELDS: Record<string, string> = {
+  roomId: "@demo-space",
+  identity: "@bob",
+  beingId: "@bob",
+  message: "Hello from the explorer",
+  content: "Hello from the explorer",
+};
 
 function pick(examples: unknown[], field: string): unknown {
   if (/space|room/i.test(field)) {

@@ -100,6 +100,17 @@ for (const size of WIDTHS) {
       assert.equal(answer.result.items.length, 2);
     });
 
+    it("creates and deletes with its own examples, as @alice", async () => {
+      for (const method of ["being.create", "being.delete", "intention.create", "space.setRole"]) {
+        await page.evaluate((name) => (location.hash = name), method);
+        await page.waitForSelector(`[data-method="${method}"]`);
+        await page.click("#send");
+        await page.waitForSelector("#result:not(.empty)");
+        const status = (await page.textContent("#result-status")) ?? "";
+        assert.match(status, /^OK/, `${method}: ${status} ${await page.textContent("#result")}`);
+      }
+    });
+
     it("keeps long names inside the sidebar", async () => {
       const cut = await page.$$eval(".namespace a", (links) =>
         links.filter((a) => a.scrollWidth > a.clientWidth + 1).map((a) => a.textContent),

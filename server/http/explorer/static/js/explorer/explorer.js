@@ -98,7 +98,9 @@ function select(m) {
     }
     const input = schemas.resolve({ $ref: `#/components/schemas/${inputName(m)}` });
     const editor = h("textarea", { id: "params", spellcheck: "false", "aria-label": "params (JSON)" });
-    editor.value = JSON.stringify(schemas.example(input), null, 2);
+    const example = schemas.example(input);
+    const demo = DEMO_PARAMS[m.name];
+    editor.value = JSON.stringify(demo !== undefined && isObject(example) ? { ...example, ...demo } : example, null, 2);
     editor.rows = Math.min(16, Math.max(4, editor.value.split("\n").length + 1));
     const curl = h("pre", { id: "curl", class: "curl" });
     lastSent = null; // a new page: id 1 until this procedure is sent
@@ -126,6 +128,16 @@ function select(m) {
     });
     const page = h("article", { "data-method": m.name }, h("header", { class: "heading" }, h("h1", { id: "method-name" }, m.name), h("span", { class: `badge ${m["x-kind"] ?? "query"}` }, m["x-kind"] ?? "query"), m["x-protected"] ? h("span", { class: "badge protected" }, "bearer token") : null), h("p", { class: "summary" }, m.summary), m.description ? h("p", { class: "description" }, m.description) : null, h("h3", {}, "Params"), paramsTable(m), h("h3", {}, "Result"), h("p", { class: "result-type" }, h("code", {}, schemas.typeName(m.result.schema))), fieldsTable(m.result.schema), h("h3", {}, "Declared errors"), errorsList(m), h("h3", {}, "Try it"), h("div", { class: "editor" }, editor, h("div", { class: "actions" }, send, h("span", { class: "hint" }, "Ctrl+Enter"))), hint, h("div", { id: "result", class: "result empty", "aria-live": "polite" }, "Send the call to see its answer here."), h("div", { class: "curl-box" }, h("div", { class: "curl-head" }, h("span", {}, "The same call with curl"), copy), curl));
     byId("procedure").replaceChildren(page);
+}
+/** Examples that work as @alice on the demo world, where the schema's own would not. */
+const DEMO_PARAMS = {
+    "being.create": { id: "@my-space", name: "My space", type: "space", visibility: "public", ownerId: null },
+    "being.update": { id: "@demo-space", name: "Demo space", visibility: "public" },
+    "being.delete": { id: "@my-space" },
+    "space.setRole": { role: "moderator" },
+};
+function isObject(value) {
+    return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 /** How to get a token (a procedure that needs none still answers more with one). */
 function tokenHint(needed) {

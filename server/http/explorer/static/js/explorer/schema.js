@@ -61,6 +61,10 @@ export class Schemas {
         if (depth > 8)
             return null;
         const s = this.resolve(schema);
+        const demo = DEMO_FIELDS[field];
+        if (demo !== undefined && s.enum === undefined && (s.type === "string" || typeof s.examples?.[0] === "string")) {
+            return demo;
+        }
         if (s.examples !== undefined && s.examples.length > 0)
             return pick(s.examples, field);
         if (s.default !== undefined)
@@ -97,6 +101,14 @@ export class Schemas {
         }
     }
 }
+/** Fields whose example names something of the demo world (`roomrpc seed`). */
+const DEMO_FIELDS = {
+    roomId: "@demo-space",
+    identity: "@bob",
+    beingId: "@bob",
+    message: "Hello from the explorer",
+    content: "Hello from the explorer",
+};
 function pick(examples, field) {
     if (/space|room/i.test(field)) {
         const space = examples.find((e) => typeof e === "string" && /space|room/.test(e));
