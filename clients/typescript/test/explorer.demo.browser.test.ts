@@ -117,6 +117,7 @@ for (const size of WIDTHS) {
         links.filter((a) => a.scrollWidth > a.clientWidth + 1).map((a) => a.textContent),
       );
       assert.deepEqual(cut, []);
+      await page.evaluate(() => window.scrollTo(0, 0)); // the header is sticky on desktops
       await page.screenshot({ path: join(artifacts, `explorer-demo-${size.name}-full.png`), fullPage: true });
     });
 
