@@ -178,6 +178,10 @@ def main() -> None:
     if args.serve:
         serve(args.serve)
         return
+    # --- what counting calls for /metrics costs, in process ---
+    from bench import metrics as bench_metrics
+
+    bench_metrics.report(bench_metrics.measure())
     if shutil.which("wrk") is None:
         raise SystemExit("make bench needs wrk: apt-get install wrk")
     _register_extras()

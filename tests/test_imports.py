@@ -31,6 +31,7 @@ LAYERS: dict[str, int] = {
     "codegen": 1,
     "server.rpc": 1,
     "server.settings": 1,
+    "server.observe": 1,
     "server.domain": 2,
     "server.storage": 3,
     "server.livekit": 3,

@@ -6,8 +6,8 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import AsyncIterator, Iterable, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -20,11 +20,14 @@ from server.bus import open_bus
 from server.http.contracts import ClientContracts
 from server.http.cors import with_cors
 from server.http.explorer import add_explorer
+from server.http.forwarded import TRUSTED_PROXIES, TrustedProxies
 from server.http.health import READY_CHECKS, healthz, readyz
+from server.http.observe import METRICS, metrics_handler, tracer_provider, tracing_middleware
 from server.http.rpc import rpc_handler, upgrade_handler
 from server.http.socket import LIVE, Live
 from server.http.webhook import add_webhook
 from server.livekit import LiveKit
+from server.observe import Metrics
 from server.procedures import ROUTERS
 from server.procedures.deps import Deps
 from server.procedures.jsonrpc_examples import router as examples_router
@@ -43,6 +46,9 @@ from server.rpc import (
 from server.settings import Settings
 from server.storage import Storage
 from server.storage.idempotency import IdempotencyStore
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
 
 __all__ = [
     "CALLER",
@@ -73,14 +79,21 @@ def create_app(
     contract: Iterable[Procedure[Any, Any]] = schema.CONTRACT,
     routers: Sequence[Router] = ROUTERS,
     resolve_principal: Resolver | None = None,
+    tracing: TracerProvider | None = None,
 ) -> web.Application:
-    """Build the app; a router that does not match the contract fails here, not later."""
+    """Build the app; a router that does not match the contract fails here, not later.
+
+    ``tracing`` defaults to the OTLP exporter ``OTEL_EXPORTER_OTLP_ENDPOINT`` names.
+    """
     contract = tuple(contract)
     if settings.rpc_spec_examples:  # the spec's examples, replayable word for word (off by default)
         contract += jsonrpc_examples.CONTRACT
         routers = (*routers, examples_router)
     livekit = LiveKit.from_settings(settings)  # None: media is off
     deps = Deps(settings=settings, livekit=livekit)
+    metrics = Metrics()
+    if livekit is not None and settings.metrics:
+        livekit.rooms.metrics = metrics
     if resolve_principal is None:  # the real one: bearer JWTs of beings in storage
         resolve_principal = BearerResolver(
             Tokens.from_settings(settings),
@@ -104,11 +117,19 @@ def create_app(
         max_batch=settings.rpc_max_batch,
         limiter=limits,
         idempotency=idempotency,
+        observe=metrics.observe_call if settings.metrics else None,
     )
     document = build_openrpc(contract, title="roomrpc", version=__version__)
     contracts = ClientContracts(contract_hash(document))
-    app = web.Application(client_max_size=settings.rpc_max_body_bytes)
+    own_tracing = tracing is None
+    tracing = tracing or tracer_provider(settings)
+    middlewares = [] if tracing is None else [tracing_middleware(tracing)]
+    app = web.Application(client_max_size=settings.rpc_max_body_bytes, middlewares=middlewares)
+    if tracing is not None and own_tracing:
+        app.on_cleanup.append(_shutdown(tracing))  # the last spans are sent, not lost
     app[DEPS] = deps
+    app[METRICS] = metrics
+    app[TRUSTED_PROXIES] = TrustedProxies(settings.forwarded_allow_ips)
     app[PROCEDURES] = procedures
     app[CALLER] = Caller(procedures, deps)
     app[READY_CHECKS] = {}
@@ -126,11 +147,13 @@ def create_app(
         contracts,
         resolve=resolve_principal,
         live=live,
+        record=settings.access_log,
     )
-    if settings.cors_origins:
-        handler, preflight = with_cors(handler, settings.cors_origins)
-        app.router.add_route("OPTIONS", "/rpc", preflight)
+    handler, preflight = with_cors(handler, settings.cors_origins)
+    app.router.add_route("OPTIONS", "/rpc", preflight)
     app.router.add_post("/rpc", handler)
+    if settings.metrics:
+        app.router.add_get("/metrics", metrics_handler)
     app.router.add_get("/rpc", upgrade_handler(dispatcher, resolve_principal, live))  # type: ignore[arg-type]
     app.on_shutdown.append(live.shutdown)
     app.router.add_get("/healthz", healthz)
@@ -147,10 +170,19 @@ def create_app(
     return app
 
 
+def _shutdown(provider: TracerProvider) -> Callable[[web.Application], Awaitable[None]]:
+    async def shutdown(app: web.Application) -> None:
+        await asyncio.to_thread(provider.shutdown)  # flushes the batch: a blocking export
+
+    return shutdown
+
+
 async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
     """Open the database (migrating it) at start-up, close it at shutdown."""
     deps = app[DEPS]
     storage = await Storage.open(deps.settings)
+    if deps.settings.metrics:
+        storage.metrics = app[METRICS]
     deps.opened_storage = storage
     app[READY_CHECKS].setdefault("database", storage.ping)  # one set before start-up wins
     try:

@@ -11,7 +11,9 @@ import msgspec
 from aiohttp import web
 
 from schema.errors import Issue
+from server.http import forwarded
 from server.http.contracts import ClientContracts
+from server.http.observe import CALLS, REQUEST_ID
 from server.http.socket import Live, socket_handler
 from server.http.sse import serve_sse, wants_sse
 from server.rpc import Dispatcher, Reply, Resolver, RpcError, error_object, error_reply
@@ -57,9 +59,10 @@ class RequestIds:
 def client_address(request: web.Request) -> str:
     """Who an anonymous caller is, for rate limits and idempotency keys: its address.
 
-    The peer's address; behind a trusted proxy, the address the proxy forwarded.
+    The peer's address; behind a trusted proxy (``FORWARDED_ALLOW_IPS``), the
+    address the proxy forwarded.
     """
-    return request.remote or ""
+    return forwarded.client_address(request)
 
 
 def upgrade_handler(dispatcher: Dispatcher[object], resolve: Resolver, live: Live) -> Handler:
@@ -82,13 +85,24 @@ def rpc_handler(
     *,
     resolve: Resolver | None = None,
     live: Live | None = None,
+    record: bool = False,
 ) -> Handler:
-    """The aiohttp handler: media type and size checks, then the dispatcher (or SSE)."""
+    """The aiohttp handler: media type and size checks, then the dispatcher (or SSE).
+
+    With ``record`` (the access log is on), the request id and a record of each
+    call are kept on the request for the access log; a tracer asks by setting
+    ``CALLS`` itself.
+    """
     max_body = settings.rpc_max_body_bytes
     request_ids = RequestIds()
 
     async def handle(request: web.Request) -> web.StreamResponse:
         request_id = request_ids(request)
+        calls = request.get(CALLS)
+        if record:
+            request[REQUEST_ID] = request_id
+            if calls is None:
+                calls = request[CALLS] = []
         content_type = request.headers.get("Content-Type", "")
         if content_type != "application/json" and not _is_json(content_type):
             message = "Content-Type must be application/json"
@@ -129,6 +143,7 @@ def rpc_handler(
             client=client_address(request),
             idempotency_key=headers.get("Idempotency-Key"),
             timeout=timeout,
+            calls=calls,
         )
         return _respond(reply, request_id)
 

@@ -15,6 +15,7 @@ import math
 import re
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
+from time import perf_counter
 from typing import Any, Generic, Literal, TypeVar
 
 import msgspec
@@ -28,10 +29,17 @@ from server.rpc.params import NotStructured, issue_of
 from server.rpc.policies import Idempotency, Limited, RateLimiter, Stored
 from server.rpc.router import Compiled
 
-__all__ = ["Dispatcher", "Reply", "Resolver", "error_reply"]
+__all__ = ["CallObserver", "CallRecord", "Dispatcher", "Reply", "Resolver", "error_reply"]
 
 D = TypeVar("D")
 Resolver = Callable[[str], Awaitable[Principal | None]]
+# Told of each finished call: method ("unknown" for a name no procedure has), code
+# ("OK" or the error's name) and seconds. Metrics hang here; it must be cheap.
+CallObserver = Callable[[str, str, float], None]
+# What a transport asks to hear of each call of one request, for its access log and
+# traces: (method, code, started, ended), times from ``time.perf_counter``.
+CallRecord = tuple[str, str, float, float]
+_UNKNOWN = "unknown"
 log = logging.getLogger("roomrpc.rpc")
 _INTERNAL = RpcError("INTERNAL_SERVER_ERROR")
 Resolved = tuple[Principal | None, RpcError | None]
@@ -70,6 +78,8 @@ class _Suspended:
     yielded: Any
     id: Id | msgspec.UnsetType
     method: str
+    start: float
+    calls: list[CallRecord] | None
 
 
 _Response = _Success | _Failure
@@ -135,8 +145,10 @@ class Dispatcher(Generic[D]):
         max_batch: int,
         limiter: RateLimiter | None = None,
         idempotency: Idempotency | None = None,
+        observe: CallObserver | None = None,
     ) -> None:
         self._procedures = dict(procedures)
+        self._observe = observe
         self._deps = deps
         self._resolve = resolve_principal
         self._timeout = call_timeout
@@ -156,6 +168,7 @@ class Dispatcher(Generic[D]):
         idempotency_key: str | None = None,
         timeout: float | None = None,
         connection: Connection | None = None,
+        calls: list[CallRecord] | None = None,
     ) -> Reply:
         """Answer one request body; never raises.
 
@@ -164,6 +177,7 @@ class Dispatcher(Generic[D]):
         ``idempotency_key`` makes a request with mutations run at most once.
         Over a socket, ``connection`` is handed to each call's context, and the
         caller is the socket's principal unless ``authorization`` is given.
+        ``calls``, when given, gets a record of each call (the access log's and the tracer's).
         """
         if not body.isascii():
             body = body.removeprefix(_BOM)
@@ -172,9 +186,11 @@ class Dispatcher(Generic[D]):
         limit = self._timeout if timeout is None else min(timeout, self._timeout)
         if idempotency_key is not None and self._idempotency is not None:
             return await self._once(
-                body, idempotency_key, request_id, authorization, client, limit, connection
+                body, idempotency_key, request_id, authorization, client, limit, connection, calls
             )
-        return await self._serve(body, request_id, authorization, client, limit, None, connection)
+        return await self._serve(
+            body, request_id, authorization, client, limit, None, connection, calls
+        )
 
     async def _serve(
         self,
@@ -185,10 +201,11 @@ class Dispatcher(Generic[D]):
         timeout: float,
         resolved: Resolved | None,
         connection: Connection | None = None,
+        calls: list[CallRecord] | None = None,
     ) -> Reply:
         if _is_batch(body):
             return await self._batch(
-                body, request_id, authorization, client, timeout, resolved, connection
+                body, request_id, authorization, client, timeout, resolved, connection, calls
             )
         try:
             request = _decode_request(body)
@@ -208,7 +225,7 @@ class Dispatcher(Generic[D]):
                 limited = self._hit(limiter, request.method, principal, client)
             else:
                 limited = await self._ahit(limiter, request.method, principal, client)
-        response = self._begin(request, request_id, principal, denied, limited, connection)
+        response = self._begin(request, request_id, principal, denied, limited, connection, calls)
         if isinstance(response, _Suspended):
             response = await self._finish(response, request_id, timeout)
         if response is None:
@@ -245,6 +262,7 @@ class Dispatcher(Generic[D]):
         client: str,
         timeout: float,
         connection: Connection | None = None,
+        calls: list[CallRecord] | None = None,
     ) -> Reply:
         """Run a request carrying an idempotency key at most once; a repeat replays it."""
         store = self._idempotency
@@ -261,7 +279,7 @@ class Dispatcher(Generic[D]):
         principal, denied = resolved
         if denied is not None or not self._mutates(body):  # queries ignore the key
             return await self._serve(
-                body, request_id, authorization, client, timeout, resolved, connection
+                body, request_id, authorization, client, timeout, resolved, connection, calls
             )
         scope = f"ip:{client}" if principal is None else principal.being_id
         try:
@@ -273,7 +291,7 @@ class Dispatcher(Generic[D]):
             return Reply(stored.body, stored.status, _REPLAYED)
         try:
             reply = await self._serve(
-                body, request_id, authorization, client, timeout, resolved, connection
+                body, request_id, authorization, client, timeout, resolved, connection, calls
             )
         except BaseException:  # cancelled: the request may run again when retried
             await asyncio.shield(store.abandon(scope, key))
@@ -305,6 +323,7 @@ class Dispatcher(Generic[D]):
         timeout: float,
         resolved: Resolved | None,
         connection: Connection | None,
+        calls: list[CallRecord] | None,
     ) -> Reply:
         entries: list[_Request] | list[msgspec.Raw]
         try:
@@ -347,7 +366,9 @@ class Dispatcher(Generic[D]):
                     limited = await self._ahit(limiter, request.method, principal, client)
                 if limited is not None:
                     refused.append(limited)
-            response = self._begin(request, request_id, principal, denied, limited, connection)
+            response = self._begin(
+                request, request_id, principal, denied, limited, connection, calls
+            )
             if isinstance(response, _Suspended):
                 response = await self._finish(response, request_id, timeout)
             if response is not None:
@@ -385,10 +406,13 @@ class Dispatcher(Generic[D]):
         denied: RpcError | None,
         limited: Limited | None = None,
         connection: Connection | None = None,
+        calls: list[CallRecord] | None = None,
     ) -> _Response | _Suspended | None:
         """Run the call until it first waits: most calls finish here, with no timer or task."""
+        start = perf_counter()
         rid, method, raw = request.id, request.method, request.params
         if rid is not msgspec.UNSET and memoryview(rid)[0] in _NOT_AN_ID:
+            self._done(method, "INVALID_REQUEST", start, calls)
             return _null_id(RpcError("INVALID_REQUEST", issues=[_BAD_ID]), request_id)
         try:
             proc = self._procedures.get(method)
@@ -408,14 +432,18 @@ class Dispatcher(Generic[D]):
             except StopIteration as stop:
                 result = stop.value
             else:
-                return _Suspended(coro, yielded, rid, method)  # type: ignore[arg-type]
+                return _Suspended(coro, yielded, rid, method, start, calls)  # type: ignore[arg-type]
         except NotStructured as exc:  # an invalid request object: answered, with a null id
+            self._done(method, exc.code, start, calls)
             return _null_id(exc, request_id)
         except RpcError as exc:
+            self._done(method, exc.code, start, calls)
             return self._failure(exc, rid, method, request_id)
         except Exception:
             log.exception("internal error in %s (request %s)", method, request_id)
+            self._done(method, _INTERNAL.code, start, calls)
             return self._failure(_INTERNAL, rid, method, request_id)
+        self._done(method, "OK", start, calls)
         if rid is msgspec.UNSET:
             return None
         return _Success("2.0", result, rid)
@@ -430,18 +458,36 @@ class Dispatcher(Generic[D]):
         except TimeoutError:
             if not timeout.expired():
                 log.exception("internal error in %s (request %s)", call.method, request_id)
-                return self._failure(_INTERNAL, call.id, call.method, request_id)
+                return self._failed(_INTERNAL, call, request_id)
             message = f"{call.method} did not finish within {limit:g} s"
             error = RpcError("TIMEOUT", message, retryable=True)
-            return self._failure(error, call.id, call.method, request_id)
+            return self._failed(error, call, request_id)
         except RpcError as exc:
-            return self._failure(exc, call.id, call.method, request_id)
+            return self._failed(exc, call, request_id)
         except Exception:
             log.exception("internal error in %s (request %s)", call.method, request_id)
-            return self._failure(_INTERNAL, call.id, call.method, request_id)
+            return self._failed(_INTERNAL, call, request_id)
+        self._done(call.method, "OK", call.start, call.calls)
         if call.id is msgspec.UNSET:
             return None
         return _Success("2.0", result, call.id)
+
+    def _done(self, method: str, code: str, start: float, calls: list[CallRecord] | None) -> None:
+        """Tell the observer (metrics) and the request's record of one finished call."""
+        observe = self._observe
+        if observe is None and calls is None:
+            return
+        end = perf_counter()
+        if method not in self._procedures:  # a caller's typo must not become a new series
+            method = _UNKNOWN
+        if observe is not None:
+            observe(method, code, end - start)
+        if calls is not None:
+            calls.append((method, code, start, end))
+
+    def _failed(self, error: RpcError, call: _Suspended, request_id: str) -> _Failure | None:
+        self._done(call.method, error.code, call.start, call.calls)
+        return self._failure(error, call.id, call.method, request_id)
 
     @staticmethod
     def _failure(
