@@ -84,6 +84,7 @@ class Sub implements Unsubscribable {
       this.lastEventId = params["id"];
       this.#handlers.onData(params["data"], params["id"]);
     } else {
+      this.sid = undefined;
       this.#finish();
       this.#handlers.onComplete?.();
     }
@@ -252,10 +253,13 @@ export class WsLink implements LiveLink {
     if (sub.sid !== undefined) {
       this.#bySid.delete(sub.sid);
       if (this.#ws !== undefined && this.#ws.readyState === 1) {
-        this.#request("rpc.unsubscribe", { subscription: sub.sid }, undefined).catch(() => undefined);
+        // The socket closes, if nothing else needs it, once the server has answered.
+        const answered = this.#request("rpc.unsubscribe", { subscription: sub.sid }, undefined);
+        void answered.catch(() => undefined).finally(() => this.#idle());
+        return;
       }
     }
-    platform.setTimeout(() => this.#idle(), 0); // the unsubscribe goes out first
+    platform.setTimeout(() => this.#idle(), 0);
   }
 
   /** Closes the socket when nothing uses it. */
