@@ -145,7 +145,7 @@ export function socketUrl(options: ClientOptions): string {
   if (options.wsUrl !== undefined) return typeof options.wsUrl === "string" ? options.wsUrl : options.wsUrl.href;
   const http = typeof options.url === "string" ? options.url : options.url.href;
   const base = (globalThis as { location?: { href: string } }).location?.href;
-  const url = base === undefined ? new URL(http) : new URL(http, base);
+  const url = base === undefined ? new platform.URL(http) : new platform.URL(http, base);
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
   return url.href;
 }

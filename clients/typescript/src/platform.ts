@@ -81,6 +81,7 @@ interface Globals {
   clearTimeout(handle: unknown): void;
   crypto?: { randomUUID?: () => string };
   WebSocket?: WebSocketConstructor;
+  URL: new (url: string, base?: string) => { protocol: string; readonly href: string };
   TextDecoder: new () => { decode(input?: Uint8Array, options?: { stream?: boolean }): string };
 }
 

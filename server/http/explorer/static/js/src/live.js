@@ -118,7 +118,7 @@ export function socketUrl(options) {
         return typeof options.wsUrl === "string" ? options.wsUrl : options.wsUrl.href;
     const http = typeof options.url === "string" ? options.url : options.url.href;
     const base = globalThis.location?.href;
-    const url = base === undefined ? new URL(http) : new URL(http, base);
+    const url = base === undefined ? new platform.URL(http) : new platform.URL(http, base);
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
     return url.href;
 }
