@@ -14,6 +14,7 @@ import pytest
 from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestServer
 
+from server.http.socket import LIVE
 from tests.support import codegen_zoo, spec_examples
 from tests.support.typescript import TS, build_for, run_node_tests, tsc
 from tests.support.world import USERS, Api
@@ -355,3 +356,46 @@ async def test_client_subscribes_and_resumes_against_live_server(
     passed = re.search(r"^\S pass (\d+)$", output, re.MULTILINE)
     assert passed is not None and int(passed[1]) >= 17, output
     assert re.search(r"^\S fail 0$", output, re.MULTILINE), output
+
+
+@pytest.mark.parametrize("db_env", ["postgresql"], indirect=True)
+async def test_client_resumes_on_the_next_server_when_one_shuts_down(
+    ts_build: Path,
+    world: Api,
+    make_api: Callable[[dict[str, str]], Awaitable[Api]],
+    db_env: dict[str, str],
+    aiohttp_server: Callable[[web.Application], Awaitable[TestServer]],
+) -> None:
+    """``live.failover.test.ts``: three instances on one PostgreSQL; the relay's instance
+    shuts down (its real shutdown: subscriptions end SERVICE_UNAVAILABLE, retryable), the
+    relay now reaches the next, and the client resumes there by itself."""
+    instances = [world, await make_api(db_env), await make_api(db_env)]
+    urls = [api.client.make_url("/rpc") for api in instances]
+    relay = CuttingRelay(urls[0].host or "", urls[0].port or 0)
+    port = await relay.start()
+    serving = 0
+
+    async def failover(request: web.Request) -> web.Response:
+        nonlocal serving
+        current = instances[serving].client.server.app
+        serving += 1
+        relay.host, relay.port = urls[serving].host or "", urls[serving].port or 0
+        await current[LIVE].shutdown(current)
+        return web.Response(text=str(serving))
+
+    control = web.Application()
+    control.router.add_post("/failover", failover)
+    control_server = await aiohttp_server(control)
+    env = {
+        "ROOMRPC_PROXY_URL": f"http://127.0.0.1:{port}/rpc",
+        "ROOMRPC_WRITE_URL": str(urls[-1]),
+        "ROOMRPC_FAILOVER_URL": str(control_server.make_url("/failover")),
+        "ROOMRPC_TOKENS": json.dumps({b: world.token(b) for b in USERS}),
+        "NODE_OPTIONS": "--experimental-websocket",
+    }
+    try:
+        output = await run_node_tests([ts_build / "test" / "live.failover.test.js"], env)
+    finally:
+        await relay.stop()
+    assert re.search(r"^\S pass 2$", output, re.MULTILINE), output
+    assert serving == 2
