@@ -377,7 +377,8 @@ async def test_client_resumes_on_the_next_server_when_one_shuts_down(
 
     async def failover(request: web.Request) -> web.Response:
         nonlocal serving
-        current = instances[serving].client.server.app
+        current = instances[serving].client.app
+        assert current is not None
         serving += 1
         relay.host, relay.port = urls[serving].host or "", urls[serving].port or 0
         await current[LIVE].shutdown(current)
