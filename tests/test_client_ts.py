@@ -381,7 +381,11 @@ async def test_client_resumes_on_the_next_server_when_one_shuts_down(
         assert current is not None
         serving += 1
         relay.host, relay.port = urls[serving].host or "", urls[serving].port or 0
-        await current[LIVE].shutdown(current)
+        try:
+            await asyncio.wait_for(current[LIVE].shutdown(current), 10)
+        except TimeoutError:
+            return web.Response(status=500, text="the shutdown did not finish within 10 s")
+        relay.cut()  # kept-alive HTTP connections too: a stopped server takes no more requests
         return web.Response(text=str(serving))
 
     control = web.Application()
@@ -395,7 +399,7 @@ async def test_client_resumes_on_the_next_server_when_one_shuts_down(
         "NODE_OPTIONS": "--experimental-websocket",
     }
     try:
-        output = await run_node_tests([ts_build / "test" / "live.failover.test.js"], env)
+        output = await run_node_tests([ts_build / "test" / "live.failover.test.js"], env, 90)
     finally:
         await relay.stop()
     assert re.search(r"^\S pass 2$", output, re.MULTILINE), output

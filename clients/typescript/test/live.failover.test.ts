@@ -23,7 +23,7 @@ async function until(check: () => boolean, what: string, ms = 10_000): Promise<v
 
 describe("a server shutting down", () => {
   for (const transport of ["websocket", "sse"] as const) {
-    it(`over ${transport}: the subscription resumes on the next server, no gap, no duplicate`, async () => {
+    it(`over ${transport}: the subscription resumes on the next server, no gap, no duplicate`, async (t) => {
       const client = createClient({
         url: env("ROOMRPC_PROXY_URL"),
         token: tokens["@member"],
@@ -40,15 +40,20 @@ describe("a server shutting down", () => {
       await until(() => starts === 1, "the subscription");
       const created: number[] = [];
       let writing = true;
+      let stopped = false;
+      t.after(() => {
+        stopped = true; // a failed step must not leave the writer, nor the client, running
+        client.$close();
+      });
       const writes = (async () => {
-        while (writing) {
+        while (writing && !stopped) {
           created.push((await writer.intention.create({ spaceId: "@room", content: "x" })).id);
           await new Promise((done) => setTimeout(done, 5));
         }
       })();
       await until(() => seen.length >= 5, "events before the shutdown");
-      const failover = await fetch(env("ROOMRPC_FAILOVER_URL"), { method: "POST" });
-      assert.equal(failover.status, 200);
+      const failover = await fetch(env("ROOMRPC_FAILOVER_URL"), { method: "POST", signal: AbortSignal.timeout(15_000) });
+      assert.equal(failover.status, 200, await failover.text());
       await until(() => starts === 2, "the resubscription on the next server");
       await until(() => seen.length >= 15, "events after the shutdown");
       writing = false;

@@ -64,7 +64,7 @@ for (const transport of ["websocket", "sse"] as const) {
       assert.equal(events.length, 1);
     });
 
-    it("resumes after forced disconnects with no gap and no duplicate while writes go on", async () => {
+    it("resumes after forced disconnects with no gap and no duplicate while writes go on", async (t) => {
       const client = live({ url: proxyUrl, token: tokens["@member"], subscriptions: transport });
       const seen: number[] = [];
       let starts = 0;
@@ -76,8 +76,12 @@ for (const transport of ["websocket", "sse"] as const) {
       await until(() => starts === 1, "the subscription");
       const created: number[] = [];
       let writing = true;
+      let stopped = false;
+      t.after(() => {
+        stopped = true; // a failed step must not leave the writer running
+      });
       const writes = (async () => {
-        while (writing) {
+        while (writing && !stopped) {
           created.push((await say("x")).id);
           await new Promise((done) => setTimeout(done, 5));
         }
