@@ -57,6 +57,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     auth_audience: str | None = None
     auth_public_key: str | None = None  # PEM (or a path to one): RS256/ES256 tokens
     auth_cache_seconds: Annotated[float, msgspec.Meta(ge=0)] = 2.0
+    # --- presence of our own: sessions kept by sockets ---
+    presence_grace_seconds: Annotated[float, msgspec.Meta(ge=0)] = 60.0  # after a socket closes
+    presence_ttl_seconds: Seconds = 30.0  # an instance silent this long loses its sessions
 
     def __repr__(self) -> str:
         """Every setting, secrets and database passwords masked: safe to log."""

@@ -44,11 +44,15 @@ async def test_presence_follows_joins_and_leaves(live: Api, livekit_server: Live
     await livekit_server.join_with_token(token["token"])
     await livekit_server.join("@hall", "@owner", name="Owner")
     members = await live.ok("presence.members", HALL)  # public space: anyone sees
+    # Each being once, its LiveKit participants as sessions of source "livekit".
     assert [(m["beingId"], m["identity"], m["name"]) for m in members] == [
-        ("@member", "@member#t1", "Member"),
+        ("@member", "@member", "Member"),
         ("@owner", "@owner", "Owner"),
     ]
-    assert members[0]["joinedAt"].endswith("Z") or "+00:00" in members[0]["joinedAt"]
+    [tab] = members[0]["sessions"]
+    assert (tab["identity"], tab["device"], tab["source"]) == ("@member#t1", "t1", "livekit")
+    assert (tab["status"], tab["customStatus"], tab["since"]) == ("online", None, members[0]["since"])
+    assert members[0]["since"].endswith("Z") or "+00:00" in members[0]["since"]
     await livekit_server.leave("@hall", "@member#t1")
     assert await present(live) == ["@owner"]
     await livekit_server.abort("@hall", "@owner")
@@ -140,7 +144,7 @@ async def test_a_replayed_event_is_ignored(
     current = livekit_server.participant("@hall", "@member")
     assert current is not None
     [member] = await live.ok("presence.members", HALL)
-    joined_at = datetime.datetime.fromisoformat(member["joinedAt"].replace("Z", "+00:00"))
+    joined_at = datetime.datetime.fromisoformat(member["since"].replace("Z", "+00:00"))
     assert int(joined_at.timestamp() * 1000) == current.joined_at_ms  # the third session
 
 

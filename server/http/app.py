@@ -18,6 +18,7 @@ from server.http.rpc import rpc_handler
 from server.http.webhook import add_webhook
 from server.livekit import LiveKit
 from server.procedures import ROUTERS
+from server.procedures._presence import PresenceKeeper
 from server.procedures.deps import Deps
 from server.procedures.jsonrpc_examples import router as examples_router
 from server.rpc import (
@@ -33,11 +34,15 @@ from server.rpc import (
 from server.settings import Settings
 from server.storage import Storage
 
-__all__ = ["CALLER", "DEPS", "PROCEDURES", "create_app", "storage_ctx"]
+__all__ = ["CALLER", "DEPS", "PROCEDURES", "create_app", "presence_ctx", "storage_ctx"]
 
 DEPS = web.AppKey("deps", Deps)
 PROCEDURES = web.AppKey("procedures", dict[str, Compiled])
 CALLER = web.AppKey("caller", Caller[Deps])
+
+
+async def _TELL(*args: object) -> None:  # replaced by the bus
+    return None
 
 
 def create_app(
@@ -55,7 +60,7 @@ def create_app(
     builtins = [discover_router(contract, title="roomrpc", version=__version__)]
     procedures = compile_procedures(contract, routers, builtins=builtins, protect=protected)
     livekit = LiveKit.from_settings(settings)  # None: media is off
-    deps = Deps(settings=settings, livekit=livekit)
+    deps = Deps(settings=settings, presence=PresenceKeeper(settings, _TELL), livekit=livekit)
     if resolve_principal is None:  # the real one: bearer JWTs of beings in storage
         resolve_principal = BearerResolver(
             Tokens.from_settings(settings),
@@ -82,6 +87,7 @@ def create_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.cleanup_ctx.append(storage_ctx)
+    app.cleanup_ctx.append(presence_ctx)  # after storage: stops before it closes
     # LiveKit (issue 4): one shared session for the app's life, and a readiness check.
     if livekit is not None:
         app.cleanup_ctx.append(livekit.lifespan)
@@ -103,3 +109,10 @@ async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
     finally:
         deps.opened_storage = None
         await storage.close()
+
+
+async def presence_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Renew this instance's presence sessions and sweep expired ones while the app runs."""
+    deps = app[DEPS]
+    async with deps.presence.running(deps.storage):
+        yield

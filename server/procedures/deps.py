@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from server.livekit import LiveKit
+from server.procedures._presence import PresenceKeeper
 from server.rpc import AuthedContext, Context
 from server.settings import Settings
 from server.storage import Storage
@@ -17,6 +18,7 @@ class Deps:
     """The application's handles, built once at start-up and shared by every call."""
 
     settings: Settings
+    presence: PresenceKeeper  # this instance's sockets' presence sessions
     # LiveKit (issue 4): None when media is off (see server.livekit.require_media).
     livekit: LiveKit | None = None
     # --- storage (issue 3): opened and closed by the app's cleanup_ctx ---
