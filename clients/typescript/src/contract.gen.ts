@@ -386,7 +386,66 @@ export interface ParticipantPermissions {
   canPublishData: boolean;
 }
 
-/** The space's room; with `reconcile` (signed-in callers), refresh from LiveKit first. */
+/** Be present in a space while this socket is open (and a grace period after). */
+export interface PresenceJoinInput {
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   */
+  roomBeingId: string;
+  /**
+   * A tab or device label: the identity becomes '@alice#<device>'.
+   *
+   * String, matching `^[A-Za-z0-9._-]{1,32}$`.
+   *
+   * @defaultValue `null`
+   */
+  device?: string | null | undefined;
+  /**
+   * A session's status.
+   *
+   * @defaultValue `null`
+   */
+  status?: "away" | "busy" | "online" | null | undefined;
+  /**
+   * A short custom status line, 1 to 100 characters.
+   *
+   * String, 1 to 100 characters.
+   *
+   * @defaultValue `null`
+   */
+  customStatus?: string | null | undefined;
+}
+
+/**
+ * The caller as the room now sees it; `resumed` when a session within its grace
+ * period was taken up again (no leave, no join was told).
+ */
+export interface PresenceJoined {
+  member: PresentMember;
+  resumed: boolean;
+}
+
+/** End the caller's session (`device` names it) at once, without a grace period. */
+export interface PresenceLeaveInput {
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   */
+  roomBeingId: string;
+  /**
+   * A tab or device label: the identity becomes '@alice#<device>'.
+   *
+   * String, matching `^[A-Za-z0-9._-]{1,32}$`.
+   *
+   * @defaultValue `null`
+   */
+  device?: string | null | undefined;
+}
+
+/** The space's room; with `reconcile` (signed-in callers), refresh LiveKit's part first. */
 export interface PresenceMembersInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
@@ -398,13 +457,65 @@ export interface PresenceMembersInput {
   reconcile?: boolean | undefined;
 }
 
-/** One connected participant; `beingId` is null for identities that are not beings. */
+/**
+ * One live session: a socket of ours (`socket`) or a LiveKit participant (`livekit`).
+ *
+ * `identity` is the being's id for a socket session and the participant's
+ * identity for LiveKit's; `device` is the one given at join (or after `#`
+ * in a LiveKit identity), null when none was.
+ */
+export interface PresenceSession {
+  identity: string;
+  device: string | null;
+  /** A session's status. */
+  status: "away" | "busy" | "online";
+  customStatus: string | null;
+  /** Date and time, RFC 3339 (`2024-05-01T12:00:00Z`). */
+  since: string;
+  source: "livekit" | "socket";
+}
+
+/**
+ * Change the status of the caller's session (`device` names it); absent fields stay,
+ * a null `customStatus` clears it.
+ */
+export interface PresenceUpdateInput {
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   */
+  roomBeingId: string;
+  /**
+   * A tab or device label: the identity becomes '@alice#<device>'.
+   *
+   * String, matching `^[A-Za-z0-9._-]{1,32}$`.
+   *
+   * @defaultValue `null`
+   */
+  device?: string | null | undefined;
+  /** A session's status. */
+  status?: "away" | "busy" | "online" | undefined;
+  /**
+   * A short custom status line, 1 to 100 characters.
+   *
+   * String, 1 to 100 characters.
+   */
+  customStatus?: string | null | undefined;
+}
+
+/**
+ * A being in the room with its live sessions, oldest first; `since` is the earliest.
+ *
+ * `beingId` is null (and `identity` LiveKit's) for a participant that is no being.
+ */
 export interface PresentMember {
   beingId: string | null;
   identity: string;
   name: string;
   /** Date and time, RFC 3339 (`2024-05-01T12:00:00Z`). */
-  joinedAt: string;
+  since: string;
+  sessions: PresenceSession[];
 }
 
 /** Who leaves which space. */
@@ -946,13 +1057,37 @@ export interface Procedures {
     kind: "mutation";
     protected: false;
   };
-  /** Who is in a space's room now, in the order they joined (whoever may see the space). */
+  /** Be present in a space while this WebSocket is open, and PRESENCE_GRACE_SECONDS after; over plain HTTP it is a BAD_REQUEST. */
+  "presence.join": {
+    input: PresenceJoinInput;
+    output: PresenceJoined;
+    errors: "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "BAD_REQUEST";
+    kind: "mutation";
+    protected: true;
+  };
+  /** Leave a space at once; false when the caller had no such session. */
+  "presence.leave": {
+    input: PresenceLeaveInput;
+    output: boolean;
+    errors: "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT";
+    kind: "mutation";
+    protected: true;
+  };
+  /** Who is in a space now, each being once with its sessions, in the order they arrived (whoever may see the space). */
   "presence.members": {
     input: PresenceMembersInput;
     output: PresentMember[];
     errors: "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
     kind: "query";
     protected: false;
+  };
+  /** Change the status or custom status of the caller's session in a space. */
+  "presence.update": {
+    input: PresenceUpdateInput;
+    output: PresentMember;
+    errors: "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT";
+    kind: "mutation";
+    protected: true;
   };
   /** The OpenRPC 1.3 document of this API. */
   "rpc.discover": {
@@ -1242,19 +1377,42 @@ export interface Client {
     readonly mediaUrl: Procedure<"media.mediaUrl", MediaUrlInput, string | null, "UNAUTHORIZED" | "FORBIDDEN">;
   };
   /**
-   * The `presence` namespace: who is in a space's LiveKit room now.
+   * The `presence` namespace: who is in a space now, with a status per session.
    *
-   * Kept in the database from LiveKit's webhooks, so every server instance sees the
-   * same; `reconcile` asks LiveKit itself (webhooks can be lost).
+   * Two sources feed one model: sessions of our own, held by a WebSocket
+   * (`presence.join`), and LiveKit's participants, kept from its webhooks
+   * (`reconcile` asks LiveKit itself, as webhooks can be lost). Each being is
+   * listed once, with its sessions.
    */
   readonly presence: {
     /**
-     * Who is in a space's room now, in the order they joined (whoever may see the space).
+     * Be present in a space while this WebSocket is open, and PRESENCE_GRACE_SECONDS after; over plain HTTP it is a BAD_REQUEST.
+     *
+     * `presence.join`: a mutation, needs a bearer token.
+     * Declared errors: `NOT_FOUND`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `BAD_REQUEST`.
+     */
+    readonly join: Procedure<"presence.join", PresenceJoinInput, PresenceJoined, "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "BAD_REQUEST">;
+    /**
+     * Leave a space at once; false when the caller had no such session.
+     *
+     * `presence.leave`: a mutation, needs a bearer token.
+     * Declared errors: `NOT_FOUND`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `TIMEOUT`.
+     */
+    readonly leave: Procedure<"presence.leave", PresenceLeaveInput, boolean, "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT">;
+    /**
+     * Who is in a space now, each being once with its sessions, in the order they arrived (whoever may see the space).
      *
      * `presence.members`: a query.
      * Declared errors: `NOT_FOUND`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
      */
     readonly members: Procedure<"presence.members", PresenceMembersInput, PresentMember[], "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    /**
+     * Change the status or custom status of the caller's session in a space.
+     *
+     * `presence.update`: a mutation, needs a bearer token.
+     * Declared errors: `NOT_FOUND`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `TIMEOUT`.
+     */
+    readonly update: Procedure<"presence.update", PresenceUpdateInput, PresentMember, "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT">;
   };
   /** The reserved `rpc` namespace: service discovery (served by the RPC core itself). */
   readonly rpc: {
@@ -1333,7 +1491,10 @@ export const PROCEDURES = {
   "media.mediaUrl": { kind: "query", errors: ["UNAUTHORIZED", "FORBIDDEN"], protected: true },
   "notify_hello": { kind: "mutation", errors: [], protected: false },
   "notify_sum": { kind: "mutation", errors: [], protected: false },
+  "presence.join": { kind: "mutation", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TIMEOUT", "BAD_REQUEST"], protected: true },
+  "presence.leave": { kind: "mutation", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TIMEOUT"], protected: true },
   "presence.members": { kind: "query", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: false },
+  "presence.update": { kind: "mutation", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TIMEOUT"], protected: true },
   "rpc.discover": { kind: "query", errors: [], protected: false },
   "space.addMember": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "CONFLICT", "BAD_REQUEST"], protected: true },
   "space.members": { kind: "query", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: false },

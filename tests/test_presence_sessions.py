@@ -1,0 +1,217 @@
+"""Presence of our own over real sockets: join, status, grace, instances, access, watch."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+import pytest
+
+from server.domain.presence import (
+    PresentSession,
+    change_of,
+    heartbeat_every,
+    members_of,
+    sweep_every,
+)
+from server.http.app import DEPS
+from tests.support.db import PgServer
+from tests.support.live import declared, error_data
+from tests.support.world import Api, populate
+
+MakeApi = Callable[[dict[str, str]], Awaitable[Api]]
+HALL = {"roomBeingId": "@hall"}
+WAIT = 10.0  # seconds a test waits for what must happen, before it fails
+
+
+class Socket:
+    """One WebSocket to ``/rpc``: calls answered in order, notifications kept aside."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self.ws = ws
+        self._ids = itertools.count(1)
+        self.notes: list[dict[str, Any]] = []
+
+    async def _frame(self) -> Any:
+        message = await self.ws.receive(timeout=WAIT)
+        assert message.type == aiohttp.WSMsgType.TEXT, message
+        return json.loads(message.data)
+
+    async def call(self, method: str, params: Any) -> dict[str, Any]:
+        request_id = next(self._ids)
+        body = {"jsonrpc": "2.0", "method": method, "params": params, "id": request_id}
+        await self.ws.send_str(json.dumps(body))
+        while True:
+            frame = await self._frame()
+            if frame.get("id") == request_id:
+                return frame  # type: ignore[no-any-return]
+            self.notes.append(frame)
+
+    async def ok(self, method: str, params: Any) -> Any:
+        answer = await self.call(method, params)
+        assert "result" in answer, answer
+        return answer["result"]
+
+    async def error(self, method: str, params: Any) -> dict[str, Any]:
+        answer = await self.call(method, params)
+        assert "error" in answer, answer
+        return answer["error"]  # type: ignore[no-any-return]
+
+    async def event(self) -> Any:
+        """The next event's data."""
+        note = self.notes.pop(0) if self.notes else await self._frame()
+        assert "id" not in note and "data" in note["params"], note
+        return note["params"]["data"]
+
+
+@asynccontextmanager
+async def socket(api: Api, as_: str) -> AsyncIterator[Socket]:
+    headers = {"Authorization": f"Bearer {api.token(as_)}"}
+    async with api.client.ws_connect("/rpc", headers=headers) as ws:
+        yield Socket(ws)
+
+
+async def members(api: Api, room: str = "@hall") -> list[dict[str, Any]]:
+    return await api.ok("presence.members", {"roomBeingId": room}, as_="@member")  # type: ignore[no-any-return]
+
+
+async def eventually(check: Callable[[], Awaitable[bool]]) -> None:
+    """Wait until ``check`` holds (polling), failing after WAIT seconds."""
+    async with asyncio.timeout(WAIT):
+        while not await check():
+            await asyncio.sleep(0.05)
+
+
+def who(found: list[dict[str, Any]]) -> list[tuple[str, list[str | None]]]:
+    return [(m["identity"], [s["device"] for s in m["sessions"]]) for m in found]
+
+
+@pytest.fixture
+async def short(make_api: MakeApi, db_env: dict[str, str]) -> Api:
+    """The world with a one-second grace period."""
+    env = {**db_env, "PRESENCE_GRACE_SECONDS": "1", "PRESENCE_TTL_SECONDS": "3"}
+    return await populate(await make_api(env))
+
+
+# Over plain HTTP ---------------------------------------------------------------------------
+
+
+async def test_join_over_http_says_to_use_the_websocket(world: Api) -> None:
+    error = await declared(world, "presence.join", HALL, as_="@member")
+    assert error_data(error) == ("BAD_REQUEST", "websocket_required")
+    assert "WebSocket" in error["message"]
+    assert await members(world) == []
+
+
+async def test_update_and_leave_without_a_session(world: Api) -> None:
+    error = await declared(world, "presence.update", {**HALL, "status": "away"}, as_="@member")
+    assert error_data(error) == ("NOT_FOUND", "not_present")
+    assert await world.ok("presence.leave", HALL, as_="@member") is False
+
+
+async def test_bad_status_and_long_custom_text_say_where(world: Api) -> None:
+    bad = {**HALL, "status": "asleep"}
+    error = await declared(world, "presence.update", bad, as_="@member")
+    assert error["data"]["issues"][0]["path"] == "$.status"
+    long = {**HALL, "customStatus": "x" * 101}
+    error = await declared(world, "presence.update", long, as_="@member")
+    assert error["data"]["issues"][0]["path"] == "$.customStatus"
+
+
+# On a socket -------------------------------------------------------------------------------
+
+
+async def test_join_update_leave_on_a_socket(short: Api) -> None:
+    async with socket(short, "@member") as ws:
+        joined = await ws.ok("presence.join", {**HALL, "device": "tab-1", "status": "busy"})
+        assert joined["resumed"] is False
+        [session] = joined["member"]["sessions"]
+        assert (session["device"], session["status"], session["source"]) == (
+            "tab-1",
+            "busy",
+            "socket",
+        )
+        await ws.ok("presence.join", {**HALL, "device": "phone"})
+        assert who(await members(short)) == [("@member", ["tab-1", "phone"])]
+        update = {**HALL, "device": "tab-1", "status": "away", "customStatus": "lunch"}
+        member = await ws.ok("presence.update", update)
+        changed = [s for s in member["sessions"] if s["device"] == "tab-1"]
+        assert [(s["status"], s["customStatus"]) for s in changed] == [("away", "lunch")]
+        cleared = await ws.ok("presence.update", {**HALL, "device": "tab-1", "customStatus": None})
+        assert [s["customStatus"] for s in cleared["sessions"]] == [None, None]
+        assert [s["status"] for s in cleared["sessions"]] == ["away", "online"]
+        assert await ws.ok("presence.leave", {**HALL, "device": "phone"}) is True
+        assert who(await members(short)) == [("@member", ["tab-1"])]
+        assert await ws.ok("presence.leave", {**HALL, "device": "tab-1"}) is True
+        assert await members(short) == []  # at once: no grace after a leave
+
+
+async def test_access_is_the_spaces(short: Api) -> None:
+    async with socket(short, "@stranger") as ws:
+        error = await ws.error("presence.join", {"roomBeingId": "@room"})
+        assert error_data(error) == ("NOT_FOUND", "no_such_being")
+        error = await ws.error("presence.join", {"roomBeingId": "@nobody"})
+        assert error_data(error) == ("NOT_FOUND", "no_such_being")
+        assert (await ws.ok("presence.join", HALL))["member"]["beingId"] == "@stranger"
+    async with socket(short, "@listener") as ws:
+        await ws.ok("presence.join", {"roomBeingId": "@room"})
+        assert who(await members(short, "@room")) == [("@listener", [None])]
+    for outsider in ("@stranger", None):
+        error = await declared(short, "presence.members", {"roomBeingId": "@room"}, as_=outsider)
+        assert error_data(error) == ("NOT_FOUND", "no_such_being")
+    error = await declared(short, "presence.leave", {"roomBeingId": "@room"}, as_="@stranger")
+    assert error_data(error) == ("NOT_FOUND", "no_such_being")
+
+
+async def test_a_socket_needs_a_signed_in_caller(short: Api) -> None:
+    async with short.client.ws_connect("/rpc") as raw:
+        ws = Socket(raw)
+        error = await ws.error("presence.join", HALL)
+        assert error_data(error)[0] == "UNAUTHORIZED"
+
+
+# The pure rules ----------------------------------------------------------------------------
+
+
+def _at(second: int) -> datetime:
+    return datetime(2026, 1, 1, 0, 0, second, tzinfo=UTC)
+
+
+def test_each_being_once_in_arrival_order_and_the_event_a_change_makes() -> None:
+    def one(identity: str, being: str | None, device: str | None, second: int) -> PresentSession:
+        source = "socket" if identity == being else "livekit"
+        return PresentSession(
+            identity, being, being or identity, device, "online", None, _at(second), source
+        )  # type: ignore[arg-type]
+
+    found = members_of(
+        [
+            one("@b", "@b", "phone", 3),
+            one("@a#tab", "@a", "tab", 2),
+            one("@b", "@b", None, 1),
+            one("guest", None, None, 2),
+        ]
+    )
+    assert [(m.identity, m.since.second, len(m.sessions)) for m in found] == [
+        ("@b", 1, 2),
+        ("@a", 2, 1),
+        ("guest", 2, 1),
+    ]
+    assert [s.device for s in found[0].sessions] == [None, "phone"]
+    b, a = found[0], found[1]
+    assert (change_of(None, a), change_of(a, None), change_of(a, a)) == ("join", "leave", None)
+    assert change_of(b, members_of(b.sessions[:1])[0]) == "update"
+    assert a.gone().sessions == () and a.gone().since == a.since
+
+
+def test_heartbeat_and_sweep_periods() -> None:
+    assert heartbeat_every(30) == 10
+    assert sweep_every(60, 30) == 5.0  # capped
+    assert sweep_every(1, 3) == 0.25
+    assert sweep_every(0, 0.1) == 0.05  # floored; no grace: the TTL decides
