@@ -21,12 +21,18 @@ from schema.livekit import Device
 
 __all__ = [
     "CustomStatus",
+    "PresenceEvent",
+    "PresenceJoinEvent",
     "PresenceJoinInput",
     "PresenceJoined",
+    "PresenceLeaveEvent",
     "PresenceLeaveInput",
     "PresenceMembersInput",
     "PresenceSession",
+    "PresenceSnapshotEvent",
+    "PresenceUpdateEvent",
     "PresenceUpdateInput",
+    "PresenceWatchInput",
     "PresentMember",
     "Status",
     "join",
@@ -163,3 +169,40 @@ leave = mutation(
     errors=_ROOM_ERRORS,
     protected=True,
 )
+
+
+# --- presence.watch: a snapshot first, then each member's changes ---
+
+
+class PresenceWatchInput(Base):
+    """The space whose presence to follow; ``lastEventId`` resumes (a snapshot comes again)."""
+
+    room_being_id: BeingId
+    last_event_id: str | None = None
+
+
+class PresenceSnapshotEvent(Base, tag="snapshot", tag_field="type"):
+    """Everyone present now: the first event, and again after a resume or a lost listener."""
+
+    members: list[PresentMember]
+
+
+class PresenceJoinEvent(Base, tag="join", tag_field="type"):
+    """A being's first session in the space began."""
+
+    member: PresentMember
+
+
+class PresenceLeaveEvent(Base, tag="leave", tag_field="type"):
+    """A being's last session in the space ended (``sessions`` is empty)."""
+
+    member: PresentMember
+
+
+class PresenceUpdateEvent(Base, tag="update", tag_field="type"):
+    """A being's sessions changed: a status, a device joined or left."""
+
+    member: PresentMember
+
+
+PresenceEvent = PresenceSnapshotEvent | PresenceJoinEvent | PresenceLeaveEvent | PresenceUpdateEvent

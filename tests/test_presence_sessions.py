@@ -21,7 +21,6 @@ from server.domain.presence import (
     sweep_every,
 )
 from server.http.app import DEPS
-from tests.support.db import PgServer
 from tests.support.live import declared, error_data
 from tests.support.world import Api, populate
 
@@ -174,6 +173,66 @@ async def test_a_socket_needs_a_signed_in_caller(short: Api) -> None:
         ws = Socket(raw)
         error = await ws.error("presence.join", HALL)
         assert error_data(error)[0] == "UNAUTHORIZED"
+
+
+# Grace and instances -----------------------------------------------------------------------
+
+
+async def test_a_reconnect_within_grace_is_the_same_session(
+    make_api: MakeApi, db_env: dict[str, str]
+) -> None:
+    api = await populate(await make_api({**db_env, "PRESENCE_GRACE_SECONDS": "3"}))
+    async with socket(api, "@member") as ws:
+        first = await ws.ok("presence.join", {**HALL, "device": "tab", "status": "away"})
+    assert who(await members(api)) == [("@member", ["tab"])]  # closed, within its grace
+    async with socket(api, "@member") as ws:
+        again = await ws.ok("presence.join", {**HALL, "device": "tab"})
+    assert again["resumed"] is True
+    assert again["member"] == first["member"]  # same since, status kept: nothing changed
+
+    async def gone() -> bool:
+        return await members(api) == []
+
+    await eventually(gone)  # after the grace period
+    async with socket(api, "@member") as ws:
+        later = await ws.ok("presence.join", {**HALL, "device": "tab"})
+    assert later["resumed"] is False and later["member"]["since"] > first["member"]["since"]
+    assert later["member"]["sessions"][0]["status"] == "online"
+
+
+async def test_without_grace_a_session_ends_with_its_socket(
+    make_api: MakeApi, db_env: dict[str, str]
+) -> None:
+    api = await populate(await make_api({**db_env, "PRESENCE_GRACE_SECONDS": "0"}))
+    async with socket(api, "@member") as ws:
+        await ws.ok("presence.join", HALL)
+        assert who(await members(api)) == [("@member", [None])]
+
+    async def gone() -> bool:
+        return await members(api) == []
+
+    await eventually(gone)
+
+
+async def test_sessions_of_a_silent_instance_expire(
+    make_api: MakeApi, db_env: dict[str, str]
+) -> None:
+    env = {**db_env, "PRESENCE_TTL_SECONDS": "2", "PRESENCE_GRACE_SECONDS": "60"}
+    first = await populate(await make_api(env))
+    second = await make_api(env)  # another instance on the same database
+    async with socket(second, "@member") as ws, socket(first, "@owner") as other:
+        await ws.ok("presence.join", HALL)
+        await other.ok("presence.join", HALL)
+        assert who(await members(first)) == [("@member", [None]), ("@owner", [None])]
+        await asyncio.sleep(3)  # longer than the TTL: the heartbeat keeps both
+        assert who(await members(first)) == [("@member", [None]), ("@owner", [None])]
+        second.app[DEPS].presence.stop_heartbeat()  # as if it had crashed
+
+        async def ghost_gone() -> bool:
+            return who(await members(first)) == [("@owner", [None])]
+
+        await eventually(ghost_gone)  # its socket is still open: no grace, the TTL ended it
+        assert who(await members(second)) == [("@owner", [None])]
 
 
 # The pure rules ----------------------------------------------------------------------------

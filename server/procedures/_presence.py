@@ -174,6 +174,9 @@ class PresenceKeeper:
             return  # shutting down: the sessions expire by themselves
         try:
             async with storage.write() as conn:
+                await stored.lock(conn, key)  # a join here waits, or is seen below
+                if key in self._held:
+                    return  # a socket of this instance took it up again meanwhile
                 if self.grace > 0:
                     await stored.close(conn, key, self.instance_id, grace_until(now(), self.grace))
                 else:
@@ -236,6 +239,9 @@ class PresenceKeeper:
         if storage is None:
             return 0
         at = now()
+        async with storage.read() as conn:
+            if not await stored.any_expired(conn, at):
+                return 0
         async with storage.write() as conn:
             gone = await stored.sweep(conn, at)
             by_member: dict[tuple[str, str], list[PresentSession]] = {}

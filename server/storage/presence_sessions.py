@@ -32,10 +32,12 @@ from server.storage.tables import beings, presence, presence_sessions
 
 __all__ = [
     "Opened",
+    "any_expired",
     "close",
     "device_of",
     "end",
     "get",
+    "lock",
     "member",
     "open_session",
     "renew",
@@ -165,6 +167,11 @@ async def update(conn: AsyncConnection, key: SessionKey, at: datetime, **values:
     return bool((await conn.execute(query)).rowcount)
 
 
+async def lock(conn: AsyncConnection, key: SessionKey) -> None:
+    """Take the session's row for this transaction (SQLite's writer holds the whole file)."""
+    await conn.execute(sa.select(_T.c.device).where(*_where(key)).with_for_update())
+
+
 async def close(
     conn: AsyncConnection, key: SessionKey, instance_id: str, expires_at: datetime
 ) -> bool:
@@ -204,6 +211,12 @@ async def renew(
     )
     renewed = {SessionKey(r.room_id, r.being_id, r.device) for r in await conn.execute(query)}
     return renewed & wanted
+
+
+async def any_expired(conn: AsyncConnection, at: datetime) -> bool:
+    """Whether a sweep at ``at`` has anything to do (a read: most sweeps find nothing)."""
+    query = sa.select(_T.c.room_id).where(_T.c.expires_at <= at).limit(1)
+    return (await conn.execute(query)).first() is not None
 
 
 async def sweep(
