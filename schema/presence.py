@@ -14,9 +14,10 @@ from typing import Annotated, Literal
 import msgspec
 
 from schema._base import Base
-from schema._procedure import mutation, query
+from schema._procedure import Feed, Procedure, mutation, query, subscription
 from schema.being import BeingId
 from schema.errors import ErrorName
+from schema.intention import EventId
 from schema.livekit import Device
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "leave",
     "members",
     "update",
+    "watch",
 ]
 
 Status = Annotated[
@@ -178,7 +180,7 @@ class PresenceWatchInput(Base):
     """The space whose presence to follow; ``lastEventId`` resumes (a snapshot comes again)."""
 
     room_being_id: BeingId
-    last_event_id: str | None = None
+    last_event_id: EventId | None = None
 
 
 class PresenceSnapshotEvent(Base, tag="snapshot", tag_field="type"):
@@ -206,3 +208,12 @@ class PresenceUpdateEvent(Base, tag="update", tag_field="type"):
 
 
 PresenceEvent = PresenceSnapshotEvent | PresenceJoinEvent | PresenceLeaveEvent | PresenceUpdateEvent
+
+watch: Procedure[PresenceWatchInput, Feed[PresenceEvent]] = subscription(
+    "presence.watch",
+    PresenceWatchInput,
+    PresenceEvent,  # type: ignore[arg-type]  # a union of tagged Structs, not one class
+    "Who is in a space, live: a snapshot first (and again after a resume or a lost "
+    "listener), then each being's join, leave and update.",
+    errors=("NOT_FOUND", "UNAUTHORIZED", "TOO_MANY_REQUESTS", "SERVICE_UNAVAILABLE"),
+)

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
-import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-import aiohttp
 import pytest
 
 from server.domain.presence import (
@@ -22,6 +19,7 @@ from server.domain.presence import (
 )
 from server.http.app import DEPS
 from tests.support.live import declared, error_data
+from tests.support.sockets import WsRpc
 from tests.support.world import Api, populate
 
 MakeApi = Callable[[dict[str, str]], Awaitable[Api]]
@@ -29,28 +27,8 @@ HALL = {"roomBeingId": "@hall"}
 WAIT = 10.0  # seconds a test waits for what must happen, before it fails
 
 
-class Socket:
-    """One WebSocket to ``/rpc``: calls answered in order, notifications kept aside."""
-
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        self.ws = ws
-        self._ids = itertools.count(1)
-        self.notes: list[dict[str, Any]] = []
-
-    async def _frame(self) -> Any:
-        message = await self.ws.receive(timeout=WAIT)
-        assert message.type == aiohttp.WSMsgType.TEXT, message
-        return json.loads(message.data)
-
-    async def call(self, method: str, params: Any) -> dict[str, Any]:
-        request_id = next(self._ids)
-        body = {"jsonrpc": "2.0", "method": method, "params": params, "id": request_id}
-        await self.ws.send_str(json.dumps(body))
-        while True:
-            frame = await self._frame()
-            if frame.get("id") == request_id:
-                return frame  # type: ignore[no-any-return]
-            self.notes.append(frame)
+class Socket(WsRpc):
+    """A WebSocket to ``/rpc`` with the shortcuts these tests use."""
 
     async def ok(self, method: str, params: Any) -> Any:
         answer = await self.call(method, params)
@@ -62,18 +40,25 @@ class Socket:
         assert "error" in answer, answer
         return answer["error"]  # type: ignore[no-any-return]
 
-    async def event(self) -> Any:
+    async def event(self, sid: str) -> Any:
         """The next event's data."""
-        note = self.notes.pop(0) if self.notes else await self._frame()
-        assert "id" not in note and "data" in note["params"], note
-        return note["params"]["data"]
+        params = await self.next(sid)
+        assert "data" in params, params
+        return params["data"]
+
+    def quiet(self, sid: str) -> bool:
+        return self.pending(sid) == 0
 
 
 @asynccontextmanager
-async def socket(api: Api, as_: str) -> AsyncIterator[Socket]:
-    headers = {"Authorization": f"Bearer {api.token(as_)}"}
-    async with api.client.ws_connect("/rpc", headers=headers) as ws:
-        yield Socket(ws)
+async def socket(api: Api, as_: str | None) -> AsyncIterator[Socket]:
+    token = None if as_ is None else api.token(as_)
+    ws = await Socket.connect(api.client, token=token)
+    assert isinstance(ws, Socket)
+    try:
+        yield ws
+    finally:
+        await ws.close()
 
 
 async def members(api: Api, room: str = "@hall") -> list[dict[str, Any]]:
@@ -169,8 +154,7 @@ async def test_access_is_the_spaces(short: Api) -> None:
 
 
 async def test_a_socket_needs_a_signed_in_caller(short: Api) -> None:
-    async with short.client.ws_connect("/rpc") as raw:
-        ws = Socket(raw)
+    async with socket(short, None) as ws:
         error = await ws.error("presence.join", HALL)
         assert error_data(error)[0] == "UNAUTHORIZED"
 

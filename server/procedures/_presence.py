@@ -21,6 +21,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.bus import Bus, Message
 from server.domain.access import now
 from server.domain.presence import (
     EventType,
@@ -40,26 +41,30 @@ from server.settings import Settings
 from server.storage import Storage
 from server.storage import presence_sessions as stored
 
-__all__ = ["PresenceKeeper", "Teller"]
+__all__ = ["PRESENCE", "PresenceKeeper", "presence_channel"]
 
 log = logging.getLogger("roomrpc.presence")
+PRESENCE = "presence"  # the bus message kind: member ``b`` of the channel's room changed
 
-# Tells one member's change in a room, inside the writing transaction.
-Teller = Callable[[AsyncConnection, str, EventType, Member], Awaitable[None]]
+
+def presence_channel(room_id: str) -> str:
+    """The bus channel of a room's presence (apart from the space's own, which carries
+    its intentions: their watchers need not hear every status change)."""
+    return f"presence:{room_id}"
 
 
 class PresenceKeeper:
     """The sessions this instance's sockets hold, kept alive while the instance is."""
 
-    def __init__(self, settings: Settings, tell: Teller) -> None:
+    def __init__(self, settings: Settings) -> None:
         host = socket.gethostname()[:32]
         self.instance_id = f"{host}:{os.getpid()}:{secrets.token_hex(4)}"
         self.grace = settings.presence_grace_seconds
         self.ttl = settings.presence_ttl_seconds
-        self._tell = tell
         self._held: dict[SessionKey, set[str]] = {}  # session -> ids of the sockets holding it
         self._closing: set[asyncio.Task[None]] = set()
         self._storage: Storage | None = None
+        self._bus: Bus | None = None
         self._beating: asyncio.Task[None] | None = None
 
     # --- writes, each in the caller's transaction ---
@@ -75,6 +80,16 @@ class PresenceKeeper:
         elif change is not None and after is not None:
             await self._tell(conn, room_id, change, after)
         return after
+
+    async def _tell(
+        self, conn: AsyncConnection, room_id: str, change: EventType, member: Member
+    ) -> None:
+        """Tell the room's watchers, when ``conn`` commits, that ``member`` changed (they
+        read it again: the rows, not the message, say how)."""
+        if self._bus is None:
+            raise RuntimeError("presence is not running: the app has not started")
+        message = Message(presence_channel(room_id), PRESENCE, b=member.identity)
+        await self._bus.publish(conn, message)
 
     async def room_told(
         self, conn: AsyncConnection, room_id: str, before: list[Member], at: datetime
@@ -157,16 +172,19 @@ class PresenceKeeper:
         """``key`` ended: no socket here holds it any more."""
         self._held.pop(key, None)
 
-    def release(self, connection_id: str) -> None:
+    async def release(self, connection_id: str) -> None:
         """A socket closed: each session only it held here enters its grace period."""
         for key in [k for k, ids in self._held.items() if connection_id in ids]:
             ids = self._held[key]
             ids.discard(connection_id)
             if not ids:
                 del self._held[key]
+                # Its own task: the socket's handler may be cancelled (the client left)
+                # while this awaits, and the write must finish all the same.
                 task = asyncio.get_running_loop().create_task(self._close(key))
                 self._closing.add(task)
                 task.add_done_callback(self._closing.discard)
+                await asyncio.shield(task)
 
     async def _close(self, key: SessionKey) -> None:
         storage = self._storage
@@ -187,16 +205,16 @@ class PresenceKeeper:
     # --- the heartbeat and the sweep ---
 
     @asynccontextmanager
-    async def running(self, storage: Storage) -> AsyncIterator[None]:
+    async def running(self, storage: Storage, bus: Bus) -> AsyncIterator[None]:
         """Heartbeat and sweep while the app runs; both stop (bounded) at shutdown."""
-        self._storage = storage
+        self._storage, self._bus = storage, bus
         self._beating = asyncio.create_task(self._every(heartbeat_every(self.ttl), self.beat))
         sweeping = asyncio.create_task(self._every(sweep_every(self.grace, self.ttl), self.sweep))
         try:
             yield
         finally:
-            if self._closing:
-                await asyncio.wait(self._closing, timeout=self.ttl / 3)
+            if self._closing:  # sockets closed at shutdown: their grace begins
+                await asyncio.wait(self._closing, timeout=5.0)
             self.stop_heartbeat()
             sweeping.cancel()
             with suppress(asyncio.CancelledError):

@@ -7,23 +7,31 @@ it, and a private space is NOT_FOUND to everyone else.
 
 from __future__ import annotations
 
+import asyncio
+import itertools
+from collections.abc import AsyncIterator
+from functools import partial
+
 import msgspec
 
-from schema import presence
+from schema import Event, Feed, presence
+from server.bus import RESYNC, Message, Subscription
 from server.domain.access import now
-from server.domain.presence import Member, PresentSession, SessionKey
+from server.domain.presence import Member, PresentSession, SessionKey, change_of
 from server.livekit import require_media
 from server.livekit.participants import session
-from server.procedures._presence import PresenceKeeper
-from server.procedures.deps import AuthedCtx, Ctx
+from server.procedures._live import event_after, next_message, space_channel
+from server.procedures._presence import PRESENCE, PresenceKeeper, presence_channel
+from server.procedures.deps import AuthedCtx, Ctx, Deps
 from server.procedures.space import find_space
-from server.rpc import Router, RpcError
+from server.rpc import Principal, Router, RpcError
 from server.storage import presence as stored
 from server.storage import presence_sessions as sessions
 
 __all__ = ["member_of", "router"]
 
 router = Router()
+INTENTION = "intention"  # a space-channel message presence watchers need not read
 
 
 def _session_of(found: PresentSession) -> presence.PresenceSession:
@@ -98,7 +106,7 @@ async def join(ctx: AuthedCtx, params: presence.PresenceJoinInput) -> presence.P
     keeper = _keeper(ctx)
     key = _key(ctx, params.room_being_id, params.device)
     if keeper.hold(key, connection.id):
-        connection.on_close(lambda: keeper.release(connection.id))
+        connection.on_close(partial(keeper.release, connection.id))
     try:
         async with ctx.deps.storage.write() as conn:
             await find_space(conn, key.room_id, ctx.principal)
@@ -142,3 +150,99 @@ async def leave(ctx: AuthedCtx, params: presence.PresenceLeaveInput) -> bool:
         ended = await keeper.end(conn, key)
     keeper.forget(key)
     return ended
+
+
+@router.procedure(presence.watch)
+async def watch(ctx: Ctx, params: presence.PresenceWatchInput) -> Feed[presence.PresenceEvent]:
+    """Listen first (the room's presence, and the space for access), then read the snapshot."""
+    after = event_after(params.last_event_id) or 0
+    deps, room_id = ctx.deps, params.room_being_id
+    limit = deps.settings.live_queue_size
+    listening = _Listening(
+        deps.bus.subscribe(presence_channel(room_id), limit=limit),
+        deps.bus.subscribe(space_channel(room_id), limit=limit),
+    )
+    try:
+        async with deps.storage.read() as conn:
+            await find_space(conn, room_id, ctx.principal)
+    except BaseException:
+        listening.close()
+        raise
+    return _presence_events(deps, ctx.principal, room_id, after, listening)
+
+
+class _Listening:
+    """Two bus subscriptions read as one: each message once, none lost between reads."""
+
+    def __init__(self, room: Subscription, space: Subscription) -> None:
+        self.room, self.space = room, space
+        self._waiting: dict[asyncio.Task[Message], Subscription] = {}
+
+    async def next(self) -> Message:
+        """The next message of either (RpcError once a subscriber fell too far behind)."""
+        for subscription in (self.room, self.space):
+            if subscription not in self._waiting.values():
+                self._waiting[asyncio.ensure_future(next_message(subscription))] = subscription
+        done, _ = await asyncio.wait(self._waiting, return_when=asyncio.FIRST_COMPLETED)
+        task = next(t for t in self._waiting if t in done)  # the others stay for next time
+        del self._waiting[task]
+        return task.result()
+
+    def close(self) -> None:
+        for task in self._waiting:
+            task.cancel()
+        self._waiting.clear()
+        self.room.close()
+        self.space.close()
+
+
+async def _presence_events(
+    deps: Deps, principal: Principal | None, room_id: str, after: int, listening: _Listening
+) -> AsyncIterator[Event[presence.PresenceEvent]]:
+    ids = itertools.count(after + 1)  # increasing, and past the id a resume named
+    try:
+        async with deps.storage.read() as conn:
+            known = {m.identity: m for m in await sessions.room_members(conn, room_id, now())}
+        yield Event(str(next(ids)), _snapshot(known))
+        while True:
+            message = await listening.next()
+            if message.c == listening.space.channel:
+                if message.k not in (RESYNC, INTENTION):  # the space or its members changed
+                    async with deps.storage.read() as conn:
+                        await find_space(conn, room_id, principal)
+            elif message.k == RESYNC:  # messages may have been lost: the rows say all
+                async with deps.storage.read() as conn:
+                    members = await sessions.room_members(conn, room_id, now())
+                known = {m.identity: m for m in members}
+                yield Event(str(next(ids)), _snapshot(known))
+            elif message.k == PRESENCE and message.b is not None:
+                told = await _told(deps, room_id, message.b, known)
+                if told is not None:
+                    yield Event(str(next(ids)), told)
+    finally:
+        listening.close()
+
+
+def _snapshot(known: dict[str, Member]) -> presence.PresenceSnapshotEvent:
+    members = sorted(known.values(), key=lambda m: (m.since, m.identity))
+    return presence.PresenceSnapshotEvent(members=[member_of(m) for m in members])
+
+
+async def _told(
+    deps: Deps, room_id: str, key: str, known: dict[str, Member]
+) -> presence.PresenceEvent | None:
+    """What this watcher has not seen yet of member ``key`` (several writes may fold into one)."""
+    async with deps.storage.read() as conn:
+        now_member = await sessions.member(conn, room_id, key, now())
+    before = known.get(key)
+    change = change_of(before, now_member)
+    if now_member is None:
+        known.pop(key, None)
+    else:
+        known[key] = now_member
+    if change == "leave" and before is not None:
+        return presence.PresenceLeaveEvent(member=member_of(before.gone()))
+    if change is not None and now_member is not None:
+        event = presence.PresenceJoinEvent if change == "join" else presence.PresenceUpdateEvent
+        return event(member=member_of(now_member))
+    return None

@@ -15,11 +15,12 @@ from server.storage import (
     revocations,
 )
 from server.storage.errors import StorageUnavailable
-from server.storage.store import Storage
+from server.storage.store import Storage, after_commit
 
 __all__ = [
     "Storage",
     "StorageUnavailable",
+    "after_commit",
     "beings",
     "intentions",
     "memberships",
