@@ -22,6 +22,11 @@ export interface AddMemberInput {
   role?: "listener" | "member" | "moderator" | "owner" | undefined;
 }
 
+/** A bearer token (a JWT), for clients that cannot set `Authorization` on the upgrade. */
+export interface AuthenticateInput {
+  token: string;
+}
+
 /** A user, a space or a bot. */
 export interface Being {
   id: string;
@@ -504,6 +509,22 @@ export interface PresenceUpdateInput {
   customStatus?: string | null | undefined;
 }
 
+/** The space whose presence to follow; `lastEventId` resumes (a snapshot comes again). */
+export interface PresenceWatchInput {
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   */
+  roomBeingId: string;
+  /**
+   * String, at most 64 characters.
+   *
+   * @defaultValue `null`
+   */
+  lastEventId?: string | null | undefined;
+}
+
 /**
  * A being in the room with its live sessions, oldest first; `since` is the earliest.
  *
@@ -679,6 +700,11 @@ export interface SpaceMembersInput {
   limit?: number | undefined;
 }
 
+/** What subscribing answers: the subscription's id, named in each of its events. */
+export interface Subscribed {
+  subscription: string;
+}
+
 /** `minuend - subtrahend`; by position: `[minuend, subtrahend]`. */
 export interface SubtractInput {
   /** Integer. */
@@ -758,6 +784,11 @@ export interface Track {
   source: "camera" | "microphone" | "screen_share" | "screen_share_audio" | "unknown";
   name: string;
   muted: boolean;
+}
+
+/** The id a subscribe call answered. */
+export interface UnsubscribeInput {
+  subscription: string;
 }
 
 /** What to change; absent fields stay as they are. */
@@ -863,6 +894,22 @@ export interface UpdateRoomMetadataInput {
   metadata: string;
 }
 
+/** A space's new intentions, live; after `lastEventId` (an intention id) when given. */
+export interface WatchIntentionsInput {
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   */
+  spaceId: string;
+  /**
+   * String, at most 64 characters.
+   *
+   * @defaultValue `null`
+   */
+  lastEventId?: string | null | undefined;
+}
+
 /** Every procedure by its wire name: input, output, declared error codes, kind. */
 export interface Procedures {
   /** The caller's being and roles. */
@@ -935,6 +982,14 @@ export interface Procedures {
     output: IntentionPage;
     errors: "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE";
     kind: "query";
+    protected: false;
+  };
+  /** Every intention created in a space from now on (or after lastEventId), as intention.list returns it; the event id is the intention's id. */
+  "intention.watch": {
+    input: WatchIntentionsInput;
+    output: Subscribed;
+    errors: "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "TOO_MANY_REQUESTS" | "SERVICE_UNAVAILABLE";
+    kind: "subscription";
     protected: false;
   };
   /** A join token for a space's room, with grants from your role (data-only by default). */
@@ -1089,12 +1144,36 @@ export interface Procedures {
     kind: "mutation";
     protected: true;
   };
+  /** Who is in a space, live: a snapshot first (and again after a resume or a lost listener), then each being's join, leave and update. */
+  "presence.watch": {
+    input: PresenceWatchInput;
+    output: Subscribed;
+    errors: "NOT_FOUND" | "UNAUTHORIZED" | "TOO_MANY_REQUESTS" | "SERVICE_UNAVAILABLE";
+    kind: "subscription";
+    protected: false;
+  };
+  /** Bind this WebSocket to a token's being; answers what auth.me answers. */
+  "rpc.authenticate": {
+    input: AuthenticateInput;
+    output: Me;
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "TOO_MANY_REQUESTS" | "SERVICE_UNAVAILABLE";
+    kind: "mutation";
+    protected: false;
+  };
   /** The OpenRPC 1.3 document of this API. */
   "rpc.discover": {
     input: DiscoverInput;
     output: Record<string, unknown>;
     errors: never;
     kind: "query";
+    protected: false;
+  };
+  /** End one of this socket's subscriptions: true, or false when it names none. */
+  "rpc.unsubscribe": {
+    input: UnsubscribeInput;
+    output: boolean;
+    errors: "BAD_REQUEST";
+    kind: "mutation";
     protected: false;
   };
   /** Add a being to a space (owners; moderators for member and listener). */
@@ -1265,6 +1344,13 @@ export interface Client {
      * Declared errors: `NOT_FOUND`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`.
      */
     readonly list: Procedure<"intention.list", ListIntentionsInput, IntentionPage, "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE">;
+    /**
+     * Every intention created in a space from now on (or after lastEventId), as intention.list returns it; the event id is the intention's id.
+     *
+     * `intention.watch`: a subscription.
+     * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `TOO_MANY_REQUESTS`, `SERVICE_UNAVAILABLE`.
+     */
+    readonly watch: Procedure<"intention.watch", WatchIntentionsInput, Subscribed, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "TOO_MANY_REQUESTS" | "SERVICE_UNAVAILABLE">;
   };
   /**
    * The `livekit` namespace: a space's LiveKit room, for the beings in the space.
@@ -1413,15 +1499,36 @@ export interface Client {
      * Declared errors: `NOT_FOUND`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `TIMEOUT`.
      */
     readonly update: Procedure<"presence.update", PresenceUpdateInput, PresentMember, "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT">;
+    /**
+     * Who is in a space, live: a snapshot first (and again after a resume or a lost listener), then each being's join, leave and update.
+     *
+     * `presence.watch`: a subscription.
+     * Declared errors: `NOT_FOUND`, `UNAUTHORIZED`, `TOO_MANY_REQUESTS`, `SERVICE_UNAVAILABLE`.
+     */
+    readonly watch: Procedure<"presence.watch", PresenceWatchInput, Subscribed, "NOT_FOUND" | "UNAUTHORIZED" | "TOO_MANY_REQUESTS" | "SERVICE_UNAVAILABLE">;
   };
   /** The reserved `rpc` namespace: service discovery (served by the RPC core itself). */
   readonly rpc: {
+    /**
+     * Bind this WebSocket to a token's being; answers what auth.me answers.
+     *
+     * `rpc.authenticate`: a mutation.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `TOO_MANY_REQUESTS`, `SERVICE_UNAVAILABLE`.
+     */
+    readonly authenticate: Procedure<"rpc.authenticate", AuthenticateInput, Me, "UNAUTHORIZED" | "BAD_REQUEST" | "TOO_MANY_REQUESTS" | "SERVICE_UNAVAILABLE">;
     /**
      * The OpenRPC 1.3 document of this API.
      *
      * `rpc.discover`: a query.
      */
     readonly discover: Procedure<"rpc.discover", DiscoverInput, Record<string, unknown>, never>;
+    /**
+     * End one of this socket's subscriptions: true, or false when it names none.
+     *
+     * `rpc.unsubscribe`: a mutation.
+     * Declared errors: `BAD_REQUEST`.
+     */
+    readonly unsubscribe: Procedure<"rpc.unsubscribe", UnsubscribeInput, boolean, "BAD_REQUEST">;
   };
   /** The `space` namespace: who is in a space, with which role. */
   readonly space: {
@@ -1476,6 +1583,7 @@ export const PROCEDURES = {
   "get_data": { kind: "query", errors: [], protected: false },
   "intention.create": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: true },
   "intention.list": { kind: "query", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: false },
+  "intention.watch": { kind: "subscription", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "TOO_MANY_REQUESTS", "SERVICE_UNAVAILABLE"], protected: false },
   "livekit.getJoinToken": { kind: "mutation", errors: ["UNAUTHORIZED", "NOT_FOUND", "BAD_REQUEST", "FORBIDDEN", "SERVICE_UNAVAILABLE"], protected: true },
   "livekit.listParticipants": { kind: "query", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
   "livekit.muteTrack": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "PRECONDITION_FAILED"], protected: true },
@@ -1495,7 +1603,10 @@ export const PROCEDURES = {
   "presence.leave": { kind: "mutation", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TIMEOUT"], protected: true },
   "presence.members": { kind: "query", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: false },
   "presence.update": { kind: "mutation", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TIMEOUT"], protected: true },
+  "presence.watch": { kind: "subscription", errors: ["NOT_FOUND", "UNAUTHORIZED", "TOO_MANY_REQUESTS", "SERVICE_UNAVAILABLE"], protected: false },
+  "rpc.authenticate": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "TOO_MANY_REQUESTS", "SERVICE_UNAVAILABLE"], protected: false },
   "rpc.discover": { kind: "query", errors: [], protected: false },
+  "rpc.unsubscribe": { kind: "mutation", errors: ["BAD_REQUEST"], protected: false },
   "space.addMember": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "CONFLICT", "BAD_REQUEST"], protected: true },
   "space.members": { kind: "query", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: false },
   "space.removeMember": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "PRECONDITION_FAILED"], protected: true },
