@@ -22,7 +22,7 @@ async def _ws(api: Api, as_: str | None = None) -> WsRpc:
 
 async def test_calls_over_the_socket_answer_as_post_does(world: Api) -> None:
     ws = await _ws(world, "@member")
-    status, posted = await world.call("being.get", {"id": "@hall"}, as_="@member")
+    _status, posted = await world.call("being.get", {"id": "@hall"}, as_="@member")
     assert await ws.call("being.get", {"id": "@hall"}) == posted
     await ws.send(
         [
@@ -169,7 +169,7 @@ async def test_sse_streams_events_and_resumes_from_last_event_id(world: Api) -> 
     await world.ok("being.delete", {"id": "@hall"}, as_="@owner")
     [(end_id, end)] = await read_sse(response, 1)
     assert end_id is None and end["params"]["error"]["data"]["code"] == "NOT_FOUND"
-    assert await response.content.read() == b""  # closed
+    assert await response.content.read() == b"\n"  # the end event's blank line, then closed
     response.close()
 
 
@@ -202,3 +202,114 @@ async def test_limits_are_typed_errors(make_api: Any, db_env: dict[str, str]) ->
     assert (await other.call("system.health"))["result"]["status"] == "ok"
     await ws.close()
     await other.close()
+
+
+async def test_space_watch_sends_changes_and_resumes(world: Api) -> None:
+    ws = await _ws(world, "@member")
+    sid = await ws.subscribe("space.watch", {"spaceId": "@room"})
+    await world.ok("space.addMember", {"spaceId": "@room", "beingId": "@stranger"}, as_="@owner")
+    await world.ok(
+        "space.setRole",
+        {"spaceId": "@room", "beingId": "@stranger", "role": "listener"},
+        as_="@owner",
+    )
+    await world.ok("being.update", {"id": "@room", "name": "Room"}, as_="@owner")
+    events = [await ws.next(sid) for _ in range(3)]
+    assert [(e["data"]["type"], e["data"]["beingId"], e["data"]["role"]) for e in events] == [
+        ("memberAdded", "@stranger", "member"),
+        ("roleChanged", "@stranger", "listener"),
+        ("updated", None, None),
+    ]
+    ids = [int(e["id"]) for e in events]
+    assert ids == sorted(ids)
+    again = await ws.subscribe("space.watch", {"spaceId": "@room", "lastEventId": events[0]["id"]})
+    assert [(await ws.next(again))["id"] for _ in range(2)] == [e["id"] for e in events[1:]]
+    stranger = await _ws(world, "@stranger")
+    watched = await stranger.subscribe("space.watch", {"spaceId": "@room"})
+    await world.ok("space.removeMember", {"spaceId": "@room", "beingId": "@stranger"}, as_="@owner")
+    assert (await stranger.next(watched))["error"]["data"]["code"] == "NOT_FOUND"
+    removed = await ws.next(sid)
+    assert removed["data"]["type"] == "memberRemoved"
+    await world.ok("being.delete", {"id": "@room"}, as_="@owner")
+    assert (await ws.next(sid))["data"]["type"] == "deleted"
+    assert (await ws.next(sid))["error"]["data"]["reason"] == "deleted"
+    await ws.close()
+    await stranger.close()
+
+
+async def test_token_expiry_ends_the_sockets_subscriptions(world: Api) -> None:
+    ws = await WsRpc.connect(world.client, token=world.token("@member", ttl=1.5))
+    sid = await ws.subscribe("intention.watch", {"spaceId": "@hall"})
+    end = await ws.next(sid, timeout=5)
+    assert end["error"]["data"]["code"] == "UNAUTHORIZED"
+    assert end["error"]["data"]["reason"] == "token_expired"
+    assert (await ws.call("auth.me"))["error"]["data"]["code"] == "UNAUTHORIZED"
+    await ws.close()
+
+
+async def test_shutdown_ends_subscriptions_and_closes_going_away(world: Api) -> None:
+    ws = await _ws(world, "@member")
+    sid = await ws.subscribe("intention.watch", {"spaceId": "@hall"})
+    await world.client.server.runner.shutdown()
+    end = await ws.next(sid)
+    assert end["error"]["data"]["code"] == "SERVICE_UNAVAILABLE"
+    assert end["error"]["data"]["retryable"] is True
+    async with asyncio.timeout(5):
+        await ws._reader
+    assert ws.ws.close_code == 1001
+
+
+@pytest.mark.parametrize("db_env", ["sqlite"], indirect=True)
+async def test_a_slow_consumer_is_cut_off_not_buffered(
+    make_api: Any, db_env: dict[str, str]
+) -> None:
+    from tests.support.world import populate
+
+    api = await populate(await make_api({**db_env, "LIVE_QUEUE_SIZE": "8"}))
+    ws = await _ws(api, "@member")
+    sid = await ws.subscribe("intention.watch", {"spaceId": "@hall"})
+    transport = ws.ws._response.connection.transport  # type: ignore[union-attr]
+    transport.pause_reading()  # the client stops reading its socket
+    token = api.token("@member")
+    call = {"jsonrpc": "2.0", "method": "intention.create", "id": 1, "params": _say("x" * 4000)}
+    for _ in range(25):  # 2500 events of 4 KB: more than the socket buffers hold
+        status, _body = await api.post([call] * 100, token=token)
+        assert status == 200
+    transport.resume_reading()
+    received = 0
+    while True:
+        params = await ws.next(sid)
+        if "error" in params:
+            break
+        received += 1
+    assert params["error"]["data"]["code"] == "TOO_MANY_REQUESTS"
+    assert params["error"]["data"]["reason"] == "slow_consumer"
+    assert received < 2500
+    await ws.close()
+
+
+async def test_two_instances_on_one_postgresql_see_each_others_events(
+    make_api: Any, db_env: dict[str, str]
+) -> None:
+    if "DATABASE_URL" not in db_env:
+        pytest.skip("several instances share PostgreSQL only")
+    from server.bus import PostgresBus
+    from server.http.app import DEPS
+    from tests.support.world import populate
+
+    first = await populate(await make_api(db_env))
+    second = await make_api(db_env)
+    ws = await _ws(first, "@member")
+    sid = await ws.subscribe("intention.watch", {"spaceId": "@room"})
+    said = await second.ok("intention.create", _say("from B", "@room"), as_="@mod")
+    assert (await ws.next(sid))["data"] == said
+    bus = first.app[DEPS].opened_bus
+    assert isinstance(bus, PostgresBus)
+    bus.drop_listener()  # the listener's connection breaks; writes go on
+    missed = await second.ok("intention.create", _say("meanwhile", "@room"), as_="@mod")
+    assert (await ws.next(sid))["data"] == missed  # caught up from the rows after reconnecting
+    later = await second.ok("intention.create", _say("after", "@room"), as_="@mod")
+    assert (await ws.next(sid))["data"] == later
+    await asyncio.sleep(0.2)
+    assert ws.pending(sid) == 0  # nothing twice
+    await ws.close()

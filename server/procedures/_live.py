@@ -5,13 +5,17 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from schema.errors import Issue
 from schema.intention import Intention
-from server.bus import Message, Overflow, Subscription
+from schema.space import SpaceEventType
+from server.bus import Bus, Message, Overflow, Subscription
+from server.domain.access import now
 from server.rpc import RpcError
-from server.storage import Storage, intentions
+from server.storage import Storage, intentions, space_events
 
-__all__ = ["SharedReads", "event_after", "next_message", "space_channel"]
+__all__ = ["SharedReads", "event_after", "next_message", "record_space_event", "space_channel"]
 
 _KEEP = 1024  # recent rows kept per process: one read per event, however many subscribers
 
@@ -19,6 +23,21 @@ _KEEP = 1024  # recent rows kept per process: one read per event, however many s
 def space_channel(space_id: str) -> str:
     """The bus channel of a space: its intentions, its changes, its membership."""
     return f"space:{space_id}"
+
+
+async def record_space_event(
+    bus: Bus,
+    conn: AsyncConnection,
+    space_id: str,
+    kind: SpaceEventType,
+    being_id: str | None = None,
+    role: str | None = None,
+) -> None:
+    """Record a change of a space in the writing transaction and tell its subscribers."""
+    event_id = await space_events.insert(
+        conn, space_id, kind, now=now(), being_id=being_id, role=role
+    )
+    await bus.publish(conn, Message(space_channel(space_id), kind, event_id, being_id))
 
 
 def event_after(last_event_id: str | None) -> int | None:

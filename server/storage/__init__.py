@@ -13,6 +13,7 @@ from server.storage import (
     memberships,
     presence,
     revocations,
+    space_events,
 )
 from server.storage.errors import StorageUnavailable
 from server.storage.store import Storage, after_commit
@@ -26,4 +27,5 @@ __all__ = [
     "memberships",
     "presence",
     "revocations",
+    "space_events",
 ]

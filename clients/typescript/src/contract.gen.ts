@@ -2,7 +2,13 @@
 // Do not edit: change the contract and regenerate.
 
 import { buildClient } from "./client.js";
-import type { ClientOptions, Procedure, ProcedureMeta, RawClient } from "./client.js";
+import type {
+  ClientOptions,
+  Procedure,
+  ProcedureMeta,
+  RawClient,
+  Subscription,
+} from "./client.js";
 
 /** Who joins which space, with which role. */
 export interface AddMemberInput {
@@ -391,6 +397,12 @@ export interface ParticipantPermissions {
   canPublishData: boolean;
 }
 
+/** A being's first session in the space began. */
+export interface PresenceJoinEvent {
+  type: "join";
+  member: PresentMember;
+}
+
 /** Be present in a space while this socket is open (and a grace period after). */
 export interface PresenceJoinInput {
   /**
@@ -430,6 +442,12 @@ export interface PresenceJoinInput {
 export interface PresenceJoined {
   member: PresentMember;
   resumed: boolean;
+}
+
+/** A being's last session in the space ended (`sessions` is empty). */
+export interface PresenceLeaveEvent {
+  type: "leave";
+  member: PresentMember;
 }
 
 /** End the caller's session (`device` names it) at once, without a grace period. */
@@ -478,6 +496,18 @@ export interface PresenceSession {
   /** Date and time, RFC 3339 (`2024-05-01T12:00:00Z`). */
   since: string;
   source: "livekit" | "socket";
+}
+
+/** Everyone present now: the first event, and again after a resume or a lost listener. */
+export interface PresenceSnapshotEvent {
+  type: "snapshot";
+  members: PresentMember[];
+}
+
+/** A being's sessions changed: a status, a device joined or left. */
+export interface PresenceUpdateEvent {
+  type: "update";
+  member: PresentMember;
 }
 
 /**
@@ -676,6 +706,20 @@ export interface SetRoleInput {
    */
   beingId: string;
   role: "listener" | "member" | "moderator" | "owner";
+}
+
+/**
+ * A change of a space: `updated` (read it with being.get), `deleted` (the last event),
+ * or a membership change, naming the member (`beingId`) and its role (its new one; the one
+ * it had, when removed).
+ */
+export interface SpaceEvent {
+  type: "deleted" | "memberAdded" | "memberRemoved" | "roleChanged" | "updated";
+  spaceId: string;
+  beingId: string | null;
+  role: "listener" | "member" | "moderator" | "owner" | null;
+  /** Date and time, RFC 3339 (`2024-05-01T12:00:00Z`). */
+  at: string;
 }
 
 /** The space, and where to continue. */
@@ -910,6 +954,22 @@ export interface WatchIntentionsInput {
   lastEventId?: string | null | undefined;
 }
 
+/** A space's changes, live; after `lastEventId` (an event id it sent) when given. */
+export interface WatchSpaceInput {
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   */
+  spaceId: string;
+  /**
+   * String, at most 64 characters.
+   *
+   * @defaultValue `null`
+   */
+  lastEventId?: string | null | undefined;
+}
+
 /** Every procedure by its wire name: input, output, declared error codes, kind. */
 export interface Procedures {
   /** The caller's being and roles. */
@@ -991,6 +1051,7 @@ export interface Procedures {
     errors: "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "TOO_MANY_REQUESTS" | "SERVICE_UNAVAILABLE";
     kind: "subscription";
     protected: false;
+    event: Intention;
   };
   /** A join token for a space's room, with grants from your role (data-only by default). */
   "livekit.getJoinToken": {
@@ -1151,6 +1212,7 @@ export interface Procedures {
     errors: "NOT_FOUND" | "UNAUTHORIZED" | "TOO_MANY_REQUESTS" | "SERVICE_UNAVAILABLE";
     kind: "subscription";
     protected: false;
+    event: PresenceSnapshotEvent | PresenceJoinEvent | PresenceLeaveEvent | PresenceUpdateEvent;
   };
   /** Bind this WebSocket to a token's being; answers what auth.me answers. */
   "rpc.authenticate": {
@@ -1207,6 +1269,15 @@ export interface Procedures {
     errors: "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "PRECONDITION_FAILED";
     kind: "mutation";
     protected: true;
+  };
+  /** A space's changes (updated, deleted) and membership (added, removed, role changed), live. */
+  "space.watch": {
+    input: WatchSpaceInput;
+    output: Subscribed;
+    errors: "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TOO_MANY_REQUESTS";
+    kind: "subscription";
+    protected: false;
+    event: SpaceEvent;
   };
   /** minuend - subtrahend */
   "subtract": {
@@ -1350,7 +1421,7 @@ export interface Client {
      * `intention.watch`: a subscription.
      * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `TOO_MANY_REQUESTS`, `SERVICE_UNAVAILABLE`.
      */
-    readonly watch: Procedure<"intention.watch", WatchIntentionsInput, Subscribed, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "TOO_MANY_REQUESTS" | "SERVICE_UNAVAILABLE">;
+    readonly watch: Subscription<"intention.watch", WatchIntentionsInput, Intention, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "TOO_MANY_REQUESTS" | "SERVICE_UNAVAILABLE">;
   };
   /**
    * The `livekit` namespace: a space's LiveKit room, for the beings in the space.
@@ -1505,7 +1576,7 @@ export interface Client {
      * `presence.watch`: a subscription.
      * Declared errors: `NOT_FOUND`, `UNAUTHORIZED`, `TOO_MANY_REQUESTS`, `SERVICE_UNAVAILABLE`.
      */
-    readonly watch: Procedure<"presence.watch", PresenceWatchInput, Subscribed, "NOT_FOUND" | "UNAUTHORIZED" | "TOO_MANY_REQUESTS" | "SERVICE_UNAVAILABLE">;
+    readonly watch: Subscription<"presence.watch", PresenceWatchInput, PresenceSnapshotEvent | PresenceJoinEvent | PresenceLeaveEvent | PresenceUpdateEvent, "NOT_FOUND" | "UNAUTHORIZED" | "TOO_MANY_REQUESTS" | "SERVICE_UNAVAILABLE">;
   };
   /** The reserved `rpc` namespace: service discovery (served by the RPC core itself). */
   readonly rpc: {
@@ -1560,6 +1631,13 @@ export interface Client {
      * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `PRECONDITION_FAILED`.
      */
     readonly setRole: Procedure<"space.setRole", SetRoleInput, Member, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "PRECONDITION_FAILED">;
+    /**
+     * A space's changes (updated, deleted) and membership (added, removed, role changed), live.
+     *
+     * `space.watch`: a subscription.
+     * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `TOO_MANY_REQUESTS`.
+     */
+    readonly watch: Subscription<"space.watch", WatchSpaceInput, SpaceEvent, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TOO_MANY_REQUESTS">;
   };
   /** The `system` namespace: the server's own health. */
   readonly system: {
@@ -1611,6 +1689,7 @@ export const PROCEDURES = {
   "space.members": { kind: "query", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: false },
   "space.removeMember": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "PRECONDITION_FAILED"], protected: true },
   "space.setRole": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "PRECONDITION_FAILED"], protected: true },
+  "space.watch": { kind: "subscription", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TOO_MANY_REQUESTS"], protected: false },
   "subtract": { kind: "query", errors: [], protected: false },
   "sum": { kind: "query", errors: [], protected: false },
   "system.health": { kind: "query", errors: [], protected: false },
