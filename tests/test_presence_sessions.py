@@ -12,6 +12,7 @@ import pytest
 
 from server.domain.presence import (
     PresentSession,
+    Source,
     change_of,
     heartbeat_every,
     members_of,
@@ -328,10 +329,10 @@ def _at(second: int) -> datetime:
 
 def test_each_being_once_in_arrival_order_and_the_event_a_change_makes() -> None:
     def one(identity: str, being: str | None, device: str | None, second: int) -> PresentSession:
-        source = "socket" if identity == being else "livekit"
+        source: Source = "socket" if identity == being else "livekit"
         return PresentSession(
             identity, being, being or identity, device, "online", None, _at(second), source
-        )  # type: ignore[arg-type]
+        )
 
     found = members_of(
         [

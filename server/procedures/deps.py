@@ -21,9 +21,9 @@ class Deps:
 
     settings: Settings
     presence: PresenceKeeper  # this instance's sockets' presence sessions
-    # LiveKit (issue 4): None when media is off (see server.livekit.require_media).
+    # LiveKit: None when media is off (see server.livekit.require_media).
     livekit: LiveKit | None = None
-    # --- storage (issue 3): opened and closed by the app's cleanup_ctx ---
+    # --- storage: opened and closed by the app's cleanup_ctx ---
     opened_storage: Storage | None = None
     # --- live: the event bus, opened with storage ---
     opened_bus: Bus | None = None

@@ -203,12 +203,6 @@ export interface Health {
 /** No parameters. */
 export type HealthInput = Record<string, never>;
 
-/** A number to greet. */
-export interface HelloInput {
-  /** Integer. */
-  value: number;
-}
-
 /** Something said (`message`), done (`action`) or announced (`system`) in a space. */
 export interface Intention {
   /** Integer. */
@@ -372,9 +366,6 @@ export interface MuteTrackInput {
   /** @defaultValue `true` */
   muted?: boolean | undefined;
 }
-
-/** No parameters. */
-export type NoInput = Record<string, never>;
 
 /** A connected participant; `beingId` is null for identities that are not beings. */
 export interface Participant {
@@ -749,36 +740,6 @@ export interface Subscribed {
   subscription: string;
 }
 
-/** `minuend - subtrahend`; by position: `[minuend, subtrahend]`. */
-export interface SubtractInput {
-  /** Integer. */
-  minuend: number;
-  /** Integer. */
-  subtrahend: number;
-}
-
-/** Up to three numbers to add. */
-export interface SumInput {
-  /**
-   * Integer.
-   *
-   * @defaultValue `0`
-   */
-  a?: number | undefined;
-  /**
-   * Integer.
-   *
-   * @defaultValue `0`
-   */
-  b?: number | undefined;
-  /**
-   * Integer.
-   *
-   * @defaultValue `0`
-   */
-  c?: number | undefined;
-}
-
 /**
  * Who joins, and what they may do (each flag defaults to true, and is written into
  * the token explicitly). `canPublishSources`, when given, narrows `canPublish` to
@@ -852,40 +813,6 @@ export interface UpdateBeingInput {
    * At most 64 entries.
    */
   metadata?: Record<string, unknown> | undefined;
-}
-
-/** Up to five numbers to record. */
-export interface UpdateInput {
-  /**
-   * Integer.
-   *
-   * @defaultValue `0`
-   */
-  a?: number | undefined;
-  /**
-   * Integer.
-   *
-   * @defaultValue `0`
-   */
-  b?: number | undefined;
-  /**
-   * Integer.
-   *
-   * @defaultValue `0`
-   */
-  c?: number | undefined;
-  /**
-   * Integer.
-   *
-   * @defaultValue `0`
-   */
-  d?: number | undefined;
-  /**
-   * Integer.
-   *
-   * @defaultValue `0`
-   */
-  e?: number | undefined;
 }
 
 /** Change what is given of a connected participant; permissions are replaced whole. */
@@ -1020,14 +947,6 @@ export interface Procedures {
     kind: "mutation";
     protected: true;
   };
-  /** The list ["hello", 5] */
-  "get_data": {
-    input: NoInput;
-    output: unknown[];
-    errors: never;
-    kind: "query";
-    protected: false;
-  };
   /** Say something in a space (members; listeners may not speak). */
   "intention.create": {
     input: CreateIntentionInput;
@@ -1157,22 +1076,6 @@ export interface Procedures {
     kind: "query";
     protected: true;
   };
-  /** Records a hello (logged) */
-  "notify_hello": {
-    input: HelloInput;
-    output: null;
-    errors: never;
-    kind: "mutation";
-    protected: false;
-  };
-  /** a + b + c, usually sent as a notification */
-  "notify_sum": {
-    input: SumInput;
-    output: number;
-    errors: never;
-    kind: "mutation";
-    protected: false;
-  };
   /** Be present in a space while this WebSocket is open, and PRESENCE_GRACE_SECONDS after; over plain HTTP it is a BAD_REQUEST. */
   "presence.join": {
     input: PresenceJoinInput;
@@ -1279,22 +1182,6 @@ export interface Procedures {
     protected: false;
     event: SpaceEvent;
   };
-  /** minuend - subtrahend */
-  "subtract": {
-    input: SubtractInput;
-    output: number;
-    errors: never;
-    kind: "query";
-    protected: false;
-  };
-  /** a + b + c */
-  "sum": {
-    input: SumInput;
-    output: number;
-    errors: never;
-    kind: "query";
-    protected: false;
-  };
   /** Server status, version and time: proves the stack end to end. */
   "system.health": {
     input: HealthInput;
@@ -1303,54 +1190,10 @@ export interface Procedures {
     kind: "query";
     protected: false;
   };
-  /** Records the numbers (logged) */
-  "update": {
-    input: UpdateInput;
-    output: null;
-    errors: never;
-    kind: "mutation";
-    protected: false;
-  };
 }
 
 /** The typed client: one property per namespace, one function per procedure. */
 export interface Client {
-  /**
-   * The list ["hello", 5]
-   *
-   * `get_data`: a query.
-   */
-  readonly get_data: Procedure<"get_data", NoInput, unknown[], never>;
-  /**
-   * Records a hello (logged)
-   *
-   * `notify_hello`: a mutation.
-   */
-  readonly notify_hello: Procedure<"notify_hello", HelloInput, null, never>;
-  /**
-   * a + b + c, usually sent as a notification
-   *
-   * `notify_sum`: a mutation.
-   */
-  readonly notify_sum: Procedure<"notify_sum", SumInput, number, never>;
-  /**
-   * minuend - subtrahend
-   *
-   * `subtract`: a query.
-   */
-  readonly subtract: Procedure<"subtract", SubtractInput, number, never>;
-  /**
-   * a + b + c
-   *
-   * `sum`: a query.
-   */
-  readonly sum: Procedure<"sum", SumInput, number, never>;
-  /**
-   * Records the numbers (logged)
-   *
-   * `update`: a mutation.
-   */
-  readonly update: Procedure<"update", UpdateInput, null, never>;
   /** The `auth` namespace: who the bearer token says the caller is. */
   readonly auth: {
     /**
@@ -1658,7 +1501,6 @@ export const PROCEDURES = {
   "being.get": { kind: "query", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: false },
   "being.list": { kind: "query", errors: ["UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: false },
   "being.update": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "BAD_REQUEST", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: true },
-  "get_data": { kind: "query", errors: [], protected: false },
   "intention.create": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: true },
   "intention.list": { kind: "query", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: false },
   "intention.watch": { kind: "subscription", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "TOO_MANY_REQUESTS", "SERVICE_UNAVAILABLE"], protected: false },
@@ -1675,8 +1517,6 @@ export const PROCEDURES = {
   "media.generateToken": { kind: "mutation", errors: ["UNAUTHORIZED", "FORBIDDEN", "SERVICE_UNAVAILABLE"], protected: true },
   "media.listRooms": { kind: "query", errors: ["UNAUTHORIZED", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
   "media.mediaUrl": { kind: "query", errors: ["UNAUTHORIZED", "FORBIDDEN"], protected: true },
-  "notify_hello": { kind: "mutation", errors: [], protected: false },
-  "notify_sum": { kind: "mutation", errors: [], protected: false },
   "presence.join": { kind: "mutation", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TIMEOUT", "BAD_REQUEST"], protected: true },
   "presence.leave": { kind: "mutation", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TIMEOUT"], protected: true },
   "presence.members": { kind: "query", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: false },
@@ -1690,10 +1530,7 @@ export const PROCEDURES = {
   "space.removeMember": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "PRECONDITION_FAILED"], protected: true },
   "space.setRole": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "PRECONDITION_FAILED"], protected: true },
   "space.watch": { kind: "subscription", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TOO_MANY_REQUESTS"], protected: false },
-  "subtract": { kind: "query", errors: [], protected: false },
-  "sum": { kind: "query", errors: [], protected: false },
   "system.health": { kind: "query", errors: [], protected: false },
-  "update": { kind: "mutation", errors: [], protected: false },
 } as const;
 PROCEDURES satisfies Record<keyof Procedures, ProcedureMeta>;
 
