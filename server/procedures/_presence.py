@@ -62,6 +62,7 @@ class PresenceKeeper:
         self.grace = settings.presence_grace_seconds
         self.ttl = settings.presence_ttl_seconds
         self._held: dict[SessionKey, set[str]] = {}  # session -> ids of the sockets holding it
+        self._opening: dict[SessionKey, int] = {}  # held, their join not yet committed
         self._closing: set[asyncio.Task[None]] = set()
         self._storage: Storage | None = None
         self._bus: Bus | None = None
@@ -158,7 +159,16 @@ class PresenceKeeper:
         (the caller then arranges for ``release`` when that socket closes)."""
         first = not any(connection_id in ids for ids in self._held.values())
         self._held.setdefault(key, set()).add(connection_id)
+        self._opening[key] = self._opening.get(key, 0) + 1
         return first
+
+    def opened(self, key: SessionKey) -> None:
+        """The join that held ``key`` committed or failed: the heartbeat may judge it now."""
+        left = self._opening.get(key, 0) - 1
+        if left > 0:
+            self._opening[key] = left
+        else:
+            self._opening.pop(key, None)
 
     def let_go(self, key: SessionKey, connection_id: str) -> None:
         """``connection_id`` does not hold ``key`` after all (its join failed)."""
@@ -241,7 +251,8 @@ class PresenceKeeper:
     async def beat(self) -> None:
         """Renew the sessions held here; forget those swept meanwhile (this instance was
         silent for longer than the TTL, or someone left them from elsewhere)."""
-        storage, held = self._storage, set(self._held)
+        storage = self._storage
+        held = {key for key in self._held if key not in self._opening}  # rows not yet written
         if storage is None or not held:
             return
         at = now()

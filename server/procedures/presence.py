@@ -116,6 +116,8 @@ async def join(ctx: AuthedCtx, params: presence.PresenceJoinInput) -> presence.P
     except BaseException:
         keeper.let_go(key, connection.id)
         raise
+    finally:
+        keeper.opened(key)
     return presence.PresenceJoined(member=member_of(found), resumed=resumed)
 
 
