@@ -250,7 +250,9 @@ async def test_token_expiry_ends_the_sockets_subscriptions(world: Api) -> None:
 async def test_shutdown_ends_subscriptions_and_closes_going_away(world: Api) -> None:
     ws = await _ws(world, "@member")
     sid = await ws.subscribe("intention.watch", {"spaceId": "@hall"})
-    await world.client.server.runner.shutdown()
+    runner = world.client.server.runner
+    assert runner is not None
+    await runner.shutdown()
     end = await ws.next(sid)
     assert end["error"]["data"]["code"] == "SERVICE_UNAVAILABLE"
     assert end["error"]["data"]["retryable"] is True
@@ -269,6 +271,7 @@ async def test_a_slow_consumer_is_cut_off_not_buffered(
     ws = await _ws(api, "@member")
     sid = await ws.subscribe("intention.watch", {"spaceId": "@hall"})
     transport = ws.ws._response.connection.transport  # type: ignore[union-attr]
+    assert transport is not None
     transport.pause_reading()  # the client stops reading its socket
     token = api.token("@member")
     call = {"jsonrpc": "2.0", "method": "intention.create", "id": 1, "params": _say("x" * 4000)}
@@ -313,3 +316,37 @@ async def test_two_instances_on_one_postgresql_see_each_others_events(
     await asyncio.sleep(0.2)
     assert ws.pending(sid) == 0  # nothing twice
     await ws.close()
+
+
+async def test_a_rolled_back_write_publishes_nothing(world: Api) -> None:
+    from server.bus import Message
+    from server.http.app import DEPS
+
+    bus = world.app[DEPS].bus
+    listening = bus.subscribe("space:@hall", limit=8)
+
+    class Abort(Exception):
+        pass
+
+    with pytest.raises(Abort):
+        async with world.storage.write() as conn:
+            await bus.publish(conn, Message("space:@hall", "intention", 10**9))
+            raise Abort
+    async with world.storage.write() as conn:
+        await bus.publish(conn, Message("space:@hall", "intention", 10**9 + 1))
+    async with asyncio.timeout(5):
+        assert (await listening.get()).id == 10**9 + 1  # only the committed one
+    listening.close()
+
+
+@pytest.mark.parametrize("db_env", ["sqlite"], indirect=True)
+async def test_sse_sends_ping_comments(make_api: Any, db_env: dict[str, str]) -> None:
+    from tests.support.world import populate
+
+    api = await populate(await make_api({**db_env, "LIVE_PING_SECONDS": "0.1"}))
+    body = {"jsonrpc": "2.0", "method": "space.watch", "params": {"spaceId": "@hall"}, "id": 1}
+    headers = {"Accept": "text/event-stream", "Content-Type": "application/json"}
+    response = await api.client.post("/rpc", data=json.dumps(body), headers=headers)
+    async with asyncio.timeout(5):
+        assert await response.content.readline() == b": ping\n"
+    response.close()
