@@ -161,6 +161,19 @@ async def test_a_socket_needs_a_signed_in_caller(short: Api) -> None:
         assert error_data(error)[0] == "UNAUTHORIZED"
 
 
+async def test_sessions_per_socket_are_bounded(make_api: MakeApi, db_env: dict[str, str]) -> None:
+    api = await populate(await make_api({**db_env, "PRESENCE_SESSIONS_PER_SOCKET": "2"}))
+    async with socket(api, "@member") as ws:
+        await ws.ok("presence.join", {**HALL, "device": "a"})
+        await ws.ok("presence.join", {"roomBeingId": "@room", "device": "a"})
+        error = await ws.error("presence.join", {**HALL, "device": "b"})
+        assert error_data(error) == ("TOO_MANY_REQUESTS", "too_many_sessions")
+        await ws.ok("presence.join", {**HALL, "device": "a", "status": "busy"})  # held already
+        await ws.ok("presence.leave", {"roomBeingId": "@room", "device": "a"})
+        await ws.ok("presence.join", {**HALL, "device": "b"})
+        assert who(await members(api)) == [("@member", ["a", "b"])]
+
+
 # Grace and instances -----------------------------------------------------------------------
 
 

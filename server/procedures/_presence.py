@@ -37,6 +37,7 @@ from server.domain.presence import (
     members_of,
     sweep_every,
 )
+from server.rpc import RpcError
 from server.settings import Settings
 from server.storage import Storage
 from server.storage import presence_sessions as stored
@@ -61,8 +62,11 @@ class PresenceKeeper:
         self.instance_id = f"{host}:{os.getpid()}:{secrets.token_hex(4)}"
         self.grace = settings.presence_grace_seconds
         self.ttl = settings.presence_ttl_seconds
+        self.per_socket = settings.presence_sessions_per_socket
         self._held: dict[SessionKey, set[str]] = {}  # session -> ids of the sockets holding it
+        self._of_socket: dict[str, set[SessionKey]] = {}  # socket id -> the sessions it holds
         self._opening: dict[SessionKey, int] = {}  # held, their join not yet committed
+        self._closers: set[str] = set()  # sockets that will call ``release`` when they close
         self._closing: set[asyncio.Task[None]] = set()
         self._storage: Storage | None = None
         self._bus: Bus | None = None
@@ -155,9 +159,21 @@ class PresenceKeeper:
     # --- the sockets that hold sessions ---
 
     def hold(self, key: SessionKey, connection_id: str) -> bool:
-        """Count ``connection_id`` among the holders of ``key``; True when it is its first key
-        (the caller then arranges for ``release`` when that socket closes)."""
-        first = not any(connection_id in ids for ids in self._held.values())
+        """Count ``connection_id`` among the holders of ``key``; True the first time that
+        socket holds anything (the caller then arranges for ``release`` when it closes).
+
+        TOO_MANY_REQUESTS past ``PRESENCE_SESSIONS_PER_SOCKET`` sessions on one socket.
+        """
+        keys = self._of_socket.setdefault(connection_id, set())
+        if key not in keys and len(keys) >= self.per_socket:
+            raise RpcError(
+                "TOO_MANY_REQUESTS",
+                f"At most {self.per_socket} presence sessions per socket: leave one first",
+                reason="too_many_sessions",
+            )
+        first = connection_id not in self._closers
+        self._closers.add(connection_id)
+        keys.add(key)
         self._held.setdefault(key, set()).add(connection_id)
         self._opening[key] = self._opening.get(key, 0) + 1
         return first
@@ -170,25 +186,36 @@ class PresenceKeeper:
         else:
             self._opening.pop(key, None)
 
-    def let_go(self, key: SessionKey, connection_id: str) -> None:
-        """``connection_id`` does not hold ``key`` after all (its join failed)."""
+    def let_go(self, key: SessionKey, connection_id: str) -> bool:
+        """``connection_id`` holds ``key`` no more; True when no socket here does."""
+        keys = self._of_socket.get(connection_id)
+        if keys is not None:
+            keys.discard(key)
+            if not keys:
+                del self._of_socket[connection_id]
         ids = self._held.get(key)
-        if ids is not None:
-            ids.discard(connection_id)
-            if not ids:
-                del self._held[key]
+        if ids is None:
+            return False
+        ids.discard(connection_id)
+        if ids:
+            return False
+        del self._held[key]
+        return True
 
     def forget(self, key: SessionKey) -> None:
         """``key`` ended: no socket here holds it any more."""
-        self._held.pop(key, None)
+        for connection_id in self._held.pop(key, set()):
+            keys = self._of_socket.get(connection_id)
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del self._of_socket[connection_id]
 
     async def release(self, connection_id: str) -> None:
         """A socket closed: each session only it held here enters its grace period."""
-        for key in [k for k, ids in self._held.items() if connection_id in ids]:
-            ids = self._held[key]
-            ids.discard(connection_id)
-            if not ids:
-                del self._held[key]
+        self._closers.discard(connection_id)
+        for key in list(self._of_socket.get(connection_id, ())):
+            if self.let_go(key, connection_id):
                 # Its own task: the socket's handler may be cancelled (the client left)
                 # while this awaits, and the write must finish all the same.
                 task = asyncio.get_running_loop().create_task(self._close(key))

@@ -1074,7 +1074,7 @@ export interface Procedures {
   "presence.join": {
     input: PresenceJoinInput;
     output: PresenceJoined;
-    errors: "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "BAD_REQUEST";
+    errors: "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "BAD_REQUEST" | "TOO_MANY_REQUESTS";
     kind: "mutation";
     protected: true;
   };
@@ -1383,9 +1383,9 @@ export interface Client {
      * Be present in a space while this WebSocket is open, and PRESENCE_GRACE_SECONDS after; over plain HTTP it is a BAD_REQUEST.
      *
      * `presence.join`: a mutation, needs a bearer token.
-     * Declared errors: `NOT_FOUND`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `BAD_REQUEST`.
+     * Declared errors: `NOT_FOUND`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `BAD_REQUEST`, `TOO_MANY_REQUESTS`.
      */
-    readonly join: Procedure<"presence.join", PresenceJoinInput, PresenceJoined, "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "BAD_REQUEST">;
+    readonly join: Procedure<"presence.join", PresenceJoinInput, PresenceJoined, "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "BAD_REQUEST" | "TOO_MANY_REQUESTS">;
     /**
      * Leave a space at once; false when the caller had no such session.
      *
@@ -1511,7 +1511,7 @@ export const PROCEDURES = {
   "media.generateToken": { kind: "mutation", errors: ["UNAUTHORIZED", "FORBIDDEN", "SERVICE_UNAVAILABLE"], protected: true },
   "media.listRooms": { kind: "query", errors: ["UNAUTHORIZED", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
   "media.mediaUrl": { kind: "query", errors: ["UNAUTHORIZED", "FORBIDDEN"], protected: true },
-  "presence.join": { kind: "mutation", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TIMEOUT", "BAD_REQUEST"], protected: true },
+  "presence.join": { kind: "mutation", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TIMEOUT", "BAD_REQUEST", "TOO_MANY_REQUESTS"], protected: true },
   "presence.leave": { kind: "mutation", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TIMEOUT"], protected: true },
   "presence.members": { kind: "query", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: false },
   "presence.update": { kind: "mutation", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TIMEOUT"], protected: true },
