@@ -15,6 +15,7 @@ import logging
 import os
 import secrets
 import socket
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from datetime import datetime
@@ -45,6 +46,8 @@ from server.storage import presence_sessions as stored
 __all__ = ["PRESENCE", "PresenceKeeper", "presence_channel"]
 
 log = logging.getLogger("roomrpc.presence")
+_KEEP_READS = 256
+_Read = tuple[datetime, "Member | None"]  # when it was read, and what
 PRESENCE = "presence"  # the bus message kind: member ``b`` of the channel's room changed
 
 
@@ -66,6 +69,8 @@ class PresenceKeeper:
         self._held: dict[SessionKey, set[str]] = {}  # session -> ids of the sockets holding it
         self._of_socket: dict[str, set[SessionKey]] = {}  # socket id -> the sessions it holds
         self._opening: dict[SessionKey, int] = {}  # held, their join not yet committed
+        self._reads: OrderedDict[tuple[str, str, int], asyncio.Future[_Read]]
+        self._reads = OrderedDict()  # recent changes' reads, shared by watchers
         self._closers: set[str] = set()  # sockets that will call ``release`` when they close
         self._closing: set[asyncio.Task[None]] = set()
         self._storage: Storage | None = None
@@ -93,7 +98,9 @@ class PresenceKeeper:
         read it again: the rows, not the message, say how)."""
         if self._bus is None:
             raise RuntimeError("presence is not running: the app has not started")
-        message = Message(presence_channel(room_id), PRESENCE, b=member.identity)
+        # A random id tells this change from the next: watchers share one read per change.
+        change_id = secrets.randbits(62) or 1
+        message = Message(presence_channel(room_id), PRESENCE, change_id, member.identity)
         await self._bus.publish(conn, message)
 
     async def room_told(
@@ -155,6 +162,42 @@ class PresenceKeeper:
             return False
         await self.told(conn, key.room_id, key.being_id, before, at)
         return True
+
+    async def member_now(
+        self, room_id: str, key: str, change_id: int, not_before: datetime
+    ) -> _Read:
+        """Member ``key`` as it is now, read once for all this process's watchers of the
+        change ``change_id`` (recent changes only), with when it was read; never a read
+        older than ``not_before`` (the watcher's latest: it would take it back in time)."""
+        storage = self._storage
+        if storage is None:
+            raise RuntimeError("presence is not running: the app has not started")
+        shared = (room_id, key, change_id)
+        pending = self._reads.get(shared)
+        if pending is None:
+            pending = asyncio.get_running_loop().create_future()
+            self._reads[shared] = pending
+            if len(self._reads) > _KEEP_READS:
+                self._reads.popitem(last=False)
+            try:
+                pending.set_result(await self._read_member(storage, room_id, key))
+            except BaseException as exc:
+                self._reads.pop(shared, None)
+                if isinstance(exc, Exception):
+                    pending.set_exception(exc)
+                    pending.exception()  # retrieved here: the others re-raise it
+                else:
+                    pending.cancel()
+                raise
+        read = await pending
+        return read if read[0] >= not_before else await self._read_member(storage, room_id, key)
+
+    async def _read_member(
+        self, storage: Storage, room_id: str, key: str
+    ) -> tuple[datetime, Member | None]:
+        at = now()
+        async with storage.read() as conn:
+            return at, await stored.member(conn, room_id, key, at)
 
     # --- the sockets that hold sessions ---
 
