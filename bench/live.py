@@ -6,7 +6,7 @@ sockets calling ``send_str``); the subscribers run here on the other core.
 Reported: p50/p99 delivery latency (POST sent -> event read by each subscriber),
 events delivered per second at saturation, and the server's memory per idle socket.
 
-    python -m bench.live [--subscribers 1000] [--idle 5000]
+    python -m bench.live [--subscribers 1000] [--idle 5000] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -238,7 +238,7 @@ def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(["taskset", "-c", SERVER_CPU, sys.executable, *args], env=env)
 
 
-async def run(subscribers: int, idle: int, rounds: int, seconds: float) -> None:
+async def run(subscribers: int, idle: int, rounds: int, seconds: float, repeats: int) -> None:
     """Both servers, the same measurements, the ratios."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = min(hard, max(soft, 4 * idle + 1000))
@@ -298,14 +298,24 @@ async def run(subscribers: int, idle: int, rounds: int, seconds: float) -> None:
                     await r.read()
 
             rpc.fire, base.fire = create, broadcast
+            runs: dict[str, list[dict[str, Any]]] = {rpc.name: [], base.name: []}
+            for _repeat in range(repeats):  # interleaved: both see the same machine
+                for target in (rpc, base):
+                    runs[target.name].append(await _fanout(target, subscribers, rounds, seconds))
             for target, pid in ((rpc, ours.pid), (base, plain.pid)):
-                results[target.name] = await _fanout(target, subscribers, rounds, seconds)
+                results[target.name] = {
+                    key: statistics.median(r[key] for r in runs[target.name])
+                    for key in ("p50", "p99", "events_per_s")
+                }
                 results[target.name]["idle_kib"] = await _idle(target, pid, idle)
         finally:
             for child in (ours, plain):
                 child.terminate()
                 child.wait(timeout=20)
-    print(f"fan-out to {subscribers} WebSocket subscribers, {rounds} events; {idle} idle sockets")
+    print(
+        f"fan-out to {subscribers} WebSocket subscribers, {rounds} events, medians of {repeats} "
+        f"interleaved runs; {idle} idle sockets"
+    )
     print(f"{'server':28} {'p50 ms':>8} {'p99 ms':>8} {'events/s':>10} {'KiB/idle socket':>16}")
     for name, r in results.items():
         print(
@@ -326,13 +336,14 @@ def main() -> None:
     parser.add_argument("--idle", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--serve-plain", type=int, default=0)
     args = parser.parse_args()
     if args.serve_plain:
         web.run_app(plain_app(), host="127.0.0.1", port=args.serve_plain, print=None)
         return
     os.sched_setaffinity(0, {int(LOAD_CPU)})
-    asyncio.run(run(args.subscribers, args.idle, args.rounds, args.seconds))
+    asyncio.run(run(args.subscribers, args.idle, args.rounds, args.seconds, args.repeats))
 
 
 if __name__ == "__main__":
