@@ -350,3 +350,27 @@ async def test_sse_sends_ping_comments(make_api: Any, db_env: dict[str, str]) ->
     async with asyncio.timeout(5):
         assert await response.content.readline() == b": ping\n"
     response.close()
+
+
+async def test_a_deleted_member_stops_hearing_its_private_spaces(world: Api) -> None:
+    ws = await _ws(world, "@stranger")
+    await world.ok("space.addMember", {"spaceId": "@room", "beingId": "@stranger"}, as_="@owner")
+    sid = await ws.subscribe("intention.watch", {"spaceId": "@room"})
+    watcher = await _ws(world, "@member")
+    changes = await watcher.subscribe("space.watch", {"spaceId": "@room"})
+    await world.ok("being.delete", {"id": "@stranger"}, admin=True, as_="@ops")
+    assert (await ws.next(sid))["error"]["data"]["code"] == "NOT_FOUND"
+    removed = (await watcher.next(changes))["data"]
+    assert (removed["type"], removed["beingId"]) == ("memberRemoved", "@stranger")
+    await ws.close()
+    await watcher.close()
+
+
+async def test_a_refused_bearer_on_the_upgrade_is_401(world: Api) -> None:
+    import aiohttp
+
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await world.client.ws_connect("/rpc", headers={"Authorization": "Bearer nope"})
+    assert refused.value.status == 401
+    response = await world.client.get("/rpc")  # not an upgrade: POST is the way
+    assert response.status == 405
