@@ -19,6 +19,7 @@ from schema.being import BeingId
 from schema.errors import ErrorName
 from schema.intention import EventId
 from schema.livekit import Device
+from schema.media import media_reasons
 
 __all__ = [
     "CustomStatus",
@@ -142,6 +143,11 @@ members = query(
     "Who is in a space now, each being once with its sessions, in the order they arrived "
     "(whoever may see the space).",
     errors=(*_ROOM_ERRORS, "TOO_MANY_REQUESTS"),
+    reasons={
+        **media_reasons(("SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS")),
+        "NOT_FOUND": ("no_such_being", "not_a_space"),
+        "UNAUTHORIZED": ("anonymous",),
+    },
 )
 
 join = mutation(
@@ -152,6 +158,11 @@ join = mutation(
     "over plain HTTP it is a BAD_REQUEST.",
     errors=(*_ROOM_ERRORS, "BAD_REQUEST", "TOO_MANY_REQUESTS"),
     protected=True,
+    reasons={
+        "NOT_FOUND": ("no_such_being", "not_a_space"),
+        "BAD_REQUEST": ("websocket_required",),
+        "TOO_MANY_REQUESTS": ("too_many_sessions",),
+    },
 )
 
 update = mutation(
@@ -161,6 +172,7 @@ update = mutation(
     "Change the status or custom status of the caller's session in a space.",
     errors=_ROOM_ERRORS,
     protected=True,
+    reasons={"NOT_FOUND": ("no_such_being", "not_a_space", "not_present")},
 )
 
 leave = mutation(
@@ -170,6 +182,7 @@ leave = mutation(
     "Leave a space at once; false when the caller had no such session.",
     errors=_ROOM_ERRORS,
     protected=True,
+    reasons={"NOT_FOUND": ("no_such_being", "not_a_space")},
 )
 
 
@@ -216,4 +229,8 @@ watch: Procedure[PresenceWatchInput, Feed[PresenceEvent]] = subscription(
     "Who is in a space, live: a snapshot first (and again after a resume or a lost "
     "listener), then each being's join, leave and update.",
     errors=("NOT_FOUND", "UNAUTHORIZED", "TOO_MANY_REQUESTS", "SERVICE_UNAVAILABLE"),
+    reasons={
+        "NOT_FOUND": ("no_such_being", "not_a_space"),
+        "TOO_MANY_REQUESTS": ("slow_consumer",),
+    },
 )

@@ -268,7 +268,7 @@ async def test_a_slow_consumer_is_cut_off_not_buffered(
 ) -> None:
     from tests.support.world import populate
 
-    api = await populate(await make_api({**db_env, "LIVE_QUEUE_SIZE": "8"}))
+    api = await populate(await make_api({**db_env, "LIVE_QUEUE_SIZE": "8", "RATE_LIMITS": "false"}))
     ws = await _ws(api, "@member")
     sid = await ws.subscribe("intention.watch", {"spaceId": "@hall"})
     transport = ws.ws._response.connection.transport  # type: ignore[union-attr]
