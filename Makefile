@@ -13,8 +13,8 @@ test: $(STAMP) setup-node browser lint
 	$(BIN)/pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check server schema codegen tests bench
-	$(BIN)/ruff format --check server schema codegen tests bench
+	$(BIN)/ruff check server schema codegen roomrpc examples tests bench
+	$(BIN)/ruff format --check server schema codegen roomrpc examples tests bench
 	$(BIN)/mypy
 
 bench: $(STAMP) wrk

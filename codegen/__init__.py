@@ -1,4 +1,4 @@
-"""The client generator: the OpenRPC document and the TypeScript client, from the contract alone.
+"""The client generator: the OpenRPC document, the TypeScript and Python clients, from the contract.
 
 Reads ``schema/`` (msgspec and the standard library); never imports the server,
 so it runs wherever the contract does. ``generate`` returns every generated file
@@ -15,18 +15,21 @@ from types import ModuleType
 from typing import Any
 
 from codegen._emit import CORE_ERRORS, contract_ts, errors_ts, translator
+from codegen._python import PY_CLIENT_PATH, python_client
 from schema._procedure import Procedure
 from schema.openrpc import build_openrpc
 
 __all__ = [
     "CORE_ERRORS",
     "OPENRPC_PATH",
+    "PY_CLIENT_PATH",
     "TS_CONTRACT_PATH",
     "TS_ERRORS_PATH",
     "api_version",
     "contract_files",
     "generate",
     "namespace_docs",
+    "python_files",
     "stale",
     "write",
 ]
@@ -97,3 +100,10 @@ def contract_files() -> dict[str, str]:
     # What a server with default settings serves: RPC_SPEC_EXAMPLES is on by default.
     served = (*schema.CONTRACT, *jsonrpc_examples.CONTRACT)
     return generate(served, docs=namespace_docs(schema.NAMESPACES))
+
+
+def python_files() -> dict[str, str]:
+    """The generated Python client surface, by its path relative to ``roomrpc/client/``."""
+    import schema
+
+    return {PY_CLIENT_PATH: python_client(schema.CONTRACT)}

@@ -1,0 +1,283 @@
+"""Subscriptions over one WebSocket at ``GET /rpc``: async iterators that resume by themselves.
+
+The socket carries every subscription of a client. When it drops, or the server
+ends a subscription for a passing reason (shutting down, a slow reader), the
+client reconnects with backoff and subscribes again from the last event id it
+received, so the server replays what was missed: no gap, no duplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import itertools
+import typing
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any, Generic, Literal, TypeVar
+
+import aiohttp
+import msgspec
+
+from roomrpc.client._errors import RpcError
+from roomrpc.client._wire import EventParams, RetryPolicy, WireError, answers, to_error
+
+__all__ = ["Live", "Subscription", "SyncSubscription"]
+
+E = TypeVar("E")
+
+_SubscribeResult = msgspec.json.Decoder(dict[str, str])
+_EventParams = msgspec.json.Decoder(EventParams)
+_END = object()
+
+
+class Subscription(Generic[E], AsyncIterator[E]):
+    """Events of one subscription, in order; ``last_event_id`` is the last one handed out.
+
+    Use ``async for event in sub`` (it subscribes on first use), and
+    ``await sub.aclose()`` or ``async with`` to stop. An end the server gives for
+    good (access lost, the space deleted, the token refused) raises :class:`RpcError`.
+    """
+
+    def __init__(
+        self, live: Live, method: str, params: dict[str, Any], decoder: msgspec.json.Decoder[E]
+    ) -> None:
+        self.method = method
+        self.params = params
+        self.last_event_id: str | None = params.get("lastEventId")
+        self.received_id = self.last_event_id  # the resume point: queued events are not lost
+        self.sid: str | None = None
+        self.state: Literal["idle", "pending", "active", "closed"] = "idle"
+        self._live = live
+        self._decoder = decoder
+        self._queue: asyncio.Queue[tuple[str | None, E] | BaseException | object] = asyncio.Queue()
+
+    def __aiter__(self) -> Subscription[E]:
+        self._live.add(self)
+        return self
+
+    async def __anext__(self) -> E:
+        if self.state == "idle":
+            self._live.add(self)
+        item = await self._queue.get()
+        if item is _END:
+            self._queue.put_nowait(_END)
+            raise StopAsyncIteration
+        if isinstance(item, BaseException):
+            self._queue.put_nowait(_END)
+            raise item
+        event_id, data = typing.cast(tuple[str | None, E], item)
+        self.last_event_id = event_id
+        return data
+
+    async def __aenter__(self) -> Subscription[E]:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Unsubscribe; the iterator ends."""
+        await self._live.remove(self)
+
+    def deliver(self, event_id: str | None, raw: msgspec.Raw) -> None:
+        self.received_id = event_id or self.received_id
+        self._queue.put_nowait((event_id, self._decoder.decode(raw)))
+
+    def finish(self, error: BaseException | None) -> None:
+        self.state = "closed"
+        self._queue.put_nowait(error if error is not None else _END)
+
+    def resume_params(self) -> dict[str, Any]:
+        if self.received_id is None:
+            return self.params
+        return {**self.params, "lastEventId": self.received_id}
+
+
+class Live:
+    """One WebSocket for every subscription of a client, reconnected while any is open."""
+
+    def __init__(
+        self,
+        url: str,
+        session: Callable[[], aiohttp.ClientSession],
+        headers: Callable[[], dict[str, str]],
+        *,
+        retry: RetryPolicy,
+        heartbeat: float = 20.0,
+    ) -> None:
+        self._url = url
+        self._session = session
+        self._headers = headers
+        self._retry = retry
+        self._heartbeat = heartbeat
+        self._subs: list[Subscription[Any]] = []
+        self._by_sid: dict[str, Subscription[Any]] = {}
+        self._pending: dict[int, Subscription[Any]] = {}
+        self._ids = itertools.count(1)
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.connects = 0  # sockets opened: what a test of reconnection counts
+
+    def add(self, sub: Subscription[Any]) -> None:
+        if sub.state != "idle" or sub in self._subs:
+            return
+        self._subs.append(sub)
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+        elif self._ws is not None:
+            self._subscribe(sub)
+
+    async def remove(self, sub: Subscription[Any]) -> None:
+        if sub in self._subs:
+            self._subs.remove(sub)
+        if sub.sid is not None and self._ws is not None and not self._ws.closed:
+            self._by_sid.pop(sub.sid, None)
+            frame = {
+                "jsonrpc": "2.0",
+                "method": "rpc.unsubscribe",
+                "params": {"subscription": sub.sid},
+                "id": next(self._ids),
+            }
+            await self._ws.send_bytes(msgspec.json.encode(frame))  # the answer is not awaited
+        if sub.state != "closed":
+            sub.finish(None)
+        if not self._subs and self._ws is not None:
+            await self._ws.close()
+
+    async def close(self) -> None:
+        for sub in list(self._subs):
+            sub.finish(None)
+        self._subs.clear()
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _run(self) -> None:
+        attempt = 0
+        try:
+            while self._subs:
+                try:
+                    async with self._session().ws_connect(
+                        self._url, headers=self._headers(), heartbeat=self._heartbeat
+                    ) as ws:
+                        self.connects += 1
+                        attempt = 0
+                        self._ws = ws
+                        for sub in list(self._subs):
+                            self._subscribe(sub)
+                        async for message in ws:
+                            if message.type is aiohttp.WSMsgType.TEXT:
+                                self._receive(message.data.encode())
+                            elif message.type is aiohttp.WSMsgType.BINARY:
+                                self._receive(message.data)
+                except (aiohttp.ClientError, OSError, TimeoutError):
+                    pass  # reconnect below
+                finally:
+                    self._ws = None
+                    self._by_sid.clear()
+                    self._pending.clear()
+                    for sub in self._subs:
+                        sub.sid, sub.state = None, "idle"
+                if self._subs:
+                    await asyncio.sleep(self._retry.delay(attempt))
+                    attempt = min(attempt + 1, 16)
+        finally:
+            self._task = None
+
+    def _subscribe(self, sub: Subscription[Any]) -> None:
+        if self._ws is None or self._ws.closed or sub.state not in ("idle",):
+            return
+        sub.state = "pending"
+        id = next(self._ids)
+        self._pending[id] = sub
+        frame = {"jsonrpc": "2.0", "method": sub.method, "params": sub.resume_params(), "id": id}
+        task = asyncio.get_running_loop().create_task(
+            self._ws.send_bytes(msgspec.json.encode(frame))
+        )
+        task.add_done_callback(_quiet)
+
+    def _receive(self, frame: bytes) -> None:
+        try:
+            got = answers(frame)
+        except msgspec.DecodeError:
+            return  # not ours to read; the server never sends one
+        for answer in got:
+            if answer.method is not None and not isinstance(answer.params, msgspec.UnsetType):
+                self._notified(_EventParams.decode(answer.params))
+            elif isinstance(answer.id, int) and answer.id in self._pending:
+                self._answered(self._pending.pop(answer.id), answer.result, answer.error, answer.id)
+
+    def _answered(
+        self, sub: Subscription[Any], result: Any, error: WireError | None, id: int
+    ) -> None:
+        if sub not in self._subs:
+            return
+        if error is not None:
+            self._ended(sub, to_error(error, method=sub.method, id=id))
+            return
+        sub.sid = _SubscribeResult.decode(result)["subscription"]
+        sub.state = "active"
+        self._by_sid[sub.sid] = sub
+
+    def _notified(self, params: EventParams) -> None:
+        sub = self._by_sid.get(params.subscription)
+        if sub is None:
+            return
+        if params.error is not None:
+            del self._by_sid[params.subscription]
+            self._ended(sub, to_error(params.error, method=sub.method))
+        elif not isinstance(params.data, msgspec.UnsetType):
+            sub.deliver(params.id, params.data)
+
+    def _ended(self, sub: Subscription[Any], error: RpcError) -> None:
+        """A passing end is resumed from the last event; any other ends the iterator."""
+        sub.sid, sub.state = None, "idle"
+        if error.retryable or error.name in ("TIMEOUT", "INTERNAL_SERVER_ERROR"):
+            delay = self._retry.delay(0, error.retry_after)
+            asyncio.get_running_loop().call_later(delay, self._subscribe, sub)
+            return
+        self._subs.remove(sub)
+        sub.finish(error)
+
+
+def _quiet(task: asyncio.Task[None]) -> None:
+    if not task.cancelled():
+        task.exception()  # a send on a closing socket: the reconnect resubscribes
+
+
+class SyncSubscription(Generic[E], Iterator[E]):
+    """A :class:`Subscription` read from blocking code, through the client's private loop."""
+
+    def __init__(self, sub: Subscription[E], loop: asyncio.AbstractEventLoop) -> None:
+        self._sub = sub
+        self._loop = loop
+
+    @property
+    def last_event_id(self) -> str | None:
+        return self._sub.last_event_id
+
+    def __iter__(self) -> SyncSubscription[E]:
+        return self
+
+    def __next__(self) -> E:
+        future: concurrent.futures.Future[E] = asyncio.run_coroutine_threadsafe(
+            _next(self._sub), self._loop
+        )
+        try:
+            return future.result()
+        except StopAsyncIteration:
+            raise StopIteration from None
+
+    def close(self) -> None:
+        """Unsubscribe; the iterator ends."""
+        asyncio.run_coroutine_threadsafe(self._sub.aclose(), self._loop).result()
+
+    def __enter__(self) -> SyncSubscription[E]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+async def _next(sub: Subscription[E]) -> E:
+    return await sub.__anext__()
