@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import itertools
 import uuid
 from collections.abc import Callable
@@ -17,6 +18,7 @@ __all__ = ["Call", "HttpTransport"]
 
 # Answers a proxy or a restarting server gives without a JSON-RPC body: try again.
 _RETRY_STATUSES = frozenset({502, 503, 504})
+_LARGE = 1 << 20
 _NETWORK_ERRORS = (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, TimeoutError)
 
 
@@ -82,11 +84,17 @@ class HttpTransport:
             task.add_done_callback(self._tasks.discard)
 
     async def _post(self, calls: list[Call]) -> None:
+        try:
+            await self._post_once(calls)
+        except BaseException as exc:  # never leave a caller waiting on a failed task
+            for call in calls:
+                _fail(call.future, exc)
+            if not isinstance(exc, Exception):
+                raise
+
+    async def _post_once(self, calls: list[Call]) -> None:
         by_id = {next(self._ids): call for call in calls}
-        envelopes = [
-            {"jsonrpc": "2.0", "method": c.method, "params": c.params, "id": i}
-            for i, c in by_id.items()
-        ]
+        envelopes = [_envelope(c.method, c.params, i) for i, c in by_id.items()]
         body = msgspec.json.encode(envelopes if len(envelopes) > 1 else envelopes[0])
         headers = {**self._headers(), "Content-Type": "application/json"}
         keys = [c.key for c in calls if c.key is not None]
@@ -120,7 +128,9 @@ class HttpTransport:
 
     async def _exchange(self, body: bytes, headers: dict[str, str]) -> list[Answer] | WireError:
         self.requests += 1
-        async with self._session().post(self._url, data=body, headers=headers) as response:
+        # aiohttp warns that a large bytes body blocks the loop; a stream (fresh per try) does not
+        data = body if len(body) < _LARGE else io.BytesIO(body)
+        async with self._session().post(self._url, data=data, headers=headers) as response:
             raw = await response.read()
             if response.status in _RETRY_STATUSES and not _is_json(response):
                 raise aiohttp.ServerConnectionError(f"HTTP {response.status}")
@@ -151,6 +161,12 @@ class HttpTransport:
             asyncio.get_running_loop().call_later(delay, self.send, call)
             return
         call.future.set_exception(error)
+
+
+def _envelope(method: str, params: Any, id: int) -> dict[str, Any]:
+    if params is None:
+        return {"jsonrpc": "2.0", "method": method, "id": id}
+    return {"jsonrpc": "2.0", "method": method, "params": params, "id": id}
 
 
 def _plain(raw: msgspec.Raw | msgspec.UnsetType) -> Any:
