@@ -22,7 +22,16 @@ from schema import (
     system,
 )
 from schema._base import Base
-from schema._procedure import Kind, Procedure, mutation, query
+from schema._procedure import (
+    Event,
+    Feed,
+    Kind,
+    Procedure,
+    Subscribed,
+    mutation,
+    query,
+    subscription,
+)
 from schema.errors import ERRORS, ErrorName
 
 __all__ = [
@@ -31,24 +40,28 @@ __all__ = [
     "NAMESPACES",
     "Base",
     "ErrorName",
+    "Event",
+    "Feed",
     "Kind",
     "Procedure",
+    "Subscribed",
     "mutation",
     "procedures_of",
     "query",
+    "subscription",
 ]
 
 # One module per namespace; a new namespace is one import and one entry here.
 NAMESPACES: tuple[ModuleType, ...] = (
     rpc,
     system,
-    media,  # LiveKit (issue 4)
-    # --- issue 3 ---
+    media,  # LiveKit
+    # --- storage and auth: beings, spaces, intentions ---
     auth,
     being,
     space,
     intention,
-    # --- issue 4: LiveKit rooms of spaces, presence ---
+    # --- LiveKit rooms of spaces, presence ---
     livekit,
     presence,
 )

@@ -36,18 +36,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     access_log: bool = False
     explorer: bool = True  # the API explorer page at GET /
-    rpc_spec_examples: bool = True  # serve the JSON-RPC spec's example procedures
+    rpc_spec_examples: bool = False  # also serve the JSON-RPC spec's example procedures
     rpc_max_body_bytes: Positive = 1024 * 1024
     rpc_max_batch: Positive = 100
     rpc_call_timeout: Seconds = 30.0
     cors_origins: tuple[str, ...] = ()
-    # LiveKit (issue 4): all of URL, key and secret, or none of them (media off).
+    # LiveKit: all of URL, key and secret, or none of them (media off).
     livekit_url: LiveKitUrl | None = None
     livekit_api_url: HttpUrl | None = None
     livekit_api_key: NonEmpty | None = None
     livekit_api_secret: NonEmpty | None = None
     livekit_call_timeout: Seconds = 5.0
-    # --- storage and auth (issue 3) ---
+    # --- storage and auth ---
     data_dir: str = "data"
     database_url: str | None = None
     database_schema: SchemaName | None = None
@@ -57,6 +57,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     auth_audience: str | None = None
     auth_public_key: str | None = None  # PEM (or a path to one): RS256/ES256 tokens
     auth_cache_seconds: Annotated[float, msgspec.Meta(ge=0)] = 2.0
+    # --- live: subscriptions over WebSocket and SSE ---
+    live_subscriptions_per_socket: Positive = 100
+    live_sockets_per_being: Positive = 50
+    live_queue_size: Positive = 256  # events queued per subscriber before it is cut off
+    live_ping_seconds: Seconds = 15.0  # WebSocket ping and SSE ': ping' interval
+    # --- presence of our own: sessions kept by sockets ---
+    presence_grace_seconds: Annotated[float, msgspec.Meta(ge=0)] = 60.0  # after a socket closes
+    presence_ttl_seconds: Seconds = 30.0  # an instance silent this long loses its sessions
 
     def __repr__(self) -> str:
         """Every setting, secrets and database passwords masked: safe to log."""

@@ -11,6 +11,7 @@ from schema.errors import Issue
 from server.domain.access import decode_cursor, encode_cursor, now, owns
 from server.livekit import LiveKit
 from server.procedures._access import find_visible
+from server.procedures._live import record_space_event
 from server.procedures.deps import AuthedCtx, Ctx
 from server.rpc import Router, RpcError
 from server.storage import beings, memberships, presence, revocations
@@ -139,6 +140,8 @@ async def update(ctx: AuthedCtx, params: being.UpdateBeingInput) -> being.Being:
             metadata=None if params.metadata is msgspec.UNSET else params.metadata,
         )
         changed, _ = await find_visible(conn, params.id, ctx.principal)
+        if found.type == "space":
+            await record_space_event(ctx.deps.bus, conn, params.id, "updated")
     return changed
 
 
@@ -160,6 +163,7 @@ async def delete(ctx: AuthedCtx, params: being.DeleteBeingInput) -> being.Being:
             raise RpcError("PRECONDITION_FAILED", message, reason="last_owner")
         await beings.delete(conn, params.id)
         if found.type == "space":
+            await record_space_event(ctx.deps.bus, conn, params.id, "deleted")
             await presence.clear_room(conn, params.id)
             await revocations.clear_room(conn, params.id)
     storage.deletions += 1  # after the commit: tokens of this being stop working now

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from server.rpc.connection import Connection
 
 __all__ = ["AuthedContext", "Context", "Principal"]
 
@@ -16,6 +19,7 @@ class Principal:
 
     being_id: str
     roles: frozenset[str] = frozenset()
+    expires_at: float | None = field(default=None, compare=False)  # the token's exp (Unix time)
 
     @property
     def is_admin(self) -> bool:
@@ -28,13 +32,16 @@ class Context(Generic[D]):
     """One call's context: its request id, the app's dependencies, the caller.
 
     ``deps`` is whatever the application hands the core (settings, storage,
-    LiveKit); the core never looks inside it.
+    LiveKit); the core never looks inside it. ``connection`` is the socket the
+    call came over (a WebSocket or an SSE stream), None for plain HTTP and
+    in-process calls.
     """
 
     request_id: str
     deps: D
     principal: Principal | None = None
     path: str = ""
+    connection: Connection | None = None
 
 
 @dataclass(slots=True)

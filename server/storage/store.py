@@ -16,7 +16,9 @@ from server.storage import migrate
 from server.storage.engine import MODE, create_engine, create_sqlite_reader
 from server.storage.errors import StorageUnavailable, is_down, is_missing_reference
 
-__all__ = ["Storage"]
+__all__ = ["Storage", "after_commit"]
+
+_AFTER_COMMIT = "roomrpc.after_commit"
 
 log = logging.getLogger("roomrpc.storage")
 T = TypeVar("T")
@@ -171,10 +173,18 @@ class Storage:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
-        """A connection in one transaction: all of the block's writes, or none."""
+        """A connection in one transaction: all of the block's writes, or none.
+
+        Callbacks registered with ``after_commit`` run once it has committed.
+        """
+        callbacks: list[Callable[[], None]] = []
         try:
             async with self._writer.begin() as conn:
-                yield conn
+                conn.info[_AFTER_COMMIT] = callbacks
+                try:
+                    yield conn
+                finally:
+                    del conn.info[_AFTER_COMMIT]
         except sa.exc.IntegrityError as exc:
             if is_missing_reference(exc):  # deleted by another call since it was read
                 message = "A being this write refers to no longer exists"
@@ -184,3 +194,13 @@ class Storage:
             if is_down(exc):
                 raise _unavailable(exc) from exc
             raise
+        for callback in callbacks:
+            callback()
+
+
+def after_commit(conn: AsyncConnection, callback: Callable[[], None]) -> None:
+    """Run ``callback()`` when the transaction of ``conn`` (from ``Storage.write``) commits."""
+    callbacks: list[Callable[[], None]] | None = conn.info.get(_AFTER_COMMIT)
+    if callbacks is None:
+        raise RuntimeError("after_commit needs a connection of Storage.write()")
+    callbacks.append(callback)

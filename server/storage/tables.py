@@ -16,7 +16,9 @@ __all__ = [
     "memberships",
     "metadata",
     "presence",
+    "presence_sessions",
     "revocations",
+    "space_events",
     "webhook_events",
 ]
 
@@ -90,7 +92,21 @@ intentions = sa.Table(
     sa.Index("ix_intentions_space_id_id", "space_id", "id"),
 )
 
-# --- LiveKit (issue 4): webhook ids seen, presence in rooms, revoked participants ---
+# A space's changes and membership, in commit order: what space.watch replays. No foreign
+# key: the row of a space's deletion outlives the space.
+space_events = sa.Table(
+    "space_events",
+    metadata,
+    sa.Column("id", _SERIAL, primary_key=True, autoincrement=True),
+    sa.Column("space_id", BEING_ID, nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("being_id", BEING_ID, nullable=True),
+    sa.Column("role", sa.String(16), nullable=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Index("ix_space_events_space_id_id", "space_id", "id"),
+)
+
+# --- LiveKit: webhook ids seen, presence in rooms, revoked participants ---
 # Rooms are LiveKit room names (a space's id, or a media.* room): no foreign key.
 ROOM_ID = sa.String(128)
 IDENTITY = sa.String(160)
@@ -125,4 +141,27 @@ revocations = sa.Table(
     sa.Column("subject", IDENTITY, primary_key=True),  # the being id behind the identity
     sa.Column("until", UtcDateTime(), nullable=False),
     sa.Column("revoked_by", BEING_ID, nullable=False),
+)
+
+# --- Presence of our own: one row per socket session (LiveKit's stay in ``presence``) ---
+presence_sessions = sa.Table(
+    "presence_sessions",
+    metadata,
+    sa.Column(
+        "room_id", BEING_ID, sa.ForeignKey("beings.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column(
+        "being_id", BEING_ID, sa.ForeignKey("beings.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("device", sa.String(32), primary_key=True),  # "" when joined without one
+    sa.Column("status", sa.String(8), nullable=False),
+    sa.Column("custom_status", sa.String(100)),
+    sa.Column("since", UtcDateTime(), nullable=False),
+    sa.Column("instance_id", sa.String(64), nullable=False),  # the server that holds it
+    sa.Column("connected", sa.Boolean(), nullable=False),  # false: in its grace period
+    sa.Column("expires_at", UtcDateTime(), nullable=False),
+    sa.CheckConstraint("status IN ('online', 'away', 'busy')", name="ck_presence_sessions_status"),
+    sa.Index("ix_presence_sessions_expires_at", "expires_at"),
+    sa.Index("ix_presence_sessions_instance_id", "instance_id"),
+    sa.Index("ix_presence_sessions_being_id", "being_id"),
 )
