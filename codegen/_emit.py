@@ -102,9 +102,10 @@ def contract_ts(
     )
     used = sorted(name for name in {*shared, "ErrorCode"} if _mentions(body, name))
     imports = ['import { buildClient } from "./client.js";']
-    imports.append(
-        'import type {\n  ClientOptions,\n  Procedure,\n  ProcedureMeta,\n  RawClient,\n  Subscription,\n} from "./client.js";'
-    )
+    client_types = ["ClientOptions", "Procedure", "ProcedureMeta", "RawClient"]
+    if any(p.event is not None for p in procs):
+        client_types.append("Subscription")
+    imports.append(f'import type {{ {", ".join(client_types)} }} from "./client.js";')
     if used:
         imports.append(f'import type {{ {", ".join(used)} }} from "./errors.gen.js";')
     return f"{BANNER}\n" + "\n".join(imports) + "\n\n" + body

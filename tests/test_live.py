@@ -250,7 +250,9 @@ async def test_token_expiry_ends_the_sockets_subscriptions(world: Api) -> None:
 async def test_shutdown_ends_subscriptions_and_closes_going_away(world: Api) -> None:
     ws = await _ws(world, "@member")
     sid = await ws.subscribe("intention.watch", {"spaceId": "@hall"})
-    await world.client.server.runner.shutdown()
+    runner = world.client.server.runner
+    assert runner is not None
+    await runner.shutdown()
     end = await ws.next(sid)
     assert end["error"]["data"]["code"] == "SERVICE_UNAVAILABLE"
     assert end["error"]["data"]["retryable"] is True
@@ -269,6 +271,7 @@ async def test_a_slow_consumer_is_cut_off_not_buffered(
     ws = await _ws(api, "@member")
     sid = await ws.subscribe("intention.watch", {"spaceId": "@hall"})
     transport = ws.ws._response.connection.transport  # type: ignore[union-attr]
+    assert transport is not None
     transport.pause_reading()  # the client stops reading its socket
     token = api.token("@member")
     call = {"jsonrpc": "2.0", "method": "intention.create", "id": 1, "params": _say("x" * 4000)}

@@ -13,7 +13,7 @@ read the rows, the database stays the source of truth.
 every instance on one PostgreSQL database hears every commit.
 """
 
-from server.bus._hub import RESYNC, Bus, Hub, Message, Overflow, Subscription
+from server.bus._hub import RESYNC, Bus, Hub, Message, Overflow, Prepare, Subscription
 from server.bus.local import LocalBus
 from server.bus.postgres import PostgresBus, open_bus
 
@@ -25,6 +25,7 @@ __all__ = [
     "Message",
     "Overflow",
     "PostgresBus",
+    "Prepare",
     "Subscription",
     "open_bus",
 ]

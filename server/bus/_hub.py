@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-__all__ = ["RESYNC", "Bus", "Hub", "Message", "Overflow", "Subscription"]
+__all__ = ["RESYNC", "Bus", "Hub", "Message", "Overflow", "Prepare", "Subscription"]
 
 RESYNC = "resync"
+log = logging.getLogger("roomrpc.bus")
+Prepare = Callable[["Message"], Awaitable[None]]
 
 
 class Message(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -72,10 +76,18 @@ class Subscription:
 
 
 class Hub:
-    """Channel -> subscriptions of this process; delivery is a loop of ``put``."""
+    """Channel -> subscriptions of this process; delivery is a loop of ``put``.
+
+    ``prepare`` (optional) is awaited once per message that has subscribers here,
+    before they get it: it reads the row they all need (say, into a shared
+    cache), once, so they do not each wait for it. Messages stay in order.
+    """
 
     def __init__(self) -> None:
         self._channels: dict[str, set[Subscription]] = {}
+        self.prepare: Prepare | None = None
+        self._inbox: deque[Message] = deque()
+        self._draining: asyncio.Task[None] | None = None
 
     def subscribe(self, channel: str, *, limit: int) -> Subscription:
         """A new subscription to ``channel``; receives what is delivered from now on."""
@@ -92,7 +104,28 @@ class Hub:
                 del self._channels[subscription.channel]
 
     def deliver(self, message: Message) -> None:
-        """Hand ``message`` to every subscriber of its channel."""
+        """Hand ``message`` to every subscriber of its channel (prepared first, in order)."""
+        if self._draining is None and (self.prepare is None or message.c not in self._channels):
+            self._fan_out(message)
+            return
+        self._inbox.append(message)
+        if self._draining is None:
+            self._draining = asyncio.get_running_loop().create_task(self._drain())
+
+    async def _drain(self) -> None:
+        try:
+            while self._inbox:
+                message = self._inbox.popleft()
+                if self.prepare is not None and message.c in self._channels:
+                    try:
+                        await self.prepare(message)
+                    except Exception:  # the subscribers read the row themselves
+                        log.warning("preparing bus message %s failed", message.k, exc_info=True)
+                self._fan_out(message)
+        finally:
+            self._draining = None
+
+    def _fan_out(self, message: Message) -> None:
         subscribers = self._channels.get(message.c)
         if subscribers:
             for subscription in tuple(subscribers):
@@ -107,6 +140,8 @@ class Hub:
 
 class Bus(Protocol):
     """What procedures use; a Redis or NATS bus would implement the same three calls."""
+
+    prepare: Prepare | None
 
     async def publish(self, conn: AsyncConnection, message: Message) -> None:
         """Deliver ``message`` when the transaction ``conn`` is in commits."""

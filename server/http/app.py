@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
@@ -112,7 +113,8 @@ async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
     deps.opened_storage = storage
     app[READY_CHECKS].setdefault("database", storage.ping)  # one set before start-up wins
     try:
-        deps.opened_bus = await open_bus(deps.settings)
+        bus = deps.opened_bus = await open_bus(deps.settings)
+        bus.prepare = functools.partial(deps.shared.prepare, storage)
     except BaseException:
         deps.opened_storage = None
         await storage.close()
@@ -120,7 +122,7 @@ async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        bus, deps.opened_bus = deps.opened_bus, None
+        deps.opened_bus = None
         await bus.close()
         deps.opened_storage = None
         await storage.close()

@@ -70,6 +70,11 @@ class SharedReads:
     def __init__(self) -> None:
         self._intentions: OrderedDict[int, asyncio.Future[Intention | None]] = OrderedDict()
 
+    async def prepare(self, storage: Storage, message: Message) -> None:
+        """Read the row a bus message announces, once, before its subscribers ask for it."""
+        if message.k == "intention":
+            await self.intention(storage, message.id)
+
     async def intention(self, storage: Storage, intention_id: int) -> Intention | None:
         """The intention, read once for all the subscribers that ask."""
         pending = self._intentions.get(intention_id)

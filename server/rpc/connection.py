@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from schema import Feed
-from server.rpc.context import Principal
+from server.rpc.principal import Principal
 
 __all__ = ["CloseCallback", "Connection"]
 

@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Generic, TypeVar
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
-if TYPE_CHECKING:
-    from server.rpc.connection import Connection
+from server.rpc.connection import Connection
+from server.rpc.principal import Principal
 
 __all__ = ["AuthedContext", "Context", "Principal"]
 
 D = TypeVar("D")
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """Who is calling: a being id and the roles its credentials carry."""
-
-    being_id: str
-    roles: frozenset[str] = frozenset()
-    expires_at: float | None = field(default=None, compare=False)  # the token's exp (Unix time)
-
-    @property
-    def is_admin(self) -> bool:
-        """True for trusted services and operators."""
-        return "admin" in self.roles
 
 
 @dataclass(slots=True)

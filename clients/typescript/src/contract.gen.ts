@@ -2,13 +2,7 @@
 // Do not edit: change the contract and regenerate.
 
 import { buildClient } from "./client.js";
-import type {
-  ClientOptions,
-  Procedure,
-  ProcedureMeta,
-  RawClient,
-  Subscription,
-} from "./client.js";
+import type { ClientOptions, Procedure, ProcedureMeta, RawClient, Subscription } from "./client.js";
 
 /** Who joins which space, with which role. */
 export interface AddMemberInput {
