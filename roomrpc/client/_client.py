@@ -13,7 +13,7 @@ import msgspec
 
 from roomrpc.client._generated import Namespaces, SyncNamespaces
 from roomrpc.client._http import Call, HttpTransport
-from roomrpc.client._live import Live, Subscription, SyncSubscription
+from roomrpc.client._live import SOCKET_CALLS, Live, Subscription, SyncSubscription
 from roomrpc.client._wire import RetryPolicy
 from schema._procedure import Procedure
 
@@ -46,6 +46,8 @@ class _Caller:
         mutation = proc.kind == "mutation"
         key = str(uuid.uuid4()) if mutation and self._idempotency else None
         decoder = self.decoder(proc.name, proc.output)
+        if proc.name in SOCKET_CALLS:
+            return self.live.call(proc.name, _params(input, params), decoder)
         self.http.send(
             Call(
                 proc.name,

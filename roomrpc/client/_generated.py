@@ -261,6 +261,16 @@ class IntentionProcedures(AsyncNamespace):
         """A space's history, newest first: what a client loads when it joins."""
         return await self._call(schema.intention.list_, input, params)
 
+    @typing.overload
+    def watch(self, input: schema.intention.WatchIntentionsInput, /) -> Subscription[schema.intention.Intention]: ...
+    @typing.overload
+    def watch(self, *, spaceId: builtins.str, lastEventId: builtins.str | None = ...) -> Subscription[schema.intention.Intention]: ...
+    def watch(
+        self, input: schema.intention.WatchIntentionsInput | None = None, **params: typing.Any
+    ) -> Subscription[schema.intention.Intention]:
+        """Every intention created in a space from now on (or after lastEventId), as intention.list returns it; the event id is the intention's id."""
+        return self._subscribe(schema.intention.watch, input, params)
+
 
 class LivekitProcedures(AsyncNamespace):
     """The ``livekit`` namespace (async)."""
@@ -396,24 +406,84 @@ class PresenceProcedures(AsyncNamespace):
     """The ``presence`` namespace (async)."""
 
     @typing.overload
+    async def join(self, input: schema.presence.PresenceJoinInput, /) -> schema.presence.PresenceJoined: ...
+    @typing.overload
+    async def join(self, *, roomBeingId: builtins.str, device: builtins.str | None = ..., status: typing.Literal['online', 'away', 'busy'] | None = ..., customStatus: builtins.str | None = ...) -> schema.presence.PresenceJoined: ...
+    async def join(
+        self, input: schema.presence.PresenceJoinInput | None = None, **params: typing.Any
+    ) -> schema.presence.PresenceJoined:
+        """Be present in a space while this WebSocket is open, and PRESENCE_GRACE_SECONDS after; over plain HTTP it is a BAD_REQUEST."""
+        return await self._call(schema.presence.join, input, params)
+
+    @typing.overload
+    async def leave(self, input: schema.presence.PresenceLeaveInput, /) -> builtins.bool: ...
+    @typing.overload
+    async def leave(self, *, roomBeingId: builtins.str, device: builtins.str | None = ...) -> builtins.bool: ...
+    async def leave(
+        self, input: schema.presence.PresenceLeaveInput | None = None, **params: typing.Any
+    ) -> builtins.bool:
+        """Leave a space at once; false when the caller had no such session."""
+        return await self._call(schema.presence.leave, input, params)
+
+    @typing.overload
     async def members(self, input: schema.presence.PresenceMembersInput, /) -> builtins.list[schema.presence.PresentMember]: ...
     @typing.overload
     async def members(self, *, roomBeingId: builtins.str, reconcile: builtins.bool = ...) -> builtins.list[schema.presence.PresentMember]: ...
     async def members(
         self, input: schema.presence.PresenceMembersInput | None = None, **params: typing.Any
     ) -> builtins.list[schema.presence.PresentMember]:
-        """Who is in a space's room now, in the order they joined (whoever may see the space)."""
+        """Who is in a space now, each being once with its sessions, in the order they arrived (whoever may see the space)."""
         return await self._call(schema.presence.members, input, params)
+
+    @typing.overload
+    async def update(self, input: schema.presence.PresenceUpdateInput, /) -> schema.presence.PresentMember: ...
+    @typing.overload
+    async def update(self, *, roomBeingId: builtins.str, device: builtins.str | None = ..., status: typing.Literal['online', 'away', 'busy'] = ..., customStatus: builtins.str | None = ...) -> schema.presence.PresentMember: ...
+    async def update(
+        self, input: schema.presence.PresenceUpdateInput | None = None, **params: typing.Any
+    ) -> schema.presence.PresentMember:
+        """Change the status or custom status of the caller's session in a space."""
+        return await self._call(schema.presence.update, input, params)
+
+    @typing.overload
+    def watch(self, input: schema.presence.PresenceWatchInput, /) -> Subscription[schema.presence.PresenceSnapshotEvent | schema.presence.PresenceJoinEvent | schema.presence.PresenceLeaveEvent | schema.presence.PresenceUpdateEvent]: ...
+    @typing.overload
+    def watch(self, *, roomBeingId: builtins.str, lastEventId: builtins.str | None = ...) -> Subscription[schema.presence.PresenceSnapshotEvent | schema.presence.PresenceJoinEvent | schema.presence.PresenceLeaveEvent | schema.presence.PresenceUpdateEvent]: ...
+    def watch(
+        self, input: schema.presence.PresenceWatchInput | None = None, **params: typing.Any
+    ) -> Subscription[schema.presence.PresenceSnapshotEvent | schema.presence.PresenceJoinEvent | schema.presence.PresenceLeaveEvent | schema.presence.PresenceUpdateEvent]:
+        """Who is in a space, live: a snapshot first (and again after a resume or a lost listener), then each being's join, leave and update."""
+        return self._subscribe(schema.presence.watch, input, params)
 
 
 class RpcProcedures(AsyncNamespace):
     """The ``rpc`` namespace (async)."""
+
+    @typing.overload
+    async def authenticate(self, input: schema.rpc.AuthenticateInput, /) -> schema.auth.Me: ...
+    @typing.overload
+    async def authenticate(self, *, token: builtins.str) -> schema.auth.Me: ...
+    async def authenticate(
+        self, input: schema.rpc.AuthenticateInput | None = None, **params: typing.Any
+    ) -> schema.auth.Me:
+        """Bind this WebSocket to a token's being; answers what auth.me answers."""
+        return await self._call(schema.rpc.authenticate, input, params)
 
     async def discover(
         self, input: schema.rpc.DiscoverInput | None = None, **params: typing.Any
     ) -> builtins.dict[builtins.str, typing.Any]:
         """The OpenRPC 1.3 document of this API."""
         return await self._call(schema.rpc.discover, input, params)
+
+    @typing.overload
+    async def unsubscribe(self, input: schema.rpc.UnsubscribeInput, /) -> builtins.bool: ...
+    @typing.overload
+    async def unsubscribe(self, *, subscription: builtins.str) -> builtins.bool: ...
+    async def unsubscribe(
+        self, input: schema.rpc.UnsubscribeInput | None = None, **params: typing.Any
+    ) -> builtins.bool:
+        """End one of this socket's subscriptions: true, or false when it names none."""
+        return await self._call(schema.rpc.unsubscribe, input, params)
 
 
 class SpaceProcedures(AsyncNamespace):
@@ -458,6 +528,16 @@ class SpaceProcedures(AsyncNamespace):
     ) -> schema.space.Member:
         """Change a member's role (owners; moderators between member and listener)."""
         return await self._call(schema.space.set_role, input, params)
+
+    @typing.overload
+    def watch(self, input: schema.space.WatchSpaceInput, /) -> Subscription[schema.space.SpaceEvent]: ...
+    @typing.overload
+    def watch(self, *, spaceId: builtins.str, lastEventId: builtins.str | None = ...) -> Subscription[schema.space.SpaceEvent]: ...
+    def watch(
+        self, input: schema.space.WatchSpaceInput | None = None, **params: typing.Any
+    ) -> Subscription[schema.space.SpaceEvent]:
+        """A space's changes (updated, deleted) and membership (added, removed, role changed), live."""
+        return self._subscribe(schema.space.watch, input, params)
 
 
 class SystemProcedures(AsyncNamespace):
@@ -556,6 +636,16 @@ class SyncIntentionProcedures(SyncNamespace):
     ) -> schema.intention.IntentionPage:
         """A space's history, newest first: what a client loads when it joins."""
         return self._call(schema.intention.list_, input, params)
+
+    @typing.overload
+    def watch(self, input: schema.intention.WatchIntentionsInput, /) -> SyncSubscription[schema.intention.Intention]: ...
+    @typing.overload
+    def watch(self, *, spaceId: builtins.str, lastEventId: builtins.str | None = ...) -> SyncSubscription[schema.intention.Intention]: ...
+    def watch(
+        self, input: schema.intention.WatchIntentionsInput | None = None, **params: typing.Any
+    ) -> SyncSubscription[schema.intention.Intention]:
+        """Every intention created in a space from now on (or after lastEventId), as intention.list returns it; the event id is the intention's id."""
+        return self._subscribe(schema.intention.watch, input, params)
 
 
 class SyncLivekitProcedures(SyncNamespace):
@@ -692,24 +782,84 @@ class SyncPresenceProcedures(SyncNamespace):
     """The ``presence`` namespace (blocking)."""
 
     @typing.overload
+    def join(self, input: schema.presence.PresenceJoinInput, /) -> schema.presence.PresenceJoined: ...
+    @typing.overload
+    def join(self, *, roomBeingId: builtins.str, device: builtins.str | None = ..., status: typing.Literal['online', 'away', 'busy'] | None = ..., customStatus: builtins.str | None = ...) -> schema.presence.PresenceJoined: ...
+    def join(
+        self, input: schema.presence.PresenceJoinInput | None = None, **params: typing.Any
+    ) -> schema.presence.PresenceJoined:
+        """Be present in a space while this WebSocket is open, and PRESENCE_GRACE_SECONDS after; over plain HTTP it is a BAD_REQUEST."""
+        return self._call(schema.presence.join, input, params)
+
+    @typing.overload
+    def leave(self, input: schema.presence.PresenceLeaveInput, /) -> builtins.bool: ...
+    @typing.overload
+    def leave(self, *, roomBeingId: builtins.str, device: builtins.str | None = ...) -> builtins.bool: ...
+    def leave(
+        self, input: schema.presence.PresenceLeaveInput | None = None, **params: typing.Any
+    ) -> builtins.bool:
+        """Leave a space at once; false when the caller had no such session."""
+        return self._call(schema.presence.leave, input, params)
+
+    @typing.overload
     def members(self, input: schema.presence.PresenceMembersInput, /) -> builtins.list[schema.presence.PresentMember]: ...
     @typing.overload
     def members(self, *, roomBeingId: builtins.str, reconcile: builtins.bool = ...) -> builtins.list[schema.presence.PresentMember]: ...
     def members(
         self, input: schema.presence.PresenceMembersInput | None = None, **params: typing.Any
     ) -> builtins.list[schema.presence.PresentMember]:
-        """Who is in a space's room now, in the order they joined (whoever may see the space)."""
+        """Who is in a space now, each being once with its sessions, in the order they arrived (whoever may see the space)."""
         return self._call(schema.presence.members, input, params)
+
+    @typing.overload
+    def update(self, input: schema.presence.PresenceUpdateInput, /) -> schema.presence.PresentMember: ...
+    @typing.overload
+    def update(self, *, roomBeingId: builtins.str, device: builtins.str | None = ..., status: typing.Literal['online', 'away', 'busy'] = ..., customStatus: builtins.str | None = ...) -> schema.presence.PresentMember: ...
+    def update(
+        self, input: schema.presence.PresenceUpdateInput | None = None, **params: typing.Any
+    ) -> schema.presence.PresentMember:
+        """Change the status or custom status of the caller's session in a space."""
+        return self._call(schema.presence.update, input, params)
+
+    @typing.overload
+    def watch(self, input: schema.presence.PresenceWatchInput, /) -> SyncSubscription[schema.presence.PresenceSnapshotEvent | schema.presence.PresenceJoinEvent | schema.presence.PresenceLeaveEvent | schema.presence.PresenceUpdateEvent]: ...
+    @typing.overload
+    def watch(self, *, roomBeingId: builtins.str, lastEventId: builtins.str | None = ...) -> SyncSubscription[schema.presence.PresenceSnapshotEvent | schema.presence.PresenceJoinEvent | schema.presence.PresenceLeaveEvent | schema.presence.PresenceUpdateEvent]: ...
+    def watch(
+        self, input: schema.presence.PresenceWatchInput | None = None, **params: typing.Any
+    ) -> SyncSubscription[schema.presence.PresenceSnapshotEvent | schema.presence.PresenceJoinEvent | schema.presence.PresenceLeaveEvent | schema.presence.PresenceUpdateEvent]:
+        """Who is in a space, live: a snapshot first (and again after a resume or a lost listener), then each being's join, leave and update."""
+        return self._subscribe(schema.presence.watch, input, params)
 
 
 class SyncRpcProcedures(SyncNamespace):
     """The ``rpc`` namespace (blocking)."""
+
+    @typing.overload
+    def authenticate(self, input: schema.rpc.AuthenticateInput, /) -> schema.auth.Me: ...
+    @typing.overload
+    def authenticate(self, *, token: builtins.str) -> schema.auth.Me: ...
+    def authenticate(
+        self, input: schema.rpc.AuthenticateInput | None = None, **params: typing.Any
+    ) -> schema.auth.Me:
+        """Bind this WebSocket to a token's being; answers what auth.me answers."""
+        return self._call(schema.rpc.authenticate, input, params)
 
     def discover(
         self, input: schema.rpc.DiscoverInput | None = None, **params: typing.Any
     ) -> builtins.dict[builtins.str, typing.Any]:
         """The OpenRPC 1.3 document of this API."""
         return self._call(schema.rpc.discover, input, params)
+
+    @typing.overload
+    def unsubscribe(self, input: schema.rpc.UnsubscribeInput, /) -> builtins.bool: ...
+    @typing.overload
+    def unsubscribe(self, *, subscription: builtins.str) -> builtins.bool: ...
+    def unsubscribe(
+        self, input: schema.rpc.UnsubscribeInput | None = None, **params: typing.Any
+    ) -> builtins.bool:
+        """End one of this socket's subscriptions: true, or false when it names none."""
+        return self._call(schema.rpc.unsubscribe, input, params)
 
 
 class SyncSpaceProcedures(SyncNamespace):
@@ -754,6 +904,16 @@ class SyncSpaceProcedures(SyncNamespace):
     ) -> schema.space.Member:
         """Change a member's role (owners; moderators between member and listener)."""
         return self._call(schema.space.set_role, input, params)
+
+    @typing.overload
+    def watch(self, input: schema.space.WatchSpaceInput, /) -> SyncSubscription[schema.space.SpaceEvent]: ...
+    @typing.overload
+    def watch(self, *, spaceId: builtins.str, lastEventId: builtins.str | None = ...) -> SyncSubscription[schema.space.SpaceEvent]: ...
+    def watch(
+        self, input: schema.space.WatchSpaceInput | None = None, **params: typing.Any
+    ) -> SyncSubscription[schema.space.SpaceEvent]:
+        """A space's changes (updated, deleted) and membership (added, removed, role changed), live."""
+        return self._subscribe(schema.space.watch, input, params)
 
 
 class SyncSystemProcedures(SyncNamespace):
