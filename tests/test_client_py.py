@@ -161,7 +161,7 @@ async def test_error_kinds_from_the_server(served: Served, alice: Client) -> Non
         await expect(bob.being.update(id="@demo-space", name="Mine"), Forbidden)
         await expect(alice.being.create(id="@bob", name="B", type="bot"), Conflict)
         await expect(admin.being.delete(id="@alice"), PreconditionFailed)
-        bad = await expect(alice.being.get(id="No Id"), InvalidParams)  # type: ignore[arg-type]
+        bad = await expect(alice.being.get(id="No Id"), InvalidParams)
         assert bad.data["issues"][0]["path"] == "$.id"
         await expect(alice.request("being.nothing"), MethodNotFound)
         await expect(alice.request("being.get", "not params"), InvalidRequest)
@@ -187,7 +187,7 @@ class Proxy:
         if self.refuse:
             self.refuse -= 1
             data = {"code": "SERVICE_UNAVAILABLE", "httpStatus": 503, "retryable": True}
-            data["retryAfter"] = self.retry_after  # type: ignore[assignment]
+            data["retryAfter"] = self.retry_after
             error = {"code": -32053, "message": "Service unavailable", "data": data}
             return web.json_response(
                 {"jsonrpc": "2.0", "error": error, "id": json.loads(body)["id"]}
