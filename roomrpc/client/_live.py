@@ -216,10 +216,10 @@ class Live:
                             for h in self._held.values()
                             if (h.method, _key(h.params)) not in queued
                         ]
-                        self._queued[:0] = again  # presence first, again
-                        self._drain()
+                        self._queued[:0] = again  # presence, again
                         for sub in list(self._subs):
                             self._subscribe(sub)
+                        self._drain()  # after the subscriptions: their answers come first
                         async for message in ws:
                             if message.type is aiohttp.WSMsgType.TEXT:
                                 self._receive(message.data.encode())
