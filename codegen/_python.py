@@ -101,9 +101,8 @@ def _procedure(proc: Procedure[Any, Any], render: _Render, sync: bool) -> str:
     render.modules.add(module)
     ref = f"{module}.{attr}"
     inp = render(proc.input)
-    subscription = str(proc.kind) == "subscription"  # a kind only newer contracts declare
-    if subscription:
-        event = render(getattr(proc, "event"))  # noqa: B009 (a kind that only some contracts have)
+    if proc.kind == "subscription":
+        event = render(proc.event)
         out = f"SyncSubscription[{event}]" if sync else f"Subscription[{event}]"
         call = "self._subscribe"
         prefix, await_ = "def", ""
@@ -213,7 +212,7 @@ def python_client(procs: Sequence[Procedure[Any, Any]]) -> str:
         "    AsyncCaller,\n    AsyncNamespace,\n    SyncCaller,\n    SyncNamespace,\n)\n"
         "from schema.errors import ErrorName\n\n"
         "if typing.TYPE_CHECKING:\n"
-        "    from roomrpc.client._live import Subscription, SyncSubscription\n\n"
+        "    from roomrpc.client._subscription import Subscription, SyncSubscription\n\n"
         f"__all__ = [\n{all_}\n]\n\n"
         "\n"
         f"{_errors()}\n\n{body}"

@@ -12,7 +12,7 @@ from roomrpc.client import _generated
 from roomrpc.client._client import Client, SyncClient
 from roomrpc.client._errors import RpcError
 from roomrpc.client._generated import *  # noqa: F403  (the error classes, one per named code)
-from roomrpc.client._live import Subscription, SyncSubscription
+from roomrpc.client._subscription import Subscription, SyncSubscription
 from roomrpc.client._wire import RetryPolicy
 
 __all__ = [

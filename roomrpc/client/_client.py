@@ -13,7 +13,8 @@ import msgspec
 
 from roomrpc.client._generated import Namespaces, SyncNamespaces
 from roomrpc.client._http import Call, HttpTransport
-from roomrpc.client._live import SOCKET_CALLS, Live, Subscription, SyncSubscription
+from roomrpc.client._live import SOCKET_CALLS, Live
+from roomrpc.client._subscription import Subscription, SyncSubscription
 from roomrpc.client._wire import RetryPolicy
 from schema._procedure import Procedure
 
@@ -73,8 +74,7 @@ class _Caller:
     ) -> Subscription[Any]:
         wire = _params(input, params)
         as_dict = msgspec.to_builtins(wire) if not isinstance(wire, dict) else dict(wire)
-        event = getattr(proc, "event", proc.output)
-        return Subscription(self.live, proc.name, as_dict, self.decoder(proc.name, event))
+        return Subscription(self.live, proc.name, as_dict, self.decoder(proc.name, proc.event))
 
 
 def _params(input: Any, params: dict[str, Any]) -> Any:

@@ -29,7 +29,7 @@ from roomrpc.client._namespace import (
 from schema.errors import ErrorName
 
 if typing.TYPE_CHECKING:
-    from roomrpc.client._live import Subscription, SyncSubscription
+    from roomrpc.client._subscription import Subscription, SyncSubscription
 
 __all__ = [
     "AuthProcedures",

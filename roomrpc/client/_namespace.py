@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from schema._procedure import Procedure
 
 if TYPE_CHECKING:
-    from roomrpc.client._live import Subscription, SyncSubscription
+    from roomrpc.client._subscription import Subscription, SyncSubscription
 
 __all__ = [
     "AsyncCaller",
