@@ -6,7 +6,7 @@ sockets calling ``send_str``); the subscribers run here on the other core.
 Reported: p50/p99 delivery latency (POST sent -> event read by each subscriber),
 events delivered per second at saturation, and the server's memory per idle socket.
 
-    python -m bench.live [--subscribers 1000] [--idle 5000]
+    python -m bench.live [--subscribers 1000] [--idle 5000] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import os
 import resource
 import socket
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
@@ -72,13 +73,110 @@ def _rss_kib(pid: int) -> int:
     return 0
 
 
-class Target:
-    """One server under test: how to subscribe and how to cause one event."""
+class Subscriber(asyncio.Protocol):
+    """A minimal WebSocket client: notes when each text frame arrives, answers pings.
 
-    def __init__(self, name: str, base: str, ws_path: str) -> None:
-        self.name, self.base, self.ws_path = name, base, ws_path
-        self.subscribe: Callable[[aiohttp.ClientWebSocketResponse], Awaitable[None]]
+    aiohttp's client costs tens of µs a message in this one process; this costs a
+    few, so the latencies measured are the server's, not the bench's.
+    """
+
+    def __init__(self, host: str, path: str) -> None:
+        self._request = (
+            f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: ZGhiLWJlbmNoLWtleS0xMg==\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+        self._buffer = bytearray()
+        self._transport: asyncio.Transport | None = None
+        self.upgraded: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.waiter: asyncio.Future[float] | None = None
+        self.texts = 0
+        self.last_text = b""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        transport.write(self._request)
+
+    def data_received(self, data: bytes) -> None:
+        now = time.perf_counter()
+        self._buffer += data
+        if not self.upgraded.done():
+            end = self._buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            assert self._buffer.startswith(b"HTTP/1.1 101"), bytes(self._buffer[:80])
+            del self._buffer[: end + 4]
+            self.upgraded.set_result(None)
+        self._frames(now)
+
+    def _frames(self, now: float) -> None:
+        buffer = self._buffer
+        while len(buffer) >= 2:
+            size, offset = buffer[1] & 0x7F, 2
+            if size == 126:
+                if len(buffer) < 4:
+                    return
+                size, offset = struct.unpack_from(">H", buffer, 2)[0], 4
+            elif size == 127:
+                if len(buffer) < 10:
+                    return
+                size, offset = struct.unpack_from(">Q", buffer, 2)[0], 10
+            if len(buffer) < offset + size:
+                return
+            opcode, payload = buffer[0] & 0x0F, bytes(buffer[offset : offset + size])
+            del buffer[: offset + size]
+            if opcode == 0x9:
+                self._send(0xA, payload)
+            elif opcode == 0x1:
+                self.texts += 1
+                self.last_text = payload
+                if self.waiter is not None and not self.waiter.done():
+                    self.waiter.set_result(now)
+
+    def send_text(self, payload: bytes) -> None:
+        self._send(0x1, payload)
+
+    def _send(self, opcode: int, payload: bytes) -> None:
+        mask = os.urandom(4)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        size = len(payload)
+        if size < 126:
+            header = struct.pack(">BB", 0x80 | opcode, 0x80 | size)
+        else:
+            header = struct.pack(">BBH", 0x80 | opcode, 0x80 | 126, size)
+        assert self._transport is not None
+        self._transport.write(header + mask + masked)
+
+    def next_text(self) -> asyncio.Future[float]:
+        self.waiter = asyncio.get_running_loop().create_future()
+        return self.waiter
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+
+
+class Target:
+    """One server under test: its WebSocket, what to send to subscribe, how to fire an event."""
+
+    def __init__(self, name: str, port: int, ws_path: str, subscribe: bytes | None) -> None:
+        self.name, self.port, self.ws_path, self.subscribe = name, port, ws_path, subscribe
+        self.base = f"http://127.0.0.1:{port}"
         self.fire: Callable[[aiohttp.ClientSession, int], Awaitable[None]]
+
+    async def connect(self) -> Subscriber:
+        loop = asyncio.get_running_loop()
+        _, sub = await loop.create_connection(
+            lambda: Subscriber(f"127.0.0.1:{self.port}", self.ws_path), "127.0.0.1", self.port
+        )
+        await sub.upgraded
+        if self.subscribe is not None:
+            answered = sub.next_text()
+            sub.send_text(self.subscribe)
+            await answered
+            assert b'"subscription"' in sub.last_text, sub.last_text
+        return sub
 
 
 async def _wait(base: str) -> None:
@@ -94,39 +192,27 @@ async def _wait(base: str) -> None:
 
 
 async def _fanout(target: Target, subscribers: int, rounds: int, seconds: float) -> dict[str, Any]:
-    connector = aiohttp.TCPConnector(limit=0)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        sockets = [
-            await session.ws_connect(target.base + target.ws_path) for _ in range(subscribers)
-        ]
-        for ws in sockets:
-            await target.subscribe(ws)
+    subs = [await target.connect() for _ in range(subscribers)]
+    async with aiohttp.ClientSession() as session:
         latencies: list[float] = []
         for i in range(rounds):
+            arrivals = [sub.next_text() for sub in subs]
             start = time.perf_counter()
-            arrivals = [asyncio.create_task(_arrival(ws)) for ws in sockets]
             await target.fire(session, i)
             for at in await asyncio.gather(*arrivals):
                 latencies.append((at - start) * 1000)
         # Saturation: fire back to back for `seconds`, count what arrives.
-        counted = [0]
-
-        async def drain(ws: aiohttp.ClientWebSocketResponse) -> None:
-            async for _msg in ws:
-                counted[0] += 1
-
-        drains = [asyncio.create_task(drain(ws)) for ws in sockets]
+        for sub in subs:
+            sub.waiter, sub.texts = None, 0
         end = time.perf_counter() + seconds
         fired = 0
         while time.perf_counter() < end:
             await target.fire(session, fired)
             fired += 1
         await asyncio.sleep(0.5)
-        rate = counted[0] / (seconds + 0.5)
-        for task in drains:
-            task.cancel()
-        for ws in sockets:
-            await ws.close()
+        rate = sum(sub.texts for sub in subs) / (seconds + 0.5)
+    for sub in subs:
+        sub.close()
     latencies.sort()
     return {
         "p50": statistics.median(latencies),
@@ -135,24 +221,16 @@ async def _fanout(target: Target, subscribers: int, rounds: int, seconds: float)
     }
 
 
-async def _arrival(ws: aiohttp.ClientWebSocketResponse) -> float:
-    msg = await ws.receive()
-    assert msg.type == aiohttp.WSMsgType.TEXT, msg
-    return time.perf_counter()
-
-
 async def _idle(target: Target, pid: int, count: int) -> float:
-    connector = aiohttp.TCPConnector(limit=0)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        await asyncio.sleep(0.5)
-        before = _rss_kib(pid)
-        sockets = []
-        for _ in range(count):
-            sockets.append(await session.ws_connect(target.base + target.ws_path))
-        await asyncio.sleep(1.0)
-        after = _rss_kib(pid)
-        for ws in sockets:
-            await ws.close()
+    idle = Target(target.name, target.port, target.ws_path, None)  # connected, nothing else
+    await asyncio.sleep(0.5)
+    before = _rss_kib(pid)
+    subs = [await idle.connect() for _ in range(count)]
+    await asyncio.sleep(1.0)
+    after = _rss_kib(pid)
+    for sub in subs:
+        sub.close()
+    await asyncio.sleep(0.5)
     return (after - before) / count
 
 
@@ -160,7 +238,7 @@ def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(["taskset", "-c", SERVER_CPU, sys.executable, *args], env=env)
 
 
-async def run(subscribers: int, idle: int, rounds: int, seconds: float) -> None:
+async def run(subscribers: int, idle: int, rounds: int, seconds: float, repeats: int) -> None:
     """Both servers, the same measurements, the ratios."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = min(hard, max(soft, 4 * idle + 1000))
@@ -188,36 +266,17 @@ async def run(subscribers: int, idle: int, rounds: int, seconds: float) -> None:
         plain_port = _free_port()
         plain = _spawn(["-m", "bench.live", "--serve-plain", str(plain_port)], env)
         try:
-            rpc = Target("roomrpc intention.watch", f"http://127.0.0.1:{port}", "/rpc")
-            base = Target("plain aiohttp broadcast", f"http://127.0.0.1:{plain_port}", "/ws")
+            watch = {
+                "jsonrpc": "2.0",
+                "method": "intention.watch",
+                "id": 1,
+                "params": {"spaceId": "@demo-space"},
+            }
+            rpc = Target("roomrpc intention.watch", port, "/rpc", json.dumps(watch).encode())
+            base = Target("plain aiohttp broadcast", plain_port, "/ws", None)
             await _wait(rpc.base)
             await _wait(base.base)
             auth = {"Authorization": f"Bearer {token}"}
-
-            async def watch(ws: aiohttp.ClientWebSocketResponse) -> None:
-                await ws.send_str(
-                    json.dumps(
-                        {
-                            "jsonrpc": "2.0",
-                            "method": "rpc.authenticate",
-                            "params": {"token": token},
-                            "id": 0,
-                        }
-                    )
-                )
-                await ws.receive()
-                await ws.send_str(
-                    json.dumps(
-                        {
-                            "jsonrpc": "2.0",
-                            "method": "intention.watch",
-                            "params": {"spaceId": "@demo-space"},
-                            "id": 1,
-                        }
-                    )
-                )
-                answer = json.loads((await ws.receive()).data)
-                assert "result" in answer, answer
 
             async def create(session: aiohttp.ClientSession, i: int) -> None:
                 body = {
@@ -229,9 +288,6 @@ async def run(subscribers: int, idle: int, rounds: int, seconds: float) -> None:
                 async with session.post(rpc.base + "/rpc", json=body, headers=auth) as r:
                     assert "result" in await r.json()
 
-            async def nothing(ws: aiohttp.ClientWebSocketResponse) -> None:
-                return None
-
             async def broadcast(session: aiohttp.ClientSession, i: int) -> None:
                 note = {
                     "jsonrpc": "2.0",
@@ -241,16 +297,25 @@ async def run(subscribers: int, idle: int, rounds: int, seconds: float) -> None:
                 async with session.post(base.base + "/broadcast", data=json.dumps(note)) as r:
                     await r.read()
 
-            rpc.subscribe, rpc.fire = watch, create
-            base.subscribe, base.fire = nothing, broadcast
+            rpc.fire, base.fire = create, broadcast
+            runs: dict[str, list[dict[str, Any]]] = {rpc.name: [], base.name: []}
+            for _repeat in range(repeats):  # interleaved: both see the same machine
+                for target in (rpc, base):
+                    runs[target.name].append(await _fanout(target, subscribers, rounds, seconds))
             for target, pid in ((rpc, ours.pid), (base, plain.pid)):
-                results[target.name] = await _fanout(target, subscribers, rounds, seconds)
+                results[target.name] = {
+                    key: statistics.median(r[key] for r in runs[target.name])
+                    for key in ("p50", "p99", "events_per_s")
+                }
                 results[target.name]["idle_kib"] = await _idle(target, pid, idle)
         finally:
             for child in (ours, plain):
                 child.terminate()
                 child.wait(timeout=20)
-    print(f"fan-out to {subscribers} WebSocket subscribers, {rounds} events; {idle} idle sockets")
+    print(
+        f"fan-out to {subscribers} WebSocket subscribers, {rounds} events, medians of {repeats} "
+        f"interleaved runs; {idle} idle sockets"
+    )
     print(f"{'server':28} {'p50 ms':>8} {'p99 ms':>8} {'events/s':>10} {'KiB/idle socket':>16}")
     for name, r in results.items():
         print(
@@ -271,13 +336,14 @@ def main() -> None:
     parser.add_argument("--idle", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--serve-plain", type=int, default=0)
     args = parser.parse_args()
     if args.serve_plain:
         web.run_app(plain_app(), host="127.0.0.1", port=args.serve_plain, print=None)
         return
     os.sched_setaffinity(0, {int(LOAD_CPU)})
-    asyncio.run(run(args.subscribers, args.idle, args.rounds, args.seconds))
+    asyncio.run(run(args.subscribers, args.idle, args.rounds, args.seconds, args.repeats))
 
 
 if __name__ == "__main__":

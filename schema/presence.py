@@ -150,7 +150,7 @@ join = mutation(
     PresenceJoined,
     "Be present in a space while this WebSocket is open, and PRESENCE_GRACE_SECONDS after; "
     "over plain HTTP it is a BAD_REQUEST.",
-    errors=(*_ROOM_ERRORS, "BAD_REQUEST"),
+    errors=(*_ROOM_ERRORS, "BAD_REQUEST", "TOO_MANY_REQUESTS"),
     protected=True,
 )
 

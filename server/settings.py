@@ -21,10 +21,10 @@ __all__ = ["Settings", "SettingsError", "load_settings"]
 Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
 Positive = Annotated[int, msgspec.Meta(ge=1)]
 Seconds = Annotated[float, msgspec.Meta(gt=0)]
-LiveKitUrl = Annotated[str, msgspec.Meta(pattern=r"^(wss?|https?)://[^\s/?#]+(/[^\s]*)?$")]
-HttpUrl = Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s/?#]+(/[^\s]*)?$")]
+LiveKitUrl = Annotated[str, msgspec.Meta(pattern=r"^(wss?|https?)://[^\s/?#]+(/[^\s]*)?$(?!\n)")]
+HttpUrl = Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s/?#]+(/[^\s]*)?$(?!\n)")]
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
-SchemaName = Annotated[str, msgspec.Meta(pattern=r"^[a-z_][a-z0-9_]{0,62}$")]
+SchemaName = Annotated[str, msgspec.Meta(pattern=r"^[a-z_][a-z0-9_]{0,62}$(?!\n)")]
 Secret = Annotated[str, msgspec.Meta(min_length=32)]  # HS256 wants at least 256 bits
 
 
@@ -65,6 +65,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # --- presence of our own: sessions kept by sockets ---
     presence_grace_seconds: Annotated[float, msgspec.Meta(ge=0)] = 60.0  # after a socket closes
     presence_ttl_seconds: Seconds = 30.0  # an instance silent this long loses its sessions
+    presence_sessions_per_socket: Positive = 16  # rooms x devices one socket may hold
 
     def __repr__(self) -> str:
         """Every setting, secrets and database passwords masked: safe to log."""

@@ -316,3 +316,61 @@ async def test_two_instances_on_one_postgresql_see_each_others_events(
     await asyncio.sleep(0.2)
     assert ws.pending(sid) == 0  # nothing twice
     await ws.close()
+
+
+async def test_a_rolled_back_write_publishes_nothing(world: Api) -> None:
+    from server.bus import Message
+    from server.http.app import DEPS
+
+    bus = world.app[DEPS].bus
+    listening = bus.subscribe("space:@hall", limit=8)
+
+    class Abort(Exception):
+        pass
+
+    with pytest.raises(Abort):
+        async with world.storage.write() as conn:
+            await bus.publish(conn, Message("space:@hall", "intention", 10**9))
+            raise Abort
+    async with world.storage.write() as conn:
+        await bus.publish(conn, Message("space:@hall", "intention", 10**9 + 1))
+    async with asyncio.timeout(5):
+        assert (await listening.get()).id == 10**9 + 1  # only the committed one
+    listening.close()
+
+
+@pytest.mark.parametrize("db_env", ["sqlite"], indirect=True)
+async def test_sse_sends_ping_comments(make_api: Any, db_env: dict[str, str]) -> None:
+    from tests.support.world import populate
+
+    api = await populate(await make_api({**db_env, "LIVE_PING_SECONDS": "0.1"}))
+    body = {"jsonrpc": "2.0", "method": "space.watch", "params": {"spaceId": "@hall"}, "id": 1}
+    headers = {"Accept": "text/event-stream", "Content-Type": "application/json"}
+    response = await api.client.post("/rpc", data=json.dumps(body), headers=headers)
+    async with asyncio.timeout(5):
+        assert await response.content.readline() == b": ping\n"
+    response.close()
+
+
+async def test_a_deleted_member_stops_hearing_its_private_spaces(world: Api) -> None:
+    ws = await _ws(world, "@stranger")
+    await world.ok("space.addMember", {"spaceId": "@room", "beingId": "@stranger"}, as_="@owner")
+    sid = await ws.subscribe("intention.watch", {"spaceId": "@room"})
+    watcher = await _ws(world, "@member")
+    changes = await watcher.subscribe("space.watch", {"spaceId": "@room"})
+    await world.ok("being.delete", {"id": "@stranger"}, admin=True, as_="@ops")
+    assert (await ws.next(sid))["error"]["data"]["code"] == "NOT_FOUND"
+    removed = (await watcher.next(changes))["data"]
+    assert (removed["type"], removed["beingId"]) == ("memberRemoved", "@stranger")
+    await ws.close()
+    await watcher.close()
+
+
+async def test_a_refused_bearer_on_the_upgrade_is_401(world: Api) -> None:
+    import aiohttp
+
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await world.client.ws_connect("/rpc", headers={"Authorization": "Bearer nope"})
+    assert refused.value.status == 401
+    response = await world.client.get("/rpc")  # not an upgrade: POST is the way
+    assert response.status == 405

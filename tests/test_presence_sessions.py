@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import event as sa_event
 
 from server.bus import PostgresBus
 from server.domain.presence import (
@@ -52,11 +53,15 @@ class Socket(WsRpc):
         return self.pending(sid) == 0
 
 
+async def _connect(api: Api, as_: str | None) -> Socket:
+    ws = await Socket.connect(api.client, token=None if as_ is None else api.token(as_))
+    assert isinstance(ws, Socket)
+    return ws
+
+
 @asynccontextmanager
 async def socket(api: Api, as_: str | None) -> AsyncIterator[Socket]:
-    token = None if as_ is None else api.token(as_)
-    ws = await Socket.connect(api.client, token=token)
-    assert isinstance(ws, Socket)
+    ws = await _connect(api, as_)
     try:
         yield ws
     finally:
@@ -159,6 +164,19 @@ async def test_a_socket_needs_a_signed_in_caller(short: Api) -> None:
     async with socket(short, None) as ws:
         error = await ws.error("presence.join", HALL)
         assert error_data(error)[0] == "UNAUTHORIZED"
+
+
+async def test_sessions_per_socket_are_bounded(make_api: MakeApi, db_env: dict[str, str]) -> None:
+    api = await populate(await make_api({**db_env, "PRESENCE_SESSIONS_PER_SOCKET": "2"}))
+    async with socket(api, "@member") as ws:
+        await ws.ok("presence.join", {**HALL, "device": "a"})
+        await ws.ok("presence.join", {"roomBeingId": "@room", "device": "a"})
+        error = await ws.error("presence.join", {**HALL, "device": "b"})
+        assert error_data(error) == ("TOO_MANY_REQUESTS", "too_many_sessions")
+        await ws.ok("presence.join", {**HALL, "device": "a", "status": "busy"})  # held already
+        await ws.ok("presence.leave", {"roomBeingId": "@room", "device": "a"})
+        await ws.ok("presence.join", {**HALL, "device": "b"})
+        assert who(await members(api)) == [("@member", ["a", "b"])]
 
 
 # Grace and instances -----------------------------------------------------------------------
@@ -333,6 +351,32 @@ async def test_two_instances_see_each_others_presence(
             events.append(await watcher.event(sid))
         assert kinds(events[-1:]) == [("leave", "@member", 0)]
         assert all(e["member"]["sessions"][0]["status"] == "busy" for e in events[:-1])
+
+
+async def test_watchers_of_one_change_share_one_read(short: Api) -> None:
+    storage = short.storage
+    engine = storage.loop_reader or storage.engine.sync_engine
+    reads: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "FROM presence_sessions JOIN beings" in statement:
+            reads.append(statement)
+
+    watchers = [await _connect(short, "@owner") for _ in range(8)]
+    sids = [await w.subscribe("presence.watch", HALL) for w in watchers]
+    for w, sid in zip(watchers, sids, strict=True):
+        assert (await w.event(sid))["type"] == "snapshot"
+    async with socket(short, "@member") as ws:
+        sa_event.listen(engine, "before_cursor_execute", count)
+        try:
+            await ws.ok("presence.join", HALL)
+            for w, sid in zip(watchers, sids, strict=True):
+                assert kinds([await w.event(sid)]) == [("join", "@member", 1)]
+        finally:
+            sa_event.remove(engine, "before_cursor_execute", count)
+    assert len(reads) < len(watchers)  # the join's own reads and one shared by the watchers
+    for w in watchers:
+        await w.close()
 
 
 # The pure rules ----------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from schema import Feed
 from server.rpc import (
     CloseCallback,
     Dispatcher,
+    Gone,
     Principal,
     Resolver,
     RpcError,
@@ -226,7 +227,7 @@ class Socket:
             task.cancel()
 
     async def _send_quietly(self, frame: bytes) -> None:
-        with contextlib.suppress(ConnectionError, RuntimeError):
+        with contextlib.suppress(Gone):
             await self._send(frame, None)
 
 
@@ -264,7 +265,10 @@ def socket_handler(
         )
 
         async def send(frame: bytes, event_id: str | None) -> None:
-            await ws.send_frame(frame, WSMsgType.TEXT)
+            try:
+                await ws.send_frame(frame, WSMsgType.TEXT)
+            except (ConnectionError, RuntimeError):
+                raise Gone() from None
 
         socket = Socket(live, "ws", send)
         try:

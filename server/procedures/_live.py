@@ -70,6 +70,14 @@ class SharedReads:
     def __init__(self) -> None:
         self._intentions: OrderedDict[int, asyncio.Future[Intention | None]] = OrderedDict()
 
+    def remember(self, said: Intention) -> None:
+        """Keep a row this process just committed: its subscribers here need not read it."""
+        known = asyncio.get_running_loop().create_future()
+        known.set_result(said)
+        self._intentions[said.id] = known
+        if len(self._intentions) > _KEEP:
+            self._intentions.popitem(last=False)
+
     async def prepare(self, storage: Storage, message: Message) -> None:
         """Read the row a bus message announces, once, before its subscribers ask for it."""
         if message.k == "intention":

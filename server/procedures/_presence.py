@@ -15,6 +15,7 @@ import logging
 import os
 import secrets
 import socket
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from datetime import datetime
@@ -37,6 +38,7 @@ from server.domain.presence import (
     members_of,
     sweep_every,
 )
+from server.rpc import RpcError
 from server.settings import Settings
 from server.storage import Storage
 from server.storage import presence_sessions as stored
@@ -44,6 +46,8 @@ from server.storage import presence_sessions as stored
 __all__ = ["PRESENCE", "PresenceKeeper", "presence_channel"]
 
 log = logging.getLogger("roomrpc.presence")
+_KEEP_READS = 256
+_Read = tuple[datetime, "Member | None"]  # when it was read, and what
 PRESENCE = "presence"  # the bus message kind: member ``b`` of the channel's room changed
 
 
@@ -61,7 +65,13 @@ class PresenceKeeper:
         self.instance_id = f"{host}:{os.getpid()}:{secrets.token_hex(4)}"
         self.grace = settings.presence_grace_seconds
         self.ttl = settings.presence_ttl_seconds
+        self.per_socket = settings.presence_sessions_per_socket
         self._held: dict[SessionKey, set[str]] = {}  # session -> ids of the sockets holding it
+        self._of_socket: dict[str, set[SessionKey]] = {}  # socket id -> the sessions it holds
+        self._opening: dict[SessionKey, int] = {}  # held, their join not yet committed
+        self._reads: OrderedDict[tuple[str, str, int], asyncio.Future[_Read]]
+        self._reads = OrderedDict()  # recent changes' reads, shared by watchers
+        self._closers: set[str] = set()  # sockets that will call ``release`` when they close
         self._closing: set[asyncio.Task[None]] = set()
         self._storage: Storage | None = None
         self._bus: Bus | None = None
@@ -88,7 +98,9 @@ class PresenceKeeper:
         read it again: the rows, not the message, say how)."""
         if self._bus is None:
             raise RuntimeError("presence is not running: the app has not started")
-        message = Message(presence_channel(room_id), PRESENCE, b=member.identity)
+        # A random id tells this change from the next: watchers share one read per change.
+        change_id = secrets.randbits(62) or 1
+        message = Message(presence_channel(room_id), PRESENCE, change_id, member.identity)
         await self._bus.publish(conn, message)
 
     async def room_told(
@@ -151,34 +163,102 @@ class PresenceKeeper:
         await self.told(conn, key.room_id, key.being_id, before, at)
         return True
 
+    async def member_now(
+        self, room_id: str, key: str, change_id: int, not_before: datetime
+    ) -> _Read:
+        """Member ``key`` as it is now, read once for all this process's watchers of the
+        change ``change_id`` (recent changes only), with when it was read; never a read
+        older than ``not_before`` (the watcher's latest: it would take it back in time)."""
+        storage = self._storage
+        if storage is None:
+            raise RuntimeError("presence is not running: the app has not started")
+        shared = (room_id, key, change_id)
+        pending = self._reads.get(shared)
+        if pending is None:
+            pending = asyncio.get_running_loop().create_future()
+            self._reads[shared] = pending
+            if len(self._reads) > _KEEP_READS:
+                self._reads.popitem(last=False)
+            try:
+                pending.set_result(await self._read_member(storage, room_id, key))
+            except BaseException as exc:
+                self._reads.pop(shared, None)
+                if isinstance(exc, Exception):
+                    pending.set_exception(exc)
+                    pending.exception()  # retrieved here: the others re-raise it
+                else:
+                    pending.cancel()
+                raise
+        read = await pending
+        return read if read[0] >= not_before else await self._read_member(storage, room_id, key)
+
+    async def _read_member(
+        self, storage: Storage, room_id: str, key: str
+    ) -> tuple[datetime, Member | None]:
+        at = now()
+        async with storage.read() as conn:
+            return at, await stored.member(conn, room_id, key, at)
+
     # --- the sockets that hold sessions ---
 
     def hold(self, key: SessionKey, connection_id: str) -> bool:
-        """Count ``connection_id`` among the holders of ``key``; True when it is its first key
-        (the caller then arranges for ``release`` when that socket closes)."""
-        first = not any(connection_id in ids for ids in self._held.values())
+        """Count ``connection_id`` among the holders of ``key``; True the first time that
+        socket holds anything (the caller then arranges for ``release`` when it closes).
+
+        TOO_MANY_REQUESTS past ``PRESENCE_SESSIONS_PER_SOCKET`` sessions on one socket.
+        """
+        keys = self._of_socket.setdefault(connection_id, set())
+        if key not in keys and len(keys) >= self.per_socket:
+            raise RpcError(
+                "TOO_MANY_REQUESTS",
+                f"At most {self.per_socket} presence sessions per socket: leave one first",
+                reason="too_many_sessions",
+            )
+        first = connection_id not in self._closers
+        self._closers.add(connection_id)
+        keys.add(key)
         self._held.setdefault(key, set()).add(connection_id)
+        self._opening[key] = self._opening.get(key, 0) + 1
         return first
 
-    def let_go(self, key: SessionKey, connection_id: str) -> None:
-        """``connection_id`` does not hold ``key`` after all (its join failed)."""
+    def opened(self, key: SessionKey) -> None:
+        """The join that held ``key`` committed or failed: the heartbeat may judge it now."""
+        left = self._opening.get(key, 0) - 1
+        if left > 0:
+            self._opening[key] = left
+        else:
+            self._opening.pop(key, None)
+
+    def let_go(self, key: SessionKey, connection_id: str) -> bool:
+        """``connection_id`` holds ``key`` no more; True when no socket here does."""
+        keys = self._of_socket.get(connection_id)
+        if keys is not None:
+            keys.discard(key)
+            if not keys:
+                del self._of_socket[connection_id]
         ids = self._held.get(key)
-        if ids is not None:
-            ids.discard(connection_id)
-            if not ids:
-                del self._held[key]
+        if ids is None:
+            return False
+        ids.discard(connection_id)
+        if ids:
+            return False
+        del self._held[key]
+        return True
 
     def forget(self, key: SessionKey) -> None:
         """``key`` ended: no socket here holds it any more."""
-        self._held.pop(key, None)
+        for connection_id in self._held.pop(key, set()):
+            keys = self._of_socket.get(connection_id)
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del self._of_socket[connection_id]
 
     async def release(self, connection_id: str) -> None:
         """A socket closed: each session only it held here enters its grace period."""
-        for key in [k for k, ids in self._held.items() if connection_id in ids]:
-            ids = self._held[key]
-            ids.discard(connection_id)
-            if not ids:
-                del self._held[key]
+        self._closers.discard(connection_id)
+        for key in list(self._of_socket.get(connection_id, ())):
+            if self.let_go(key, connection_id):
                 # Its own task: the socket's handler may be cancelled (the client left)
                 # while this awaits, and the write must finish all the same.
                 task = asyncio.get_running_loop().create_task(self._close(key))
@@ -241,7 +321,8 @@ class PresenceKeeper:
     async def beat(self) -> None:
         """Renew the sessions held here; forget those swept meanwhile (this instance was
         silent for longer than the TTL, or someone left them from elsewhere)."""
-        storage, held = self._storage, set(self._held)
+        storage = self._storage
+        held = {key for key in self._held if key not in self._opening}  # rows not yet written
         if storage is None or not held:
             return
         at = now()

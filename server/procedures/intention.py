@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator
 
@@ -16,7 +17,7 @@ from server.procedures._live import event_after, next_message, space_channel
 from server.procedures.deps import AuthedCtx, Ctx, Deps
 from server.procedures.space import find_space
 from server.rpc import Principal, Router, RpcError
-from server.storage import beings, intentions
+from server.storage import after_commit, beings, intentions
 
 __all__ = ["router"]
 
@@ -51,6 +52,9 @@ async def create(ctx: AuthedCtx, params: intention.CreateIntentionInput) -> inte
             content=params.content,
             now=now(),
         )
+        # Once committed (not before: SQLite may give a rolled-back id again), the row is
+        # known here, then announced.
+        after_commit(conn, functools.partial(ctx.deps.shared.remember, said))
         channel = space_channel(params.space_id)
         await ctx.deps.bus.publish(conn, Message(channel, "intention", said.id))
     if ctx.deps.livekit is not None:

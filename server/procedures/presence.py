@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import AsyncIterator
+from datetime import datetime
 from functools import partial
 
 import msgspec
@@ -116,6 +117,8 @@ async def join(ctx: AuthedCtx, params: presence.PresenceJoinInput) -> presence.P
     except BaseException:
         keeper.let_go(key, connection.id)
         raise
+    finally:
+        keeper.opened(key)
     return presence.PresenceJoined(member=member_of(found), resumed=resumed)
 
 
@@ -201,8 +204,9 @@ async def _presence_events(
 ) -> AsyncIterator[Event[presence.PresenceEvent]]:
     ids = itertools.count(after + 1)  # increasing, and past the id a resume named
     try:
+        synced = now()  # what this watcher has seen is as of then
         async with deps.storage.read() as conn:
-            known = {m.identity: m for m in await sessions.room_members(conn, room_id, now())}
+            known = {m.identity: m for m in await sessions.room_members(conn, room_id, synced)}
         yield Event(str(next(ids)), _snapshot(known))
         while True:
             message = await listening.next()
@@ -211,12 +215,13 @@ async def _presence_events(
                     async with deps.storage.read() as conn:
                         await find_space(conn, room_id, principal)
             elif message.k == RESYNC:  # messages may have been lost: the rows say all
+                synced = now()
                 async with deps.storage.read() as conn:
-                    members = await sessions.room_members(conn, room_id, now())
+                    members = await sessions.room_members(conn, room_id, synced)
                 known = {m.identity: m for m in members}
                 yield Event(str(next(ids)), _snapshot(known))
             elif message.k == PRESENCE and message.b is not None:
-                told = await _told(deps, room_id, message.b, known)
+                synced, told = await _told(deps, room_id, message, known, synced)
                 if told is not None:
                     yield Event(str(next(ids)), told)
     finally:
@@ -229,11 +234,13 @@ def _snapshot(known: dict[str, Member]) -> presence.PresenceSnapshotEvent:
 
 
 async def _told(
-    deps: Deps, room_id: str, key: str, known: dict[str, Member]
-) -> presence.PresenceEvent | None:
-    """What this watcher has not seen yet of member ``key`` (several writes may fold into one)."""
-    async with deps.storage.read() as conn:
-        now_member = await sessions.member(conn, room_id, key, now())
+    deps: Deps, room_id: str, message: Message, known: dict[str, Member], synced: datetime
+) -> tuple[datetime, presence.PresenceEvent | None]:
+    """When the member a message names was read, and what this watcher has not seen of it
+    yet (several writes may fold into one event)."""
+    key = message.b
+    assert key is not None
+    read_at, now_member = await deps.presence.member_now(room_id, key, message.id, synced)
     before = known.get(key)
     change = change_of(before, now_member)
     if now_member is None:
@@ -241,8 +248,8 @@ async def _told(
     else:
         known[key] = now_member
     if change == "leave" and before is not None:
-        return presence.PresenceLeaveEvent(member=member_of(before.gone()))
+        return read_at, presence.PresenceLeaveEvent(member=member_of(before.gone()))
     if change is not None and now_member is not None:
         event = presence.PresenceJoinEvent if change == "join" else presence.PresenceUpdateEvent
-        return event(member=member_of(now_member))
-    return None
+        return read_at, event(member=member_of(now_member))
+    return read_at, None

@@ -9,7 +9,7 @@ from server.rpc.dispatch import Dispatcher, Reply, Resolver, error_reply
 from server.rpc.errors import RpcError, error_object
 from server.rpc.middleware import protected
 from server.rpc.router import Compiled, Middleware, Next, Router, RouterError, compile_procedures
-from server.rpc.subscriptions import Send, end_frame, event_frame, live_router, pump
+from server.rpc.subscriptions import Gone, Send, end_frame, event_frame, live_router, pump
 
 __all__ = [
     "AuthedContext",
@@ -21,6 +21,7 @@ __all__ = [
     "Dispatcher",
     "Event",
     "Feed",
+    "Gone",
     "Middleware",
     "Next",
     "Principal",

@@ -33,6 +33,7 @@ how to subscribe.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -49,6 +50,7 @@ from server.rpc.router import Compiled, Router
 
 __all__ = [
     "HOW_TO_SUBSCRIBE",
+    "Gone",
     "Send",
     "end_frame",
     "event_frame",
@@ -93,21 +95,27 @@ def end_frame(method: str, sid: str, error: RpcError | None, request_id: str | N
     return _encode(_Notification("2.0", method, _EndParams(sid, obj)))
 
 
+class Gone(Exception):
+    """Raised by a ``Send`` whose socket has closed: the subscription stops quietly."""
+
+
 async def pump(method: str, sid: str, feed: Feed[Any], send: Send, request_id: str) -> None:
     """Send ``feed``'s events, then its end; closed feeds (cancelled) send nothing more."""
+    end: RpcError | None = None
     try:
         async for event in feed:
             await send(event_frame(method, sid, event), event.id)
-    except RpcError as error:
-        await send(end_frame(method, sid, error, request_id), None)
+    except Gone:
         return
+    except RpcError as error:
+        end = error
     except Exception:
         log.exception("subscription %s of %s failed (request %s)", sid, method, request_id)
-        await send(end_frame(method, sid, _INTERNAL, request_id), None)
-        return
+        end = _INTERNAL
     finally:
         await close_feed(feed)
-    await send(end_frame(method, sid, None, request_id), None)
+    with contextlib.suppress(Gone):
+        await send(end_frame(method, sid, end, request_id), None)
 
 
 def live_router(

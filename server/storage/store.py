@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -14,7 +15,12 @@ from server.rpc import RpcError
 from server.settings import Settings
 from server.storage import migrate
 from server.storage.engine import MODE, create_engine, create_sqlite_reader
-from server.storage.errors import StorageUnavailable, is_down, is_missing_reference
+from server.storage.errors import (
+    StorageUnavailable,
+    is_down,
+    is_missing_reference,
+    sqlstate,
+)
 
 __all__ = ["Storage", "after_commit"]
 
@@ -22,6 +28,16 @@ _AFTER_COMMIT = "roomrpc.after_commit"
 
 log = logging.getLogger("roomrpc.storage")
 T = TypeVar("T")
+
+
+async def _close(conn: AsyncConnection) -> None:
+    """Give the connection back; one the database lost on the way is simply dropped."""
+    try:
+        await conn.close()
+    except Exception as exc:
+        if not is_down(exc):
+            raise
+        log.warning("database connection dropped: %s", _cause(exc))
 
 
 class _LoopReader:
@@ -82,11 +98,30 @@ class _LoopRead:
             raise _unavailable(exc) from exc
 
 
+def _cause(exc: BaseException) -> str:
+    """One line naming a database failure: the driver's class, SQLSTATE and first line."""
+    orig = getattr(exc, "orig", None) or exc
+    for _ in range(3):  # SQLAlchemy adapts the driver's error: name the driver's own
+        if orig.__cause__ is None:
+            break
+        orig = orig.__cause__
+    first_line = (str(orig).splitlines() or [""])[0][:200]
+    state = sqlstate(exc)
+    return f"{type(orig).__name__}{f' [{state}]' if state else ''}: {first_line}"
+
+
 def _unavailable(exc: BaseException) -> StorageUnavailable:
     """The caller's error; the operator's log gets the cause in one line."""
-    first_line = (str(exc).splitlines() or [""])[0]
-    log.warning("database unavailable: %s: %s", type(exc).__name__, first_line)
+    log.warning("database unavailable: %s", _cause(exc))
     return StorageUnavailable()
+
+
+async def _connect(engine: AsyncEngine) -> AsyncConnection:
+    """A pooled connection; any failure to get one means the database is unavailable."""
+    try:
+        return await engine.connect()
+    except Exception as exc:
+        raise _unavailable(exc) from exc
 
 
 class Storage:
@@ -124,14 +159,22 @@ class Storage:
         """Connect and migrate to the newest schema; raises StorageUnavailable if down."""
         engine = create_engine(settings)
         try:
-            async with engine.execution_options(**{MODE: "write"}).begin() as conn:
+            conn = await engine.execution_options(**{MODE: "write"}).connect()
+        except Exception as exc:  # whatever refused the connection, it is one line
+            await engine.dispose()
+            log.error("database unreachable at start-up: %s", _cause(exc))
+            raise StorageUnavailable() from exc
+        try:
+            async with conn.begin():
                 before = await migrate.upgrade(conn, settings.database_schema)
         except Exception as exc:
+            await conn.close()
             await engine.dispose()
             if is_down(exc):
-                log.error("database unreachable at start-up: %s", type(exc).__name__)
+                log.error("database unavailable at start-up: %s", _cause(exc))
                 raise StorageUnavailable() from exc
             raise
+        await conn.close()
         if before != migrate.head():
             log.info("database migrated from %s to %s", before or "empty", migrate.head())
         reader = None
@@ -163,13 +206,15 @@ class Storage:
 
     @asynccontextmanager
     async def _pooled_read(self) -> AsyncIterator[AsyncConnection]:
+        conn = await _connect(self._reader)
         try:
-            async with self._reader.connect() as conn:
-                yield conn
+            yield conn
         except Exception as exc:
             if is_down(exc):
                 raise _unavailable(exc) from exc
             raise
+        finally:
+            await _close(conn)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
@@ -178,13 +223,15 @@ class Storage:
         Callbacks registered with ``after_commit`` run once it has committed.
         """
         callbacks: list[Callable[[], None]] = []
+        conn = await _connect(self._writer)
         try:
-            async with self._writer.begin() as conn:
+            async with conn.begin():
                 conn.info[_AFTER_COMMIT] = callbacks
                 try:
                     yield conn
                 finally:
-                    del conn.info[_AFTER_COMMIT]
+                    with contextlib.suppress(Exception):  # a broken connection has no info
+                        conn.info.pop(_AFTER_COMMIT, None)
         except sa.exc.IntegrityError as exc:
             if is_missing_reference(exc):  # deleted by another call since it was read
                 message = "A being this write refers to no longer exists"
@@ -194,6 +241,8 @@ class Storage:
             if is_down(exc):
                 raise _unavailable(exc) from exc
             raise
+        finally:
+            await _close(conn)
         for callback in callbacks:
             callback()
 

@@ -141,6 +141,7 @@ revocations = sa.Table(
     sa.Column("subject", IDENTITY, primary_key=True),  # the being id behind the identity
     sa.Column("until", UtcDateTime(), nullable=False),
     sa.Column("revoked_by", BEING_ID, nullable=False),
+    sa.Column("rank", sa.SmallInteger(), nullable=False),  # the setter's (domain.rooms.RANKS)
 )
 
 # --- Presence of our own: one row per socket session (LiveKit's stay in ``presence``) ---

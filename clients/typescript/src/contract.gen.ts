@@ -9,13 +9,13 @@ export interface AddMemberInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   spaceId: string;
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   beingId: string;
   /** @defaultValue `"member"` */
@@ -52,7 +52,7 @@ export interface CreateBeingInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   id: string;
   /** String, 1 to 100 characters. */
@@ -71,7 +71,7 @@ export interface CreateBeingInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    *
    * @defaultValue `null`
    */
@@ -83,7 +83,7 @@ export interface CreateIntentionInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   spaceId: string;
   /** String, 1 to 4000 characters. */
@@ -97,7 +97,7 @@ export interface CreateRoomInput {
   /**
    * A LiveKit room name: letters, digits and @#._:+~=-, at most 128.
    *
-   * String, 1 to 128 characters, matching `^[A-Za-z0-9@#._:+~=-]+$`.
+   * String, 1 to 128 characters, matching `^[A-Za-z0-9@#._:+~=-]+$(?!\n)`.
    */
   roomId: string;
   /** @defaultValue `null` */
@@ -109,7 +109,7 @@ export interface DeleteBeingInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   id: string;
 }
@@ -119,7 +119,7 @@ export interface DeleteRoomInput {
   /**
    * A LiveKit room name: letters, digits and @#._:+~=-, at most 128.
    *
-   * String, 1 to 128 characters, matching `^[A-Za-z0-9@#._:+~=-]+$`.
+   * String, 1 to 128 characters, matching `^[A-Za-z0-9@#._:+~=-]+$(?!\n)`.
    */
   roomId: string;
 }
@@ -138,7 +138,7 @@ export interface GenerateTokenInput {
   /**
    * A LiveKit room name: letters, digits and @#._:+~=-, at most 128.
    *
-   * String, 1 to 128 characters, matching `^[A-Za-z0-9@#._:+~=-]+$`.
+   * String, 1 to 128 characters, matching `^[A-Za-z0-9@#._:+~=-]+$(?!\n)`.
    */
   roomId: string;
   participant: TokenParticipant;
@@ -155,7 +155,7 @@ export interface GetBeingInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   id: string;
 }
@@ -165,7 +165,7 @@ export interface GetJoinTokenInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   roomBeingId: string;
   /**
@@ -179,7 +179,7 @@ export interface GetJoinTokenInput {
   /**
    * A tab or device label: the identity becomes '@alice#<device>'.
    *
-   * String, matching `^[A-Za-z0-9._-]{1,32}$`.
+   * String, matching `^[A-Za-z0-9._-]{1,32}$(?!\n)`.
    *
    * @defaultValue `null`
    */
@@ -224,6 +224,22 @@ export interface JoinToken {
   identity: string;
 }
 
+/** Let a removed being join the room again now. */
+export interface LiftRevocationInput {
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
+   */
+  roomBeingId: string;
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
+   */
+  beingId: string;
+}
+
 /** Which beings, from where, how many. */
 export interface ListBeingsInput {
   /** @defaultValue `null` */
@@ -247,7 +263,7 @@ export interface ListIntentionsInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   spaceId: string;
   /**
@@ -269,7 +285,7 @@ export interface ListParticipantsInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   roomBeingId: string;
 }
@@ -346,13 +362,13 @@ export interface MuteTrackInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   roomBeingId: string;
   /**
    * A participant identity: letters, digits and @#._:+~=-, at most 128.
    *
-   * String, 1 to 128 characters, matching `^[A-Za-z0-9@#._:+~=-]+$`.
+   * String, 1 to 128 characters, matching `^[A-Za-z0-9@#._:+~=-]+$(?!\n)`.
    */
   identity: string;
   /** String, 1 to 64 characters. */
@@ -393,13 +409,13 @@ export interface PresenceJoinInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   roomBeingId: string;
   /**
    * A tab or device label: the identity becomes '@alice#<device>'.
    *
-   * String, matching `^[A-Za-z0-9._-]{1,32}$`.
+   * String, matching `^[A-Za-z0-9._-]{1,32}$(?!\n)`.
    *
    * @defaultValue `null`
    */
@@ -440,13 +456,13 @@ export interface PresenceLeaveInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   roomBeingId: string;
   /**
    * A tab or device label: the identity becomes '@alice#<device>'.
    *
-   * String, matching `^[A-Za-z0-9._-]{1,32}$`.
+   * String, matching `^[A-Za-z0-9._-]{1,32}$(?!\n)`.
    *
    * @defaultValue `null`
    */
@@ -458,7 +474,7 @@ export interface PresenceMembersInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   roomBeingId: string;
   /** @defaultValue `false` */
@@ -503,13 +519,13 @@ export interface PresenceUpdateInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   roomBeingId: string;
   /**
    * A tab or device label: the identity becomes '@alice#<device>'.
    *
-   * String, matching `^[A-Za-z0-9._-]{1,32}$`.
+   * String, matching `^[A-Za-z0-9._-]{1,32}$(?!\n)`.
    *
    * @defaultValue `null`
    */
@@ -529,7 +545,7 @@ export interface PresenceWatchInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   roomBeingId: string;
   /**
@@ -559,33 +575,39 @@ export interface RemoveMemberInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   spaceId: string;
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   beingId: string;
 }
 
-/** Disconnect an identity, and keep its being out for `revokeSeconds`. */
+/**
+ * Disconnect an identity, and keep its being out for `revokeSeconds`.
+ *
+ * Revocations name beings: an identity that is no being's is only disconnected
+ * (`revokeSeconds: 0`). A revocation set by someone of higher rank (admin, then
+ * owner, then moderator) may be lengthened, never shortened.
+ */
 export interface RemoveParticipantInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   roomBeingId: string;
   /**
    * A participant identity: letters, digits and @#._:+~=-, at most 128.
    *
-   * String, 1 to 128 characters, matching `^[A-Za-z0-9@#._:+~=-]+$`.
+   * String, 1 to 128 characters, matching `^[A-Za-z0-9@#._:+~=-]+$(?!\n)`.
    */
   identity: string;
   /**
-   * Seconds, 0 (no revocation) to 86400.
+   * Seconds, 0 (no new revocation: one in force stays, see livekit.liftRevocation) to 86400.
    *
    * Integer, ≥ 0, ≤ 86400.
    *
@@ -596,7 +618,7 @@ export interface RemoveParticipantInput {
 
 /**
  * `removed` is false when the identity was not connected; `revokedUntil` is
- * when the being may join again (null: no revocation).
+ * when the being may join again, by the revocation now in force (null: none).
  */
 export interface RemovedParticipant {
   identity: string;
@@ -604,6 +626,13 @@ export interface RemovedParticipant {
   removed: boolean;
   /** Date and time, RFC 3339 (`2024-05-01T12:00:00Z`). */
   revokedUntil: string | null;
+}
+
+/** `lifted` is false when no revocation of the being was in force. */
+export interface RevocationLifted {
+  roomId: string;
+  beingId: string;
+  lifted: boolean;
 }
 
 /** Room settings; one left out keeps LiveKit's default (or the existing room's value). */
@@ -645,13 +674,13 @@ export interface SendSystemMessageInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   roomBeingId: string;
   /** String, 1 to 15000 characters. */
   message: string;
   /**
-   * String, matching `^[A-Za-z0-9._:/-]{1,64}$`.
+   * String, matching `^[A-Za-z0-9._:/-]{1,64}$(?!\n)`.
    *
    * @defaultValue `null`
    */
@@ -669,7 +698,7 @@ export interface SendTestMessageInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   roomBeingId: string;
   /** String, 1 to 15000 characters. */
@@ -681,13 +710,13 @@ export interface SetRoleInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   spaceId: string;
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   beingId: string;
   role: "listener" | "member" | "moderator" | "owner";
@@ -712,7 +741,7 @@ export interface SpaceMembersInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   spaceId: string;
   /**
@@ -743,7 +772,7 @@ export interface TokenParticipant {
   /**
    * A participant identity: letters, digits and @#._:+~=-, at most 128.
    *
-   * String, 1 to 128 characters, matching `^[A-Za-z0-9@#._:+~=-]+$`.
+   * String, 1 to 128 characters, matching `^[A-Za-z0-9@#._:+~=-]+$(?!\n)`.
    */
   identity: string;
   /**
@@ -795,7 +824,7 @@ export interface UpdateBeingInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   id: string;
   /** String, 1 to 100 characters. */
@@ -814,13 +843,13 @@ export interface UpdateParticipantInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   roomBeingId: string;
   /**
    * A participant identity: letters, digits and @#._:+~=-, at most 128.
    *
-   * String, 1 to 128 characters, matching `^[A-Za-z0-9@#._:+~=-]+$`.
+   * String, 1 to 128 characters, matching `^[A-Za-z0-9@#._:+~=-]+$(?!\n)`.
    */
   identity: string;
   /**
@@ -837,7 +866,11 @@ export interface UpdateParticipantInput {
    * @defaultValue `null`
    */
   metadata?: string | null | undefined;
-  /** @defaultValue `null` */
+  /**
+   * Merged into the participant's; the server's own (beingId, beingCreatedAt) cannot be set.
+   *
+   * @defaultValue `null`
+   */
   attributes?: Record<string, string> | null | undefined;
   /** @defaultValue `null` */
   permissions?: ParticipantPermissions | null | undefined;
@@ -848,7 +881,7 @@ export interface UpdateRoomMetadataInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   roomBeingId: string;
   /**
@@ -864,7 +897,7 @@ export interface WatchIntentionsInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   spaceId: string;
   /**
@@ -880,7 +913,7 @@ export interface WatchSpaceInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   spaceId: string;
   /**
@@ -971,6 +1004,14 @@ export interface Procedures {
     input: GetJoinTokenInput;
     output: JoinToken;
     errors: "UNAUTHORIZED" | "NOT_FOUND" | "BAD_REQUEST" | "FORBIDDEN" | "SERVICE_UNAVAILABLE";
+    kind: "mutation";
+    protected: true;
+  };
+  /** Let a removed being join a space's room again now (owners, admins; not above their rank). */
+  "livekit.liftRevocation": {
+    input: LiftRevocationInput;
+    output: RevocationLifted;
+    errors: "UNAUTHORIZED" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE";
     kind: "mutation";
     protected: true;
   };
@@ -1074,7 +1115,7 @@ export interface Procedures {
   "presence.join": {
     input: PresenceJoinInput;
     output: PresenceJoined;
-    errors: "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "BAD_REQUEST";
+    errors: "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "BAD_REQUEST" | "TOO_MANY_REQUESTS";
     kind: "mutation";
     protected: true;
   };
@@ -1277,6 +1318,13 @@ export interface Client {
      */
     readonly getJoinToken: Procedure<"livekit.getJoinToken", GetJoinTokenInput, JoinToken, "UNAUTHORIZED" | "NOT_FOUND" | "BAD_REQUEST" | "FORBIDDEN" | "SERVICE_UNAVAILABLE">;
     /**
+     * Let a removed being join a space's room again now (owners, admins; not above their rank).
+     *
+     * `livekit.liftRevocation`: a mutation, needs a bearer token.
+     * Declared errors: `UNAUTHORIZED`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`.
+     */
+    readonly liftRevocation: Procedure<"livekit.liftRevocation", LiftRevocationInput, RevocationLifted, "UNAUTHORIZED" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE">;
+    /**
      * Who is connected to a space's room (owners and moderators).
      *
      * `livekit.listParticipants`: a query, needs a bearer token.
@@ -1383,9 +1431,9 @@ export interface Client {
      * Be present in a space while this WebSocket is open, and PRESENCE_GRACE_SECONDS after; over plain HTTP it is a BAD_REQUEST.
      *
      * `presence.join`: a mutation, needs a bearer token.
-     * Declared errors: `NOT_FOUND`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `BAD_REQUEST`.
+     * Declared errors: `NOT_FOUND`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `BAD_REQUEST`, `TOO_MANY_REQUESTS`.
      */
-    readonly join: Procedure<"presence.join", PresenceJoinInput, PresenceJoined, "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "BAD_REQUEST">;
+    readonly join: Procedure<"presence.join", PresenceJoinInput, PresenceJoined, "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "BAD_REQUEST" | "TOO_MANY_REQUESTS">;
     /**
      * Leave a space at once; false when the caller had no such session.
      *
@@ -1499,6 +1547,7 @@ export const PROCEDURES = {
   "intention.list": { kind: "query", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: false },
   "intention.watch": { kind: "subscription", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "TOO_MANY_REQUESTS", "SERVICE_UNAVAILABLE"], protected: false },
   "livekit.getJoinToken": { kind: "mutation", errors: ["UNAUTHORIZED", "NOT_FOUND", "BAD_REQUEST", "FORBIDDEN", "SERVICE_UNAVAILABLE"], protected: true },
+  "livekit.liftRevocation": { kind: "mutation", errors: ["UNAUTHORIZED", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE"], protected: true },
   "livekit.listParticipants": { kind: "query", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
   "livekit.muteTrack": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "PRECONDITION_FAILED"], protected: true },
   "livekit.removeParticipant": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
@@ -1511,7 +1560,7 @@ export const PROCEDURES = {
   "media.generateToken": { kind: "mutation", errors: ["UNAUTHORIZED", "FORBIDDEN", "SERVICE_UNAVAILABLE"], protected: true },
   "media.listRooms": { kind: "query", errors: ["UNAUTHORIZED", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
   "media.mediaUrl": { kind: "query", errors: ["UNAUTHORIZED", "FORBIDDEN"], protected: true },
-  "presence.join": { kind: "mutation", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TIMEOUT", "BAD_REQUEST"], protected: true },
+  "presence.join": { kind: "mutation", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TIMEOUT", "BAD_REQUEST", "TOO_MANY_REQUESTS"], protected: true },
   "presence.leave": { kind: "mutation", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TIMEOUT"], protected: true },
   "presence.members": { kind: "query", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: false },
   "presence.update": { kind: "mutation", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TIMEOUT"], protected: true },

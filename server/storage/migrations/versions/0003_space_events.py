@@ -1,7 +1,7 @@
 """Space events: a space's changes and membership, replayed by space.watch.
 
 Revision ID: 0003
-Revises: 0002
+Revises: 0003_revocation_rank
 Create Date: 2026-11-30
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
-down_revision = "0002"
+down_revision = "0003_revocation_rank"  # after main's; revision id kept: others revise it
 branch_labels = None
 depends_on = None
 
