@@ -374,3 +374,30 @@ async def test_a_refused_bearer_on_the_upgrade_is_401(world: Api) -> None:
     assert refused.value.status == 401
     response = await world.client.get("/rpc")  # not an upgrade: POST is the way
     assert response.status == 405
+
+
+async def test_a_space_made_private_ends_a_strangers_subscription(world: Api) -> None:
+    ws = await _ws(world)  # anonymous: reads @hall while it is public
+    sid = await ws.subscribe("intention.watch", {"spaceId": "@hall"})
+    member = await _ws(world, "@member")
+    kept = await member.subscribe("intention.watch", {"spaceId": "@hall"})
+    await world.ok("being.update", {"id": "@hall", "visibility": "private"}, as_="@owner")
+    assert (await ws.next(sid))["error"]["data"]["code"] == "NOT_FOUND"
+    said = await world.ok("intention.create", _say("members only"), as_="@member")
+    assert (await member.next(kept))["data"] == said
+    await asyncio.sleep(0.1)
+    assert ws.pending(sid) == 0
+    await ws.close()
+    await member.close()
+
+
+async def test_a_fresh_token_keeps_subscriptions_another_being_ends_them(world: Api) -> None:
+    ws = await WsRpc.connect(world.client, token=world.token("@member", ttl=1.5))
+    sid = await ws.subscribe("intention.watch", {"spaceId": "@hall"})
+    assert "result" in await ws.call("rpc.authenticate", {"token": world.token("@member")})
+    await asyncio.sleep(2)  # past the first token's expiry
+    said = await world.ok("intention.create", _say("still here"), as_="@mod")
+    assert (await ws.next(sid))["data"] == said
+    assert "result" in await ws.call("rpc.authenticate", {"token": world.token("@mod")})
+    assert (await ws.next(sid))["error"]["data"]["reason"] == "rebound"
+    await ws.close()

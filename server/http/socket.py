@@ -41,6 +41,7 @@ _SHUTTING_DOWN = RpcError(
     "SERVICE_UNAVAILABLE", "The server is shutting down", reason="shutting_down", retryable=True
 )
 _EXPIRED = RpcError("UNAUTHORIZED", "The token has expired", reason="token_expired")
+_REBOUND = RpcError("UNAUTHORIZED", "The socket now acts for another being", reason="rebound")
 _BINARY = "Binary frames are not read: send each request as a text frame"
 
 
@@ -141,11 +142,16 @@ class Socket:
         return True
 
     def authenticate(self, principal: Principal) -> None:
-        """Bind to ``principal``; its token's expiry ends the subscriptions."""
+        """Bind to ``principal``; its token's expiry ends the subscriptions.
+
+        A fresh token of the same being moves the expiry on (subscriptions go on);
+        another being's ends the subscriptions made for the first.
+        """
         self._live.bind(self, principal)
         previous = self._principal
         if previous is not None and previous.being_id != principal.being_id:
             self._live.unbind(self, previous.being_id)
+            self.end_all(_REBOUND)  # they were granted to the other being
         self._principal = principal
         if self._expiry is not None:
             self._expiry.cancel()
@@ -282,9 +288,9 @@ def socket_handler(
             await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
 
         socket.close_transport = close
-        await ws.prepare(request)
         frames = itertools.count(1)
         try:
+            await ws.prepare(request)
             async for msg in ws:
                 rid = f"{request_id}.{next(frames)}"
                 socket.idle.clear()
@@ -303,7 +309,7 @@ def socket_handler(
                 finally:
                     socket.idle.set()
         finally:
-            if live.closing and not ws.closed:
+            if live.closing and ws.prepared and not ws.closed:
                 await close()
             await socket.closed_by_transport()
         return ws
