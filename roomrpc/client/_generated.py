@@ -286,6 +286,16 @@ class LivekitProcedures(AsyncNamespace):
         return await self._call(schema.livekit.get_join_token, input, params)
 
     @typing.overload
+    async def liftRevocation(self, input: schema.livekit.LiftRevocationInput, /) -> schema.livekit.RevocationLifted: ...
+    @typing.overload
+    async def liftRevocation(self, *, roomBeingId: builtins.str, beingId: builtins.str) -> schema.livekit.RevocationLifted: ...
+    async def liftRevocation(
+        self, input: schema.livekit.LiftRevocationInput | None = None, **params: typing.Any
+    ) -> schema.livekit.RevocationLifted:
+        """Let a removed being join a space's room again now (owners, admins; not above their rank)."""
+        return await self._call(schema.livekit.lift_revocation, input, params)
+
+    @typing.overload
     async def listParticipants(self, input: schema.livekit.ListParticipantsInput, /) -> builtins.list[schema.livekit.Participant]: ...
     @typing.overload
     async def listParticipants(self, *, roomBeingId: builtins.str) -> builtins.list[schema.livekit.Participant]: ...
@@ -660,6 +670,16 @@ class SyncLivekitProcedures(SyncNamespace):
     ) -> schema.livekit.JoinToken:
         """A join token for a space's room, with grants from your role (data-only by default)."""
         return self._call(schema.livekit.get_join_token, input, params)
+
+    @typing.overload
+    def liftRevocation(self, input: schema.livekit.LiftRevocationInput, /) -> schema.livekit.RevocationLifted: ...
+    @typing.overload
+    def liftRevocation(self, *, roomBeingId: builtins.str, beingId: builtins.str) -> schema.livekit.RevocationLifted: ...
+    def liftRevocation(
+        self, input: schema.livekit.LiftRevocationInput | None = None, **params: typing.Any
+    ) -> schema.livekit.RevocationLifted:
+        """Let a removed being join a space's room again now (owners, admins; not above their rank)."""
+        return self._call(schema.livekit.lift_revocation, input, params)
 
     @typing.overload
     def listParticipants(self, input: schema.livekit.ListParticipantsInput, /) -> builtins.list[schema.livekit.Participant]: ...
