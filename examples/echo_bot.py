@@ -100,7 +100,8 @@ async def serve_space(client: Client, me: str, space: str, state: State) -> None
         async for intention in watch:
             if intention.author_id != me and intention.id not in done:
                 if mentions(intention.content, me):
-                    await client.intention.create(spaceId=space, content=reply_to(intention))
+                    with client.idempotency_key(f"echo-{me}-{intention.id}"):  # runs once
+                        await client.intention.create(spaceId=space, content=reply_to(intention))
                     log.info("answered #%s in %s", intention.id, space)
                 done.add(intention.id)
             state.handled(space, watch.last_event_id)

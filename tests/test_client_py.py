@@ -121,6 +121,12 @@ async def test_same_tick_calls_are_one_http_request(served: Served) -> None:
         assert isinstance(missing, NotFound)
         await c.being.get(id="@bob")  # the next tick is the next request
         assert sent == ["POST", "POST"]
+        said, seen = await asyncio.gather(
+            c.intention.create(spaceId="@demo-space", content="keyed, so alone"),
+            c.being.get(id="@alice"),
+        )
+        assert said.content == "keyed, so alone" and seen.id == "@alice"
+        assert len(sent) == 4  # a mutation carries its own key: a request of its own
 
 
 async def test_a_batch_past_max_batch_is_split(served: Served) -> None:
@@ -243,6 +249,15 @@ async def test_a_mutation_is_retried_with_the_same_idempotency_key(
         assert said.content == "once, keyed"
     first, second = hop.keys
     assert first and first == second
+
+
+async def test_a_chosen_idempotency_key(served: Served, proxy: tuple[Proxy, str]) -> None:
+    hop, url = proxy
+    async with Client(url, token=served.token("@alice"), retry=FAST) as c:
+        with c.idempotency_key("reply-to-7"):
+            await c.intention.create(spaceId="@demo-space", content="chosen key")
+        await c.intention.create(spaceId="@demo-space", content="fresh key")
+    assert hop.keys[0] == "reply-to-7" and hop.keys[1] not in (None, "reply-to-7")
 
 
 async def test_no_key_no_retry_for_a_mutation(served: Served, proxy: tuple[Proxy, str]) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import threading
 import uuid
-from collections.abc import Awaitable, Coroutine
+from collections.abc import Awaitable, Coroutine, Iterator
 from typing import Any, TypeVar
 
 import aiohttp
@@ -45,7 +47,7 @@ class _Caller:
     ) -> Awaitable[Out]:
         future: asyncio.Future[Out] = asyncio.get_running_loop().create_future()
         mutation = proc.kind == "mutation"
-        key = str(uuid.uuid4()) if mutation and self._idempotency else None
+        key = _key() if mutation and self._idempotency else None
         decoder = self.decoder(proc.name, proc.output)
         if proc.name in SOCKET_CALLS:
             return self.live.call(proc.name, _params(input, params), decoder)
@@ -63,7 +65,7 @@ class _Caller:
 
     def request(self, method: str, params: Any, *, mutation: bool) -> Awaitable[Any]:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        key = str(uuid.uuid4()) if mutation and self._idempotency else None
+        key = _key() if mutation and self._idempotency else None
         self.http.send(
             Call(method, params, None, future, key=key, safe=key is not None or not mutation)
         )
@@ -75,6 +77,13 @@ class _Caller:
         wire = _params(input, params)
         as_dict = msgspec.to_builtins(wire) if not isinstance(wire, dict) else dict(wire)
         return Subscription(self.live, proc.name, as_dict, self.decoder(proc.name, proc.event))
+
+
+_CHOSEN_KEY: contextvars.ContextVar[str | None] = contextvars.ContextVar("key", default=None)
+
+
+def _key() -> str:
+    return _CHOSEN_KEY.get() or str(uuid.uuid4())
 
 
 def _params(input: Any, params: dict[str, Any]) -> Any:
@@ -131,6 +140,18 @@ class Client(Namespaces):
     def request(self, method: str, params: Any = None, *, mutation: bool = False) -> Awaitable[Any]:
         """An untyped call by name, batched and retried like the typed ones; the result as JSON."""
         return self._caller.request(method, params, mutation=mutation)
+
+    @staticmethod
+    @contextlib.contextmanager
+    def idempotency_key(key: str) -> Iterator[None]:
+        """Mutations called inside the block carry ``key``, not a fresh one: a key made
+        from what the mutation answers (``f"reply-{intention.id}"``) makes it run once
+        even when it is sent again by a process that restarted."""
+        token = _CHOSEN_KEY.set(key)
+        try:
+            yield
+        finally:
+            _CHOSEN_KEY.reset(token)
 
     def _headers(self) -> dict[str, str]:
         headers = dict(self._extra)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import io
 import itertools
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -76,10 +75,15 @@ class HttpTransport:
 
     def _flush(self) -> None:
         calls, self._pending = self._pending, []
-        for start in range(0, len(calls), self._max_batch):
-            task = asyncio.get_running_loop().create_task(
-                self._post(calls[start : start + self._max_batch])
-            )
+        # A key covers one request's exact body, so a keyed mutation goes alone: its
+        # retry resends the same body under the same key, whatever its neighbours got.
+        batched = [c for c in calls if c.key is None]
+        groups = [[c] for c in calls if c.key is not None]
+        groups += [
+            batched[i : i + self._max_batch] for i in range(0, len(batched), self._max_batch)
+        ]
+        for group in groups:
+            task = asyncio.get_running_loop().create_task(self._post(group))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
@@ -97,11 +101,8 @@ class HttpTransport:
         envelopes = [_envelope(c.method, c.params, i) for i, c in by_id.items()]
         body = msgspec.json.encode(envelopes if len(envelopes) > 1 else envelopes[0])
         headers = {**self._headers(), "Content-Type": "application/json"}
-        keys = [c.key for c in calls if c.key is not None]
-        if keys:  # one header per request: one mutation's own key, or one made of all of theirs
-            headers["Idempotency-Key"] = (
-                keys[0] if len(keys) == 1 else str(uuid.uuid5(uuid.NAMESPACE_URL, ",".join(keys)))
-            )
+        if calls[0].key is not None:
+            headers["Idempotency-Key"] = calls[0].key
         while True:
             try:
                 got = await self._exchange(body, headers)
