@@ -7,6 +7,7 @@ import contextlib
 import contextvars
 import threading
 import uuid
+import weakref
 from collections.abc import Awaitable, Coroutine, Iterator
 from typing import Any, TypeVar
 
@@ -220,6 +221,8 @@ class SyncClient(SyncNamespaces):
             return Client(url, **options)
 
         self._async = self._run(make())
+        # Closed by close(), or when collected or at exit: a one-line script leaks nothing.
+        self._finalizer = weakref.finalize(self, _shutdown, self._loop, self._thread, self._async)
         super().__init__(_SyncCaller(self))
 
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
@@ -231,15 +234,19 @@ class SyncClient(SyncNamespaces):
 
     def close(self) -> None:
         """Close the client, stop its loop and its thread."""
-        if self._loop.is_closed():
-            return
-        self._run(self._async.close())
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join()
-        self._loop.close()
+        self._finalizer()
 
     def __enter__(self) -> SyncClient:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _shutdown(loop: asyncio.AbstractEventLoop, thread: threading.Thread, client: Client) -> None:
+    if loop.is_closed():
+        return
+    asyncio.run_coroutine_threadsafe(client.close(), loop).result()
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join()
+    loop.close()
