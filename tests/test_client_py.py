@@ -16,6 +16,7 @@ from aiohttp import web
 
 from roomrpc.client import (
     ERROR_CLASSES,
+    BadRequest,
     Client,
     Conflict,
     Forbidden,
@@ -32,7 +33,7 @@ from roomrpc.client import (
     Unauthorized,
 )
 from schema.being import Being, BeingPage, GetBeingInput
-from schema.errors import ERRORS
+from schema.errors import ERRORS, ErrorName
 from schema.intention import CreateIntentionInput, Intention
 from tests.support.served import Served
 
@@ -172,6 +173,8 @@ async def test_error_kinds_from_the_server(served: Served, alice: Client) -> Non
         await expect(alice.request("being.nothing"), MethodNotFound)
         await expect(alice.request("being.get", "not params"), InvalidRequest)
         await expect(alice.request("being.get", {"id": "@" + "x" * 2_000_000}), PayloadTooLarge)
+        join = {"roomBeingId": "@demo-space"}  # presence lives on a socket, not over POST
+        await expect(alice.request("presence.join", join, mutation=True), BadRequest)
 
 
 # --- retries --------------------------------------------------------------------------------
@@ -186,15 +189,23 @@ class Proxy:
         self.refuse = 0  # answer SERVICE_UNAVAILABLE (retryable, retryAfter) this many times
         self.drop = 0  # forward, then drop the connection without the answer, this many times
         self.retry_after = 0.0
+        self.answer: ErrorName | None = None  # answer every call with this error of the table
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         self.keys.append(request.headers.get("Idempotency-Key"))
         body = await request.read()
+        if self.answer is not None:
+            spec = ERRORS[self.answer]
+            data = {"code": self.answer, "httpStatus": spec.http_status, "requestId": "proxy-1"}
+            error: dict[str, Any] = {"code": spec.code, "message": spec.message, "data": data}
+            return web.json_response(
+                {"jsonrpc": "2.0", "error": error, "id": json.loads(body)["id"]}
+            )
         if self.refuse:
             self.refuse -= 1
-            data = {"code": "SERVICE_UNAVAILABLE", "httpStatus": 503, "retryable": True}
-            data["retryAfter"] = self.retry_after
-            error = {"code": -32053, "message": "Service unavailable", "data": data}
+            refused = {"code": "SERVICE_UNAVAILABLE", "httpStatus": 503, "retryable": True}
+            refused["retryAfter"] = self.retry_after
+            error = {"code": -32053, "message": "Service unavailable", "data": refused}
             return web.json_response(
                 {"jsonrpc": "2.0", "error": error, "id": json.loads(body)["id"]}
             )
@@ -224,6 +235,19 @@ async def proxy(served: Served) -> AsyncIterator[tuple[Proxy, str]]:
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     yield hop, f"http://127.0.0.1:{port}/rpc"
     await runner.cleanup()
+
+
+@pytest.mark.parametrize("name", sorted(ERRORS))
+async def test_each_error_of_the_table_raises_its_class(
+    name: ErrorName, proxy: tuple[Proxy, str]
+) -> None:
+    """Every row, as a server answers it over HTTP; the server's own above give most."""
+    hop, url = proxy
+    hop.answer = name
+    retry = RetryPolicy(attempts=1)  # SERVICE_UNAVAILABLE and TOO_MANY_REQUESTS: no retry
+    async with Client(url, retry=retry) as c:
+        error = await expect(c.system.health(), ERROR_CLASSES[name])
+    assert error.request_id == "proxy-1" and error.method == "system.health"
 
 
 async def test_retryable_errors_are_retried_after_retry_after(

@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from roomrpc.client import Client, NotFound, RetryPolicy, Subscription, SyncClient
+from roomrpc.client import (
+    Client,
+    NotFound,
+    RetryPolicy,
+    Subscription,
+    SyncClient,
+    TooManyRequests,
+)
 from schema.intention import Intention, WatchIntentionsInput
 from schema.presence import PresenceJoinEvent, PresenceSnapshotEvent
 from tests.support.served import Served
@@ -143,5 +150,23 @@ async def test_a_watch_resumes_across_a_server_restart(tmp_path: Path) -> None:
             got = await asyncio.wait_for(reading, 30)
             assert [i.id for i in got] == written  # no gap, no duplicate, in order
             assert reader.connects == 2  # one reconnect, the resume was the client's own
+    finally:
+        await asyncio.to_thread(server.stop)
+
+
+async def test_a_limit_ends_a_watch_instead_of_looping(tmp_path: Path) -> None:
+    server = Served(tmp_path, LIVE_SUBSCRIPTIONS_PER_SOCKET="1")
+    await asyncio.to_thread(server.start)
+    try:
+        async with Client(server.url, token=server.token("@alice")) as alice:
+            first = alice.intention.watch(spaceId="@demo-space")
+            reading = asyncio.create_task(take(first, 1))
+            await asyncio.sleep(0)
+            with pytest.raises(TooManyRequests) as caught:
+                async for _ in alice.intention.watch(spaceId="@alice-private"):
+                    pass
+            assert caught.value.reason == "subscriptions_per_socket"
+            said = await alice.intention.create(spaceId="@demo-space", content="still on")
+            assert [i.id for i in await asyncio.wait_for(reading, 10)] == [said.id]
     finally:
         await asyncio.to_thread(server.stop)

@@ -244,9 +244,12 @@ class Live:
             sub.deliver(params.id, params.data)
 
     def _ended(self, sub: Subscription[Any], error: RpcError) -> None:
-        """A passing end is resumed from the last event; any other ends the iterator."""
+        """An end the server calls passing (``data.retryable``: shutting down, a slow
+        reader) is resumed from the last event; any other ends the iterator with it.
+        A limit (subscriptions per socket) says nothing of the kind: trying again
+        would loop."""
         sub.sid, sub.state = None, "idle"
-        if error.retryable or error.name in ("TIMEOUT", "INTERNAL_SERVER_ERROR"):
+        if error.data.get("retryable") is True:
             delay = self._retry.delay(0, error.retry_after)
             asyncio.get_running_loop().call_later(delay, self._subscribe, sub)
             return
