@@ -89,6 +89,14 @@ async def test_untyped_request_by_name(alice: Client) -> None:
     assert me["being"]["id"] == "@alice"
 
 
+async def test_a_token_callable_is_asked_each_time(served: Served) -> None:
+    who = ["@alice"]
+    async with Client(served.url, token=lambda: served.token(who[0])) as c:
+        assert (await c.auth.me()).being.id == "@alice"
+        who[0] = "@bob"
+        assert (await c.auth.me()).being.id == "@bob"
+
+
 def test_sync_client_for_scripts(served: Served) -> None:
     with SyncClient(served.url, token=served.token("@bob")) as bob:
         me = bob.auth.me()

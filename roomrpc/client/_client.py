@@ -8,7 +8,7 @@ import contextvars
 import threading
 import uuid
 import weakref
-from collections.abc import Awaitable, Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
 import aiohttp
@@ -106,7 +106,7 @@ class Client(Namespaces):
         self,
         url: str,
         *,
-        token: str | None = None,
+        token: str | Callable[[], str] | None = None,
         headers: dict[str, str] | None = None,
         session: aiohttp.ClientSession | None = None,
         retry: RetryPolicy | None = None,
@@ -156,8 +156,9 @@ class Client(Namespaces):
 
     def _headers(self) -> dict[str, str]:
         headers = dict(self._extra)
-        if self.token is not None:
-            headers["Authorization"] = f"Bearer {self.token}"
+        token = self.token() if callable(self.token) else self.token
+        if token is not None:  # a callable is asked on every request and every (re)connect
+            headers["Authorization"] = f"Bearer {token}"
         return headers
 
     def _get_session(self) -> aiohttp.ClientSession:
