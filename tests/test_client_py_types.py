@@ -62,14 +62,33 @@ async def misuse(c: Client, s: SyncClient) -> None:
 """
 
 
+def readme_example() -> str:
+    """The README's Python client example, as the body of a function mypy can read."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## The Python client and bots") :]
+    code = section[section.index("```python\n") + 10 : section.index("```\n", 10)]
+    body = "".join(f"    {line}\n" if line else "\n" for line in code.splitlines())
+    return f"async def readme(token: str) -> None:\n{body}"
+
+
 def test_mypy_refuses_misuse_of_the_client(tmp_path: Path) -> None:
-    """One mypy run: the misuse file, and the surface generated for every type the
-    generator knows (the codegen zoo), which must check clean."""
+    """One mypy run: the misuse file, the README's example, and the surface generated
+    for every type the generator knows (the codegen zoo); the last two check clean."""
     (tmp_path / "use.py").write_text(PROGRAM)
+    (tmp_path / "readme.py").write_text(readme_example())
     zoo = python_client((*schema.CONTRACT, *codegen_zoo.CONTRACT))
     (tmp_path / "zoo_surface.py").write_text(zoo)
     done = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "use.py", "zoo_surface.py"],
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--no-incremental",
+            "use.py",
+            "readme.py",
+            "zoo_surface.py",
+        ],
         capture_output=True,
         text=True,
         cwd=tmp_path,
@@ -87,3 +106,4 @@ def test_mypy_refuses_misuse_of_the_client(tmp_path: Path) -> None:
     }
     assert found == expected, done.stdout
     assert "zoo_surface.py" not in done.stdout
+    assert "readme.py" not in done.stdout
