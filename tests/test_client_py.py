@@ -283,6 +283,32 @@ async def test_a_mutation_is_retried_with_the_same_idempotency_key(
     assert first and first == second
 
 
+async def keeps_answers_by_key(url: str, token: str) -> bool:
+    """Whether the server replays a keyed request's answer (``Idempotent-Replayed``)."""
+    body = {"jsonrpc": "2.0", "method": "intention.create", "id": 1}
+    body["params"] = {"spaceId": "@demo-space", "content": "key probe"}
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": "probe-key"}
+    async with aiohttp.ClientSession() as session:
+        for _ in range(2):
+            async with session.post(url, json=body, headers=headers) as answer:
+                replayed = answer.headers.get("Idempotent-Replayed") == "true"
+    return replayed
+
+
+async def test_a_mutation_whose_answer_was_lost_runs_once(
+    served: Served, proxy: tuple[Proxy, str]
+) -> None:
+    hop, url = proxy
+    token = served.token("@alice")
+    if not await keeps_answers_by_key(served.url, token):
+        pytest.skip("this server ignores Idempotency-Key (it keeps no answers by key)")
+    hop.drop = 1
+    async with Client(url, token=token, retry=FAST) as c:
+        said = await c.intention.create(spaceId="@demo-space", content="lost answer, once")
+        page = await c.intention.list(spaceId="@demo-space", limit=20)
+    assert [i.id for i in page.items if i.content == "lost answer, once"] == [said.id]
+
+
 async def test_a_chosen_idempotency_key(served: Served, proxy: tuple[Proxy, str]) -> None:
     hop, url = proxy
     async with Client(url, token=served.token("@alice"), retry=FAST) as c:
