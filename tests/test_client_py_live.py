@@ -170,3 +170,21 @@ async def test_a_limit_ends_a_watch_instead_of_looping(tmp_path: Path) -> None:
             assert [i.id for i in await asyncio.wait_for(reading, 10)] == [said.id]
     finally:
         await asyncio.to_thread(server.stop)
+
+
+async def test_an_expired_token_is_replaced_and_the_watch_resumes(served: Served) -> None:
+    """A token callable hands a fresh token: the client reconnects with it and resumes."""
+    async with (
+        Client(served.url, token=lambda: served.token("@alice", ttl=2)) as reader,
+        Client(served.url, token=served.token("@alice")) as writer,
+    ):
+        sub = reader.intention.watch(spaceId="@demo-space")
+        reading = asyncio.create_task(take(sub, 2))
+        await asyncio.sleep(0)
+        await established(reader, "@demo-space")
+        before = await writer.intention.create(spaceId="@demo-space", content="before expiry")
+        await asyncio.sleep(3)  # the socket's token expires: its subscriptions end
+        after = await writer.intention.create(spaceId="@demo-space", content="after expiry")
+        got = await asyncio.wait_for(reading, 10)
+        assert [i.id for i in got] == [before.id, after.id]
+        assert reader.connects == 2

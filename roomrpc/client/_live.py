@@ -78,6 +78,7 @@ class Live:
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._task: asyncio.Task[None] | None = None
         self.connects = 0  # sockets opened: what a test of reconnection counts
+        self._connected_with: dict[str, str] = {}
 
     def _wanted(self) -> bool:
         return bool(self._subs or self._held or self._queued)
@@ -138,8 +139,9 @@ class Live:
         try:
             while self._wanted():
                 try:
+                    self._connected_with = self._headers()
                     async with self._session().ws_connect(
-                        self._url, headers=self._headers(), heartbeat=self._heartbeat
+                        self._url, headers=self._connected_with, heartbeat=self._heartbeat
                     ) as ws:
                         self.connects += 1
                         attempt = 0
@@ -249,6 +251,10 @@ class Live:
         A limit (subscriptions per socket) says nothing of the kind: trying again
         would loop."""
         sub.sid, sub.state = None, "idle"
+        if error.reason == "token_expired" and self._headers() != self._connected_with:
+            if self._ws is not None:  # a fresh token to hand: a new socket carries it
+                asyncio.get_running_loop().create_task(self._ws.close()).add_done_callback(_quiet)
+            return
         if error.data.get("retryable") is True:
             delay = self._retry.delay(0, error.retry_after)
             asyncio.get_running_loop().call_later(delay, self._subscribe, sub)
@@ -275,6 +281,6 @@ def _settle(call: SocketCall, result: Any, error: WireError | None, id: int) -> 
             call.future.set_exception(exc)
 
 
-def _quiet(task: asyncio.Task[None]) -> None:
+def _quiet(task: asyncio.Future[Any]) -> None:
     if not task.cancelled():
         task.exception()  # a send on a closing socket: the reconnect resubscribes

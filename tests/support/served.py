@@ -48,10 +48,12 @@ class Served:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/rpc"
 
-    def token(self, being_id: str, *, admin: bool = False) -> str:
+    def token(self, being_id: str, *, admin: bool = False, ttl: float = 3600) -> str:
         settings = load_settings({"DATA_DIR": str(self.folder / "data"), **self.env}, env_file=None)
         roles = ("admin",) if admin else ()
-        return Tokens.from_settings(settings).mint(being_id, ttl=timedelta(hours=1), roles=roles)
+        return Tokens.from_settings(settings).mint(
+            being_id, ttl=timedelta(seconds=ttl), roles=roles
+        )
 
     def cli(self, *args: str) -> str:
         """``roomrpc ARGS`` in the server's folder, with its settings: what an operator types."""
