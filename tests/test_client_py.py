@@ -194,6 +194,7 @@ class Proxy:
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream
         self.keys: list[str | None] = []
+        self.bodies: list[bytes] = []
         self.refuse = 0  # answer SERVICE_UNAVAILABLE (retryable, retryAfter) this many times
         self.drop = 0  # forward, then drop the connection without the answer, this many times
         self.retry_after = 0.0
@@ -202,6 +203,7 @@ class Proxy:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         self.keys.append(request.headers.get("Idempotency-Key"))
         body = await request.read()
+        self.bodies.append(body)
         if self.answer is not None:
             spec = ERRORS[self.answer]
             data = {"code": self.answer, "httpStatus": spec.http_status, "requestId": "proxy-1"}
@@ -279,8 +281,11 @@ async def test_a_mutation_is_retried_with_the_same_idempotency_key(
     async with Client(url, token=served.token("@alice"), retry=FAST) as c:
         said = await c.intention.create(spaceId="@demo-space", content="once, keyed")
         assert said.content == "once, keyed"
-    first, second = hop.keys
-    assert first and first == second
+        hop.refuse = 1  # a retryable answer, then the same request again
+        await c.intention.create(spaceId="@demo-space", content="refused first")
+    first, second, third, fourth = hop.keys
+    assert first and first == second and third and third == fourth and first != third
+    assert hop.bodies[0] == hop.bodies[1] and hop.bodies[2] == hop.bodies[3]  # the same body
 
 
 async def keeps_answers_by_key(url: str, token: str) -> bool:

@@ -46,12 +46,12 @@ class _Caller:
     def call(
         self, proc: Procedure[In, Out], input: In | None, params: dict[str, Any]
     ) -> Awaitable[Out]:
+        decoder = self.decoder(proc.name, proc.output)
+        if proc.name in SOCKET_CALLS:  # presence lives as long as the socket that made it
+            return self.live.call(proc.name, _params(input, params), decoder)
         future: asyncio.Future[Out] = asyncio.get_running_loop().create_future()
         mutation = proc.kind == "mutation"
         key = _key() if mutation and self._idempotency else None
-        decoder = self.decoder(proc.name, proc.output)
-        if proc.name in SOCKET_CALLS:
-            return self.live.call(proc.name, _params(input, params), decoder)
         self.http.send(
             Call(
                 proc.name,

@@ -24,7 +24,7 @@ _NETWORK_ERRORS = (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, Ti
 class Call:
     """One call waiting for its answer."""
 
-    __slots__ = ("attempt", "decoder", "future", "key", "method", "params", "safe")
+    __slots__ = ("attempt", "decoder", "future", "id", "key", "method", "params", "safe")
 
     def __init__(
         self,
@@ -43,6 +43,7 @@ class Call:
         self.key = key  # a mutation's Idempotency-Key, the same on every retry
         self.safe = safe  # a query, or a mutation carrying a key: may be sent again
         self.attempt = 0
+        self.id: int | None = None  # kept across retries: a keyed call's body never changes
 
 
 class HttpTransport:
@@ -97,7 +98,10 @@ class HttpTransport:
                 raise
 
     async def _post_once(self, calls: list[Call]) -> None:
-        by_id = {next(self._ids): call for call in calls}
+        for call in calls:
+            if call.id is None:
+                call.id = next(self._ids)
+        by_id = {call.id: call for call in calls if call.id is not None}
         envelopes = [_envelope(c.method, c.params, i) for i, c in by_id.items()]
         body = msgspec.json.encode(envelopes if len(envelopes) > 1 else envelopes[0])
         headers = {**self._headers(), "Content-Type": "application/json"}
@@ -116,9 +120,9 @@ class HttpTransport:
                 for call in calls:
                     call.attempt += 1
                 await asyncio.sleep(self._retry.delay(attempt))
-        if isinstance(got, WireError):  # the whole request was refused (size, media type)
+        if isinstance(got, WireError):  # the whole request refused (size, media type, a limit)
             for call in calls:
-                _fail(call.future, to_error(got, method=call.method))
+                self._settle(call, Answer(error=got), None)
             return
         for answer in got:
             found = by_id.pop(answer.id, None) if isinstance(answer.id, int) else None
