@@ -15,7 +15,7 @@ import itertools
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -53,12 +53,19 @@ class Live:
         self.sockets: set[Socket] = set()
         self.by_being: dict[str, set[Socket]] = {}
         self.closing = False
+        self.background: set[asyncio.Task[None]] = set()  # referenced until done
         self._prefix = secrets.token_hex(3)
         self._ids = itertools.count(1)
 
     def new_id(self, kind: str) -> str:
         """A socket id unique in this process."""
         return f"{kind}-{self._prefix}-{next(self._ids):x}"
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run ``coro`` in the background, referenced until it is done."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
 
     def bind(self, socket: Socket, principal: Principal) -> None:
         """Count ``socket`` for its being; TOO_MANY_REQUESTS past the per-being limit."""
@@ -116,7 +123,7 @@ class Socket:
     def on_close(self, callback: CloseCallback) -> None:
         """Await ``callback()`` when the socket closes (at once if it has)."""
         if self.closed:
-            asyncio.get_running_loop().create_task(_run_callback(callback, self.id))
+            self._live.spawn(_run_callback(callback, self.id))
         else:
             self._callbacks.append(callback)
 
@@ -171,7 +178,7 @@ class Socket:
         pending, self._pending = self._pending, []
         for sid, method, feed in pending:
             if sid not in self._subs:  # unsubscribed in the same batch
-                asyncio.get_running_loop().create_task(_close(feed))
+                self._live.spawn(_close(feed))
                 continue
             task = asyncio.get_running_loop().create_task(
                 pump(method, sid, feed, self._send, request_id), name=f"roomrpc-sub-{sid}"
@@ -185,7 +192,7 @@ class Socket:
             del self._subs[sid]
             self._stop(task)
             frame = end_frame(method, sid, error, None)
-            asyncio.get_running_loop().create_task(self._send_quietly(frame))
+            self._live.spawn(self._send_quietly(frame))
 
     async def shut(self) -> None:
         """Shutdown: end subscriptions, wait for the call in flight, close going-away."""
