@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from schema import Base, query
 from tests.support.sockets import WsRpc, read_sse
 from tests.support.world import Api
 
@@ -401,3 +402,42 @@ async def test_a_fresh_token_keeps_subscriptions_another_being_ends_them(world: 
     assert "result" in await ws.call("rpc.authenticate", {"token": world.token("@mod")})
     assert (await ws.next(sid))["error"]["data"]["reason"] == "rebound"
     await ws.close()
+
+
+class _SlowInput(Base):
+    seconds: float = 0.3
+
+
+_slow = query("test.slow", _SlowInput, str, "Answers after a while")
+
+
+async def test_shutdown_lets_the_call_in_flight_finish(aiohttp_client: Any, tmp_path: Any) -> None:
+    import schema
+    from server.http.app import create_app
+    from server.procedures import ROUTERS
+    from server.rpc import Context, Router
+    from tests.support.app import make_settings
+
+    router = Router()
+
+    @router.procedure(_slow)
+    async def slow(ctx: Context[Any], params: _SlowInput) -> str:
+        await asyncio.sleep(params.seconds)
+        return "done"
+
+    app = create_app(
+        make_settings(DATA_DIR=str(tmp_path)),
+        contract=(*schema.CONTRACT, _slow),
+        routers=(*ROUTERS, router),
+    )
+    client = await aiohttp_client(app)
+    ws = await WsRpc.connect(client)
+    await ws.send({"jsonrpc": "2.0", "method": "test.slow", "id": "slow"})
+    await asyncio.sleep(0.05)  # the call is in flight
+    runner = client.server.runner
+    assert runner is not None
+    await runner.shutdown()
+    assert (await ws.answer("slow"))["result"] == "done"
+    async with asyncio.timeout(5):
+        await ws._reader
+    assert ws.ws.close_code == 1001
