@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, NamedTuple, get_args
+from typing import Annotated, Literal, NamedTuple, get_args
 
 import msgspec
 
@@ -96,7 +96,7 @@ class ErrorData(Base, omit_defaults=True):
     """``error.data``: the named code and what a client needs to act on it."""
 
     code: ErrorName
-    http_status: int
+    http_status: Annotated[int, msgspec.Meta(ge=100, le=599)]
     path: str | None = None
     request_id: str | None = None
     issues: list[Issue] | msgspec.UnsetType = msgspec.UNSET
@@ -107,6 +107,6 @@ class ErrorData(Base, omit_defaults=True):
 class ErrorObject(Base):
     """The JSON-RPC 2.0 error object."""
 
-    code: int
+    code: Annotated[int, msgspec.Meta(ge=-32768, le=-32000)]
     message: str
     data: ErrorData

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from schema._base import Base
+from schema._base import Base, Int64, SafeInt
 from schema._procedure import Procedure, mutation, query
 
 __all__ = [
@@ -32,41 +32,41 @@ __all__ = [
 class SubtractInput(Base):
     """``minuend - subtrahend``; by position: ``[minuend, subtrahend]``."""
 
-    minuend: int
-    subtrahend: int
+    minuend: SafeInt
+    subtrahend: SafeInt
 
 
 class SumInput(Base):
     """Up to three numbers to add."""
 
-    a: int = 0
-    b: int = 0
-    c: int = 0
+    a: SafeInt = 0
+    b: SafeInt = 0
+    c: SafeInt = 0
 
 
 class UpdateInput(Base):
     """Up to five numbers to record."""
 
-    a: int = 0
-    b: int = 0
-    c: int = 0
-    d: int = 0
-    e: int = 0
+    a: SafeInt = 0
+    b: SafeInt = 0
+    c: SafeInt = 0
+    d: SafeInt = 0
+    e: SafeInt = 0
 
 
 class HelloInput(Base):
     """A number to greet."""
 
-    value: int
+    value: SafeInt
 
 
 class NoInput(Base):
     """No parameters."""
 
 
-subtract = query("subtract", SubtractInput, int, "minuend - subtrahend")
-sum_ = query("sum", SumInput, int, "a + b + c")
-notify_sum = mutation("notify_sum", SumInput, int, "a + b + c, usually sent as a notification")
+subtract = query("subtract", SubtractInput, Int64, "minuend - subtrahend")
+sum_ = query("sum", SumInput, Int64, "a + b + c")
+notify_sum = mutation("notify_sum", SumInput, Int64, "a + b + c, usually sent as a notification")
 update = mutation("update", UpdateInput, type(None), "Records the numbers (logged)")
 notify_hello = mutation("notify_hello", HelloInput, type(None), "Records a hello (logged)")
 get_data = query("get_data", NoInput, list[Any], 'The list ["hello", 5]')

@@ -12,11 +12,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import jwt
+import msgspec
 
 from server.rpc import Principal, RpcError
+from server.rpc.params import issue_of
 from server.settings import Settings
 from server.storage import Storage, beings
 
@@ -26,6 +28,7 @@ SECRET_FILE = "auth_secret"
 ALGORITHM = "HS256"
 PUBLIC_ALGORITHMS = ("RS256", "ES256")  # an external identity provider's signatures
 _BEING_ID = re.compile(r"^@[a-z0-9._-]{1,63}$")
+_LAST_SECOND = 253402300799  # 9999-12-31T23:59:59Z: a later time is not a time
 _CACHE_SIZE = 4096
 log = logging.getLogger("roomrpc.auth")
 
@@ -60,8 +63,10 @@ class Tokens:
         issuer: str | None = None,
         audience: str | None = None,
         public_key: str | None = None,
+        leeway: float = 0,
     ):
         self._secret = secret
+        self._leeway = leeway  # seconds of clock drift allowed on iat, nbf and exp
         self._issuer = issuer
         self._audience = audience
         self._options: Any = {"require": ["exp", "sub"]}
@@ -82,6 +87,7 @@ class Tokens:
             issuer=settings.auth_issuer,
             audience=settings.auth_audience,
             public_key=public_key,
+            leeway=settings.auth_leeway_seconds,
         )
 
     def mint(self, being_id: str, *, ttl: timedelta, roles: Iterable[str] = ()) -> str:
@@ -115,7 +121,9 @@ class Tokens:
                 issuer=self._issuer,
                 audience=self._audience,
                 options=self._options,
+                leeway=self._leeway,
             )
+            read = msgspec.convert(claims, _Claims)
         except jwt.ExpiredSignatureError:
             raise _unauthorized("The token has expired", "token_expired") from None
         except jwt.InvalidSignatureError:
@@ -127,12 +135,33 @@ class Tokens:
             raise _unauthorized(
                 _REFUSED.get(type(exc), "The token is not valid"), "invalid_token"
             ) from None
-        sub, roles = claims.get("sub"), claims.get("roles", [])
-        if not isinstance(sub, str) or not _BEING_ID.match(sub):
-            raise _unauthorized("The token's subject is not a being id", "invalid_token")
-        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
-            raise _unauthorized("The token's roles must be a list of strings", "invalid_token")
-        return Principal(sub, frozenset(roles)), float(claims["exp"])
+        except msgspec.ValidationError as exc:  # a claim we read is not what it must be
+            field = issue_of(exc).path.removeprefix("$.").partition("[")[0]
+            message = _UNREADABLE.get(field, "The token is not valid")
+            raise _unauthorized(message, "invalid_token") from None
+        except (OverflowError, ValueError, TypeError) as exc:  # a time PyJWT cannot compare
+            log.info("token refused: unreadable claim (%s)", type(exc).__name__)
+            raise _unauthorized("The token's claims cannot be read", "invalid_token") from None
+        return Principal(read.sub, frozenset(read.roles)), read.exp + self._leeway
+
+
+class _Claims(msgspec.Struct):
+    """The claims we read, each checked; other claims are left alone."""
+
+    sub: Annotated[str, msgspec.Meta(pattern=_BEING_ID.pattern)]
+    exp: Annotated[float, msgspec.Meta(ge=0, le=_LAST_SECOND)]
+    iat: Annotated[float, msgspec.Meta(ge=0, le=_LAST_SECOND)] | None = None
+    nbf: Annotated[float, msgspec.Meta(ge=0, le=_LAST_SECOND)] | None = None
+    roles: list[str] = []
+
+
+_UNREADABLE = {
+    "sub": "The token's subject is not a being id",
+    "roles": "The token's roles must be a list of strings",
+    "exp": "The token's expiry is not a time",
+    "iat": "The token's issue time is not a time",
+    "nbf": "The token's start time is not a time",
+}
 
 
 _REFUSED: dict[type[Exception], str] = {
@@ -190,8 +219,11 @@ class BearerResolver:
         principal, expires = self._tokens.verify(token.strip())
         deletions = storage.deletions
         async with storage.read() as conn:
-            if not await beings.exists(conn, principal.being_id):
-                raise _unauthorized(f"No being {principal.being_id}", "unknown_being")
+            kind = await beings.type_of(conn, principal.being_id)
+        if kind is None:
+            raise _unauthorized(f"No being {principal.being_id}", "unknown_being")
+        if kind == "space":  # a space is a place, never a caller
+            raise _unauthorized("A space cannot sign in", "invalid_token")
         if self._ttl > 0:
             if len(self._seen) >= _CACHE_SIZE:
                 self._seen.pop(next(iter(self._seen)))

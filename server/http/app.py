@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
@@ -14,6 +15,7 @@ from server.auth import BearerResolver, Tokens
 from server.http.cors import with_cors
 from server.http.explorer import add_explorer
 from server.http.health import READY_CHECKS, healthz, readyz
+from server.http.noise import NOISE, Noise, ServerLog
 from server.http.rpc import rpc_handler
 from server.http.webhook import add_webhook
 from server.livekit import LiveKit
@@ -68,13 +70,21 @@ def create_app(
         resolve_principal=resolve_principal,
         call_timeout=settings.rpc_call_timeout,
         max_batch=settings.rpc_max_batch,
+        max_response_bytes=settings.rpc_max_response_bytes,
+        request_timeout=settings.rpc_request_timeout,
     )
-    app = web.Application(client_max_size=settings.rpc_max_body_bytes)
+    noise = Noise(logging.getLogger("roomrpc.http"))
+    app = web.Application(
+        client_max_size=settings.rpc_max_body_bytes,
+        handler_args={"logger": ServerLog(logging.getLogger("aiohttp.server"), noise)},
+    )
+    app.on_response_prepare.append(_server_header)
+    app[NOISE] = noise
     app[DEPS] = deps
     app[PROCEDURES] = procedures
     app[CALLER] = Caller(procedures, deps)
     app[READY_CHECKS] = {}
-    handler = rpc_handler(dispatcher, settings)  # type: ignore[arg-type]
+    handler = rpc_handler(dispatcher, settings, noise)  # type: ignore[arg-type]
     if settings.cors_origins:
         handler, preflight = with_cors(handler, settings.cors_origins)
         app.router.add_route("OPTIONS", "/rpc", preflight)
@@ -90,6 +100,11 @@ def create_app(
     if settings.explorer:  # the API explorer at GET /
         add_explorer(app)
     return app
+
+
+async def _server_header(request: web.Request, response: web.StreamResponse) -> None:
+    """``Server`` names the product, not the versions of Python and aiohttp behind it."""
+    response.headers["Server"] = "roomrpc"
 
 
 async def storage_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -25,17 +25,17 @@ def with_cors(handler: Handler, origins: Iterable[str]) -> tuple[Handler, Handle
 
     async def actual(request: web.Request) -> web.StreamResponse:
         response = await handler(request)
+        response.headers["Vary"] = "Origin"  # the answer depends on it, allowed or not
         origin = allow(request)
         if origin is not None:
             response.headers["Access-Control-Allow-Origin"] = origin
             response.headers["Access-Control-Expose-Headers"] = "X-Request-Id"
-            response.headers["Vary"] = "Origin"
         return response
 
     async def preflight(request: web.Request) -> web.StreamResponse:
         origin = allow(request)
         if origin is None:
-            return web.Response(status=403, text="origin not allowed")
+            return web.Response(status=403, text="origin not allowed", headers={"Vary": "Origin"})
         return web.Response(
             status=204,
             headers={

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import re
 import secrets
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 
+from server.http.noise import Noise
 from server.rpc import Dispatcher, Reply, error_reply
 from server.settings import Settings
 
@@ -48,9 +51,10 @@ class RequestIds:
         return f"{self._prefix}-{next(self._counter):x}"
 
 
-def rpc_handler(dispatcher: Dispatcher[object], settings: Settings) -> Handler:
+def rpc_handler(dispatcher: Dispatcher[object], settings: Settings, noise: Noise) -> Handler:
     """The aiohttp handler: media type and size checks, then the dispatcher."""
     max_body = settings.rpc_max_body_bytes
+    read_timeout = settings.http_read_timeout
     request_ids = RequestIds()
 
     async def handle(request: web.Request) -> web.StreamResponse:
@@ -69,9 +73,19 @@ def rpc_handler(dispatcher: Dispatcher[object], settings: Settings) -> Handler:
             if length is not None and length > max_body:  # refused before it is read
                 return _respond(_too_large(max_body, request_id), request_id)
             try:
-                body = await request.read()
+                async with asyncio.timeout(read_timeout):
+                    body = await request.read()
             except web.HTTPRequestEntityTooLarge:
                 return _respond(_too_large(max_body, request_id), request_id)
+            except TimeoutError:  # a body trickling in: 408, and the connection is closed
+                noise.note("slow-body", f"request bodies not received within {read_timeout:g} s")
+                message = f"The request body did not arrive within {read_timeout:g} s"
+                response = _respond(error_reply("TIMEOUT", request_id, message), request_id)
+                response.force_close()
+                return response
+            except (ConnectionError, RequestPayloadError):  # the client left mid-body
+                noise.note("dropped-body", "clients left before sending their whole body")
+                raise ConnectionResetError() from None
         reply = await dispatcher.handle(
             body, request_id=request_id, authorization=request.headers.get("Authorization")
         )

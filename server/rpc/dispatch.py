@@ -70,12 +70,18 @@ _Response = _Success | _Failure
 _decode_request = msgspec.json.Decoder(_Request).decode
 _decode_batch = msgspec.json.Decoder(list[_Request]).decode  # every entry valid: one pass
 _decode_entries = msgspec.json.Decoder(list[msgspec.Raw]).decode  # else entry by entry
-_encode = msgspec.json.Encoder().encode
+_encoder = msgspec.json.Encoder()
+_encode = _encoder.encode
+_encode_into = _encoder.encode_into
 _BATCH = re.compile(rb"[ \t\r\n]*\[")
 _BOM = b"\xef\xbb\xbf"  # RFC 8259 section 8.1: a parser MAY ignore one
 _NOT_AN_ID = frozenset(b"{[tf")  # an object, an array, true, false: first bytes of raw JSON
 _STRUCTURED = frozenset(b"{[")
 _BAD_ID = Issue(path="$.id", message="Expected a string, a number or null")
+# A batch runs its calls freely until it has held the loop this long; after that each
+# of its calls waits its turn behind the other heavy batches' (one call each), and the
+# loop serves everything else between two turns.
+_TURN = 0.002
 
 
 class Reply(msgspec.Struct, frozen=True):
@@ -102,12 +108,17 @@ class Dispatcher(Generic[D]):
         resolve_principal: Resolver,
         call_timeout: float,
         max_batch: int,
+        max_response_bytes: int = 8 * 1024 * 1024,
+        request_timeout: float = 60.0,
     ) -> None:
         self._procedures = dict(procedures)
         self._deps = deps
         self._resolve = resolve_principal
         self._timeout = call_timeout
         self._max_batch = max_batch
+        self._max_response = max_response_bytes
+        self._request_timeout = request_timeout
+        self._lane = asyncio.Lock()  # FIFO: heavy batches take turns, one call each
 
     async def handle(self, body: bytes, *, request_id: str, authorization: str | None) -> Reply:
         """Answer one request body; never raises."""
@@ -128,10 +139,14 @@ class Dispatcher(Generic[D]):
             principal, denied = await self._principal(authorization, request_id)
         response = self._begin(request, request_id, principal, denied)
         if isinstance(response, _Suspended):
-            response = await self._finish(response, request_id)
+            response = await self._finish(response, request_id, None)
         if response is None:
             return _NO_REPLY
-        return Reply(self._encode(response, request.method, request_id))
+        body = self._encode(response, request.method, request_id)
+        if len(body) > self._max_response:  # an error always fits: only a result is this big
+            error = error_object(self._full(), path=request.method, request_id=request_id)
+            body = _encode(_Failure("2.0", error, response.id))
+        return Reply(body)
 
     async def _batch(self, body: bytes, request_id: str, authorization: str | None) -> Reply:
         entries: list[_Request] | list[msgspec.Raw]
@@ -151,8 +166,10 @@ class Dispatcher(Generic[D]):
         principal, denied = _ANONYMOUS
         if authorization is not None:  # no credentials: nothing to await
             principal, denied = await self._principal(authorization, request_id)
-        responses: list[_Response] = []
-        methods: list[str | None] = []
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._request_timeout
+        turn_ends = loop.time() + _TURN
+        out = bytearray(b"[")
         for entry in entries:
             if isinstance(entry, _Request):
                 request = entry
@@ -160,24 +177,63 @@ class Dispatcher(Generic[D]):
                 try:
                     request = _decode_request(entry)
                 except msgspec.ValidationError as exc:
-                    responses.append(_invalid(exc, request_id))
-                    methods.append(None)
+                    self._append(out, _invalid(exc, request_id), None, request_id)
                     continue
-            response = self._begin(request, request_id, principal, denied)
+            response: _Response | _Suspended | None
+            now = loop.time()
+            if len(out) > self._max_response and self._is_query(request.method):
+                # the answer is full: a read whose result cannot be sent is not run
+                response = self._failure(self._full(), request.id, request.method, request_id)
+            elif now >= deadline:
+                response = self._late(request.id, request.method, request_id)
+            elif now < turn_ends:
+                response = self._begin(request, request_id, principal, denied)
+            else:  # this batch has had its share of the loop: one call per turn
+                async with self._lane:
+                    response = self._begin(request, request_id, principal, denied)
+                    await asyncio.sleep(0)  # the turn lasts one round of the loop
             if isinstance(response, _Suspended):
-                response = await self._finish(response, request_id)
+                response = await self._finish(response, request_id, deadline)
             if response is not None:
-                responses.append(response)
-                methods.append(request.method)
-        if not responses:
+                self._append(out, response, request.method, request_id)
+        if len(out) == 1:
             return _NO_REPLY
+        out[-1:] = b"]"
+        return Reply(bytes(out))
+
+    def _append(
+        self, out: bytearray, response: _Response, method: str | None, request_id: str
+    ) -> None:
+        """Encode ``response`` at the end of the batch's answer, then a comma.
+
+        The bytes are counted as they are written: a result that would take the
+        answer past ``max_response_bytes`` is cut off and replaced by an error.
+        """
+        start = len(out)
         try:
-            return Reply(_encode(responses))
-        except (TypeError, ValueError, OverflowError):  # one result is not JSON: find it
-            parts = [
-                self._encode(r, m, request_id) for r, m in zip(responses, methods, strict=True)
-            ]
-            return Reply(b"[" + b",".join(parts) + b"]")
+            _encode_into(response, out, -1)
+        except (TypeError, ValueError, OverflowError):  # error objects always encode
+            del out[start:]
+            log.exception("result of %s cannot be encoded (request %s)", method, request_id)
+            _encode_into(_Failure("2.0", _internal(method, request_id), response.id), out, -1)
+        if len(out) > self._max_response and isinstance(response, _Success):
+            del out[start:]
+            error = error_object(self._full(), path=method, request_id=request_id)
+            _encode_into(_Failure("2.0", error, response.id), out, -1)
+        out += b","
+
+    def _is_query(self, method: str) -> bool:
+        proc = self._procedures.get(method)
+        return proc is not None and proc.spec.kind == "query"
+
+    def _full(self) -> RpcError:
+        message = f"The answer would exceed {self._max_response} bytes: this result is left out"
+        return RpcError("PAYLOAD_TOO_LARGE", message, reason="response_too_large")
+
+    def _late(self, rid: Id | msgspec.UnsetType, method: str, request_id: str) -> _Failure | None:
+        message = f"The request did not finish within {self._request_timeout:g} s"
+        error = RpcError("TIMEOUT", message, retryable=True)
+        return self._failure(error, rid, method, request_id)
 
     async def _principal(
         self, authorization: str, request_id: str
@@ -228,9 +284,15 @@ class Dispatcher(Generic[D]):
             return None
         return _Success("2.0", result, rid)
 
-    async def _finish(self, call: _Suspended, request_id: str) -> _Response | None:
-        """Drive a suspended call to its end, within the per-call timeout."""
-        timeout = asyncio.timeout(self._timeout)
+    async def _finish(
+        self, call: _Suspended, request_id: str, deadline: float | None
+    ) -> _Response | None:
+        """Drive a suspended call to its end, within the call's and the request's timeouts."""
+        loop = asyncio.get_running_loop()
+        ends = loop.time() + self._timeout
+        if deadline is None:  # a single call: the request is this call
+            deadline = loop.time() + self._request_timeout
+        timeout = asyncio.timeout_at(min(ends, deadline))
         try:
             async with timeout:
                 result = await Resume(call.coro, call.yielded)
@@ -238,6 +300,8 @@ class Dispatcher(Generic[D]):
             if not timeout.expired():
                 log.exception("internal error in %s (request %s)", call.method, request_id)
                 return self._failure(_INTERNAL, call.id, call.method, request_id)
+            if deadline < ends:
+                return self._late(call.id, call.method, request_id)
             message = f"{call.method} did not finish within {self._timeout:g} s"
             error = RpcError("TIMEOUT", message, retryable=True)
             return self._failure(error, call.id, call.method, request_id)

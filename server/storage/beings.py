@@ -14,7 +14,17 @@ from server.rpc import RpcError
 from server.storage.errors import is_unique_violation
 from server.storage.tables import beings, memberships
 
-__all__ = ["count_bots", "delete", "exists", "get", "insert", "list_visible", "lock", "update"]
+__all__ = [
+    "count_bots",
+    "delete",
+    "exists",
+    "get",
+    "insert",
+    "list_visible",
+    "lock",
+    "type_of",
+    "update",
+]
 
 _COLUMNS = (
     beings.c.id,
@@ -37,6 +47,7 @@ _GET = sa.select(*_COLUMNS, _viewer_role.label("viewer_role")).where(
 )
 _EXISTS = sa.select(beings.c.id).where(beings.c.id == sa.bindparam("id"))
 _LOCK = _EXISTS.with_for_update()
+_TYPE = sa.select(beings.c.type).where(beings.c.id == sa.bindparam("id"))
 
 
 def _being(row: Any) -> Being:
@@ -63,6 +74,12 @@ async def get(
 async def exists(conn: AsyncConnection, being_id: str) -> bool:
     """True when the being exists."""
     return (await conn.execute(_EXISTS, {"id": being_id})).first() is not None
+
+
+async def type_of(conn: AsyncConnection, being_id: str) -> BeingType | None:
+    """The being's type, or None when it does not exist."""
+    found: BeingType | None = (await conn.execute(_TYPE, {"id": being_id})).scalar()
+    return found
 
 
 async def lock(conn: AsyncConnection, being_id: str) -> bool:

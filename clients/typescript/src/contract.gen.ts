@@ -194,13 +194,13 @@ export type HealthInput = Record<string, never>;
 
 /** A number to greet. */
 export interface HelloInput {
-  /** Integer. */
+  /** Integer, ≥ -9007199254740991, ≤ 9007199254740991. */
   value: number;
 }
 
 /** Something said (`message`), done (`action`) or announced (`system`) in a space. */
 export interface Intention {
-  /** Integer. */
+  /** Integer, ≥ 1, ≤ 9223372036854775807. */
   id: number;
   spaceId: string;
   authorId: string;
@@ -213,7 +213,7 @@ export interface Intention {
 /** Newest first; pass `nextBefore` as `before` for older ones (null: no more). */
 export interface IntentionPage {
   items: Intention[];
-  /** Integer. */
+  /** Integer, ≥ 1, ≤ 9223372036854775807. */
   nextBefore: number | null;
 }
 
@@ -252,7 +252,7 @@ export interface ListIntentionsInput {
    */
   spaceId: string;
   /**
-   * Integer, ≥ 1.
+   * Integer, ≥ 1, ≤ 9223372036854775807.
    *
    * @defaultValue `null`
    */
@@ -293,14 +293,14 @@ export interface MediaRoom {
   sid: string;
   /** Date and time, RFC 3339 (`2024-05-01T12:00:00Z`). */
   createdAt: string;
-  /** Integer. */
+  /** Integer, ≥ 0, ≤ 4294967295. */
   maxParticipants: number;
-  /** Integer. */
+  /** Integer, ≥ 0, ≤ 4294967295. */
   emptyTimeoutSecs: number;
-  /** Integer. */
+  /** Integer, ≥ 0, ≤ 4294967295. */
   departureTimeoutSecs: number;
   metadata: string;
-  /** Integer. */
+  /** Integer, ≥ 0, ≤ 4294967295. */
   numParticipants: number;
 }
 
@@ -570,28 +570,28 @@ export interface SpaceMembersInput {
 
 /** `minuend - subtrahend`; by position: `[minuend, subtrahend]`. */
 export interface SubtractInput {
-  /** Integer. */
+  /** Integer, ≥ -9007199254740991, ≤ 9007199254740991. */
   minuend: number;
-  /** Integer. */
+  /** Integer, ≥ -9007199254740991, ≤ 9007199254740991. */
   subtrahend: number;
 }
 
 /** Up to three numbers to add. */
 export interface SumInput {
   /**
-   * Integer.
+   * Integer, ≥ -9007199254740991, ≤ 9007199254740991.
    *
    * @defaultValue `0`
    */
   a?: number | undefined;
   /**
-   * Integer.
+   * Integer, ≥ -9007199254740991, ≤ 9007199254740991.
    *
    * @defaultValue `0`
    */
   b?: number | undefined;
   /**
-   * Integer.
+   * Integer, ≥ -9007199254740991, ≤ 9007199254740991.
    *
    * @defaultValue `0`
    */
@@ -671,31 +671,31 @@ export interface UpdateBeingInput {
 /** Up to five numbers to record. */
 export interface UpdateInput {
   /**
-   * Integer.
+   * Integer, ≥ -9007199254740991, ≤ 9007199254740991.
    *
    * @defaultValue `0`
    */
   a?: number | undefined;
   /**
-   * Integer.
+   * Integer, ≥ -9007199254740991, ≤ 9007199254740991.
    *
    * @defaultValue `0`
    */
   b?: number | undefined;
   /**
-   * Integer.
+   * Integer, ≥ -9007199254740991, ≤ 9007199254740991.
    *
    * @defaultValue `0`
    */
   c?: number | undefined;
   /**
-   * Integer.
+   * Integer, ≥ -9007199254740991, ≤ 9007199254740991.
    *
    * @defaultValue `0`
    */
   d?: number | undefined;
   /**
-   * Integer.
+   * Integer, ≥ -9007199254740991, ≤ 9007199254740991.
    *
    * @defaultValue `0`
    */

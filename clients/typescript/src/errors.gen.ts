@@ -64,7 +64,7 @@ export type CoreErrorCode = (typeof CORE_ERRORS)[number];
 /** `error.data`: the named code and what a client needs to act on it. */
 export interface ErrorData {
   code: ErrorCode;
-  /** Integer. */
+  /** Integer, ≥ 100, ≤ 599. */
   httpStatus: number;
   /** @defaultValue `null` */
   path?: string | null;
@@ -77,7 +77,7 @@ export interface ErrorData {
 
 /** The JSON-RPC 2.0 error object. */
 export interface ErrorObject {
-  /** Integer. */
+  /** Integer, ≥ -32768, ≤ -32000. */
   code: number;
   message: string;
   data: ErrorData;

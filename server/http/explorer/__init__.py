@@ -22,19 +22,28 @@ _POLICY = (
 )
 
 
+_SECURITY = {
+    "Content-Security-Policy": _POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
 async def _page(request: web.Request) -> web.FileResponse:
     return web.FileResponse(
-        STATIC / "index.html",
-        headers={
-            "Content-Type": "text/html; charset=utf-8",
-            "Content-Security-Policy": _POLICY,
-            "X-Content-Type-Options": "nosniff",
-            "Referrer-Policy": "no-referrer",
-        },
+        STATIC / "index.html", headers={"Content-Type": "text/html; charset=utf-8"}
     )
+
+
+async def _secure(request: web.Request, response: web.StreamResponse) -> None:
+    """Every file of the explorer, the page at ``/`` or under ``/explorer/``, gets the policy."""
+    path = request.path
+    if path == "/" or path.startswith("/explorer/"):
+        response.headers.update(_SECURITY)
 
 
 def add_explorer(app: web.Application) -> None:
     """Serve the explorer at ``/`` and its files under ``/explorer/``."""
     app.router.add_get("/", _page)
     app.router.add_static("/explorer/", STATIC, append_version=False)
+    app.on_response_prepare.append(_secure)
