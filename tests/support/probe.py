@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Annotated, Any
 
 import msgspec
@@ -39,6 +40,14 @@ class EchoInput(Base):
     address: Address | None = None
 
 
+class BlobInput(Base):
+    size: Annotated[int, msgspec.Meta(ge=0, le=10_000_000)]
+
+
+class SpinInput(Base):
+    ms: Annotated[float, msgspec.Meta(ge=0, le=100)]
+
+
 class WhoAmI(Base):
     being_id: str
     admin: bool
@@ -50,8 +59,19 @@ sleep = query("probe.sleep", SleepInput, float, "Sleeps, then answers")
 echo = query("probe.echo", EchoInput, EchoInput, "Answers its params")
 whoami = query("probe.whoami", Nothing, WhoAmI, "The caller", protected=True)
 unencodable = query("probe.unencodable", Nothing, Any, "Returns what JSON cannot hold")
+blob = query("probe.blob", BlobInput, str, "size × U+0001: six bytes each in JSON")
+spin = query("probe.spin", SpinInput, float, "Holds the event loop's thread for ms")
 
-CONTRACT: tuple[Procedure[Any, Any], ...] = (boom, fail, sleep, echo, whoami, unencodable)
+CONTRACT: tuple[Procedure[Any, Any], ...] = (
+    boom,
+    fail,
+    sleep,
+    echo,
+    whoami,
+    unencodable,
+    blob,
+    spin,
+)
 
 router = Router()
 
@@ -85,3 +105,16 @@ async def _whoami(ctx: AuthedContext[Any], params: Nothing) -> WhoAmI:
 @router.procedure(unencodable)
 async def _unencodable(ctx: Context[Any], params: Nothing) -> Any:
     return {"value": object()}
+
+
+@router.procedure(blob)
+async def _blob(ctx: Context[Any], params: BlobInput) -> str:
+    return "\u0001" * params.size
+
+
+@router.procedure(spin)
+async def _spin(ctx: Context[Any], params: SpinInput) -> float:
+    ends = time.perf_counter() + params.ms / 1000
+    while time.perf_counter() < ends:  # a synchronous read on the loop's thread, say
+        pass
+    return params.ms
