@@ -4,7 +4,18 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint bench setup clean client setup-node browser wrk
+# uv installs exactly what uv.lock pins. uv itself is pinned here and in pyproject.toml
+# ([tool.uv] required-version) and lives in its own venv, bootstrapped with python3's pip.
+UV_VERSION := 0.13.9
+TOOLS      := .tools
+UV         := $(TOOLS)/bin/uv
+UV_STAMP   := $(TOOLS)/.uv-$(UV_VERSION)
+# The project venv is .venv, on this python3; uv never downloads an interpreter of its own.
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PYTHON              := $(PYTHON)
+export UV_PYTHON_DOWNLOADS    := never
+
+.PHONY: run test lint lock bench setup clean client setup-node browser wrk
 
 run: $(STAMP)
 	$(BIN)/roomrpc serve
@@ -13,6 +24,7 @@ test: $(STAMP) setup-node browser lint
 	$(BIN)/pytest
 
 lint: $(STAMP)
+	$(UV) lock --check
 	$(BIN)/ruff check server schema codegen tests bench
 	$(BIN)/ruff format --check server schema codegen tests bench
 	$(BIN)/mypy
@@ -31,18 +43,28 @@ wrk:
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+# The project and every package it needs, dev extras included, exactly as uv.lock pins them.
+$(STAMP): pyproject.toml uv.lock $(UV_STAMP)
+	$(UV) sync --locked --extra dev
+	touch $@
+
+# Refresh uv.lock from pyproject.toml: pins that still fit stay; `make lock UPGRADE=1` moves
+# every package to the newest release its range allows (review the diff, then make test).
+lock: $(UV_STAMP)
+	$(UV) lock $(if $(UPGRADE),--upgrade)
+
+$(UV_STAMP):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "roomrpc needs Python 3.11 or newer (set PYTHON=...)")'
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	rm -rf $(TOOLS)
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet uv==$(UV_VERSION)
 	touch $@
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache *.egg-info
 	rm -rf $(TS)/node_modules $(TS)/dist $(TS)/dist-test test-artifacts $(LK_NODE)/node_modules
 
-# --- issue 5: the TypeScript client, the OpenRPC document, the explorer ------------------
+# --- the TypeScript client, the OpenRPC document, the explorer -------------------------
 TS        := clients/typescript
 NPM_STAMP := $(TS)/node_modules/.installed-stamp
 LK_NODE       := tests/livekit_node
@@ -52,6 +74,7 @@ LK_NODE_STAMP := $(LK_NODE)/node_modules/.installed-stamp
 client: $(STAMP) setup-node
 	$(BIN)/roomrpc codegen
 	cd $(TS) && node_modules/.bin/tsc -p tsconfig.explorer.json
+	$(BIN)/roomrpc codegen --mark-compiled server/http/explorer/static/js
 	cd $(TS) && node_modules/.bin/tsc -p tsconfig.json
 
 setup-node: $(NPM_STAMP) $(LK_NODE_STAMP)

@@ -76,7 +76,7 @@ def _register_extras() -> None:
     from bench import beings as bench_beings
 
     EXTRA.append(bench_beings.scenarios)
-    # --- issue 4: livekit.getJoinToken against minting with livekit-api alone ---
+    # --- livekit.getJoinToken against minting with livekit-api alone ---
     from bench import livekit as bench_livekit
 
     EXTRA.append(bench_livekit.scenarios)

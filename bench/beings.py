@@ -48,7 +48,7 @@ async def _seed(env: dict[str, str]) -> str:
 
 def scenarios() -> list[Any]:
     """For bench/__main__.py: being.get, alone and 50 to a batch, with a real token."""
-    from bench.__main__ import Scenario  # type: ignore[attr-defined]
+    from bench.__main__ import Scenario
 
     folder = tempfile.TemporaryDirectory(prefix="roomrpc-bench-")
     _KEEP.append(folder)

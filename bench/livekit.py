@@ -35,7 +35,7 @@ RATIOS = [(GET_JOIN_TOKEN, PLAIN_MINT)]
 def scenarios() -> list[Any]:
     """For bench/__main__.py: the procedure and its plain livekit-api baseline (same database
     as bench/beings.py when it ran first)."""
-    from bench.__main__ import Scenario  # type: ignore[attr-defined]
+    from bench.__main__ import Scenario
     from bench.beings import _seed
 
     if "DATA_DIR" not in os.environ:

@@ -42,13 +42,13 @@ __all__ = [
 NAMESPACES: tuple[ModuleType, ...] = (
     rpc,
     system,
-    media,  # LiveKit (issue 4)
-    # --- issue 3 ---
+    media,  # LiveKit
+    # --- storage and auth: beings, spaces, intentions ---
     auth,
     being,
     space,
     intention,
-    # --- issue 4: LiveKit rooms of spaces, presence ---
+    # --- LiveKit rooms of spaces, presence ---
     livekit,
     presence,
 )

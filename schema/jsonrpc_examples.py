@@ -1,7 +1,8 @@
 """The procedures the JSON-RPC 2.0 specification's Examples section calls.
 
-Served by default (``RPC_SPEC_EXAMPLES=false`` turns them off) so that the spec's
-Examples section replays word for word against a live server; they are pure
+Served only with ``RPC_SPEC_EXAMPLES=true``, so that the spec's Examples section
+replays word for word against a live server; they are not part of the product's
+contract (``schema.CONTRACT``), its OpenRPC document or its clients. They are pure
 functions with no state and no access to data. Their flat, snake_case names are
 the spec's own and cannot clash with the contract's ``namespace.procedure`` names.
 """

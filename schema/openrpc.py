@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable
 from typing import Any
 
@@ -28,7 +29,9 @@ def build_openrpc(
     types: list[Any] = [ErrorObject]
     for proc in procs:
         types += [proc.input, proc.output]
-    schemas, components = msgspec.json.schema_components(types, ref_template=_REF)
+    raw_schemas, raw_components = msgspec.json.schema_components(types, ref_template=_REF)
+    schemas = [_clean_docs(schema) for schema in raw_schemas]
+    components = {name: _clean_docs(schema) for name, schema in raw_components.items()}
     methods = [
         _method(proc, components, schemas[1 + 2 * i], schemas[2 + 2 * i])
         for i, proc in enumerate(procs)
@@ -53,7 +56,7 @@ def _method(
 ) -> dict[str, Any]:
     method: dict[str, Any] = {
         "name": proc.name,
-        "summary": proc.summary,
+        "summary": inspect.cleandoc(proc.summary),
         "tags": [{"name": proc.namespace}],
         "paramStructure": "by-name",
         "params": _params(components, input_schema),
@@ -64,7 +67,7 @@ def _method(
         "x-input": input_schema,
     }
     if proc.description:
-        method["description"] = proc.description
+        method["description"] = inspect.cleandoc(proc.description)
     return method
 
 
@@ -80,6 +83,36 @@ def _params(components: dict[str, Any], input_schema: dict[str, Any]) -> list[di
             param["description"] = schema["description"]
         params.append(param)
     return params
+
+
+# Keywords whose value is a schema, a list of schemas, or a mapping of names to schemas.
+_SUBSCHEMA = frozenset({"items", "additionalProperties", "not", "if", "then", "else"})
+_SUBSCHEMAS = frozenset({"anyOf", "oneOf", "allOf", "prefixItems"})
+_NAMED_SUBSCHEMAS = frozenset({"properties", "patternProperties", "$defs"})
+
+
+def _clean_docs(node: Any) -> Any:
+    """``node`` with every title and description cleaned by ``inspect.cleandoc``.
+
+    Docstrings reach the schema as the interpreter and msgspec leave them (msgspec
+    0.23 dedents them, older releases did not; Python 3.13 strips indentation when it
+    compiles), so the document is the same whichever versions generate it. Only
+    schema keywords are walked: a ``default`` or an ``examples`` value is data.
+    """
+    if isinstance(node, list):
+        return [_clean_docs(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    cleaned: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in ("title", "description") and isinstance(value, str):
+            value = inspect.cleandoc(value)
+        elif key in _SUBSCHEMA or key in _SUBSCHEMAS:
+            value = _clean_docs(value)
+        elif key in _NAMED_SUBSCHEMAS and isinstance(value, dict):
+            value = {name: _clean_docs(sub) for name, sub in value.items()}
+        cleaned[key] = value
+    return cleaned
 
 
 def _error(name: ErrorName) -> dict[str, Any]:

@@ -36,7 +36,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     access_log: bool = False
     explorer: bool = True  # the API explorer page at GET /
-    rpc_spec_examples: bool = True  # serve the JSON-RPC spec's example procedures
+    rpc_spec_examples: bool = False  # also serve the JSON-RPC spec's example procedures
     rpc_max_body_bytes: Positive = 1024 * 1024
     rpc_max_batch: Positive = 100
     rpc_call_timeout: Seconds = 30.0
@@ -44,13 +44,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     rpc_max_response_bytes: Positive = 8 * 1024 * 1024
     http_read_timeout: Seconds = 30.0  # to receive a whole request body
     cors_origins: tuple[str, ...] = ()
-    # LiveKit (issue 4): all of URL, key and secret, or none of them (media off).
+    # LiveKit: all of URL, key and secret, or none of them (media off).
     livekit_url: LiveKitUrl | None = None
     livekit_api_url: HttpUrl | None = None
     livekit_api_key: NonEmpty | None = None
     livekit_api_secret: NonEmpty | None = None
     livekit_call_timeout: Seconds = 5.0
-    # --- storage and auth (issue 3) ---
+    # --- storage and auth ---
     data_dir: str = "data"
     database_url: str | None = None
     database_schema: SchemaName | None = None

@@ -25,7 +25,10 @@ pytest_plugins = ("tests.support.db", "tests.support.world")
 
 
 @pytest.fixture
-def make_app() -> Callable[..., web.Application]:
+def make_app(request: pytest.FixtureRequest) -> Callable[..., web.Application]:
+    """Build the test app; a test marked ``spec_examples`` gets RPC_SPEC_EXAMPLES=true."""
+    spec_examples = request.node.get_closest_marker("spec_examples") is not None
+
     def build(
         *,
         settings: Settings | None = None,
@@ -33,6 +36,8 @@ def make_app() -> Callable[..., web.Application]:
         routers: Sequence[Router] = (),
         **env: str,
     ) -> web.Application:
+        if spec_examples:
+            env.setdefault("RPC_SPEC_EXAMPLES", "true")
         return create_app(
             settings or make_settings(**env),
             contract=(*schema.CONTRACT, *probe.CONTRACT, *contract),

@@ -144,7 +144,7 @@ async def test_an_identity_providers_rs256_and_es256_tokens(
     assert (await api.ok("auth.me", as_="@alice"))["being"]["id"] == "@alice"  # HS256 too
     es256 = jwt.encode(claims, ec_key, algorithm="ES256")  # not the configured key
     assert (await api.error("auth.me", token=es256))["data"]["reason"] == "invalid_token"
-    unsigned = jwt.encode(claims, None, algorithm="none")
+    unsigned = jwt.encode(claims, None, algorithm="none")  # type: ignore[arg-type]
     assert (await api.error("auth.me", token=unsigned))["data"]["reason"] == "bad_algorithm"
     # The public key is never accepted as an HMAC secret (algorithm confusion).
     forged = _hs256_by_hand(claims, rsa_public)  # PyJWT itself refuses to sign this

@@ -10,6 +10,7 @@ from server.rpc import Principal, RpcError
 from tests.support import probe, spec_examples
 
 
+@pytest.mark.spec_examples
 async def test_calls_with_a_struct_or_a_mapping(make_app: object) -> None:
     caller = make_app()[CALLER]  # type: ignore[operator]
     health = await caller(system.health)

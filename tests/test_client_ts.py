@@ -147,8 +147,17 @@ def test_sources_type_check_without_dom(tmp_path: Path) -> None:
     (tmp_path / "app.ts").write_text(
         _CONSUMER.replace('"@roomrpc/client"', f'"{index}"'), encoding="utf-8"
     )
-    options = {"module": "nodenext", "moduleResolution": "nodenext", "lib": ["ES2022"], "types": []}
-    declarations = {"isolatedDeclarations": True, "declaration": True, "noEmit": False}
+    options: dict[str, object] = {
+        "module": "nodenext",
+        "moduleResolution": "nodenext",
+        "lib": ["ES2022"],
+        "types": [],
+    }
+    declarations: dict[str, object] = {
+        "isolatedDeclarations": True,
+        "declaration": True,
+        "noEmit": False,
+    }
     declarations |= {"emitDeclarationOnly": True, "rootDir": "/", "outDir": "out"}
     config = {"compilerOptions": {**_STRICTEST, **options, **declarations}, "files": ["app.ts"]}
     (tmp_path / "tsconfig.json").write_text(json.dumps(config), encoding="utf-8")
@@ -180,6 +189,7 @@ def test_test_contract_builds_with_type_tests(ts_build: Path) -> None:
     assert (ts_build / "test" / "types.check.js").is_file()
 
 
+@pytest.mark.spec_examples  # the client's tests call the spec's methods too
 async def test_client_against_live_server(ts_build: Path, live_url: str) -> None:
     output = await run_node_tests([ts_build / "test" / "client.test.js"], {"ROOMRPC_URL": live_url})
     passed = re.search(r"^\S pass (\d+)$", output, re.MULTILINE)  # the spec reporter's summary

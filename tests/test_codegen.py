@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import json
 import re
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
@@ -187,10 +190,42 @@ def test_type_names_are_the_openrpc_component_names() -> None:
     declared |= {"ErrorData", "ErrorObject", "Issue"}  # in errors.gen.ts
     components = {re.sub(r"[.-]", "_", name) for name in document["components"]["schemas"]}
     assert components <= declared
-    assert "tests_codegen_zoo_NoInput" in components  # two NoInputs: msgspec's full names
+    assert "tests_support_codegen_zoo_NoInput" in components  # two NoInputs: msgspec's full names
 
 
 def test_a_name_that_is_also_a_namespace_is_refused() -> None:
     clash = schema.query("system", codegen_zoo.NoInput, int, "clashes with system.*")
     with pytest.raises(ValueError, match="clash with namespaces"):
         generate((*schema.CONTRACT, clash))
+
+
+_NOTE = """A note written over two lines,
+    indented as the source indents it."""
+
+
+class Indented(msgspec.Struct):
+    """A docstring whose body is indented.
+
+    msgspec 0.23 dedents it, older releases did not, Python 3.13 does when compiling.
+    """
+
+    note: Annotated[str, msgspec.Meta(title=_NOTE, description=_NOTE)] = ""
+
+
+def test_openrpc_descriptions_do_not_depend_on_how_text_is_indented() -> None:
+    """Every docstring and description is cleaned the same way, whatever produced it."""
+    proc = dataclasses.replace(
+        schema.query("zoo.indented", Indented, str, "  Reads nothing.\n"), description=_NOTE
+    )
+    document = build_openrpc([proc], title="t", version="0")
+    method, struct = document["methods"][0], document["components"]["schemas"]["Indented"]
+    assert method["summary"] == "Reads nothing."
+    assert (
+        method["description"]
+        == inspect.cleandoc(_NOTE)
+        == "A note written over two lines,\n" + ("indented as the source indents it.")
+    )
+    assert struct["description"] == inspect.cleandoc(Indented.__doc__ or "")
+    note = struct["properties"]["note"]
+    assert note["title"] == note["description"] == inspect.cleandoc(_NOTE)
+    assert method["params"][0]["description"] == inspect.cleandoc(_NOTE)

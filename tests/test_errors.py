@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from schema.errors import ERRORS, PROTOCOL_ERRORS
+from schema.errors import ERRORS, PROTOCOL_ERRORS, ErrorName
 from tests.support.app import Post
 from tests.support.probe import SECRET
 
@@ -34,7 +34,9 @@ def test_application_codes_live_in_the_server_error_range() -> None:
 
 
 @pytest.mark.parametrize(("name", "expected"), sorted(APP_CODES.items()))
-async def test_error_table_on_the_wire(post: Post, name: str, expected: tuple[int, int]) -> None:
+async def test_error_table_on_the_wire(
+    post: Post, name: ErrorName, expected: tuple[int, int]
+) -> None:
     status, body = await post(
         {"jsonrpc": "2.0", "method": "probe.fail", "params": {"code": name}, "id": 7},
         **{"X-Request-Id": "req-42"},
@@ -91,6 +93,7 @@ async def test_unexpected_exception_is_redacted_and_logged(
     assert "r-1" in caplog.text and SECRET in caplog.text  # the log keeps the cause
 
 
+@pytest.mark.spec_examples  # get_data: a call that succeeds beside the failing one
 async def test_unencodable_result_is_an_internal_error(post: Post) -> None:
     _, body = await post({"jsonrpc": "2.0", "method": "probe.unencodable", "id": 1})
     assert body["error"]["code"] == -32603

@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 import random
 
+import pytest
+
 from tests.support.app import Post
+
+pytestmark = pytest.mark.spec_examples  # the seed bodies are the spec's example calls
 
 SEED_BODIES = [
     b'{"jsonrpc":"2.0","method":"subtract","params":[42,23],"id":1}',

@@ -14,6 +14,8 @@ from aiohttp.test_utils import TestClient
 
 from tests.support.app import Post
 
+pytestmark = pytest.mark.spec_examples  # the calls below are the spec's example methods
+
 Client = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
 CALL = {"jsonrpc": "2.0", "method": "get_data", "id": 1}
 

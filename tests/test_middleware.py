@@ -23,7 +23,7 @@ async def test_protected_handler_sees_the_principal(post: Post) -> None:
 
 async def test_rejected_credentials_fail_every_call_of_the_request(post: Post) -> None:
     _, body = await post(
-        [WHOAMI, {"jsonrpc": "2.0", "method": "get_data", "id": 2}], Authorization="Basic x"
+        [WHOAMI, {"jsonrpc": "2.0", "method": "system.health", "id": 2}], Authorization="Basic x"
     )
     assert [r["error"]["message"] for r in body] == ["Invalid bearer token"] * 2
 

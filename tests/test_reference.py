@@ -21,6 +21,8 @@ with warnings.catch_warnings():  # it warns on import under Python 3.11+
     warnings.simplefilter("ignore", DeprecationWarning)
     from jsonrpcserver import Result, Success, dispatch
 
+pytestmark = pytest.mark.spec_examples  # both sides serve the spec's example methods
+
 
 def _subtract(minuend: int, subtrahend: int) -> Result:
     return Success(minuend - subtrahend)

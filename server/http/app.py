@@ -51,7 +51,7 @@ def create_app(
 ) -> web.Application:
     """Build the app; a router that does not match the contract fails here, not later."""
     contract = tuple(contract)
-    if settings.rpc_spec_examples:  # the spec's examples, replayable word for word
+    if settings.rpc_spec_examples:  # the spec's examples, replayable word for word (off by default)
         contract += jsonrpc_examples.CONTRACT
         routers = (*routers, examples_router)
     builtins = [discover_router(contract, title="roomrpc", version=__version__)]
@@ -92,7 +92,7 @@ def create_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.cleanup_ctx.append(storage_ctx)
-    # LiveKit (issue 4): one shared session for the app's life, and a readiness check.
+    # LiveKit: one shared session for the app's life, and a readiness check.
     if livekit is not None:
         app.cleanup_ctx.append(livekit.lifespan)
         app[READY_CHECKS]["livekit"] = livekit.ping

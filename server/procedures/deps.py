@@ -17,9 +17,9 @@ class Deps:
     """The application's handles, built once at start-up and shared by every call."""
 
     settings: Settings
-    # LiveKit (issue 4): None when media is off (see server.livekit.require_media).
+    # LiveKit: None when media is off (see server.livekit.require_media).
     livekit: LiveKit | None = None
-    # --- storage (issue 3): opened and closed by the app's cleanup_ctx ---
+    # --- storage: opened and closed by the app's cleanup_ctx ---
     opened_storage: Storage | None = None
 
     @property

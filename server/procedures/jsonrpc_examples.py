@@ -1,4 +1,4 @@
-"""Handlers of the JSON-RPC 2.0 spec's example procedures (off with ``RPC_SPEC_EXAMPLES=false``)."""
+"""Handlers of the JSON-RPC 2.0 spec's example procedures (served if ``RPC_SPEC_EXAMPLES=true``)."""
 
 from __future__ import annotations
 

@@ -90,7 +90,7 @@ intentions = sa.Table(
     sa.Index("ix_intentions_space_id_id", "space_id", "id"),
 )
 
-# --- LiveKit (issue 4): webhook ids seen, presence in rooms, revoked participants ---
+# --- LiveKit: webhook ids seen, presence in rooms, revoked participants ---
 # Rooms are LiveKit room names (a space's id, or a media.* room): no foreign key.
 ROOM_ID = sa.String(128)
 IDENTITY = sa.String(160)

@@ -192,12 +192,6 @@ export interface Health {
 /** No parameters. */
 export type HealthInput = Record<string, never>;
 
-/** A number to greet. */
-export interface HelloInput {
-  /** Integer, ≥ -9007199254740991, ≤ 9007199254740991. */
-  value: number;
-}
-
 /** Something said (`message`), done (`action`) or announced (`system`) in a space. */
 export interface Intention {
   /** Integer, ≥ 1, ≤ 9223372036854775807. */
@@ -361,9 +355,6 @@ export interface MuteTrackInput {
   /** @defaultValue `true` */
   muted?: boolean | undefined;
 }
-
-/** No parameters. */
-export type NoInput = Record<string, never>;
 
 /** A connected participant; `beingId` is null for identities that are not beings. */
 export interface Participant {
@@ -568,36 +559,6 @@ export interface SpaceMembersInput {
   limit?: number | undefined;
 }
 
-/** `minuend - subtrahend`; by position: `[minuend, subtrahend]`. */
-export interface SubtractInput {
-  /** Integer, ≥ -9007199254740991, ≤ 9007199254740991. */
-  minuend: number;
-  /** Integer, ≥ -9007199254740991, ≤ 9007199254740991. */
-  subtrahend: number;
-}
-
-/** Up to three numbers to add. */
-export interface SumInput {
-  /**
-   * Integer, ≥ -9007199254740991, ≤ 9007199254740991.
-   *
-   * @defaultValue `0`
-   */
-  a?: number | undefined;
-  /**
-   * Integer, ≥ -9007199254740991, ≤ 9007199254740991.
-   *
-   * @defaultValue `0`
-   */
-  b?: number | undefined;
-  /**
-   * Integer, ≥ -9007199254740991, ≤ 9007199254740991.
-   *
-   * @defaultValue `0`
-   */
-  c?: number | undefined;
-}
-
 /**
  * Who joins, and what they may do (each flag defaults to true, and is written into
  * the token explicitly). `canPublishSources`, when given, narrows `canPublish` to
@@ -666,40 +627,6 @@ export interface UpdateBeingInput {
    * At most 64 entries.
    */
   metadata?: Record<string, unknown> | undefined;
-}
-
-/** Up to five numbers to record. */
-export interface UpdateInput {
-  /**
-   * Integer, ≥ -9007199254740991, ≤ 9007199254740991.
-   *
-   * @defaultValue `0`
-   */
-  a?: number | undefined;
-  /**
-   * Integer, ≥ -9007199254740991, ≤ 9007199254740991.
-   *
-   * @defaultValue `0`
-   */
-  b?: number | undefined;
-  /**
-   * Integer, ≥ -9007199254740991, ≤ 9007199254740991.
-   *
-   * @defaultValue `0`
-   */
-  c?: number | undefined;
-  /**
-   * Integer, ≥ -9007199254740991, ≤ 9007199254740991.
-   *
-   * @defaultValue `0`
-   */
-  d?: number | undefined;
-  /**
-   * Integer, ≥ -9007199254740991, ≤ 9007199254740991.
-   *
-   * @defaultValue `0`
-   */
-  e?: number | undefined;
 }
 
 /** Change what is given of a connected participant; permissions are replaced whole. */
@@ -801,14 +728,6 @@ export interface Procedures {
     errors: "NOT_FOUND" | "FORBIDDEN" | "BAD_REQUEST" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE";
     kind: "mutation";
     protected: true;
-  };
-  /** The list ["hello", 5] */
-  "get_data": {
-    input: NoInput;
-    output: unknown[];
-    errors: never;
-    kind: "query";
-    protected: false;
   };
   /** Say something in a space (members; listeners may not speak). */
   "intention.create": {
@@ -930,22 +849,6 @@ export interface Procedures {
     kind: "query";
     protected: true;
   };
-  /** Records a hello (logged) */
-  "notify_hello": {
-    input: HelloInput;
-    output: null;
-    errors: never;
-    kind: "mutation";
-    protected: false;
-  };
-  /** a + b + c, usually sent as a notification */
-  "notify_sum": {
-    input: SumInput;
-    output: number;
-    errors: never;
-    kind: "mutation";
-    protected: false;
-  };
   /** Who is in a space's room now, in the order they joined (whoever may see the space). */
   "presence.members": {
     input: PresenceMembersInput;
@@ -994,22 +897,6 @@ export interface Procedures {
     kind: "mutation";
     protected: true;
   };
-  /** minuend - subtrahend */
-  "subtract": {
-    input: SubtractInput;
-    output: number;
-    errors: never;
-    kind: "query";
-    protected: false;
-  };
-  /** a + b + c */
-  "sum": {
-    input: SumInput;
-    output: number;
-    errors: never;
-    kind: "query";
-    protected: false;
-  };
   /** Server status, version and time: proves the stack end to end. */
   "system.health": {
     input: HealthInput;
@@ -1018,54 +905,10 @@ export interface Procedures {
     kind: "query";
     protected: false;
   };
-  /** Records the numbers (logged) */
-  "update": {
-    input: UpdateInput;
-    output: null;
-    errors: never;
-    kind: "mutation";
-    protected: false;
-  };
 }
 
 /** The typed client: one property per namespace, one function per procedure. */
 export interface Client {
-  /**
-   * The list ["hello", 5]
-   *
-   * `get_data`: a query.
-   */
-  readonly get_data: Procedure<"get_data", NoInput, unknown[], never>;
-  /**
-   * Records a hello (logged)
-   *
-   * `notify_hello`: a mutation.
-   */
-  readonly notify_hello: Procedure<"notify_hello", HelloInput, null, never>;
-  /**
-   * a + b + c, usually sent as a notification
-   *
-   * `notify_sum`: a mutation.
-   */
-  readonly notify_sum: Procedure<"notify_sum", SumInput, number, never>;
-  /**
-   * minuend - subtrahend
-   *
-   * `subtract`: a query.
-   */
-  readonly subtract: Procedure<"subtract", SubtractInput, number, never>;
-  /**
-   * a + b + c
-   *
-   * `sum`: a query.
-   */
-  readonly sum: Procedure<"sum", SumInput, number, never>;
-  /**
-   * Records the numbers (logged)
-   *
-   * `update`: a mutation.
-   */
-  readonly update: Procedure<"update", UpdateInput, null, never>;
   /** The `auth` namespace: who the bearer token says the caller is. */
   readonly auth: {
     /**
@@ -1315,7 +1158,6 @@ export const PROCEDURES = {
   "being.get": { kind: "query", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: false },
   "being.list": { kind: "query", errors: ["UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: false },
   "being.update": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "BAD_REQUEST", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: true },
-  "get_data": { kind: "query", errors: [], protected: false },
   "intention.create": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: true },
   "intention.list": { kind: "query", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: false },
   "livekit.getJoinToken": { kind: "mutation", errors: ["UNAUTHORIZED", "NOT_FOUND", "BAD_REQUEST", "FORBIDDEN", "SERVICE_UNAVAILABLE"], protected: true },
@@ -1331,18 +1173,13 @@ export const PROCEDURES = {
   "media.generateToken": { kind: "mutation", errors: ["UNAUTHORIZED", "FORBIDDEN", "SERVICE_UNAVAILABLE"], protected: true },
   "media.listRooms": { kind: "query", errors: ["UNAUTHORIZED", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
   "media.mediaUrl": { kind: "query", errors: ["UNAUTHORIZED", "FORBIDDEN"], protected: true },
-  "notify_hello": { kind: "mutation", errors: [], protected: false },
-  "notify_sum": { kind: "mutation", errors: [], protected: false },
   "presence.members": { kind: "query", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: false },
   "rpc.discover": { kind: "query", errors: [], protected: false },
   "space.addMember": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "CONFLICT", "BAD_REQUEST"], protected: true },
   "space.members": { kind: "query", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: false },
   "space.removeMember": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "PRECONDITION_FAILED"], protected: true },
   "space.setRole": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "PRECONDITION_FAILED"], protected: true },
-  "subtract": { kind: "query", errors: [], protected: false },
-  "sum": { kind: "query", errors: [], protected: false },
   "system.health": { kind: "query", errors: [], protected: false },
-  "update": { kind: "mutation", errors: [], protected: false },
 } as const;
 PROCEDURES satisfies Record<keyof Procedures, ProcedureMeta>;
 
