@@ -16,7 +16,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from server.http.app import READY_CHECKS
+from server.http.health import READY_CHECKS
 from tests.support.world import Api
 
 Client = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
@@ -60,17 +60,17 @@ async def test_a_single_call_whose_result_is_too_large_answers_payload_too_large
     aiohttp_client: Client, make_app: Callable[..., web.Application]
 ) -> None:
     client = await aiohttp_client(make_app(RPC_MAX_RESPONSE_BYTES="1000"))
-    status, raw = await _post(client, _call("probe.blob", {"size": 1000}, 7))
+    _status, raw = await _post(client, _call("probe.blob", {"size": 1000}, 7))
     answer = json.loads(raw)
     assert answer["id"] == 7 and answer["error"]["data"]["code"] == "PAYLOAD_TOO_LARGE"
-    status, raw = await _post(client, _call("probe.blob", {"size": 10}, 8))
+    _status, raw = await _post(client, _call("probe.blob", {"size": 10}, 8))
     assert json.loads(raw)["result"] == "\u0001" * 10
 
 
 async def test_the_history_attack_is_bounded(
     make_api: Callable[[dict[str, str]], Awaitable[Api]], db_env: dict[str, str]
 ) -> None:
-    """A public space full of 4000 × U+0001 messages, listed 20 times in one anonymous batch."""
+    """A public space full of 4000 x U+0001 messages, listed 20 times in one anonymous batch."""
     from tests.support.world import populate
 
     world = await populate(await make_api({**db_env, "RPC_MAX_RESPONSE_BYTES": "1048576"}))
@@ -80,7 +80,7 @@ async def test_the_history_attack_is_bounded(
     batch = [_call("intention.list", {"spaceId": "@hall", "limit": 100}, i) for i in range(20)]
     response = await world.client.post("/rpc", data=json.dumps(batch))
     raw = await response.read()
-    assert len(raw) <= 1048576  # unbounded: 20 × 480 kB
+    assert len(raw) <= 1048576  # unbounded: 20 x 480 kB
     answers = json.loads(raw)
     codes = [a["error"]["data"]["code"] if "error" in a else "ok" for a in answers]
     assert codes[:2] == ["ok", "ok"] and set(codes[2:]) == {"PAYLOAD_TOO_LARGE"}, codes
@@ -113,7 +113,7 @@ async def test_a_batch_has_one_deadline_for_all_its_calls(
     batch = [_call("probe.sleep", {"seconds": 0.2}, i) for i in range(10)]
     started = time.monotonic()
     _status, raw = await _post(client, batch)
-    assert time.monotonic() - started < 1.5  # 10 × 0.2 s without the deadline
+    assert time.monotonic() - started < 1.5  # 10 x 0.2 s without the deadline
     answers = json.loads(raw)
     assert [a["id"] for a in answers] == list(range(10))
     assert "result" in answers[0] and answers[0]["result"] == 0.2
@@ -280,7 +280,7 @@ async def test_a_huge_unknown_field_name_is_not_echoed_back_whole(
     client: TestClient[Any, Any],
 ) -> None:
     name = "x" * 1_000_000
-    status, raw = await _post(client, _call("probe.echo", {"roomBeingId": "@a", name: 1}, 1))
+    _status, raw = await _post(client, _call("probe.echo", {"roomBeingId": "@a", name: 1}, 1))
     assert len(raw) < 2000
     issue = json.loads(raw)["error"]["data"]["issues"][0]
     assert issue["path"].startswith("$.xxxx") and issue["path"].endswith("…")

@@ -59,7 +59,7 @@ sleep = query("probe.sleep", SleepInput, float, "Sleeps, then answers")
 echo = query("probe.echo", EchoInput, EchoInput, "Answers its params")
 whoami = query("probe.whoami", Nothing, WhoAmI, "The caller", protected=True)
 unencodable = query("probe.unencodable", Nothing, Any, "Returns what JSON cannot hold")
-blob = query("probe.blob", BlobInput, str, "size × U+0001: six bytes each in JSON")
+blob = query("probe.blob", BlobInput, str, "size x U+0001: six bytes each in JSON")
 spin = query("probe.spin", SpinInput, float, "Holds the event loop's thread for ms")
 
 CONTRACT: tuple[Procedure[Any, Any], ...] = (
