@@ -6,11 +6,16 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import resource
+import socket
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 from aiohttp import web
@@ -284,3 +289,46 @@ async def test_a_huge_unknown_field_name_is_not_echoed_back_whole(
     assert len(raw) < 2000
     issue = json.loads(raw)["error"]["data"]["issues"][0]
     assert issue["path"].startswith("$.xxxx") and issue["path"].endswith("…")
+
+
+def _serve_with_few_files(tmp_path: Path, port: int, out: IO[bytes]) -> subprocess.Popen[bytes]:
+    def few_files() -> None:  # in the child: 128 descriptors, as a small container gives
+        resource.setrlimit(resource.RLIMIT_NOFILE, (128, 128))
+
+    env = {**os.environ, "PORT": str(port), "HTTP_READ_TIMEOUT": "2", "DATA_DIR": str(tmp_path)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "server", "serve"],
+        cwd=tmp_path,
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        preexec_fn=few_files,
+    )
+
+
+async def test_held_connections_past_the_file_limit_cost_a_line_not_a_traceback_each(
+    tmp_path: Path,
+) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    out = (tmp_path / "out.log").open("wb")
+    server = _serve_with_few_files(tmp_path, port, out)
+    try:
+        for _ in range(300):
+            try:
+                _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.close()
+                break
+            except OSError:
+                await asyncio.sleep(0.1)
+        answers = await asyncio.gather(*(_trickle(port, 5) for _ in range(200)))
+        assert sum(a.startswith(b"HTTP/1.1 408") for a in answers) >= 100
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        out.close()
+    log = (tmp_path / "out.log").read_text()
+    assert "Traceback" not in log and "Too many open files" in log, log[-2000:]
+    assert log.count("cannot accept connections") == 1
+    assert log.count("request bodies not received") == 1

@@ -15,7 +15,7 @@ from server.auth import BearerResolver, Tokens
 from server.http.cors import with_cors
 from server.http.explorer import add_explorer
 from server.http.health import READY_CHECKS, healthz, readyz
-from server.http.noise import NOISE, Noise, ServerLog
+from server.http.noise import NOISE, Noise, ServerLog, quiet_accept_errors
 from server.http.rpc import rpc_handler
 from server.http.webhook import add_webhook
 from server.livekit import LiveKit
@@ -91,6 +91,7 @@ def create_app(
     app.router.add_post("/rpc", handler)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.cleanup_ctx.append(quiet_accept_errors)
     app.cleanup_ctx.append(storage_ctx)
     # LiveKit: one shared session for the app's life, and a readiness check.
     if livekit is not None:

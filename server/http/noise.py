@@ -5,14 +5,18 @@ can quote a request's headers, credentials included."""
 
 from __future__ import annotations
 
+import asyncio
+import errno
 import logging
+import os
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import http_exceptions, web
 from aiohttp.web_protocol import RequestPayloadError
 
-__all__ = ["NOISE", "Noise", "ServerLog"]
+__all__ = ["NOISE", "Noise", "ServerLog", "quiet_accept_errors"]
 
 _INTERVAL = 60.0
 
@@ -72,3 +76,31 @@ _CLIENT_FAULTS = (
 
 def _from_client(exc: BaseException) -> bool:
     return isinstance(exc, _CLIENT_FAULTS)
+
+
+# accept() failing for want of file descriptors or memory: asyncio logs a traceback
+# for each attempt, so connections held open by a client could fill the disk.
+_OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+
+
+async def quiet_accept_errors(app: web.Application) -> AsyncIterator[None]:
+    """While the app runs, the loop reports a failing ``accept()`` as one line a minute."""
+    loop = asyncio.get_running_loop()
+    previous = loop.get_exception_handler()
+    noise = app[NOISE]
+
+    def handle(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        exc = context.get("exception")
+        if isinstance(exc, OSError) and exc.errno in _OUT_OF_RESOURCES:
+            reason = os.strerror(exc.errno)
+            noise.note("accept", f"cannot accept connections: {reason}; retrying each second")
+        elif previous is not None:
+            previous(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handle)
+    try:
+        yield
+    finally:
+        loop.set_exception_handler(previous)
