@@ -9,7 +9,6 @@ import secrets
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
-from aiohttp.web_protocol import RequestPayloadError
 
 from server.http.noise import Noise
 from server.rpc import Dispatcher, Reply, error_reply
@@ -83,9 +82,6 @@ def rpc_handler(dispatcher: Dispatcher[object], settings: Settings, noise: Noise
                 response = _respond(error_reply("TIMEOUT", request_id, message), request_id)
                 response.force_close()
                 return response
-            except (ConnectionError, RequestPayloadError):  # the client left mid-body
-                noise.note("dropped-body", "clients left before sending their whole body")
-                raise ConnectionResetError() from None
         reply = await dispatcher.handle(
             body, request_id=request_id, authorization=request.headers.get("Authorization")
         )
