@@ -19,6 +19,7 @@ import msgspec
 
 from schema.errors import ErrorName, ErrorObject, Issue
 from server.rpc._eager import Resume
+from server.rpc._turns import Turns
 from server.rpc.context import Context, Principal
 from server.rpc.errors import RpcError, error_object
 from server.rpc.params import NotStructured, issue_of
@@ -78,10 +79,9 @@ _BOM = b"\xef\xbb\xbf"  # RFC 8259 section 8.1: a parser MAY ignore one
 _NOT_AN_ID = frozenset(b"{[tf")  # an object, an array, true, false: first bytes of raw JSON
 _STRUCTURED = frozenset(b"{[")
 _BAD_ID = Issue(path="$.id", message="Expected a string, a number or null")
-# A batch runs its calls freely until it has held the loop this long; after that each
-# of its calls waits its turn behind the other heavy batches' (one call each), and the
-# loop serves everything else between two turns.
-_TURN = 0.002
+# A batch runs its calls freely for this long; after that it is heavy, and each of its
+# calls waits for a turn (server/rpc/_turns.py): one heavy call per round of the loop.
+_FREE = 0.002
 
 
 class Reply(msgspec.Struct, frozen=True):
@@ -118,7 +118,7 @@ class Dispatcher(Generic[D]):
         self._max_batch = max_batch
         self._max_response = max_response_bytes
         self._request_timeout = request_timeout
-        self._lane = asyncio.Lock()  # FIFO: heavy batches take turns, one call each
+        self._turns = Turns()
 
     async def handle(self, body: bytes, *, request_id: str, authorization: str | None) -> Reply:
         """Answer one request body; never raises."""
@@ -167,8 +167,9 @@ class Dispatcher(Generic[D]):
         if authorization is not None:  # no credentials: nothing to await
             principal, denied = await self._principal(authorization, request_id)
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._request_timeout
-        turn_ends = loop.time() + _TURN
+        started = loop.time()
+        deadline = started + self._request_timeout
+        free_until = started + _FREE
         out = bytearray(b"[")
         for entry in entries:
             if isinstance(entry, _Request):
@@ -186,12 +187,17 @@ class Dispatcher(Generic[D]):
                 response = self._failure(self._full(), request.id, request.method, request_id)
             elif now >= deadline:
                 response = self._late(request.id, request.method, request_id)
-            elif now < turn_ends:
+            elif now < free_until:
                 response = self._begin(request, request_id, principal, denied)
-            else:  # this batch has had its share of the loop: one call per turn
-                async with self._lane:
-                    response = self._begin(request, request_id, principal, denied)
-                    await asyncio.sleep(0)  # the turn lasts one round of the loop
+            else:  # a heavy batch: one call per turn
+                await self._turns.take(started)
+                try:
+                    if loop.time() < deadline:
+                        response = self._begin(request, request_id, principal, denied)
+                    else:  # the deadline passed while the batch waited
+                        response = self._late(request.id, request.method, request_id)
+                finally:
+                    self._turns.give()
             if isinstance(response, _Suspended):
                 response = await self._finish(response, request_id, deadline)
             if response is not None:
