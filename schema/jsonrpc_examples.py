@@ -9,10 +9,16 @@ the spec's own and cannot clash with the contract's ``namespace.procedure`` name
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from schema._base import Base, Int64, SafeInt
+import msgspec
+
+from schema._base import Base, Int64
 from schema._procedure import Procedure, mutation, query
+
+# Arithmetic on 64-bit integers: the operands are bounded so that the result fits too.
+Half = Annotated[int, msgspec.Meta(ge=-(2**62), le=2**62 - 1)]  # a difference of two
+Third = Annotated[int, msgspec.Meta(ge=-(2**61), le=2**61 - 1)]  # a sum of three
 
 __all__ = [
     "CONTRACT",
@@ -33,32 +39,32 @@ __all__ = [
 class SubtractInput(Base):
     """``minuend - subtrahend``; by position: ``[minuend, subtrahend]``."""
 
-    minuend: SafeInt
-    subtrahend: SafeInt
+    minuend: Half
+    subtrahend: Half
 
 
 class SumInput(Base):
     """Up to three numbers to add."""
 
-    a: SafeInt = 0
-    b: SafeInt = 0
-    c: SafeInt = 0
+    a: Third = 0
+    b: Third = 0
+    c: Third = 0
 
 
 class UpdateInput(Base):
     """Up to five numbers to record."""
 
-    a: SafeInt = 0
-    b: SafeInt = 0
-    c: SafeInt = 0
-    d: SafeInt = 0
-    e: SafeInt = 0
+    a: Int64 = 0
+    b: Int64 = 0
+    c: Int64 = 0
+    d: Int64 = 0
+    e: Int64 = 0
 
 
 class HelloInput(Base):
     """A number to greet."""
 
-    value: SafeInt
+    value: Int64
 
 
 class NoInput(Base):

@@ -38,6 +38,7 @@ def _ints(t: mi.Type, path: str, seen: set[type]) -> Iterator[tuple[str, mi.IntT
 
 
 def _contract_ints() -> list[tuple[str, mi.IntType]]:
+    """Every integer a caller sends, and every integer the server stores and answers."""
     found: list[tuple[str, mi.IntType]] = []
     seen: set[type] = set()
     types: list[tuple[str, Any]] = [("ErrorObject", errors.ErrorObject)]

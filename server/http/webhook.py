@@ -52,7 +52,7 @@ def add_webhook(app: web.Application, deps: Deps, livekit: LiveKit) -> None:
         try:
             event = livekit.verify_webhook(body, request.headers.get("Authorization"))
         except WebhookRejected as rejected:  # anyone can send these: one line a minute
-            noise.note("webhook-rejected", f"webhooks rejected (401): {rejected.reason}")
+            noise.note(f"webhook:{rejected.reason}", f"webhook rejected (401): {rejected.reason}")
             return web.Response(status=401, text="webhook signature rejected\n")
         if not event.id:
             log.warning("webhook %s without an id: ignored", event.event)
