@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
@@ -82,6 +83,11 @@ _BAD_ID = Issue(path="$.id", message="Expected a string, a number or null")
 # A batch runs its calls freely for this long; after that it is heavy, and each of its
 # calls waits for a turn (server/rpc/_turns.py): one heavy call per round of the loop.
 _FREE = 0.002
+# Answers are encoded this many at a time (a heavy batch's, one at a time), each chunk
+# with one call of the encoder and counted against max_response_bytes; only a chunk that
+# would not fit is encoded again, one answer at a time, to find the results left out.
+_CHUNK = 64
+_LOOK = 4  # a light batch looks at the clock every this many calls
 
 
 class Reply(msgspec.Struct, frozen=True):
@@ -166,11 +172,16 @@ class Dispatcher(Generic[D]):
         principal, denied = _ANONYMOUS
         if authorization is not None:  # no credentials: nothing to await
             principal, denied = await self._principal(authorization, request_id)
-        loop = asyncio.get_running_loop()
-        started = loop.time()
+        clock = time.monotonic  # asyncio's own clock, without its method call on every call
+        started = clock()
         deadline = started + self._request_timeout
-        free_until = started + _FREE
+        free_until = min(started + _FREE, deadline)
         out = bytearray(b"[")
+        pending: list[_Response] = []
+        methods: list[str | None] = []
+        full = False  # a result was left out: the batch's further reads are not run
+        heavy = False  # the batch has used its free time: one call per turn from now on
+        tick = 1  # calls until the next look at the clock
         for entry in entries:
             if isinstance(entry, _Request):
                 request = entry
@@ -178,43 +189,89 @@ class Dispatcher(Generic[D]):
                 try:
                     request = _decode_request(entry)
                 except msgspec.ValidationError as exc:
-                    self._append(out, _invalid(exc, request_id), None, request_id)
+                    pending.append(_invalid(exc, request_id))
+                    methods.append(None)
                     continue
             response: _Response | _Suspended | None
-            now = loop.time()
-            if len(out) > self._max_response and self._is_query(request.method):
-                # the answer is full: a read whose result cannot be sent is not run
+            if full and self._is_query(request.method):
                 response = self._failure(self._full(), request.id, request.method, request_id)
+            elif heavy:
+                response = await self._turn(request, request_id, principal, denied, deadline)
+            elif (tick := tick - 1) > 0:  # the usual case: a light batch
+                response = self._begin(request, request_id, principal, denied)
+            elif (now := clock()) < free_until:
+                tick = _LOOK
+                response = self._begin(request, request_id, principal, denied)
             elif now >= deadline:
                 response = self._late(request.id, request.method, request_id)
-            elif now < free_until:
-                response = self._begin(request, request_id, principal, denied)
-            else:  # a heavy batch: one call per turn
-                await self._turns.take(started)
-                try:
-                    if loop.time() < deadline:
-                        response = self._begin(request, request_id, principal, denied)
-                    else:  # the deadline passed while the batch waited
-                        response = self._late(request.id, request.method, request_id)
-                finally:
-                    self._turns.give()
+            else:  # the batch has had its free time: one call per turn from now on
+                heavy = True
+                response = await self._turn(request, request_id, principal, denied, deadline)
             if isinstance(response, _Suspended):
-                response = await self._finish(response, request_id, deadline)
+                response = await self._finish(response, request_id, deadline - clock())
+                tick = 1  # time has passed: look at the clock before the next call
             if response is not None:
-                self._append(out, response, request.method, request_id)
+                pending.append(response)
+                methods.append(request.method)
+                if heavy or len(pending) == _CHUNK:
+                    full = self._flush(out, pending, methods, request_id) or full
+        if pending:
+            self._flush(out, pending, methods, request_id)
         if len(out) == 1:
             return _NO_REPLY
         out[-1:] = b"]"
         return Reply(bytes(out))
 
+    async def _turn(
+        self,
+        request: _Request,
+        request_id: str,
+        principal: Principal | None,
+        denied: RpcError | None,
+        deadline: float,
+    ) -> _Response | _Suspended | None:
+        """Begin a heavy batch's call when it has the turn (the oldest batch's first)."""
+        await self._turns.take(deadline)  # the same timeout for all: the earliest deadline
+        try:
+            if time.monotonic() < deadline:
+                return self._begin(request, request_id, principal, denied)
+            return self._late(request.id, request.method, request_id)  # it passed meanwhile
+        finally:
+            self._turns.give()
+
+    def _flush(
+        self,
+        out: bytearray,
+        pending: list[_Response],
+        methods: list[str | None],
+        request_id: str,
+    ) -> bool:
+        """Add ``pending`` to the batch's answer and empty it; True if a result was left out."""
+        try:
+            chunk = _encode(pending)
+        except (TypeError, ValueError, OverflowError):  # some result is not JSON
+            chunk = None
+        left_out = False
+        if chunk is not None and len(out) + len(chunk) - 1 <= self._max_response:
+            out += memoryview(chunk)[1:]  # without its "[", and its "]" becomes a comma
+            out[-1] = 44
+        else:  # one at a time, to find what is left out
+            for response, method in zip(pending, methods, strict=True):
+                left_out = self._append(out, response, method, request_id) or left_out
+        pending.clear()
+        methods.clear()
+        return left_out
+
     def _append(
         self, out: bytearray, response: _Response, method: str | None, request_id: str
-    ) -> None:
+    ) -> bool:
         """Encode ``response`` at the end of the batch's answer, then a comma.
 
         The bytes are counted as they are written: a result that would take the
-        answer past ``max_response_bytes`` is cut off and replaced by an error.
+        answer past ``max_response_bytes`` is cut off and replaced by an error
+        (and True is returned).
         """
+        left_out = False
         start = len(out)
         try:
             _encode_into(response, out, -1)
@@ -226,7 +283,9 @@ class Dispatcher(Generic[D]):
             del out[start:]
             error = error_object(self._full(), path=method, request_id=request_id)
             _encode_into(_Failure("2.0", error, response.id), out, -1)
+            left_out = True
         out += b","
+        return left_out
 
     def _is_query(self, method: str) -> bool:
         proc = self._procedures.get(method)
@@ -291,13 +350,13 @@ class Dispatcher(Generic[D]):
         return _Success("2.0", result, rid)
 
     async def _finish(
-        self, call: _Suspended, request_id: str, deadline: float | None
+        self, call: _Suspended, request_id: str, remaining: float | None
     ) -> _Response | None:
-        """Drive a suspended call to its end, within the call's and the request's timeouts."""
-        loop = asyncio.get_running_loop()
-        ends = loop.time() + self._timeout
-        if deadline is None:  # a single call: the request is this call
-            deadline = loop.time() + self._request_timeout
+        """Drive a suspended call to its end, within the call's timeout and the seconds
+        ``remaining`` before the request's deadline (None: a single call, the whole of it)."""
+        now = asyncio.get_running_loop().time()
+        ends = now + self._timeout
+        deadline = now + (self._request_timeout if remaining is None else remaining)
         timeout = asyncio.timeout_at(min(ends, deadline))
         try:
             async with timeout:
