@@ -12,9 +12,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.domain.rooms import Revocation
 from server.storage.tables import beings, revocations
 
-__all__ = ["active_until", "clear_room", "joiner", "revoke"]
+__all__ = ["active_until", "clear_room", "current", "joiner", "lift", "revoke"]
 
 _ACTIVE = sa.select(revocations.c.until).where(  # built once: it runs on every join token
     revocations.c.room_id == sa.bindparam("room"),
@@ -22,33 +23,55 @@ _ACTIVE = sa.select(revocations.c.until).where(  # built once: it runs on every 
     revocations.c.until > sa.bindparam("now", type_=revocations.c.until.type),
 )
 
+_CURRENT = sa.select(revocations.c.until, revocations.c.rank).where(
+    revocations.c.room_id == sa.bindparam("room"),
+    revocations.c.subject == sa.bindparam("subject"),
+    revocations.c.until > sa.bindparam("now", type_=revocations.c.until.type),
+)
+
 # The caller's name and its revocation in the room, in one round trip (getJoinToken).
 _JOINER = sa.select(
-    beings.c.name, _ACTIVE.where(revocations.c.subject == beings.c.id).scalar_subquery()
+    beings.c.name,
+    beings.c.created_at,
+    _ACTIVE.where(revocations.c.subject == beings.c.id).scalar_subquery(),
 ).where(beings.c.id == sa.bindparam("subject"))
 
 
 async def joiner(
     conn: AsyncConnection, room_id: str, being_id: str, now: datetime
-) -> tuple[str, datetime | None] | None:
-    """``being_id``'s name and when its revocation in ``room_id`` ends (None: not revoked);
-    None when there is no such being."""
+) -> tuple[str, datetime, datetime | None] | None:
+    """``being_id``'s name, creation time, and when its revocation in ``room_id`` ends
+    (None: not revoked); None when there is no such being."""
     params = {"room": room_id, "subject": being_id, "now": now}
     row = (await conn.execute(_JOINER, params)).first()
-    return None if row is None else (row[0], row[1])
+    return None if row is None else (row[0], row[1], row[2])
+
+
+async def current(
+    conn: AsyncConnection, room_id: str, subject: str, now: datetime
+) -> Revocation | None:
+    """``subject``'s revocation in ``room_id`` in force at ``now``, with its setter's rank."""
+    row = (await conn.execute(_CURRENT, {"room": room_id, "subject": subject, "now": now})).first()
+    return None if row is None else Revocation(row.until, row.rank)
 
 
 async def revoke(
-    conn: AsyncConnection, room_id: str, subject: str, until: datetime, by: str
+    conn: AsyncConnection, room_id: str, subject: str, revocation: Revocation, by: str
 ) -> None:
-    """Refuse ``subject`` in ``room_id`` until ``until`` (a later revocation replaces it)."""
+    """Refuse ``subject`` in ``room_id`` as ``revocation`` says (replacing any earlier one)."""
     where = (revocations.c.room_id == room_id, revocations.c.subject == subject)
-    updated = await conn.execute(
-        revocations.update().where(*where).values(until=until, revoked_by=by)
-    )
+    values = {"until": revocation.until, "rank": revocation.rank, "revoked_by": by}
+    updated = await conn.execute(revocations.update().where(*where).values(values))
     if updated.rowcount == 0:
-        values = {"room_id": room_id, "subject": subject, "until": until, "revoked_by": by}
-        await conn.execute(revocations.insert().values(values))
+        await conn.execute(
+            revocations.insert().values({"room_id": room_id, "subject": subject, **values})
+        )
+
+
+async def lift(conn: AsyncConnection, room_id: str, subject: str) -> None:
+    """Forget ``subject``'s revocation in ``room_id``."""
+    where = (revocations.c.room_id == room_id, revocations.c.subject == subject)
+    await conn.execute(revocations.delete().where(*where))
 
 
 async def active_until(
