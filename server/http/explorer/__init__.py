@@ -13,7 +13,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-__all__ = ["STATIC", "add_explorer"]
+__all__ = ["STATIC", "add_explorer", "secure"]
 
 STATIC = Path(__file__).parent / "static"
 _POLICY = (
@@ -35,8 +35,9 @@ async def _page(request: web.Request) -> web.FileResponse:
     )
 
 
-async def _secure(request: web.Request, response: web.StreamResponse) -> None:
-    """Every file of the explorer, the page at ``/`` or under ``/explorer/``, gets the policy."""
+def secure(request: web.Request, response: web.StreamResponse) -> None:
+    """Every file of the explorer, the page at ``/`` or under ``/explorer/``, gets the policy
+    (called as each response is prepared)."""
     path = request.path
     if path == "/" or path.startswith("/explorer/"):
         response.headers.update(_SECURITY)
@@ -46,4 +47,3 @@ def add_explorer(app: web.Application) -> None:
     """Serve the explorer at ``/`` and its files under ``/explorer/``."""
     app.router.add_get("/", _page)
     app.router.add_static("/explorer/", STATIC, append_version=False)
-    app.on_response_prepare.append(_secure)
