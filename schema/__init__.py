@@ -22,7 +22,7 @@ from schema import (
     system,
 )
 from schema._base import Base
-from schema._procedure import Kind, Procedure, mutation, query
+from schema._procedure import Kind, LimitClass, Procedure, Reasons, mutation, query
 from schema.errors import ERRORS, ErrorName
 
 __all__ = [
@@ -32,7 +32,9 @@ __all__ = [
     "Base",
     "ErrorName",
     "Kind",
+    "LimitClass",
     "Procedure",
+    "Reasons",
     "mutation",
     "procedures_of",
     "query",

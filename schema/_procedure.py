@@ -2,19 +2,34 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
 import msgspec
 
-from schema.errors import ERRORS, ErrorName
+from schema._base import Base
+from schema.errors import (
+    ANY_CALL,
+    ANY_CALL_REASONS,
+    ERRORS,
+    MUTATION_REASONS,
+    STORAGE_REASONS,
+    ErrorName,
+    Issue,
+)
 
-__all__ = ["Kind", "Procedure", "mutation", "query"]
+__all__ = ["Kind", "LimitClass", "Procedure", "Reasons", "mutation", "query"]
 
 In = TypeVar("In")
 Out = TypeVar("Out")
 Kind = Literal["query", "mutation"]
+# Which rate limit a call counts against: reads and writes by default; calls that reach
+# LiveKit, and those that mint a join token, have limits of their own.
+LimitClass = Literal["read", "write", "livekit", "token"]
+# The ``reason`` words a procedure may give with each error code it declares.
+Reasons = dict[ErrorName, tuple[str, ...]]
 
 # Lenient on purpose: the product contract (schema/__init__.py) insists on
 # "namespace.camelCase"; the JSON-RPC spec's own examples use flat names.
@@ -37,6 +52,8 @@ class Procedure(Generic[In, Out]):
     errors: tuple[ErrorName, ...] = ()
     protected: bool = False
     description: str = field(default="", compare=False)
+    limit: LimitClass | None = field(default=None, compare=False)  # None: by kind
+    reasons: Reasons = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
@@ -48,6 +65,34 @@ class Procedure(Generic[In, Out]):
             raise ValueError(f"{self.name}: unknown error codes {unknown}")
         if self.protected and "UNAUTHORIZED" not in self.errors:  # protected implies it
             object.__setattr__(self, "errors", ("UNAUTHORIZED", *self.errors))
+        if self.kind == "mutation" and "CONFLICT" not in self.errors:  # an Idempotency-Key's
+            object.__setattr__(self, "errors", (*self.errors, "CONFLICT"))
+        undeclared = sorted(set(self.reasons) - set(self.errors))
+        if undeclared:
+            raise ValueError(f"{self.name}: reasons given for undeclared errors {undeclared}")
+
+    def reasons_for(self, code: ErrorName) -> tuple[str, ...]:
+        """Every ``reason`` this procedure may give with ``code``: its own, and those
+        of any call, of storage and of mutations, sorted."""
+        if code not in self.errors and code not in ANY_CALL:
+            return ()
+        words = {*self.reasons.get(code, ()), *ANY_CALL_REASONS.get(code, ())}
+        if code in self.errors:
+            words.update(STORAGE_REASONS.get(code, ()))
+            if self.kind == "mutation":
+                words.update(MUTATION_REASONS.get(code, ()))
+        return tuple(sorted(words))
+
+    def error_data(self, code: ErrorName) -> type[msgspec.Struct]:
+        """The msgspec type of ``error.data`` when this procedure fails with ``code``."""
+        return _error_data(code, self.reasons_for(code))
+
+    @property
+    def counts_as(self) -> LimitClass:
+        """The rate limit a call counts against: ``limit``, else reads or writes by kind."""
+        if self.limit is not None:
+            return self.limit
+        return "read" if self.kind == "query" else "write"
 
     @property
     def namespace(self) -> str:
@@ -63,9 +108,21 @@ def query(
     *,
     errors: tuple[ErrorName, ...] = (),
     protected: bool = False,
+    limit: LimitClass | None = None,
+    reasons: Reasons | None = None,
 ) -> Procedure[In, Out]:
     """Declare a query: a call that reads and changes nothing."""
-    return Procedure(name, "query", input, output, summary, errors, protected)
+    return Procedure(
+        name,
+        "query",
+        input,
+        output,
+        summary,
+        errors,
+        protected,
+        limit=limit,
+        reasons=dict(reasons or {}),
+    )
 
 
 def mutation(
@@ -76,6 +133,39 @@ def mutation(
     *,
     errors: tuple[ErrorName, ...] = (),
     protected: bool = False,
+    limit: LimitClass | None = None,
+    reasons: Reasons | None = None,
 ) -> Procedure[In, Out]:
     """Declare a mutation: a call that changes state."""
-    return Procedure(name, "mutation", input, output, summary, errors, protected)
+    return Procedure(
+        name,
+        "mutation",
+        input,
+        output,
+        summary,
+        errors,
+        protected,
+        limit=limit,
+        reasons=dict(reasons or {}),
+    )
+
+
+@functools.cache
+def _error_data(code: ErrorName, reasons: tuple[str, ...]) -> type[msgspec.Struct]:
+    """``error.data`` for ``code``: ``reason`` one of ``reasons`` (absent when none)."""
+    fields: list[tuple[str, Any, Any]] = [
+        ("code", Literal[code], msgspec.NODEFAULT),
+        ("http_status", int, msgspec.NODEFAULT),
+        ("path", str | None, None),
+        ("request_id", str | None, None),
+        ("issues", list[Issue] | msgspec.UnsetType, msgspec.UNSET),
+    ]
+    if reasons:
+        reason = Literal[reasons]  # type: ignore[valid-type]
+        fields.append(("reason", reason | msgspec.UnsetType, msgspec.UNSET))
+    fields += [
+        ("retryable", bool | msgspec.UnsetType, msgspec.UNSET),
+        ("retry_after", float | msgspec.UnsetType, msgspec.UNSET),
+    ]
+    name = "".join(part.title() for part in code.split("_")) + "Data"
+    return msgspec.defstruct(name, fields, bases=(Base,), omit_defaults=True)

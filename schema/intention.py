@@ -67,6 +67,10 @@ create = mutation(
     "Say something in a space (members; listeners may not speak).",
     errors=("NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"),
     protected=True,
+    reasons={
+        "FORBIDDEN": ("listener", "not_manager", "not_member"),
+        "NOT_FOUND": ("no_such_being", "not_a_space"),
+    },
 )
 list_ = query(
     "intention.list",
@@ -74,4 +78,5 @@ list_ = query(
     IntentionPage,
     "A space's history, newest first: what a client loads when it joins.",
     errors=("NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"),
+    reasons={"NOT_FOUND": ("no_such_being", "not_a_space")},
 )

@@ -17,7 +17,7 @@ from schema._base import Base
 from schema._procedure import mutation, query
 from schema.being import BeingId
 from schema.errors import ErrorName
-from schema.media import AttributeKey, Identity, MediaRoom, Metadata, Name
+from schema.media import AttributeKey, Identity, MediaRoom, Metadata, Name, media_reasons
 
 __all__ = [
     "DEMO_TOPIC",
@@ -266,7 +266,15 @@ get_join_token = mutation(
     JoinToken,
     "A join token for a space's room, with grants from your role (data-only by default).",
     errors=("NOT_FOUND", "BAD_REQUEST", "FORBIDDEN", "SERVICE_UNAVAILABLE"),
+    limit="token",
     protected=True,
+    reasons={
+        "BAD_REQUEST": ("not_a_space",),
+        "FORBIDDEN": ("revoked",),
+        "NOT_FOUND": ("no_such_being",),
+        "SERVICE_UNAVAILABLE": ("media_not_configured",),
+        "UNAUTHORIZED": ("no_such_being",),
+    },
 )
 send_system_message = mutation(
     "livekit.sendSystemMessage",
@@ -274,7 +282,13 @@ send_system_message = mutation(
     MessageSent,
     "Send a reliable data message into a space's room (owners and moderators).",
     errors=_ROOM_ERRORS,
+    limit="livekit",
     protected=True,
+    reasons=media_reasons(
+        (*_ROOM_ERRORS, "CONFLICT"),
+        FORBIDDEN=("not_manager",),
+        NOT_FOUND=("no_such_being", "not_a_space"),
+    ),
 )
 send_test_message = mutation(
     "livekit.sendTestMessage",
@@ -282,7 +296,13 @@ send_test_message = mutation(
     MessageSent,
     "Send {type: 'test_message', fromBeingId, message, timestamp} on topic 'demo' (members).",
     errors=_ROOM_ERRORS,
+    limit="livekit",
     protected=True,
+    reasons=media_reasons(
+        (*_ROOM_ERRORS, "CONFLICT"),
+        FORBIDDEN=("listener", "not_member"),
+        NOT_FOUND=("no_such_being", "not_a_space"),
+    ),
 )
 list_participants = query(
     "livekit.listParticipants",
@@ -290,7 +310,11 @@ list_participants = query(
     list[Participant],
     "Who is connected to a space's room (owners and moderators).",
     errors=_ROOM_ERRORS,
+    limit="livekit",
     protected=True,
+    reasons=media_reasons(
+        _ROOM_ERRORS, FORBIDDEN=("not_manager",), NOT_FOUND=("no_such_being", "not_a_space")
+    ),
 )
 remove_participant = mutation(
     "livekit.removeParticipant",
@@ -298,7 +322,13 @@ remove_participant = mutation(
     RemovedParticipant,
     "Disconnect a participant and refuse its being new tokens for a while (owners, moderators).",
     errors=_ROOM_ERRORS,
+    limit="livekit",
     protected=True,
+    reasons=media_reasons(
+        (*_ROOM_ERRORS, "CONFLICT"),
+        FORBIDDEN=("not_manager", "not_owner"),
+        NOT_FOUND=("no_such_being", "not_a_space"),
+    ),
 )
 lift_revocation = mutation(
     "livekit.liftRevocation",
@@ -307,14 +337,24 @@ lift_revocation = mutation(
     "Let a removed being join a space's room again now (owners, admins; not above their rank).",
     errors=("NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE"),
     protected=True,
+    reasons={
+        "FORBIDDEN": ("not_owner", "outranked"),
+        "NOT_FOUND": ("no_such_being", "not_a_space"),
+    },
 )
 mute_track = mutation(
     "livekit.muteTrack",
     MuteTrackInput,
     Track,
     "Mute a participant's published track (owners and moderators).",
+    limit="livekit",
     errors=(*_ROOM_ERRORS, "PRECONDITION_FAILED"),  # unmuting where LiveKit does not allow it
     protected=True,
+    reasons=media_reasons(
+        (*_ROOM_ERRORS, "PRECONDITION_FAILED", "CONFLICT"),
+        FORBIDDEN=("not_manager", "not_owner"),
+        NOT_FOUND=("no_such_being", "not_a_space"),
+    ),
 )
 update_participant = mutation(
     "livekit.updateParticipant",
@@ -322,7 +362,13 @@ update_participant = mutation(
     Participant,
     "Change a participant's name, metadata, attributes or permissions (owners, moderators).",
     errors=_ROOM_ERRORS,
+    limit="livekit",
     protected=True,
+    reasons=media_reasons(
+        (*_ROOM_ERRORS, "CONFLICT"),
+        FORBIDDEN=("media_not_allowed", "not_manager", "not_owner"),
+        NOT_FOUND=("no_such_being", "not_a_space"),
+    ),
 )
 update_room_metadata = mutation(
     "livekit.updateRoomMetadata",
@@ -330,5 +376,11 @@ update_room_metadata = mutation(
     MediaRoom,
     "Replace a space's room metadata (owners and moderators; the room must be active).",
     errors=_ROOM_ERRORS,
+    limit="livekit",
     protected=True,
+    reasons=media_reasons(
+        (*_ROOM_ERRORS, "CONFLICT"),
+        FORBIDDEN=("not_manager",),
+        NOT_FOUND=("no_such_being", "not_a_space"),
+    ),
 )

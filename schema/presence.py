@@ -11,6 +11,7 @@ from datetime import datetime
 from schema._base import Base
 from schema._procedure import query
 from schema.being import BeingId
+from schema.media import media_reasons
 
 __all__ = ["PresenceMembersInput", "PresentMember", "members"]
 
@@ -37,4 +38,9 @@ members = query(
     list[PresentMember],
     "Who is in a space's room now, in the order they joined (whoever may see the space).",
     errors=("NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"),
+    reasons={
+        **media_reasons(("SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS")),
+        "NOT_FOUND": ("no_such_being", "not_a_space"),
+        "UNAUTHORIZED": ("anonymous",),
+    },
 )

@@ -81,6 +81,7 @@ members = query(
     MemberPage,
     "A space's members: anyone for a public space, members for a private one.",
     errors=_ERRORS,
+    reasons={"NOT_FOUND": ("no_such_being", "not_a_space")},
 )
 add_member = mutation(
     "space.addMember",
@@ -89,6 +90,11 @@ add_member = mutation(
     "Add a being to a space (owners; moderators for member and listener).",
     errors=(*_ERRORS, "CONFLICT", "BAD_REQUEST"),
     protected=True,
+    reasons={
+        "CONFLICT": ("already_member",),
+        "FORBIDDEN": ("not_manager",),
+        "NOT_FOUND": ("no_such_being", "not_a_space"),
+    },
 )
 remove_member = mutation(
     "space.removeMember",
@@ -97,6 +103,11 @@ remove_member = mutation(
     "Remove a member (owners, moderators, or the member itself); never the last owner.",
     errors=(*_ERRORS, "PRECONDITION_FAILED"),
     protected=True,
+    reasons={
+        "FORBIDDEN": ("not_manager",),
+        "NOT_FOUND": ("no_member", "no_such_being", "not_a_space"),
+        "PRECONDITION_FAILED": ("last_owner",),
+    },
 )
 set_role = mutation(
     "space.setRole",
@@ -105,4 +116,9 @@ set_role = mutation(
     "Change a member's role (owners; moderators between member and listener).",
     errors=(*_ERRORS, "PRECONDITION_FAILED"),
     protected=True,
+    reasons={
+        "FORBIDDEN": ("not_manager",),
+        "NOT_FOUND": ("no_member", "no_such_being", "not_a_space"),
+        "PRECONDITION_FAILED": ("last_owner",),
+    },
 )

@@ -26,6 +26,14 @@ HttpUrl = Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s/?#]+(/[^\s]*)?$(?
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
 SchemaName = Annotated[str, msgspec.Meta(pattern=r"^[a-z_][a-z0-9_]{0,62}$(?!\n)")]
 Secret = Annotated[str, msgspec.Meta(min_length=32)]  # HS256 wants at least 256 bits
+# A rate in the `limits` library's notation: "600/minute", "10 per second", "1000/hour".
+Rate = Annotated[
+    str,
+    msgspec.Meta(pattern=r"^ *\d+ *(/|per) *(\d+ *)?(second|minute|hour|day)s? *$(?!\n)"),
+]
+StorageUri = Annotated[
+    str, msgspec.Meta(pattern=r"^(memory|redis|rediss|redis\+unix)://[^\s]*$(?!\n)")
+]
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -61,6 +69,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     auth_public_key: str | None = None  # PEM (or a path to one): RS256/ES256 tokens
     auth_cache_seconds: Annotated[float, msgspec.Meta(ge=0)] = 2.0
     auth_leeway_seconds: Annotated[int, msgspec.Meta(ge=0, le=3600)] = 30  # clock drift
+    # --- safe retries and fair use ---
+    idempotency_ttl_seconds: Positive = 86400  # how long a stored answer replays
+    idempotency_max_bytes: Positive = 256 * 1024  # larger answers are not kept
+    idempotency_wait_seconds: Annotated[float, msgspec.Meta(ge=0)] = 5.0  # for a running twin
+    rate_limits: bool = True
+    rate_limit_storage: StorageUri = "memory://"
+    rate_limit_reads: Rate = "6000/minute"
+    rate_limit_writes: Rate = "1200/minute"
+    rate_limit_livekit: Rate = "600/minute"
+    rate_limit_tokens: Rate = "300/minute"
+    rate_limit_sockets: Rate = "60/minute"  # WebSocket connections opened
+    rate_limit_subscriptions: Rate = "600/minute"  # subscriptions started
 
     def __repr__(self) -> str:
         """Every setting, secrets and database passwords masked: safe to log."""

@@ -36,6 +36,7 @@ LAYERS: dict[str, int] = {
     "server.livekit": 3,
     "server.auth": 3,
     "server.bus": 3,
+    "server.ratelimit": 3,
     "server.procedures": 4,
     "server.http": 5,
     "server.cli": 5,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
@@ -10,8 +12,10 @@ from aiohttp import web
 
 import schema
 from schema import Procedure, jsonrpc_examples
+from schema.openrpc import build_openrpc, contract_hash
 from server import __version__
 from server.auth import BearerResolver, Tokens
+from server.http.contracts import ClientContracts
 from server.http.cors import with_cors
 from server.http.explorer import add_explorer, secure
 from server.http.health import READY_CHECKS, healthz, readyz
@@ -22,6 +26,7 @@ from server.livekit import LiveKit
 from server.procedures import ROUTERS
 from server.procedures.deps import Deps
 from server.procedures.jsonrpc_examples import router as examples_router
+from server.ratelimit import RateLimits
 from server.rpc import (
     Caller,
     Compiled,
@@ -34,12 +39,29 @@ from server.rpc import (
 )
 from server.settings import Settings
 from server.storage import Storage
+from server.storage.idempotency import IdempotencyStore
 
-__all__ = ["CALLER", "DEPS", "PROCEDURES", "create_app", "storage_ctx"]
+__all__ = [
+    "CALLER",
+    "CLIENT_CONTRACTS",
+    "DEPS",
+    "IDEMPOTENCY",
+    "PROCEDURES",
+    "RATE_LIMITS",
+    "create_app",
+    "storage_ctx",
+]
 
+log = logging.getLogger("roomrpc.http")
 DEPS = web.AppKey("deps", Deps)
 PROCEDURES = web.AppKey("procedures", dict[str, Compiled])
 CALLER = web.AppKey("caller", Caller[Deps])
+# Rate limits: transports other than /rpc (WebSockets, subscriptions) count with
+# ``app[RATE_LIMITS].admit("socket" | "subscription", who)``; absent when RATE_LIMITS=false.
+RATE_LIMITS = web.AppKey("rate_limits", RateLimits)
+IDEMPOTENCY = web.AppKey("idempotency", IdempotencyStore)
+CLIENT_CONTRACTS = web.AppKey("client_contracts", ClientContracts)  # stale clients, by hash
+_PURGE_EVERY = 300.0  # seconds between deletions of expired idempotent answers
 
 
 def create_app(
@@ -64,15 +86,21 @@ def create_app(
             lambda: deps.storage,
             cache_seconds=settings.auth_cache_seconds,
         )
+    limits = RateLimits(settings) if settings.rate_limits else None
+    idempotency = IdempotencyStore(lambda: deps.storage, settings)
     dispatcher = Dispatcher(
         procedures,
         deps=deps,
         resolve_principal=resolve_principal,
         call_timeout=settings.rpc_call_timeout,
         max_batch=settings.rpc_max_batch,
+        limiter=limits,
+        idempotency=idempotency,
         max_response_bytes=settings.rpc_max_response_bytes,
         request_timeout=settings.rpc_request_timeout,
     )
+    document = build_openrpc(contract, title="roomrpc", version=__version__)
+    contracts = ClientContracts(contract_hash(document))
     noise = Noise(logging.getLogger("roomrpc.http"))
     app = web.Application(
         client_max_size=settings.rpc_max_body_bytes,
@@ -84,7 +112,14 @@ def create_app(
     app[PROCEDURES] = procedures
     app[CALLER] = Caller(procedures, deps)
     app[READY_CHECKS] = {}
-    handler = rpc_handler(dispatcher, settings, noise)  # type: ignore[arg-type]
+    if limits is not None:
+        app[RATE_LIMITS] = limits
+        app.on_cleanup.append(lambda _app: _close(limits))
+    app[IDEMPOTENCY] = idempotency
+    app[CLIENT_CONTRACTS] = contracts
+    if limits is not None and not limits.synchronous:
+        app[READY_CHECKS]["rate_limits"] = limits.ping
+    handler = rpc_handler(dispatcher, settings, contracts, noise)  # type: ignore[arg-type]
     if settings.cors_origins:
         handler, preflight = with_cors(handler, settings.cors_origins)
         app.router.add_route("OPTIONS", "/rpc", preflight)
@@ -93,6 +128,7 @@ def create_app(
     app.router.add_get("/readyz", readyz)
     app.cleanup_ctx.append(quiet_accept_errors)
     app.cleanup_ctx.append(storage_ctx)
+    app.cleanup_ctx.append(_purge_ctx)
     # LiveKit: one shared session for the app's life, and a readiness check.
     if livekit is not None:
         app.cleanup_ctx.append(livekit.lifespan)
@@ -125,3 +161,28 @@ async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
     finally:
         deps.opened_storage = None
         await storage.close()
+
+
+async def _close(limits: RateLimits) -> None:
+    limits.close()
+
+
+async def _purge_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Delete expired idempotent answers and rate counters every few minutes."""
+
+    async def purge() -> None:
+        while True:
+            await asyncio.sleep(_PURGE_EVERY)
+            limits = app.get(RATE_LIMITS)
+            if limits is not None:
+                limits.expire()
+            try:
+                await app[IDEMPOTENCY].purge()
+            except Exception:  # the database is down: next time
+                log.warning("could not delete expired idempotency keys", exc_info=True)
+
+    task = asyncio.create_task(purge())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -9,7 +9,13 @@ from aiohttp import web
 __all__ = ["with_cors"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-_ALLOW_HEADERS = "Authorization, Content-Type, X-Request-Id"
+_ALLOW_HEADERS = (
+    "Authorization, Content-Type, X-Request-Id, Idempotency-Key, X-Timeout-Ms, X-Contract-Hash"
+)
+_EXPOSE_HEADERS = (
+    "X-Request-Id, Idempotent-Replayed, Retry-After, "
+    "RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, RateLimit-Policy"
+)
 
 
 def with_cors(handler: Handler, origins: Iterable[str]) -> tuple[Handler, Handler]:
@@ -29,7 +35,7 @@ def with_cors(handler: Handler, origins: Iterable[str]) -> tuple[Handler, Handle
         origin = allow(request)
         if origin is not None:
             response.headers["Access-Control-Allow-Origin"] = origin
-            response.headers["Access-Control-Expose-Headers"] = "X-Request-Id"
+            response.headers["Access-Control-Expose-Headers"] = _EXPOSE_HEADERS
         return response
 
     async def preflight(request: web.Request) -> web.StreamResponse:

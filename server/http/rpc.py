@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import re
 import secrets
 from collections.abc import Awaitable, Callable
 
+import msgspec
 from aiohttp import web
 
+from schema.errors import Issue
+from server.http.contracts import ClientContracts
 from server.http.noise import Noise
-from server.rpc import Dispatcher, Reply, error_reply
+from server.rpc import Dispatcher, Reply, RpcError, error_object, error_reply
 from server.settings import Settings
 
-__all__ = ["RequestIds", "rpc_handler"]
+__all__ = ["RequestIds", "client_address", "rpc_handler"]
 
 # JSON's own types, and what clients send for a body when told nothing else: no type
 # (requests, httpx), text/plain (fetch and aiohttp with a string), octet-stream (aiohttp
@@ -33,6 +37,7 @@ _MEDIA_TYPES = frozenset(
     }
 )
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_MS = re.compile(r"^[0-9]{1,9}$")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -50,10 +55,24 @@ class RequestIds:
         return f"{self._prefix}-{next(self._counter):x}"
 
 
-def rpc_handler(dispatcher: Dispatcher[object], settings: Settings, noise: Noise) -> Handler:
+def client_address(request: web.Request) -> str:
+    """Who an anonymous caller is, for rate limits and idempotency keys: its address.
+
+    The peer's address; behind a trusted proxy, the address the proxy forwarded.
+    """
+    return request.remote or ""
+
+
+def rpc_handler(
+    dispatcher: Dispatcher[object],
+    settings: Settings,
+    contracts: ClientContracts | None = None,
+    noise: Noise | None = None,
+) -> Handler:
     """The aiohttp handler: media type and size checks, then the dispatcher."""
     max_body = settings.rpc_max_body_bytes
     read_timeout = settings.http_read_timeout
+    quiet = noise or Noise(logging.getLogger("roomrpc.http"))
     request_ids = RequestIds()
 
     async def handle(request: web.Request) -> web.StreamResponse:
@@ -77,13 +96,29 @@ def rpc_handler(dispatcher: Dispatcher[object], settings: Settings, noise: Noise
             except web.HTTPRequestEntityTooLarge:
                 return _respond(_too_large(max_body, request_id), request_id)
             except TimeoutError:  # a body trickling in: 408, and the connection is closed
-                noise.note("slow-body", f"request bodies not received within {read_timeout:g} s")
+                quiet.note("slow-body", f"request bodies not received within {read_timeout:g} s")
                 message = f"The request body did not arrive within {read_timeout:g} s"
                 response = _respond(error_reply("TIMEOUT", request_id, message), request_id)
                 response.force_close()
                 return response
+        headers = request.headers
+        timeout = None
+        deadline = headers.get("X-Timeout-Ms")
+        if deadline is not None:
+            if not _MS.match(deadline) or deadline.strip("0") == "":
+                return _respond(_bad_deadline(request_id), request_id)
+            timeout = int(deadline) / 1000
+        if contracts is not None:
+            sent = headers.get("X-Contract-Hash")
+            if sent is not None and sent != contracts.current:
+                contracts.seen(sent)
         reply = await dispatcher.handle(
-            body, request_id=request_id, authorization=request.headers.get("Authorization")
+            body,
+            request_id=request_id,
+            authorization=headers.get("Authorization"),
+            client=client_address(request),
+            idempotency_key=headers.get("Idempotency-Key"),
+            timeout=timeout,
         )
         return _respond(reply, request_id)
 
@@ -99,8 +134,17 @@ def _too_large(max_body: int, request_id: str) -> Reply:
     return error_reply("PAYLOAD_TOO_LARGE", request_id, f"Body exceeds {max_body} bytes")
 
 
+def _bad_deadline(request_id: str) -> Reply:
+    issue = Issue(path="X-Timeout-Ms", message="Expected milliseconds, 1 to 999999999")
+    error = error_object(RpcError("BAD_REQUEST", issues=[issue]), path=None, request_id=request_id)
+    body = b'{"jsonrpc":"2.0","error":' + msgspec.json.encode(error) + b',"id":null}'
+    return Reply(body, 400)
+
+
 def _respond(reply: Reply, request_id: str) -> web.Response:
     headers = {"X-Request-Id": request_id}
+    if reply.headers is not None:
+        headers.update(reply.headers)
     if reply.body is None:
         return web.Response(status=204, headers=headers)
     headers["Content-Type"] = "application/json"

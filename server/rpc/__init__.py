@@ -6,6 +6,7 @@ from server.rpc.discover import discover_router
 from server.rpc.dispatch import Dispatcher, Reply, Resolver, error_reply
 from server.rpc.errors import RpcError, error_object
 from server.rpc.middleware import protected
+from server.rpc.policies import Idempotency, Limited, RateLimiter, Stored
 from server.rpc.router import Compiled, Middleware, Next, Router, RouterError, compile_procedures
 
 __all__ = [
@@ -14,14 +15,18 @@ __all__ = [
     "Compiled",
     "Context",
     "Dispatcher",
+    "Idempotency",
+    "Limited",
     "Middleware",
     "Next",
     "Principal",
+    "RateLimiter",
     "Reply",
     "Resolver",
     "Router",
     "RouterError",
     "RpcError",
+    "Stored",
     "compile_procedures",
     "discover_router",
     "error_object",

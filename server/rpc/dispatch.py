@@ -9,7 +9,9 @@ byte, and echoed byte for byte (``-0``, ``1e2`` and ``1.0`` come back as sent).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
+import math
 import re
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
@@ -24,6 +26,7 @@ from server.rpc._turns import Turns
 from server.rpc.context import Context, Principal
 from server.rpc.errors import RpcError, error_object
 from server.rpc.params import NotStructured, issue_of
+from server.rpc.policies import Idempotency, Limited, RateLimiter, Stored
 from server.rpc.router import Compiled
 
 __all__ = ["Dispatcher", "Reply", "Resolver", "error_reply"]
@@ -32,7 +35,10 @@ D = TypeVar("D")
 Resolver = Callable[[str], Awaitable[Principal | None]]
 log = logging.getLogger("roomrpc.rpc")
 _INTERNAL = RpcError("INTERNAL_SERVER_ERROR")
-_ANONYMOUS: tuple[Principal | None, RpcError | None] = (None, None)
+Resolved = tuple[Principal | None, RpcError | None]
+_ANONYMOUS: Resolved = (None, None)
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces
+_REPLAYED = {"Idempotent-Replayed": "true"}
 
 
 Id = msgspec.Raw | None  # raw JSON: a string, a number or null; None: not known
@@ -91,13 +97,37 @@ _LOOK = 4  # a light batch looks at the clock every this many calls
 
 
 class Reply(msgspec.Struct, frozen=True):
-    """What to send back: a body (None when nothing is answered) and an HTTP status.
+    """What to send back: a body (None when nothing is answered), an HTTP status, headers.
 
     A Struct: made once per request, it costs a tenth of a frozen dataclass.
     """
 
     body: bytes | None
     status: int = 200
+    headers: dict[str, str] | None = None  # transport headers (rate limits, replays)
+
+
+class _Method(msgspec.Struct):
+    method: str = ""
+
+
+class _AnswerData(msgspec.Struct, rename="camel"):
+    code: str = ""
+    retryable: bool = False
+
+
+class _AnswerError(msgspec.Struct):
+    data: _AnswerData | None = None
+
+
+class _Answer(msgspec.Struct):
+    error: _AnswerError | None = None
+
+
+_decode_methods = msgspec.json.Decoder(_Method | list[_Method]).decode
+_decode_answers = msgspec.json.Decoder(_Answer | list[_Answer]).decode
+# Answers that say the call did not happen and may be tried again: the key is freed.
+_RETRY_CODES = frozenset({"TIMEOUT", "SERVICE_UNAVAILABLE", "TOO_MANY_REQUESTS"})
 
 
 _NO_REPLY = Reply(None, 204)
@@ -114,6 +144,8 @@ class Dispatcher(Generic[D]):
         resolve_principal: Resolver,
         call_timeout: float,
         max_batch: int,
+        limiter: RateLimiter | None = None,
+        idempotency: Idempotency | None = None,
         max_response_bytes: int = 8 * 1024 * 1024,
         request_timeout: float = 60.0,
     ) -> None:
@@ -122,39 +154,159 @@ class Dispatcher(Generic[D]):
         self._resolve = resolve_principal
         self._timeout = call_timeout
         self._max_batch = max_batch
+        self._limiter = limiter
+        # Each procedure's rate limit class, looked up once per call (unknown: not counted).
+        self._classes = {name: proc.spec.counts_as for name, proc in self._procedures.items()}
+        self._idempotency = idempotency
         self._max_response = max_response_bytes
         self._request_timeout = request_timeout
         self._turns = Turns()
 
-    async def handle(self, body: bytes, *, request_id: str, authorization: str | None) -> Reply:
-        """Answer one request body; never raises."""
+    async def handle(
+        self,
+        body: bytes,
+        *,
+        request_id: str,
+        authorization: str | None,
+        client: str = "",
+        idempotency_key: str | None = None,
+        timeout: float | None = None,
+    ) -> Reply:
+        """Answer one request body; never raises.
+
+        ``client`` names an anonymous caller for rate limits (its address);
+        ``timeout`` (seconds) shortens the per-call time limit for this request;
+        ``idempotency_key`` makes a request with mutations run at most once.
+        """
         if not body.isascii():
             body = body.removeprefix(_BOM)
             if not _is_utf8(body):  # msgspec checks only what it decodes
                 return self._one(_protocol("PARSE_ERROR", request_id))
+        limit = self._timeout if timeout is None else min(timeout, self._timeout)
+        if idempotency_key is not None and self._idempotency is not None:
+            return await self._once(body, idempotency_key, request_id, authorization, client, limit)
+        return await self._serve(body, request_id, authorization, client, limit, None)
+
+    async def _serve(
+        self,
+        body: bytes,
+        request_id: str,
+        authorization: str | None,
+        client: str,
+        timeout: float,
+        resolved: Resolved | None,
+    ) -> Reply:
         if _is_batch(body):
-            return await self._batch(body, request_id, authorization)
+            return await self._batch(body, request_id, authorization, client, timeout, resolved)
         try:
             request = _decode_request(body)
         except msgspec.ValidationError as exc:
             return self._one(_invalid(exc, request_id))
         except (msgspec.DecodeError, RecursionError):  # not JSON, or nested beyond our depth
             return self._one(_protocol("PARSE_ERROR", request_id))
-        principal, denied = _ANONYMOUS
-        if authorization is not None:  # no credentials: nothing to await
+        principal, denied = _ANONYMOUS if resolved is None else resolved
+        if authorization is not None and resolved is None:  # no credentials: nothing to await
             principal, denied = await self._principal(authorization, request_id)
-        response = self._begin(request, request_id, principal, denied)
-        if isinstance(response, _Suspended):
-            response = await self._finish(response, request_id, None)
+        limited = None
+        limiter = self._limiter
+        if limiter is not None:
+            if limiter.synchronous:
+                limited = self._hit(limiter, request.method, principal, client)
+            else:
+                limited = await self._ahit(limiter, request.method, principal, client)
+        response = self._begin(request, request_id, principal, denied, limited)
+        if isinstance(response, _Suspended):  # a single call: the request is this call
+            response = await self._finish(response, request_id, timeout, self._request_timeout)
         if response is None:
             return _NO_REPLY
         body = self._encode(response, request.method, request_id)
+        if limited is not None and isinstance(response, _Failure):
+            return Reply(body, 429, _limit_headers(limited))
         if len(body) > self._max_response:  # an error always fits: only a result is this big
             error = error_object(self._full(), path=request.method, request_id=request_id)
             body = _encode(_Failure("2.0", error, response.id))
         return Reply(body)
 
-    async def _batch(self, body: bytes, request_id: str, authorization: str | None) -> Reply:
+    def _hit(
+        self, limiter: RateLimiter, method: str, principal: Principal | None, client: str
+    ) -> Limited | None:
+        """Count a call against its class's limit (a limiter that needs no await)."""
+        limit = self._classes.get(method)
+        if limit is None:
+            return None  # answered METHOD_NOT_FOUND: nothing runs
+        return limiter.hit(limit, client if principal is None else principal.being_id)
+
+    async def _ahit(
+        self, limiter: RateLimiter, method: str, principal: Principal | None, client: str
+    ) -> Limited | None:
+        limit = self._classes.get(method)
+        if limit is None:
+            return None
+        who = client if principal is None else principal.being_id
+        return await limiter.ahit(limit, who)
+
+    async def _once(
+        self,
+        body: bytes,
+        key: str,
+        request_id: str,
+        authorization: str | None,
+        client: str,
+        timeout: float,
+    ) -> Reply:
+        """Run a request carrying an idempotency key at most once; a repeat replays it."""
+        store = self._idempotency
+        assert store is not None
+        if not _IDEMPOTENCY_KEY.match(key):
+            issue = Issue(path="Idempotency-Key", message="Expected 1-255 printable characters")
+            failure = _null_id(RpcError("BAD_REQUEST", issues=[issue]), request_id)
+            return Reply(_encode(failure), 400)
+        resolved = _ANONYMOUS
+        if authorization is not None:
+            resolved = await self._principal(authorization, request_id)
+        principal, denied = resolved
+        if denied is not None or not self._mutates(body):  # queries ignore the key
+            return await self._serve(body, request_id, authorization, client, timeout, resolved)
+        scope = f"ip:{client}" if principal is None else principal.being_id
+        try:
+            stored = await store.begin(scope, key, hashlib.sha256(body).digest())
+        except RpcError as exc:
+            failure = _null_id(exc, request_id)
+            return Reply(_encode(failure), failure.error.data.http_status)
+        if stored is not None:
+            return Reply(stored.body, stored.status, _REPLAYED)
+        try:
+            reply = await self._serve(body, request_id, authorization, client, timeout, resolved)
+        except BaseException:  # cancelled: the request may run again when retried
+            await asyncio.shield(store.abandon(scope, key))
+            raise
+        if _may_retry(reply):
+            await store.abandon(scope, key)
+        else:
+            await store.finish(scope, key, Stored(reply.body, reply.status))
+        return reply
+
+    def _mutates(self, body: bytes) -> bool:
+        """Whether the request calls a mutation (only those are made idempotent)."""
+        try:
+            decoded = _decode_methods(body)
+        except (msgspec.DecodeError, RecursionError):
+            return False
+        for call in decoded if isinstance(decoded, list) else (decoded,):
+            proc = self._procedures.get(call.method)
+            if proc is not None and proc.spec.kind == "mutation":
+                return True
+        return False
+
+    async def _batch(
+        self,
+        body: bytes,
+        request_id: str,
+        authorization: str | None,
+        client: str,
+        timeout: float,
+        resolved: Resolved | None,
+    ) -> Reply:
         entries: list[_Request] | list[msgspec.Raw]
         try:
             try:
@@ -169,8 +321,8 @@ class Dispatcher(Generic[D]):
         if len(entries) > self._max_batch:
             message = f"Batch of {len(entries)} calls; at most {self._max_batch} allowed"
             return Reply(_encode(_protocol("PAYLOAD_TOO_LARGE", request_id, message)), 413)
-        principal, denied = _ANONYMOUS
-        if authorization is not None:  # no credentials: nothing to await
+        principal, denied = _ANONYMOUS if resolved is None else resolved
+        if authorization is not None and resolved is None:  # no credentials: nothing to await
             principal, denied = await self._principal(authorization, request_id)
         clock = time.monotonic  # asyncio's own clock, without its method call on every call
         started = clock()
@@ -182,6 +334,9 @@ class Dispatcher(Generic[D]):
         full = False  # a result was left out: the batch's further reads are not run
         heavy = False  # the batch has used its free time: one call per turn from now on
         tick = 1  # calls until the next look at the clock
+        limiter = self._limiter
+        limited: Limited | None = None
+        refused: list[Limited] = []  # every call limited: the whole request is 429
         for entry in entries:
             if isinstance(entry, _Request):
                 request = entry
@@ -192,23 +347,34 @@ class Dispatcher(Generic[D]):
                     pending.append(_invalid(exc, request_id))
                     methods.append(None)
                     continue
+            if limiter is not None:  # a batch counts each of its calls
+                if limiter.synchronous:
+                    limited = self._hit(limiter, request.method, principal, client)
+                else:
+                    limited = await self._ahit(limiter, request.method, principal, client)
+                if limited is not None:
+                    refused.append(limited)
             response: _Response | _Suspended | None
             if full and self._is_query(request.method):
                 response = self._failure(self._full(), request.id, request.method, request_id)
             elif heavy:
-                response = await self._turn(request, request_id, principal, denied, deadline)
+                response = await self._turn(
+                    request, request_id, principal, denied, limited, deadline
+                )
             elif (tick := tick - 1) > 0:  # the usual case: a light batch
-                response = self._begin(request, request_id, principal, denied)
+                response = self._begin(request, request_id, principal, denied, limited)
             elif (now := clock()) < free_until:
                 tick = _LOOK
-                response = self._begin(request, request_id, principal, denied)
+                response = self._begin(request, request_id, principal, denied, limited)
             elif now >= deadline:
                 response = self._late(request.id, request.method, request_id)
             else:  # the batch has had its free time: one call per turn from now on
                 heavy = True
-                response = await self._turn(request, request_id, principal, denied, deadline)
+                response = await self._turn(
+                    request, request_id, principal, denied, limited, deadline
+                )
             if isinstance(response, _Suspended):
-                response = await self._finish(response, request_id, deadline - clock())
+                response = await self._finish(response, request_id, timeout, deadline - clock())
                 tick = 1  # time has passed: look at the clock before the next call
             if response is not None:
                 pending.append(response)
@@ -220,6 +386,9 @@ class Dispatcher(Generic[D]):
         if len(out) == 1:
             return _NO_REPLY
         out[-1:] = b"]"
+        if len(refused) == len(entries):
+            worst = max(refused, key=lambda lim: lim.retry_after)
+            return Reply(bytes(out), 429, _limit_headers(worst))
         return Reply(bytes(out))
 
     async def _turn(
@@ -228,13 +397,14 @@ class Dispatcher(Generic[D]):
         request_id: str,
         principal: Principal | None,
         denied: RpcError | None,
+        limited: Limited | None,
         deadline: float,
     ) -> _Response | _Suspended | None:
         """Begin a heavy batch's call when it has the turn (the oldest batch's first)."""
         await self._turns.take(deadline)  # the same timeout for all: the earliest deadline
         try:
             if time.monotonic() < deadline:
-                return self._begin(request, request_id, principal, denied)
+                return self._begin(request, request_id, principal, denied, limited)
             return self._late(request.id, request.method, request_id)  # it passed meanwhile
         finally:
             self._turns.give()
@@ -317,6 +487,7 @@ class Dispatcher(Generic[D]):
         request_id: str,
         principal: Principal | None,
         denied: RpcError | None,
+        limited: Limited | None = None,
     ) -> _Response | _Suspended | None:
         """Run the call until it first waits: most calls finish here, with no timer or task."""
         rid, method, raw = request.id, request.method, request.params
@@ -330,6 +501,8 @@ class Dispatcher(Generic[D]):
                 if denied is not None:
                     raise denied
                 raise RpcError("METHOD_NOT_FOUND")  # the spec's exact message; data.path names it
+            if limited is not None:
+                raise _too_many(limited)
             params = proc.params.decode(None if raw is msgspec.UNSET else raw)
             coro = proc.run(Context(request_id, self._deps, principal, method), params)
             try:
@@ -350,14 +523,12 @@ class Dispatcher(Generic[D]):
         return _Success("2.0", result, rid)
 
     async def _finish(
-        self, call: _Suspended, request_id: str, remaining: float | None
+        self, call: _Suspended, request_id: str, limit: float, remaining: float
     ) -> _Response | None:
-        """Drive a suspended call to its end, within the call's timeout and the seconds
-        ``remaining`` before the request's deadline (None: a single call, the whole of it)."""
-        now = asyncio.get_running_loop().time()
-        ends = now + self._timeout
-        deadline = now + (self._request_timeout if remaining is None else remaining)
-        timeout = asyncio.timeout_at(min(ends, deadline))
+        """Drive a suspended call to its end within ``limit`` seconds and the ``remaining``
+        seconds of the request; past either, what the call awaits (a query, a LiveKit
+        request) is cancelled."""
+        timeout = asyncio.timeout(min(limit, remaining))
         try:
             async with timeout:
                 result = await Resume(call.coro, call.yielded)
@@ -365,9 +536,9 @@ class Dispatcher(Generic[D]):
             if not timeout.expired():
                 log.exception("internal error in %s (request %s)", call.method, request_id)
                 return self._failure(_INTERNAL, call.id, call.method, request_id)
-            if deadline < ends:
+            if remaining < limit:
                 return self._late(call.id, call.method, request_id)
-            message = f"{call.method} did not finish within {self._timeout:g} s"
+            message = f"{call.method} did not finish within {limit:g} s"
             error = RpcError("TIMEOUT", message, retryable=True)
             return self._failure(error, call.id, call.method, request_id)
         except RpcError as exc:
@@ -403,6 +574,42 @@ def error_reply(code: ErrorName, request_id: str, message: str | None = None) ->
     """A protocol-level error answered before dispatch (body too large, wrong media type)."""
     failure = _protocol(code, request_id, message)
     return Reply(_encode(failure), failure.error.data.http_status)
+
+
+def _too_many(limited: Limited) -> RpcError:
+    message = f"Over the limit of {limited.limit} calls per {limited.window} s"
+    retry_after = round(limited.retry_after, 3)
+    return RpcError(
+        "TOO_MANY_REQUESTS", message, reason="rate_limited", retryable=True, retry_after=retry_after
+    )
+
+
+def _limit_headers(limited: Limited) -> dict[str, str]:
+    """``Retry-After`` (RFC 9110) and the IETF draft's ``RateLimit-*`` fields."""
+    seconds = str(max(1, math.ceil(limited.retry_after)))
+    return {
+        "Retry-After": seconds,
+        "RateLimit-Limit": str(limited.limit),
+        "RateLimit-Remaining": "0",
+        "RateLimit-Reset": seconds,
+        "RateLimit-Policy": f"{limited.limit};w={limited.window}",
+    }
+
+
+def _may_retry(reply: Reply) -> bool:
+    """True when every answer says its call did not happen and may be tried again."""
+    if reply.body is None:
+        return False
+    try:
+        decoded = _decode_answers(reply.body)
+    except (msgspec.DecodeError, RecursionError):
+        return False
+    answers = decoded if isinstance(decoded, list) else (decoded,)
+    for answer in answers:
+        data = None if answer.error is None else answer.error.data
+        if data is None or not (data.retryable or data.code in _RETRY_CODES):
+            return False
+    return True
 
 
 def _is_utf8(body: bytes) -> bool:

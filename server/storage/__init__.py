@@ -9,6 +9,7 @@ and ``intentions`` hold the queries, each a function of a connection::
 
 from server.storage import (
     beings,
+    idempotency,
     intentions,
     memberships,
     presence,
@@ -21,6 +22,7 @@ __all__ = [
     "Storage",
     "StorageUnavailable",
     "beings",
+    "idempotency",
     "intentions",
     "memberships",
     "presence",

@@ -12,7 +12,7 @@ from schema import Base, Procedure, mutation, query
 from schema.errors import ErrorName
 from server.rpc import AuthedContext, Context, Router, RpcError
 
-__all__ = ["CONTRACT", "SECRET", "router"]
+__all__ = ["CONTRACT", "NAPS", "SECRET", "router"]
 
 SECRET = "s3cr3t-db-password"
 
@@ -62,6 +62,10 @@ unencodable = query("probe.unencodable", Nothing, Any, "Returns what JSON cannot
 blob = query("probe.blob", BlobInput, str, "size x U+0001: six bytes each in JSON")
 spin = query("probe.spin", SpinInput, float, "Holds the event loop's thread for ms")
 
+nap = mutation("probe.nap", SleepInput, int, "Sleeps, then answers how many naps ran so far")
+NAPS: list[float] = []  # every nap that ran: what idempotency tests count
+db_sleep = query("probe.dbSleep", SleepInput, bool, "Has the database sleep (PostgreSQL)")
+
 CONTRACT: tuple[Procedure[Any, Any], ...] = (
     boom,
     fail,
@@ -71,6 +75,8 @@ CONTRACT: tuple[Procedure[Any, Any], ...] = (
     unencodable,
     blob,
     spin,
+    nap,
+    db_sleep,
 )
 
 router = Router()
@@ -118,3 +124,20 @@ async def _spin(ctx: Context[Any], params: SpinInput) -> float:
     while time.perf_counter() < ends:  # a synchronous read on the loop's thread, say
         pass
     return params.ms
+
+
+@router.procedure(nap)
+async def _nap(ctx: Context[Any], params: SleepInput) -> int:
+    if params.seconds:
+        await asyncio.sleep(params.seconds)
+    NAPS.append(params.seconds)
+    return len(NAPS)
+
+
+@router.procedure(db_sleep)
+async def _db_sleep(ctx: Context[Any], params: SleepInput) -> bool:
+    import sqlalchemy as sa
+
+    async with ctx.deps.storage.read() as conn:
+        await conn.execute(sa.text(f"SELECT pg_sleep({params.seconds:.3f})"))
+    return True

@@ -719,6 +719,7 @@ export interface Procedures {
     input: MeInput;
     output: Me;
     errors: "UNAUTHORIZED" | "SERVICE_UNAVAILABLE";
+    reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "query";
     protected: true;
   };
@@ -727,6 +728,7 @@ export interface Procedures {
     input: CreateBeingInput;
     output: Being;
     errors: "CONFLICT" | "FORBIDDEN" | "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE";
+    reasons: "admin_only" | "already_member" | "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "id_taken" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "no_such_owner" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -734,7 +736,8 @@ export interface Procedures {
   "being.delete": {
     input: DeleteBeingInput;
     output: Being;
-    errors: "NOT_FOUND" | "FORBIDDEN" | "PRECONDITION_FAILED" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE";
+    errors: "NOT_FOUND" | "FORBIDDEN" | "PRECONDITION_FAILED" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "last_owner" | "no_such_being" | "not_owner" | "owns_bots" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -743,6 +746,7 @@ export interface Procedures {
     input: GetBeingInput;
     output: Being;
     errors: "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE";
+    reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "no_such_being" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "query";
     protected: false;
   };
@@ -751,6 +755,7 @@ export interface Procedures {
     input: ListBeingsInput;
     output: BeingPage;
     errors: "UNAUTHORIZED" | "SERVICE_UNAVAILABLE";
+    reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "query";
     protected: false;
   };
@@ -758,7 +763,8 @@ export interface Procedures {
   "being.update": {
     input: UpdateBeingInput;
     output: Being;
-    errors: "NOT_FOUND" | "FORBIDDEN" | "BAD_REQUEST" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE";
+    errors: "NOT_FOUND" | "FORBIDDEN" | "BAD_REQUEST" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "no_such_being" | "not_owner" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -766,7 +772,8 @@ export interface Procedures {
   "intention.create": {
     input: CreateIntentionInput;
     output: Intention;
-    errors: "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE";
+    errors: "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "listener" | "no_such_being" | "not_a_space" | "not_manager" | "not_member" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -775,6 +782,7 @@ export interface Procedures {
     input: ListIntentionsInput;
     output: IntentionPage;
     errors: "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE";
+    reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "no_such_being" | "not_a_space" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "query";
     protected: false;
   };
@@ -782,7 +790,8 @@ export interface Procedures {
   "livekit.getJoinToken": {
     input: GetJoinTokenInput;
     output: JoinToken;
-    errors: "UNAUTHORIZED" | "NOT_FOUND" | "BAD_REQUEST" | "FORBIDDEN" | "SERVICE_UNAVAILABLE";
+    errors: "UNAUTHORIZED" | "NOT_FOUND" | "BAD_REQUEST" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_not_configured" | "no_such_being" | "not_a_space" | "revoked" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -790,7 +799,8 @@ export interface Procedures {
   "livekit.liftRevocation": {
     input: LiftRevocationInput;
     output: RevocationLifted;
-    errors: "UNAUTHORIZED" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE";
+    errors: "UNAUTHORIZED" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "no_such_being" | "not_a_space" | "not_owner" | "outranked" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -799,6 +809,7 @@ export interface Procedures {
     input: ListParticipantsInput;
     output: Participant[];
     errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "media_bad_response" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "query";
     protected: true;
   };
@@ -806,7 +817,8 @@ export interface Procedures {
   "livekit.muteTrack": {
     input: MuteTrackInput;
     output: Track;
-    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "PRECONDITION_FAILED";
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "PRECONDITION_FAILED" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_precondition_failed" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "not_owner" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -814,7 +826,8 @@ export interface Procedures {
   "livekit.removeParticipant": {
     input: RemoveParticipantInput;
     output: RemovedParticipant;
-    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "not_owner" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -822,7 +835,8 @@ export interface Procedures {
   "livekit.sendSystemMessage": {
     input: SendSystemMessageInput;
     output: MessageSent;
-    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -830,7 +844,8 @@ export interface Procedures {
   "livekit.sendTestMessage": {
     input: SendTestMessageInput;
     output: MessageSent;
-    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "listener" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_member" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -838,7 +853,8 @@ export interface Procedures {
   "livekit.updateParticipant": {
     input: UpdateParticipantInput;
     output: Participant;
-    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_allowed" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "not_owner" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -846,7 +862,8 @@ export interface Procedures {
   "livekit.updateRoomMetadata": {
     input: UpdateRoomMetadataInput;
     output: MediaRoom;
-    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -854,7 +871,8 @@ export interface Procedures {
   "media.createRoom": {
     input: CreateRoomInput;
     output: MediaRoom;
-    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -862,7 +880,8 @@ export interface Procedures {
   "media.deleteRoom": {
     input: DeleteRoomInput;
     output: DeletedRoom;
-    errors: "UNAUTHORIZED" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    errors: "UNAUTHORIZED" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_not_configured" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -870,7 +889,8 @@ export interface Procedures {
   "media.generateToken": {
     input: GenerateTokenInput;
     output: MediaToken;
-    errors: "UNAUTHORIZED" | "FORBIDDEN" | "SERVICE_UNAVAILABLE";
+    errors: "UNAUTHORIZED" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_not_configured" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -879,6 +899,7 @@ export interface Procedures {
     input: ListRoomsInput;
     output: MediaRoom[];
     errors: "UNAUTHORIZED" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "media_bad_response" | "media_credentials_rejected" | "media_not_configured" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "query";
     protected: true;
   };
@@ -887,6 +908,7 @@ export interface Procedures {
     input: MediaUrlInput;
     output: string | null;
     errors: "UNAUTHORIZED" | "FORBIDDEN";
+    reasons: "bad_algorithm" | "bad_signature" | "invalid_token" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "query";
     protected: true;
   };
@@ -895,6 +917,7 @@ export interface Procedures {
     input: PresenceMembersInput;
     output: PresentMember[];
     errors: "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    reasons: "anonymous" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "media_bad_response" | "media_credentials_rejected" | "media_not_configured" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "query";
     protected: false;
   };
@@ -903,6 +926,7 @@ export interface Procedures {
     input: DiscoverInput;
     output: Record<string, unknown>;
     errors: never;
+    reasons: never;
     kind: "query";
     protected: false;
   };
@@ -911,6 +935,7 @@ export interface Procedures {
     input: AddMemberInput;
     output: Member;
     errors: "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "CONFLICT" | "BAD_REQUEST";
+    reasons: "already_member" | "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "no_such_being" | "not_a_space" | "not_manager" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -919,6 +944,7 @@ export interface Procedures {
     input: SpaceMembersInput;
     output: MemberPage;
     errors: "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE";
+    reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "no_such_being" | "not_a_space" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "query";
     protected: false;
   };
@@ -926,7 +952,8 @@ export interface Procedures {
   "space.removeMember": {
     input: RemoveMemberInput;
     output: Member;
-    errors: "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "PRECONDITION_FAILED";
+    errors: "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "PRECONDITION_FAILED" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "last_owner" | "no_member" | "no_such_being" | "not_a_space" | "not_manager" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -934,7 +961,8 @@ export interface Procedures {
   "space.setRole": {
     input: SetRoleInput;
     output: Member;
-    errors: "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "PRECONDITION_FAILED";
+    errors: "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "PRECONDITION_FAILED" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "last_owner" | "no_member" | "no_such_being" | "not_a_space" | "not_manager" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -943,6 +971,7 @@ export interface Procedures {
     input: HealthInput;
     output: Health;
     errors: never;
+    reasons: never;
     kind: "query";
     protected: false;
   };
@@ -958,7 +987,7 @@ export interface Client {
      * `auth.me`: a query, needs a bearer token.
      * Declared errors: `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`.
      */
-    readonly me: Procedure<"auth.me", MeInput, Me, "UNAUTHORIZED" | "SERVICE_UNAVAILABLE">;
+    readonly me: Procedure<"auth.me", MeInput, Me, "UNAUTHORIZED" | "SERVICE_UNAVAILABLE", "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "token_expired" | "token_predates_being" | "unknown_being">;
   };
   /** The `being` namespace: users, spaces and bots, and who may see them. */
   readonly being: {
@@ -968,35 +997,35 @@ export interface Client {
      * `being.create`: a mutation, needs a bearer token.
      * Declared errors: `CONFLICT`, `FORBIDDEN`, `NOT_FOUND`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`.
      */
-    readonly create: Procedure<"being.create", CreateBeingInput, Being, "CONFLICT" | "FORBIDDEN" | "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE">;
+    readonly create: Procedure<"being.create", CreateBeingInput, Being, "CONFLICT" | "FORBIDDEN" | "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE", "admin_only" | "already_member" | "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "id_taken" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "no_such_owner" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Delete a being (its owner only); a space takes its members and history along.
      *
      * `being.delete`: a mutation, needs a bearer token.
-     * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `PRECONDITION_FAILED`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`.
+     * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `PRECONDITION_FAILED`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `CONFLICT`.
      */
-    readonly delete: Procedure<"being.delete", DeleteBeingInput, Being, "NOT_FOUND" | "FORBIDDEN" | "PRECONDITION_FAILED" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE">;
+    readonly delete: Procedure<"being.delete", DeleteBeingInput, Being, "NOT_FOUND" | "FORBIDDEN" | "PRECONDITION_FAILED" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "last_owner" | "no_such_being" | "not_owner" | "owns_bots" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * A being by id; a private space is NOT_FOUND to non-members.
      *
      * `being.get`: a query.
      * Declared errors: `NOT_FOUND`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`.
      */
-    readonly get: Procedure<"being.get", GetBeingInput, Being, "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE">;
+    readonly get: Procedure<"being.get", GetBeingInput, Being, "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE", "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "no_such_being" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * The beings the caller may see, a page at a time, ordered by id.
      *
      * `being.list`: a query.
      * Declared errors: `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`.
      */
-    readonly list: Procedure<"being.list", ListBeingsInput, BeingPage, "UNAUTHORIZED" | "SERVICE_UNAVAILABLE">;
+    readonly list: Procedure<"being.list", ListBeingsInput, BeingPage, "UNAUTHORIZED" | "SERVICE_UNAVAILABLE", "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Change a being's name, visibility or metadata (its owner only).
      *
      * `being.update`: a mutation, needs a bearer token.
-     * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `BAD_REQUEST`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`.
+     * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `BAD_REQUEST`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `CONFLICT`.
      */
-    readonly update: Procedure<"being.update", UpdateBeingInput, Being, "NOT_FOUND" | "FORBIDDEN" | "BAD_REQUEST" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE">;
+    readonly update: Procedure<"being.update", UpdateBeingInput, Being, "NOT_FOUND" | "FORBIDDEN" | "BAD_REQUEST" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "no_such_being" | "not_owner" | "token_expired" | "token_predates_being" | "unknown_being">;
   };
   /** The `intention` namespace: what is said and done in a space, its history. */
   readonly intention: {
@@ -1004,16 +1033,16 @@ export interface Client {
      * Say something in a space (members; listeners may not speak).
      *
      * `intention.create`: a mutation, needs a bearer token.
-     * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`.
+     * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `CONFLICT`.
      */
-    readonly create: Procedure<"intention.create", CreateIntentionInput, Intention, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE">;
+    readonly create: Procedure<"intention.create", CreateIntentionInput, Intention, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "listener" | "no_such_being" | "not_a_space" | "not_manager" | "not_member" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * A space's history, newest first: what a client loads when it joins.
      *
      * `intention.list`: a query.
      * Declared errors: `NOT_FOUND`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`.
      */
-    readonly list: Procedure<"intention.list", ListIntentionsInput, IntentionPage, "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE">;
+    readonly list: Procedure<"intention.list", ListIntentionsInput, IntentionPage, "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE", "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "no_such_being" | "not_a_space" | "token_expired" | "token_predates_being" | "unknown_being">;
   };
   /**
    * The `livekit` namespace: a space's LiveKit room, for the beings in the space.
@@ -1028,65 +1057,65 @@ export interface Client {
      * A join token for a space's room, with grants from your role (data-only by default).
      *
      * `livekit.getJoinToken`: a mutation, needs a bearer token.
-     * Declared errors: `UNAUTHORIZED`, `NOT_FOUND`, `BAD_REQUEST`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`.
+     * Declared errors: `UNAUTHORIZED`, `NOT_FOUND`, `BAD_REQUEST`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `CONFLICT`.
      */
-    readonly getJoinToken: Procedure<"livekit.getJoinToken", GetJoinTokenInput, JoinToken, "UNAUTHORIZED" | "NOT_FOUND" | "BAD_REQUEST" | "FORBIDDEN" | "SERVICE_UNAVAILABLE">;
+    readonly getJoinToken: Procedure<"livekit.getJoinToken", GetJoinTokenInput, JoinToken, "UNAUTHORIZED" | "NOT_FOUND" | "BAD_REQUEST" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_not_configured" | "no_such_being" | "not_a_space" | "revoked" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Let a removed being join a space's room again now (owners, admins; not above their rank).
      *
      * `livekit.liftRevocation`: a mutation, needs a bearer token.
-     * Declared errors: `UNAUTHORIZED`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`.
+     * Declared errors: `UNAUTHORIZED`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `CONFLICT`.
      */
-    readonly liftRevocation: Procedure<"livekit.liftRevocation", LiftRevocationInput, RevocationLifted, "UNAUTHORIZED" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE">;
+    readonly liftRevocation: Procedure<"livekit.liftRevocation", LiftRevocationInput, RevocationLifted, "UNAUTHORIZED" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "no_such_being" | "not_a_space" | "not_owner" | "outranked" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Who is connected to a space's room (owners and moderators).
      *
      * `livekit.listParticipants`: a query, needs a bearer token.
      * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
      */
-    readonly listParticipants: Procedure<"livekit.listParticipants", ListParticipantsInput, Participant[], "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    readonly listParticipants: Procedure<"livekit.listParticipants", ListParticipantsInput, Participant[], "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS", "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "media_bad_response" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Mute a participant's published track (owners and moderators).
      *
      * `livekit.muteTrack`: a mutation, needs a bearer token.
-     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `PRECONDITION_FAILED`.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `PRECONDITION_FAILED`, `CONFLICT`.
      */
-    readonly muteTrack: Procedure<"livekit.muteTrack", MuteTrackInput, Track, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "PRECONDITION_FAILED">;
+    readonly muteTrack: Procedure<"livekit.muteTrack", MuteTrackInput, Track, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "PRECONDITION_FAILED" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_precondition_failed" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "not_owner" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Disconnect a participant and refuse its being new tokens for a while (owners, moderators).
      *
      * `livekit.removeParticipant`: a mutation, needs a bearer token.
-     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `CONFLICT`.
      */
-    readonly removeParticipant: Procedure<"livekit.removeParticipant", RemoveParticipantInput, RemovedParticipant, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    readonly removeParticipant: Procedure<"livekit.removeParticipant", RemoveParticipantInput, RemovedParticipant, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "not_owner" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Send a reliable data message into a space's room (owners and moderators).
      *
      * `livekit.sendSystemMessage`: a mutation, needs a bearer token.
-     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `CONFLICT`.
      */
-    readonly sendSystemMessage: Procedure<"livekit.sendSystemMessage", SendSystemMessageInput, MessageSent, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    readonly sendSystemMessage: Procedure<"livekit.sendSystemMessage", SendSystemMessageInput, MessageSent, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Send {type: 'test_message', fromBeingId, message, timestamp} on topic 'demo' (members).
      *
      * `livekit.sendTestMessage`: a mutation, needs a bearer token.
-     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `CONFLICT`.
      */
-    readonly sendTestMessage: Procedure<"livekit.sendTestMessage", SendTestMessageInput, MessageSent, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    readonly sendTestMessage: Procedure<"livekit.sendTestMessage", SendTestMessageInput, MessageSent, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "listener" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_member" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Change a participant's name, metadata, attributes or permissions (owners, moderators).
      *
      * `livekit.updateParticipant`: a mutation, needs a bearer token.
-     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `CONFLICT`.
      */
-    readonly updateParticipant: Procedure<"livekit.updateParticipant", UpdateParticipantInput, Participant, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    readonly updateParticipant: Procedure<"livekit.updateParticipant", UpdateParticipantInput, Participant, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_allowed" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "not_owner" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Replace a space's room metadata (owners and moderators; the room must be active).
      *
      * `livekit.updateRoomMetadata`: a mutation, needs a bearer token.
-     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `CONFLICT`.
      */
-    readonly updateRoomMetadata: Procedure<"livekit.updateRoomMetadata", UpdateRoomMetadataInput, MediaRoom, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    readonly updateRoomMetadata: Procedure<"livekit.updateRoomMetadata", UpdateRoomMetadataInput, MediaRoom, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being">;
   };
   /**
    * The `media` namespace: LiveKit rooms and tokens for trusted server-side callers.
@@ -1100,37 +1129,37 @@ export interface Client {
      * Create a LiveKit room, or return the existing one (idempotent).
      *
      * `media.createRoom`: a mutation, needs a bearer token.
-     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `CONFLICT`.
      */
-    readonly createRoom: Procedure<"media.createRoom", CreateRoomInput, MediaRoom, "UNAUTHORIZED" | "BAD_REQUEST" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    readonly createRoom: Procedure<"media.createRoom", CreateRoomInput, MediaRoom, "UNAUTHORIZED" | "BAD_REQUEST" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Delete a LiveKit room and disconnect everyone in it (idempotent).
      *
      * `media.deleteRoom`: a mutation, needs a bearer token.
-     * Declared errors: `UNAUTHORIZED`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
+     * Declared errors: `UNAUTHORIZED`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `CONFLICT`.
      */
-    readonly deleteRoom: Procedure<"media.deleteRoom", DeleteRoomInput, DeletedRoom, "UNAUTHORIZED" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    readonly deleteRoom: Procedure<"media.deleteRoom", DeleteRoomInput, DeletedRoom, "UNAUTHORIZED" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_not_configured" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Mint a LiveKit join token with explicit grants, and the URL to use it with.
      *
      * `media.generateToken`: a mutation, needs a bearer token.
-     * Declared errors: `UNAUTHORIZED`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`.
+     * Declared errors: `UNAUTHORIZED`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `CONFLICT`.
      */
-    readonly generateToken: Procedure<"media.generateToken", GenerateTokenInput, MediaToken, "UNAUTHORIZED" | "FORBIDDEN" | "SERVICE_UNAVAILABLE">;
+    readonly generateToken: Procedure<"media.generateToken", GenerateTokenInput, MediaToken, "UNAUTHORIZED" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_not_configured" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * The active LiveKit rooms.
      *
      * `media.listRooms`: a query, needs a bearer token.
      * Declared errors: `UNAUTHORIZED`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
      */
-    readonly listRooms: Procedure<"media.listRooms", ListRoomsInput, MediaRoom[], "UNAUTHORIZED" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    readonly listRooms: Procedure<"media.listRooms", ListRoomsInput, MediaRoom[], "UNAUTHORIZED" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS", "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "media_bad_response" | "media_credentials_rejected" | "media_not_configured" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * The LiveKit URL browsers connect to, or null when media is off.
      *
      * `media.mediaUrl`: a query, needs a bearer token.
      * Declared errors: `UNAUTHORIZED`, `FORBIDDEN`.
      */
-    readonly mediaUrl: Procedure<"media.mediaUrl", MediaUrlInput, string | null, "UNAUTHORIZED" | "FORBIDDEN">;
+    readonly mediaUrl: Procedure<"media.mediaUrl", MediaUrlInput, string | null, "UNAUTHORIZED" | "FORBIDDEN", "bad_algorithm" | "bad_signature" | "invalid_token" | "token_expired" | "token_predates_being" | "unknown_being">;
   };
   /**
    * The `presence` namespace: who is in a space's LiveKit room now.
@@ -1145,7 +1174,7 @@ export interface Client {
      * `presence.members`: a query.
      * Declared errors: `NOT_FOUND`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
      */
-    readonly members: Procedure<"presence.members", PresenceMembersInput, PresentMember[], "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    readonly members: Procedure<"presence.members", PresenceMembersInput, PresentMember[], "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS", "anonymous" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "media_bad_response" | "media_credentials_rejected" | "media_not_configured" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being">;
   };
   /** The reserved `rpc` namespace: service discovery (served by the RPC core itself). */
   readonly rpc: {
@@ -1154,7 +1183,7 @@ export interface Client {
      *
      * `rpc.discover`: a query.
      */
-    readonly discover: Procedure<"rpc.discover", DiscoverInput, Record<string, unknown>, never>;
+    readonly discover: Procedure<"rpc.discover", DiscoverInput, Record<string, unknown>, never, never>;
   };
   /** The `space` namespace: who is in a space, with which role. */
   readonly space: {
@@ -1164,28 +1193,28 @@ export interface Client {
      * `space.addMember`: a mutation, needs a bearer token.
      * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `CONFLICT`, `BAD_REQUEST`.
      */
-    readonly addMember: Procedure<"space.addMember", AddMemberInput, Member, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "CONFLICT" | "BAD_REQUEST">;
+    readonly addMember: Procedure<"space.addMember", AddMemberInput, Member, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "CONFLICT" | "BAD_REQUEST", "already_member" | "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "no_such_being" | "not_a_space" | "not_manager" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * A space's members: anyone for a public space, members for a private one.
      *
      * `space.members`: a query.
      * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`.
      */
-    readonly members: Procedure<"space.members", SpaceMembersInput, MemberPage, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE">;
+    readonly members: Procedure<"space.members", SpaceMembersInput, MemberPage, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE", "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "no_such_being" | "not_a_space" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Remove a member (owners, moderators, or the member itself); never the last owner.
      *
      * `space.removeMember`: a mutation, needs a bearer token.
-     * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `PRECONDITION_FAILED`.
+     * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `PRECONDITION_FAILED`, `CONFLICT`.
      */
-    readonly removeMember: Procedure<"space.removeMember", RemoveMemberInput, Member, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "PRECONDITION_FAILED">;
+    readonly removeMember: Procedure<"space.removeMember", RemoveMemberInput, Member, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "PRECONDITION_FAILED" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "last_owner" | "no_member" | "no_such_being" | "not_a_space" | "not_manager" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Change a member's role (owners; moderators between member and listener).
      *
      * `space.setRole`: a mutation, needs a bearer token.
-     * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `PRECONDITION_FAILED`.
+     * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `PRECONDITION_FAILED`, `CONFLICT`.
      */
-    readonly setRole: Procedure<"space.setRole", SetRoleInput, Member, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "PRECONDITION_FAILED">;
+    readonly setRole: Procedure<"space.setRole", SetRoleInput, Member, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "PRECONDITION_FAILED" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "last_owner" | "no_member" | "no_such_being" | "not_a_space" | "not_manager" | "token_expired" | "token_predates_being" | "unknown_being">;
   };
   /** The `system` namespace: the server's own health. */
   readonly system: {
@@ -1194,7 +1223,7 @@ export interface Client {
      *
      * `system.health`: a query.
      */
-    readonly health: Procedure<"system.health", HealthInput, Health, never>;
+    readonly health: Procedure<"system.health", HealthInput, Health, never, never>;
   };
 }
 
@@ -1202,35 +1231,38 @@ export interface Client {
 export const PROCEDURES = {
   "auth.me": { kind: "query", errors: ["UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: true },
   "being.create": { kind: "mutation", errors: ["CONFLICT", "FORBIDDEN", "NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: true },
-  "being.delete": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "PRECONDITION_FAILED", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: true },
+  "being.delete": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "PRECONDITION_FAILED", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "CONFLICT"], protected: true },
   "being.get": { kind: "query", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: false },
   "being.list": { kind: "query", errors: ["UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: false },
-  "being.update": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "BAD_REQUEST", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: true },
-  "intention.create": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: true },
+  "being.update": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "BAD_REQUEST", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "CONFLICT"], protected: true },
+  "intention.create": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "CONFLICT"], protected: true },
   "intention.list": { kind: "query", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: false },
-  "livekit.getJoinToken": { kind: "mutation", errors: ["UNAUTHORIZED", "NOT_FOUND", "BAD_REQUEST", "FORBIDDEN", "SERVICE_UNAVAILABLE"], protected: true },
-  "livekit.liftRevocation": { kind: "mutation", errors: ["UNAUTHORIZED", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE"], protected: true },
+  "livekit.getJoinToken": { kind: "mutation", errors: ["UNAUTHORIZED", "NOT_FOUND", "BAD_REQUEST", "FORBIDDEN", "SERVICE_UNAVAILABLE", "CONFLICT"], protected: true },
+  "livekit.liftRevocation": { kind: "mutation", errors: ["UNAUTHORIZED", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "CONFLICT"], protected: true },
   "livekit.listParticipants": { kind: "query", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
-  "livekit.muteTrack": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "PRECONDITION_FAILED"], protected: true },
-  "livekit.removeParticipant": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
-  "livekit.sendSystemMessage": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
-  "livekit.sendTestMessage": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
-  "livekit.updateParticipant": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
-  "livekit.updateRoomMetadata": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
-  "media.createRoom": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
-  "media.deleteRoom": { kind: "mutation", errors: ["UNAUTHORIZED", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
-  "media.generateToken": { kind: "mutation", errors: ["UNAUTHORIZED", "FORBIDDEN", "SERVICE_UNAVAILABLE"], protected: true },
+  "livekit.muteTrack": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "PRECONDITION_FAILED", "CONFLICT"], protected: true },
+  "livekit.removeParticipant": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "CONFLICT"], protected: true },
+  "livekit.sendSystemMessage": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "CONFLICT"], protected: true },
+  "livekit.sendTestMessage": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "CONFLICT"], protected: true },
+  "livekit.updateParticipant": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "CONFLICT"], protected: true },
+  "livekit.updateRoomMetadata": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "CONFLICT"], protected: true },
+  "media.createRoom": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "CONFLICT"], protected: true },
+  "media.deleteRoom": { kind: "mutation", errors: ["UNAUTHORIZED", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "CONFLICT"], protected: true },
+  "media.generateToken": { kind: "mutation", errors: ["UNAUTHORIZED", "FORBIDDEN", "SERVICE_UNAVAILABLE", "CONFLICT"], protected: true },
   "media.listRooms": { kind: "query", errors: ["UNAUTHORIZED", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
   "media.mediaUrl": { kind: "query", errors: ["UNAUTHORIZED", "FORBIDDEN"], protected: true },
   "presence.members": { kind: "query", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: false },
   "rpc.discover": { kind: "query", errors: [], protected: false },
   "space.addMember": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "CONFLICT", "BAD_REQUEST"], protected: true },
   "space.members": { kind: "query", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: false },
-  "space.removeMember": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "PRECONDITION_FAILED"], protected: true },
-  "space.setRole": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "PRECONDITION_FAILED"], protected: true },
+  "space.removeMember": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "PRECONDITION_FAILED", "CONFLICT"], protected: true },
+  "space.setRole": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "PRECONDITION_FAILED", "CONFLICT"], protected: true },
   "system.health": { kind: "query", errors: [], protected: false },
 } as const;
 PROCEDURES satisfies Record<keyof Procedures, ProcedureMeta>;
+
+/** The hash of the contract this client was made from: sent as `X-Contract-Hash`. */
+export const CONTRACT_HASH = "d74f6411f9c6e43c";
 
 /**
  * A client for this API: `await client.system.health()`.
@@ -1238,5 +1270,5 @@ PROCEDURES satisfies Record<keyof Procedures, ProcedureMeta>;
  * Calls made in the same tick go out as one JSON-RPC batch; see {@link ClientOptions}.
  */
 export function createClient(options: ClientOptions): Client & RawClient {
-  return buildClient<Client>(PROCEDURES, options);
+  return buildClient<Client>(PROCEDURES, options, CONTRACT_HASH);
 }

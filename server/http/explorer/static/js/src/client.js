@@ -3,14 +3,14 @@
 import { CORE_ERRORS } from "./errors.gen.js";
 import { HttpLink } from "./link.js";
 /** Builds the namespaces of a generated client (the generated `createClient` calls this). */
-export function buildClient(table, options) {
-    const link = new HttpLink(options);
+export function buildClient(table, options, contractHash) {
+    const link = new HttpLink(options, contractHash);
     const root = {
-        $call: (method, params, call) => link.call(method, params, call),
+        $call: (method, params, call) => link.call(method, params, call, table[method]?.kind ?? "mutation"),
     };
     const spaces = {};
     for (const [path, meta] of Object.entries(table)) {
-        const fn = (input, call) => link.call(path, input, call);
+        const fn = (input, call) => link.call(path, input, call, meta.kind);
         Object.defineProperty(fn, "name", { value: path });
         Object.assign(fn, {
             path,
