@@ -98,8 +98,10 @@ ANY_CALL: tuple[ErrorName, ...] = (
     "TOO_MANY_REQUESTS",
     "BAD_REQUEST",
 )
-# ``reason``s any call may give: a refused token, a rate limit.
+# ``reason``s any call may give: a refused token, a rate limit, a result too large
+# for the answer (RPC_MAX_RESPONSE_BYTES).
 ANY_CALL_REASONS: dict[ErrorName, tuple[str, ...]] = {
+    "PAYLOAD_TOO_LARGE": ("response_too_large",),
     "UNAUTHORIZED": (
         "bad_algorithm",
         "bad_signature",

@@ -69,6 +69,7 @@ export type CoreReason =
   | "bad_signature"
   | "invalid_token"
   | "rate_limited"
+  | "response_too_large"
   | "token_expired"
   | "token_predates_being"
   | "unknown_being";
