@@ -182,6 +182,10 @@ def main() -> None:
     if args.serve:
         serve(args.serve)
         return
+    # --- what counting calls for /metrics costs, in process ---
+    from bench import metrics as bench_metrics
+
+    bench_metrics.report(bench_metrics.measure())
     if shutil.which("wrk") is None:
         raise SystemExit("make bench needs wrk: apt-get install wrk")
     _register_extras()
@@ -217,6 +221,8 @@ def main() -> None:
     from bench import limits as bench_limits
 
     bench_limits.main()
+    # Fan-out to WebSocket subscribers against a plain aiohttp broadcast (bench/live.py).
+    subprocess.run([sys.executable, "-m", "bench.live"], check=True)
 
 
 def _wait(base: str) -> None:

@@ -22,7 +22,18 @@ from schema import (
     system,
 )
 from schema._base import Base
-from schema._procedure import Kind, LimitClass, Procedure, Reasons, mutation, query
+from schema._procedure import (
+    Event,
+    Feed,
+    Kind,
+    LimitClass,
+    Procedure,
+    Reasons,
+    Subscribed,
+    mutation,
+    query,
+    subscription,
+)
 from schema.errors import ERRORS, ErrorName
 
 __all__ = [
@@ -31,13 +42,17 @@ __all__ = [
     "NAMESPACES",
     "Base",
     "ErrorName",
+    "Event",
+    "Feed",
     "Kind",
     "LimitClass",
     "Procedure",
     "Reasons",
+    "Subscribed",
     "mutation",
     "procedures_of",
     "query",
+    "subscription",
 ]
 
 # One module per namespace; a new namespace is one import and one entry here.

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeAlias, TypeVar
 
 import msgspec
 
@@ -16,15 +17,28 @@ from schema.errors import (
     ERRORS,
     MUTATION_REASONS,
     STORAGE_REASONS,
+    SUBSCRIPTION_REASONS,
     ErrorName,
     Issue,
 )
 
-__all__ = ["Kind", "LimitClass", "Procedure", "Reasons", "mutation", "query"]
+__all__ = [
+    "Event",
+    "Feed",
+    "Kind",
+    "LimitClass",
+    "Procedure",
+    "Reasons",
+    "Subscribed",
+    "mutation",
+    "query",
+    "subscription",
+]
 
 In = TypeVar("In")
 Out = TypeVar("Out")
-Kind = Literal["query", "mutation"]
+Ev = TypeVar("Ev")
+Kind = Literal["query", "mutation", "subscription"]
 # Which rate limit a call counts against: reads and writes by default; calls that reach
 # LiveKit, and those that mint a join token, have limits of their own.
 LimitClass = Literal["read", "write", "livekit", "token"]
@@ -52,6 +66,7 @@ class Procedure(Generic[In, Out]):
     errors: tuple[ErrorName, ...] = ()
     protected: bool = False
     description: str = field(default="", compare=False)
+    event: Any = None  # a subscription's event type (``data`` of each event); else None
     limit: LimitClass | None = field(default=None, compare=False)  # None: by kind
     reasons: Reasons = field(default_factory=dict, compare=False)
 
@@ -63,6 +78,10 @@ class Procedure(Generic[In, Out]):
         unknown = [e for e in self.errors if e not in ERRORS]
         if unknown:
             raise ValueError(f"{self.name}: unknown error codes {unknown}")
+        if (self.kind == "subscription") != (self.event is not None):
+            raise ValueError(f"{self.name}: a subscription, and only one, declares an event type")
+        if self.kind == "subscription" and "last_event_id" not in self.input.__struct_fields__:
+            raise ValueError(f"{self.name}: a subscription's input needs 'last_event_id'")
         if self.protected and "UNAUTHORIZED" not in self.errors:  # protected implies it
             object.__setattr__(self, "errors", ("UNAUTHORIZED", *self.errors))
         if self.kind == "mutation" and "CONFLICT" not in self.errors:  # an Idempotency-Key's
@@ -81,6 +100,8 @@ class Procedure(Generic[In, Out]):
             words.update(STORAGE_REASONS.get(code, ()))
             if self.kind == "mutation":
                 words.update(MUTATION_REASONS.get(code, ()))
+            elif self.kind == "subscription":
+                words.update(SUBSCRIPTION_REASONS.get(code, ()))
         return tuple(sorted(words))
 
     def error_data(self, code: ErrorName) -> type[msgspec.Struct]:
@@ -92,7 +113,7 @@ class Procedure(Generic[In, Out]):
         """The rate limit a call counts against: ``limit``, else reads or writes by kind."""
         if self.limit is not None:
             return self.limit
-        return "read" if self.kind == "query" else "write"
+        return "write" if self.kind == "mutation" else "read"
 
     @property
     def namespace(self) -> str:
@@ -169,3 +190,51 @@ def _error_data(code: ErrorName, reasons: tuple[str, ...]) -> type[msgspec.Struc
     ]
     name = "".join(part.title() for part in code.split("_")) + "Data"
     return msgspec.defstruct(name, fields, bases=(Base,), omit_defaults=True)
+
+
+class Subscribed(msgspec.Struct, frozen=True):
+    """What subscribing answers: the subscription's id, named in each of its events."""
+
+    subscription: str
+
+
+@dataclass(frozen=True, slots=True)
+class Event(Generic[Ev]):
+    """One event of a subscription: its id (increasing, a resume point) and its data."""
+
+    id: str
+    data: Ev
+
+
+Feed: TypeAlias = AsyncIterator[Event[Ev]]
+"""What a subscription's handler returns: its events, in order, until it ends."""
+
+
+def subscription(
+    name: str,
+    input: type[In],
+    event: type[Ev],
+    summary: str,
+    *,
+    errors: tuple[ErrorName, ...] = (),
+    protected: bool = False,
+    reasons: Reasons | None = None,
+) -> Procedure[In, Feed[Ev]]:
+    """Declare a subscription: answers ``{"subscription": sid}``, then sends events.
+
+    ``input`` must have ``last_event_id: str | None = None`` (``lastEventId``): the
+    subscription resumes after it. Each event is a notification named ``name`` whose
+    params are ``{subscription, id, data}`` with ``data`` an ``event``; the end is
+    ``{subscription, error}``.
+    """
+    return Procedure(
+        name,
+        "subscription",
+        input,
+        Subscribed,
+        summary,
+        errors,
+        protected,
+        event=event,
+        reasons=dict(reasons or {}),
+    )

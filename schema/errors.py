@@ -15,6 +15,7 @@ __all__ = [
     "MUTATION_REASONS",
     "PROTOCOL_ERRORS",
     "STORAGE_REASONS",
+    "SUBSCRIPTION_REASONS",
     "ErrorData",
     "ErrorName",
     "ErrorObject",
@@ -120,6 +121,13 @@ STORAGE_REASONS: dict[ErrorName, tuple[str, ...]] = {
 MUTATION_REASONS: dict[ErrorName, tuple[str, ...]] = {
     "CONFLICT": ("answer_not_kept", "idempotency_key_reused", "in_progress"),
     "NOT_FOUND": ("gone",),
+}
+# ... any subscription: how the server ends one (a slow reader, limits, shutdown, a
+# socket that now acts for another being).
+SUBSCRIPTION_REASONS: dict[ErrorName, tuple[str, ...]] = {
+    "TOO_MANY_REQUESTS": ("slow_consumer", "sockets_per_being", "subscriptions_per_socket"),
+    "SERVICE_UNAVAILABLE": ("shutting_down",),
+    "UNAUTHORIZED": ("rebound", "token_expired"),
 }
 
 assert set(get_args(ErrorName)) == set(ERRORS), "the error table must name every code"

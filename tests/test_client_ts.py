@@ -261,3 +261,16 @@ async def test_client_retries_safely_through_lost_answers(
 
 def _names(body: Any) -> set[str]:
     return {c["method"] for c in (body if isinstance(body, list) else [body])}
+
+
+def test_the_readme_example_type_checks_in_a_browser_app(installed: Path) -> None:
+    """The README's quick start, as a Vite app would compile it (bundler, DOM)."""
+    readme = (TS.parents[1] / "README.md").read_text(encoding="utf-8")
+    match = re.search(r"```ts\n(.*?createClient.*?)```", readme, re.DOTALL)
+    assert match, "the README shows a TypeScript example with createClient"
+    (installed / "readme.ts").write_text(match[1] + "\nexport {};\n", encoding="utf-8")
+    options = {"module": "esnext", "moduleResolution": "bundler", "lib": ["ES2022", "DOM"]}
+    options["types"] = []
+    config = {"compilerOptions": {**_STRICTEST, **options}, "files": ["readme.ts"]}
+    (installed / "tsconfig.readme.json").write_text(json.dumps(config), encoding="utf-8")
+    tsc("-p", installed / "tsconfig.readme.json")

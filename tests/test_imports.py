@@ -31,6 +31,7 @@ LAYERS: dict[str, int] = {
     "codegen": 1,
     "server.rpc": 1,
     "server.settings": 1,
+    "server.observe": 1,
     "server.domain": 2,
     "server.storage": 3,
     "server.livekit": 3,
@@ -45,6 +46,7 @@ LAYERS: dict[str, int] = {
 # Adapters stand side by side; only these lean on another one.
 ADAPTER_USES: dict[str, frozenset[str]] = {
     "server.auth": frozenset({"server.storage"}),
+    "server.bus": frozenset({"server.storage"}),
 }
 
 

@@ -21,34 +21,51 @@ from server.rpc.params import issue_of
 from server.settings import Settings
 from server.storage import Storage, beings
 
-__all__ = ["SECRET_FILE", "BearerResolver", "Tokens", "load_secret"]
+__all__ = [
+    "SECRET_FILE",
+    "BearerResolver",
+    "SecretMissing",
+    "Tokens",
+    "load_secret",
+    "secret_path",
+]
 
 SECRET_FILE = "auth_secret"
 ALGORITHM = "HS256"
 PUBLIC_ALGORITHMS = ("RS256", "ES256")  # an external identity provider's signatures
 _BEING_ID = r"^@[a-z0-9._-]{1,63}$(?!\n)"  # the whole string: no trailing newline
+_DEVICE = r"^[A-Za-z0-9._-]{1,32}$(?!\n)"  # schema.livekit.Device
 _LAST_SECOND = 253402300799  # 9999-12-31T23:59:59Z: a later time is not a time
 _CACHE_SIZE = 4096
 log = logging.getLogger("roomrpc.auth")
 
 
-def load_secret(settings: Settings) -> str:
+class SecretMissing(LookupError):
+    """No ``AUTH_SECRET`` and no generated secret where one was looked for."""
+
+
+def secret_path(settings: Settings) -> Path:
+    """Where the generated secret is kept."""
+    return (Path(settings.data_dir) / SECRET_FILE).resolve()
+
+
+def load_secret(settings: Settings, *, create: bool = True) -> str:
     """``AUTH_SECRET``, or a secret generated once and kept in the data folder.
 
     The generated one survives restarts, so dev tokens keep working; its value
-    is never logged.
+    is never logged. With ``create=False`` a missing one raises ``SecretMissing``.
     """
     if settings.auth_secret is not None:
         return settings.auth_secret
-    path = Path(settings.data_dir) / SECRET_FILE
+    path = secret_path(settings)
+    if not path.is_file() and not create:
+        raise SecretMissing(str(path))
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as file:
             file.write(secrets.token_urlsafe(48))
         log.warning("AUTH_SECRET is not set: generated one in %s (kept across restarts)", path)
-    else:
-        log.info("AUTH_SECRET is not set: using the generated one in %s", path)
     return path.read_text().strip()
 
 
@@ -75,22 +92,30 @@ class Tokens:
             self._keys.update(dict.fromkeys(PUBLIC_ALGORITHMS, public_key))
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Tokens:
+    def from_settings(cls, settings: Settings, *, create_secret: bool = True) -> Tokens:
         """Tokens keyed with ``AUTH_SECRET`` (or the generated secret), and the identity
         provider's ``AUTH_PUBLIC_KEY`` when set."""
         public_key = settings.auth_public_key
         if public_key is not None and "-----BEGIN" not in public_key:
             public_key = Path(public_key).read_text()  # a path to the PEM file
         return cls(
-            load_secret(settings),
+            load_secret(settings, create=create_secret),
             issuer=settings.auth_issuer,
             audience=settings.auth_audience,
             public_key=public_key,
             leeway=settings.auth_leeway_seconds,
         )
 
-    def mint(self, being_id: str, *, ttl: timedelta, roles: Iterable[str] = ()) -> str:
-        """A signed token for ``being_id``, valid for ``ttl``."""
+    def mint(
+        self,
+        being_id: str,
+        *,
+        ttl: timedelta,
+        roles: Iterable[str] = (),
+        device: str | None = None,
+    ) -> str:
+        """A signed token for ``being_id``, valid for ``ttl``; ``device`` labels the tab or
+        device it is for (its LiveKit identity becomes ``@being#device``)."""
         now = time.time()
         claims: dict[str, Any] = {
             "sub": being_id,
@@ -99,6 +124,8 @@ class Tokens:
         }
         if roles:
             claims["roles"] = sorted(set(roles))
+        if device is not None:
+            claims["device"] = device
         if self._issuer:
             claims["iss"] = self._issuer
         if self._audience:
@@ -142,7 +169,9 @@ class Tokens:
         except (OverflowError, ValueError, TypeError) as exc:  # a time PyJWT cannot compare
             log.info("token refused: unreadable claim (%s)", type(exc).__name__)
             raise _unauthorized("The token's claims cannot be read", "invalid_token") from None
-        return Principal(read.sub, frozenset(read.roles)), read.exp + self._leeway, read.iat
+        expires = read.exp + self._leeway
+        principal = Principal(read.sub, frozenset(read.roles), expires, device=read.device)
+        return principal, expires, read.iat
 
 
 class _Claims(msgspec.Struct):
@@ -153,6 +182,7 @@ class _Claims(msgspec.Struct):
     iat: Annotated[float, msgspec.Meta(ge=0, le=_LAST_SECOND)]
     nbf: Annotated[float, msgspec.Meta(ge=0, le=_LAST_SECOND)] | None = None
     roles: list[str] = []
+    device: Annotated[str, msgspec.Meta(pattern=_DEVICE)] | None = None
 
 
 _UNREADABLE = {
@@ -161,6 +191,7 @@ _UNREADABLE = {
     "exp": "The token's expiry is not a time",
     "iat": "The token's issue time is not a time",
     "nbf": "The token's start time is not a time",
+    "device": "The token's device is not a device label",
 }
 
 

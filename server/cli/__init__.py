@@ -7,6 +7,7 @@ import click
 from server.cli.beings import being, migrate, revision, seed, token
 from server.cli.contract import contract
 from server.cli.serve import codegen, serve
+from server.cli.spaces import space
 
 __all__ = ["main"]
 
@@ -17,5 +18,5 @@ def main() -> None:
     """roomrpc: a typed JSON-RPC 2.0 backend for live rooms."""
 
 
-for _command in (serve, codegen, token, being, seed, migrate, revision, contract):
+for _command in (serve, codegen, token, being, space, seed, migrate, revision, contract):
     main.add_command(_command)

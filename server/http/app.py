@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import AsyncIterator, Iterable, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -15,14 +16,19 @@ from schema import Procedure, jsonrpc_examples
 from schema.openrpc import build_openrpc, contract_hash
 from server import __version__
 from server.auth import BearerResolver, Tokens
+from server.bus import open_bus
 from server.http.contracts import ClientContracts
 from server.http.cors import with_cors
 from server.http.explorer import add_explorer, secure
+from server.http.forwarded import TRUSTED_PROXIES, TrustedProxies
 from server.http.health import READY_CHECKS, healthz, readyz
 from server.http.noise import NOISE, Noise, ServerLog, quiet_accept_errors
-from server.http.rpc import rpc_handler
+from server.http.observe import METRICS, metrics_handler, tracer_provider, tracing_middleware
+from server.http.rpc import rpc_handler, upgrade_handler
+from server.http.socket import LIVE, Live
 from server.http.webhook import add_webhook
 from server.livekit import LiveKit
+from server.observe import Metrics
 from server.procedures import ROUTERS
 from server.procedures.deps import Deps
 from server.procedures.jsonrpc_examples import router as examples_router
@@ -35,11 +41,15 @@ from server.rpc import (
     Router,
     compile_procedures,
     discover_router,
+    live_router,
     protected,
 )
 from server.settings import Settings
 from server.storage import Storage
 from server.storage.idempotency import IdempotencyStore
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
 
 __all__ = [
     "CALLER",
@@ -70,16 +80,21 @@ def create_app(
     contract: Iterable[Procedure[Any, Any]] = schema.CONTRACT,
     routers: Sequence[Router] = ROUTERS,
     resolve_principal: Resolver | None = None,
+    tracing: TracerProvider | None = None,
 ) -> web.Application:
-    """Build the app; a router that does not match the contract fails here, not later."""
+    """Build the app; a router that does not match the contract fails here, not later.
+
+    ``tracing`` defaults to the OTLP exporter ``OTEL_EXPORTER_OTLP_ENDPOINT`` names.
+    """
     contract = tuple(contract)
     if settings.rpc_spec_examples:  # the spec's examples, replayable word for word (off by default)
         contract += jsonrpc_examples.CONTRACT
         routers = (*routers, examples_router)
-    builtins = [discover_router(contract, title="roomrpc", version=__version__)]
-    procedures = compile_procedures(contract, routers, builtins=builtins, protect=protected)
     livekit = LiveKit.from_settings(settings)  # None: media is off
     deps = Deps(settings=settings, livekit=livekit)
+    metrics = Metrics()
+    if livekit is not None and settings.metrics:
+        livekit.rooms.metrics = metrics
     if resolve_principal is None:  # the real one: bearer JWTs of beings in storage
         resolve_principal = BearerResolver(
             Tokens.from_settings(settings),
@@ -88,6 +103,13 @@ def create_app(
         )
     limits = RateLimits(settings) if settings.rate_limits else None
     idempotency = IdempotencyStore(lambda: deps.storage, settings)
+    compiled: dict[str, Compiled] = {}  # rpc.authenticate answers auth.me: looked up when called
+    builtins = [
+        discover_router(contract, title="roomrpc", version=__version__),
+        live_router(resolve_principal, compiled),
+    ]
+    procedures = compile_procedures(contract, routers, builtins=builtins, protect=protected)
+    compiled.update(procedures)
     dispatcher = Dispatcher(
         procedures,
         deps=deps,
@@ -96,19 +118,28 @@ def create_app(
         max_batch=settings.rpc_max_batch,
         limiter=limits,
         idempotency=idempotency,
+        observe=metrics.observe_call if settings.metrics else None,
         max_response_bytes=settings.rpc_max_response_bytes,
         request_timeout=settings.rpc_request_timeout,
     )
     document = build_openrpc(contract, title="roomrpc", version=__version__)
     contracts = ClientContracts(contract_hash(document))
+    own_tracing = tracing is None
+    tracing = tracing or tracer_provider(settings)
+    middlewares = [] if tracing is None else [tracing_middleware(tracing)]
     noise = Noise(logging.getLogger("roomrpc.http"))
     app = web.Application(
         client_max_size=settings.rpc_max_body_bytes,
+        middlewares=middlewares,
         handler_args={"logger": ServerLog(logging.getLogger("aiohttp.server"), noise)},
     )
     app.on_response_prepare.append(_explorer_headers if settings.explorer else _server_header)
     app[NOISE] = noise
+    if tracing is not None and own_tracing:
+        app.on_cleanup.append(_shutdown(tracing))  # the last spans are sent, not lost
     app[DEPS] = deps
+    app[METRICS] = metrics
+    app[TRUSTED_PROXIES] = TrustedProxies(settings.forwarded_allow_ips)
     app[PROCEDURES] = procedures
     app[CALLER] = Caller(procedures, deps)
     app[READY_CHECKS] = {}
@@ -119,11 +150,23 @@ def create_app(
     app[CLIENT_CONTRACTS] = contracts
     if limits is not None and not limits.synchronous:
         app[READY_CHECKS]["rate_limits"] = limits.ping
-    handler = rpc_handler(dispatcher, settings, contracts, noise)  # type: ignore[arg-type]
-    if settings.cors_origins:
-        handler, preflight = with_cors(handler, settings.cors_origins)
-        app.router.add_route("OPTIONS", "/rpc", preflight)
+    live = app[LIVE] = Live(settings)
+    handler = rpc_handler(
+        dispatcher,  # type: ignore[arg-type]
+        settings,
+        contracts,
+        resolve=resolve_principal,
+        live=live,
+        record=settings.access_log,
+        noise=noise,
+    )
+    handler, preflight = with_cors(handler, settings.cors_origins)
+    app.router.add_route("OPTIONS", "/rpc", preflight)
     app.router.add_post("/rpc", handler)
+    if settings.metrics:
+        app.router.add_get("/metrics", metrics_handler)
+    app.router.add_get("/rpc", upgrade_handler(dispatcher, resolve_principal, live))  # type: ignore[arg-type]
+    app.on_shutdown.append(live.shutdown)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.cleanup_ctx.append(quiet_accept_errors)
@@ -150,15 +193,33 @@ async def _explorer_headers(request: web.Request, response: web.StreamResponse) 
     secure(request, response)
 
 
+def _shutdown(provider: TracerProvider) -> Callable[[web.Application], Awaitable[None]]:
+    async def shutdown(app: web.Application) -> None:
+        await asyncio.to_thread(provider.shutdown)  # flushes the batch: a blocking export
+
+    return shutdown
+
+
 async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
     """Open the database (migrating it) at start-up, close it at shutdown."""
     deps = app[DEPS]
     storage = await Storage.open(deps.settings)
+    if deps.settings.metrics:
+        storage.metrics = app[METRICS]
     deps.opened_storage = storage
     app[READY_CHECKS].setdefault("database", storage.ping)  # one set before start-up wins
     try:
+        bus = deps.opened_bus = await open_bus(deps.settings)
+        bus.prepare = functools.partial(deps.shared.prepare, storage)
+    except BaseException:
+        deps.opened_storage = None
+        await storage.close()
+        raise
+    try:
         yield
     finally:
+        deps.opened_bus = None
+        await bus.close()
         deps.opened_storage = None
         await storage.close()
 

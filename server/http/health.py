@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from server.http.noise import NOISE, Noise
+from server.rpc import RpcError
 
 __all__ = ["READY_CHECKS", "ReadyCheck", "healthz", "readyz"]
 
@@ -40,6 +41,9 @@ async def _run(name: str, check: ReadyCheck, noise: Noise) -> str:
     except TimeoutError:
         noise.note(f"ready:{name}", f"readiness check {name} timed out")
         return "timeout"
+    except RpcError as exc:  # ours: the adapter already logged the cause in one line
+        noise.note(f"ready:{name}", f"readiness check {name} failed: {exc.reason or exc.code}")
+        return "unavailable"
     except Exception as exc:
         noise.note(f"ready:{name}", f"readiness check {name} failed: {type(exc).__name__}")
         return "unavailable"

@@ -13,12 +13,16 @@ import msgspec
 from aiohttp import web
 
 from schema.errors import Issue
+from server.http import forwarded
 from server.http.contracts import ClientContracts
 from server.http.noise import Noise
-from server.rpc import Dispatcher, Reply, RpcError, error_object, error_reply
+from server.http.observe import CALLS, REQUEST_ID
+from server.http.socket import Live, socket_handler
+from server.http.sse import serve_sse, wants_sse
+from server.rpc import Dispatcher, Reply, Resolver, RpcError, error_object, error_reply
 from server.settings import Settings
 
-__all__ = ["RequestIds", "client_address", "rpc_handler"]
+__all__ = ["RequestIds", "client_address", "rpc_handler", "upgrade_handler"]
 
 # JSON's own types, and what clients send for a body when told nothing else: no type
 # (requests, httpx), text/plain (fetch and aiohttp with a string), octet-stream (aiohttp
@@ -58,18 +62,41 @@ class RequestIds:
 def client_address(request: web.Request) -> str:
     """Who an anonymous caller is, for rate limits and idempotency keys: its address.
 
-    The peer's address; behind a trusted proxy, the address the proxy forwarded.
+    The peer's address; behind a trusted proxy (``FORWARDED_ALLOW_IPS``), the
+    address the proxy forwarded.
     """
-    return request.remote or ""
+    return forwarded.client_address(request)
+
+
+def upgrade_handler(dispatcher: Dispatcher[object], resolve: Resolver, live: Live) -> Handler:
+    """``GET /rpc``: the WebSocket transport (an upgrade request), else 405 as before."""
+    serve = socket_handler(dispatcher, resolve, live)
+    request_ids = RequestIds()
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        if request.headers.get("Upgrade", "").lower() != "websocket":
+            raise web.HTTPMethodNotAllowed("GET", ["POST"])
+        return await serve(request, request_ids(request))
+
+    return handle
 
 
 def rpc_handler(
     dispatcher: Dispatcher[object],
     settings: Settings,
     contracts: ClientContracts | None = None,
+    *,
+    resolve: Resolver | None = None,
+    live: Live | None = None,
+    record: bool = False,
     noise: Noise | None = None,
 ) -> Handler:
-    """The aiohttp handler: media type and size checks, then the dispatcher."""
+    """The aiohttp handler: media type and size checks, then the dispatcher (or SSE).
+
+    With ``record`` (the access log is on), the request id and a record of each
+    call are kept on the request for the access log; a tracer asks by setting
+    ``CALLS`` itself.
+    """
     max_body = settings.rpc_max_body_bytes
     read_timeout = settings.http_read_timeout
     quiet = noise or Noise(logging.getLogger("roomrpc.http"))
@@ -77,6 +104,11 @@ def rpc_handler(
 
     async def handle(request: web.Request) -> web.StreamResponse:
         request_id = request_ids(request)
+        calls = request.get(CALLS)
+        if record:
+            request[REQUEST_ID] = request_id
+            if calls is None:
+                calls = request[CALLS] = []
         content_type = request.headers.get("Content-Type", "")
         if content_type != "application/json" and not _is_json(content_type):
             message = "Content-Type must be application/json"
@@ -112,6 +144,11 @@ def rpc_handler(
             sent = headers.get("X-Contract-Hash")
             if sent is not None and sent != contracts.current:
                 contracts.seen(sent)
+        if live is not None and resolve is not None and wants_sse(request):
+            streamed = await serve_sse(request, body, request_id, dispatcher, resolve, live)
+            if isinstance(streamed, web.StreamResponse):
+                return streamed
+            return _respond(streamed, request_id)
         reply = await dispatcher.handle(
             body,
             request_id=request_id,
@@ -119,6 +156,7 @@ def rpc_handler(
             client=client_address(request),
             idempotency_key=headers.get("Idempotency-Key"),
             timeout=timeout,
+            calls=calls,
         )
         return _respond(reply, request_id)
 

@@ -53,9 +53,8 @@ async def get_join_token(ctx: AuthedCtx, params: livekit.GetJoinTokenInput) -> l
     if until is not None:
         message = f"You were removed from {room_id}; you may rejoin after {until.isoformat()}"
         raise RpcError("FORBIDDEN", message, reason="revoked", retryable=True)
-    identity = (
-        principal.being_id if params.device is None else f"{principal.being_id}#{params.device}"
-    )
+    device = principal.device if params.device is None else params.device
+    identity = principal.being_id if device is None else f"{principal.being_id}#{device}"
     token = handle.mint_token(
         room=room_id,
         identity=identity,

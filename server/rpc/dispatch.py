@@ -16,6 +16,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
+from time import perf_counter
 from typing import Any, Generic, Literal, TypeVar
 
 import msgspec
@@ -23,16 +24,24 @@ import msgspec
 from schema.errors import ErrorName, ErrorObject, Issue
 from server.rpc._eager import Resume
 from server.rpc._turns import Turns
+from server.rpc.connection import Connection
 from server.rpc.context import Context, Principal
 from server.rpc.errors import RpcError, error_object
 from server.rpc.params import NotStructured, issue_of
 from server.rpc.policies import Idempotency, Limited, RateLimiter, Stored
 from server.rpc.router import Compiled
 
-__all__ = ["Dispatcher", "Reply", "Resolver", "error_reply"]
+__all__ = ["CallObserver", "CallRecord", "Dispatcher", "Reply", "Resolver", "error_reply"]
 
 D = TypeVar("D")
 Resolver = Callable[[str], Awaitable[Principal | None]]
+# Told of each finished call: method ("unknown" for a name no procedure has), code
+# ("OK" or the error's name) and seconds. Metrics hang here; it must be cheap.
+CallObserver = Callable[[str, str, float], None]
+# What a transport asks to hear of each call of one request, for its access log and
+# traces: (method, code, started, ended), times from ``time.perf_counter``.
+CallRecord = tuple[str, str, float, float]
+_UNKNOWN = "unknown"
 log = logging.getLogger("roomrpc.rpc")
 _INTERNAL = RpcError("INTERNAL_SERVER_ERROR")
 Resolved = tuple[Principal | None, RpcError | None]
@@ -71,6 +80,8 @@ class _Suspended:
     yielded: Any
     id: Id | msgspec.UnsetType
     method: str
+    start: float
+    calls: list[CallRecord] | None
 
 
 _Response = _Success | _Failure
@@ -146,10 +157,15 @@ class Dispatcher(Generic[D]):
         max_batch: int,
         limiter: RateLimiter | None = None,
         idempotency: Idempotency | None = None,
+        observe: CallObserver | None = None,
         max_response_bytes: int = 8 * 1024 * 1024,
         request_timeout: float = 60.0,
     ) -> None:
         self._procedures = dict(procedures)
+        self._observe = observe
+        self._max_response = max_response_bytes
+        self._request_timeout = request_timeout
+        self._turns = Turns()
         self._deps = deps
         self._resolve = resolve_principal
         self._timeout = call_timeout
@@ -158,9 +174,6 @@ class Dispatcher(Generic[D]):
         # Each procedure's rate limit class, looked up once per call (unknown: not counted).
         self._classes = {name: proc.spec.counts_as for name, proc in self._procedures.items()}
         self._idempotency = idempotency
-        self._max_response = max_response_bytes
-        self._request_timeout = request_timeout
-        self._turns = Turns()
 
     async def handle(
         self,
@@ -171,12 +184,17 @@ class Dispatcher(Generic[D]):
         client: str = "",
         idempotency_key: str | None = None,
         timeout: float | None = None,
+        connection: Connection | None = None,
+        calls: list[CallRecord] | None = None,
     ) -> Reply:
         """Answer one request body; never raises.
 
         ``client`` names an anonymous caller for rate limits (its address);
         ``timeout`` (seconds) shortens the per-call time limit for this request;
         ``idempotency_key`` makes a request with mutations run at most once.
+        Over a socket, ``connection`` is handed to each call's context, and the
+        caller is the socket's principal unless ``authorization`` is given.
+        ``calls``, when given, gets a record of each call (the access log's and the tracer's).
         """
         if not body.isascii():
             body = body.removeprefix(_BOM)
@@ -184,8 +202,12 @@ class Dispatcher(Generic[D]):
                 return self._one(_protocol("PARSE_ERROR", request_id))
         limit = self._timeout if timeout is None else min(timeout, self._timeout)
         if idempotency_key is not None and self._idempotency is not None:
-            return await self._once(body, idempotency_key, request_id, authorization, client, limit)
-        return await self._serve(body, request_id, authorization, client, limit, None)
+            return await self._once(
+                body, idempotency_key, request_id, authorization, client, limit, connection, calls
+            )
+        return await self._serve(
+            body, request_id, authorization, client, limit, None, connection, calls
+        )
 
     async def _serve(
         self,
@@ -195,9 +217,13 @@ class Dispatcher(Generic[D]):
         client: str,
         timeout: float,
         resolved: Resolved | None,
+        connection: Connection | None = None,
+        calls: list[CallRecord] | None = None,
     ) -> Reply:
         if _is_batch(body):
-            return await self._batch(body, request_id, authorization, client, timeout, resolved)
+            return await self._batch(
+                body, request_id, authorization, client, timeout, resolved, connection, calls
+            )
         try:
             request = _decode_request(body)
         except msgspec.ValidationError as exc:
@@ -207,6 +233,8 @@ class Dispatcher(Generic[D]):
         principal, denied = _ANONYMOUS if resolved is None else resolved
         if authorization is not None and resolved is None:  # no credentials: nothing to await
             principal, denied = await self._principal(authorization, request_id)
+        elif connection is not None and resolved is None:
+            principal = connection.principal
         limited = None
         limiter = self._limiter
         if limiter is not None:
@@ -214,7 +242,7 @@ class Dispatcher(Generic[D]):
                 limited = self._hit(limiter, request.method, principal, client)
             else:
                 limited = await self._ahit(limiter, request.method, principal, client)
-        response = self._begin(request, request_id, principal, denied, limited)
+        response = self._begin(request, request_id, principal, denied, limited, connection, calls)
         if isinstance(response, _Suspended):  # a single call: the request is this call
             response = await self._finish(response, request_id, timeout, self._request_timeout)
         if response is None:
@@ -253,6 +281,8 @@ class Dispatcher(Generic[D]):
         authorization: str | None,
         client: str,
         timeout: float,
+        connection: Connection | None = None,
+        calls: list[CallRecord] | None = None,
     ) -> Reply:
         """Run a request carrying an idempotency key at most once; a repeat replays it."""
         store = self._idempotency
@@ -264,9 +294,13 @@ class Dispatcher(Generic[D]):
         resolved = _ANONYMOUS
         if authorization is not None:
             resolved = await self._principal(authorization, request_id)
+        elif connection is not None:
+            resolved = (connection.principal, None)
         principal, denied = resolved
         if denied is not None or not self._mutates(body):  # queries ignore the key
-            return await self._serve(body, request_id, authorization, client, timeout, resolved)
+            return await self._serve(
+                body, request_id, authorization, client, timeout, resolved, connection, calls
+            )
         scope = f"ip:{client}" if principal is None else principal.being_id
         try:
             stored = await store.begin(scope, key, hashlib.sha256(body).digest())
@@ -276,7 +310,9 @@ class Dispatcher(Generic[D]):
         if stored is not None:
             return Reply(stored.body, stored.status, _REPLAYED)
         try:
-            reply = await self._serve(body, request_id, authorization, client, timeout, resolved)
+            reply = await self._serve(
+                body, request_id, authorization, client, timeout, resolved, connection, calls
+            )
         except BaseException:  # cancelled: the request may run again when retried
             await asyncio.shield(store.abandon(scope, key))
             raise
@@ -306,6 +342,8 @@ class Dispatcher(Generic[D]):
         client: str,
         timeout: float,
         resolved: Resolved | None,
+        connection: Connection | None,
+        calls: list[CallRecord] | None,
     ) -> Reply:
         entries: list[_Request] | list[msgspec.Raw]
         try:
@@ -324,6 +362,8 @@ class Dispatcher(Generic[D]):
         principal, denied = _ANONYMOUS if resolved is None else resolved
         if authorization is not None and resolved is None:  # no credentials: nothing to await
             principal, denied = await self._principal(authorization, request_id)
+        elif connection is not None and resolved is None:
+            principal = connection.principal
         clock = time.monotonic  # asyncio's own clock, without its method call on every call
         started = clock()
         deadline = started + self._request_timeout
@@ -359,19 +399,23 @@ class Dispatcher(Generic[D]):
                 response = self._failure(self._full(), request.id, request.method, request_id)
             elif heavy:
                 response = await self._turn(
-                    request, request_id, principal, denied, limited, deadline
+                    request, request_id, principal, denied, limited, connection, calls, deadline
                 )
             elif (tick := tick - 1) > 0:  # the usual case: a light batch
-                response = self._begin(request, request_id, principal, denied, limited)
+                response = self._begin(
+                    request, request_id, principal, denied, limited, connection, calls
+                )
             elif (now := clock()) < free_until:
                 tick = _LOOK
-                response = self._begin(request, request_id, principal, denied, limited)
+                response = self._begin(
+                    request, request_id, principal, denied, limited, connection, calls
+                )
             elif now >= deadline:
                 response = self._late(request.id, request.method, request_id)
             else:  # the batch has had its free time: one call per turn from now on
                 heavy = True
                 response = await self._turn(
-                    request, request_id, principal, denied, limited, deadline
+                    request, request_id, principal, denied, limited, connection, calls, deadline
                 )
             if isinstance(response, _Suspended):
                 response = await self._finish(response, request_id, timeout, deadline - clock())
@@ -398,13 +442,17 @@ class Dispatcher(Generic[D]):
         principal: Principal | None,
         denied: RpcError | None,
         limited: Limited | None,
+        connection: Connection | None,
+        calls: list[CallRecord] | None,
         deadline: float,
     ) -> _Response | _Suspended | None:
         """Begin a heavy batch's call when it has the turn (the oldest batch's first)."""
         await self._turns.take(deadline)  # the same timeout for all: the earliest deadline
         try:
             if time.monotonic() < deadline:
-                return self._begin(request, request_id, principal, denied, limited)
+                return self._begin(
+                    request, request_id, principal, denied, limited, connection, calls
+                )
             return self._late(request.id, request.method, request_id)  # it passed meanwhile
         finally:
             self._turns.give()
@@ -466,9 +514,11 @@ class Dispatcher(Generic[D]):
         return RpcError("PAYLOAD_TOO_LARGE", message, reason="response_too_large")
 
     def _late(self, rid: Id | msgspec.UnsetType, method: str, request_id: str) -> _Failure | None:
+        return self._failure(self._late_error(), rid, method, request_id)
+
+    def _late_error(self) -> RpcError:
         message = f"The request did not finish within {self._request_timeout:g} s"
-        error = RpcError("TIMEOUT", message, retryable=True)
-        return self._failure(error, rid, method, request_id)
+        return RpcError("TIMEOUT", message, retryable=True)
 
     async def _principal(
         self, authorization: str, request_id: str
@@ -488,10 +538,14 @@ class Dispatcher(Generic[D]):
         principal: Principal | None,
         denied: RpcError | None,
         limited: Limited | None = None,
+        connection: Connection | None = None,
+        calls: list[CallRecord] | None = None,
     ) -> _Response | _Suspended | None:
         """Run the call until it first waits: most calls finish here, with no timer or task."""
+        start = perf_counter()
         rid, method, raw = request.id, request.method, request.params
         if rid is not msgspec.UNSET and memoryview(rid)[0] in _NOT_AN_ID:
+            self._done(method, "INVALID_REQUEST", start, calls)
             return _null_id(RpcError("INVALID_REQUEST", issues=[_BAD_ID]), request_id)
         try:
             proc = self._procedures.get(method)
@@ -504,20 +558,25 @@ class Dispatcher(Generic[D]):
             if limited is not None:
                 raise _too_many(limited)
             params = proc.params.decode(None if raw is msgspec.UNSET else raw)
-            coro = proc.run(Context(request_id, self._deps, principal, method), params)
+            ctx = Context(request_id, self._deps, principal, method, connection)
+            coro = proc.run(ctx, params)
             try:
                 yielded = coro.send(None)  # type: ignore[attr-defined]
             except StopIteration as stop:
                 result = stop.value
             else:
-                return _Suspended(coro, yielded, rid, method)  # type: ignore[arg-type]
+                return _Suspended(coro, yielded, rid, method, start, calls)  # type: ignore[arg-type]
         except NotStructured as exc:  # an invalid request object: answered, with a null id
+            self._done(method, exc.code, start, calls)
             return _null_id(exc, request_id)
         except RpcError as exc:
+            self._done(method, exc.code, start, calls)
             return self._failure(exc, rid, method, request_id)
         except Exception:
             log.exception("internal error in %s (request %s)", method, request_id)
+            self._done(method, _INTERNAL.code, start, calls)
             return self._failure(_INTERNAL, rid, method, request_id)
+        self._done(method, "OK", start, calls)
         if rid is msgspec.UNSET:
             return None
         return _Success("2.0", result, rid)
@@ -535,20 +594,38 @@ class Dispatcher(Generic[D]):
         except TimeoutError:
             if not timeout.expired():
                 log.exception("internal error in %s (request %s)", call.method, request_id)
-                return self._failure(_INTERNAL, call.id, call.method, request_id)
+                return self._failed(_INTERNAL, call, request_id)
             if remaining < limit:
-                return self._late(call.id, call.method, request_id)
+                return self._failed(self._late_error(), call, request_id)
             message = f"{call.method} did not finish within {limit:g} s"
             error = RpcError("TIMEOUT", message, retryable=True)
-            return self._failure(error, call.id, call.method, request_id)
+            return self._failed(error, call, request_id)
         except RpcError as exc:
-            return self._failure(exc, call.id, call.method, request_id)
+            return self._failed(exc, call, request_id)
         except Exception:
             log.exception("internal error in %s (request %s)", call.method, request_id)
-            return self._failure(_INTERNAL, call.id, call.method, request_id)
+            return self._failed(_INTERNAL, call, request_id)
+        self._done(call.method, "OK", call.start, call.calls)
         if call.id is msgspec.UNSET:
             return None
         return _Success("2.0", result, call.id)
+
+    def _done(self, method: str, code: str, start: float, calls: list[CallRecord] | None) -> None:
+        """Tell the observer (metrics) and the request's record of one finished call."""
+        observe = self._observe
+        if observe is None and calls is None:
+            return
+        end = perf_counter()
+        if method not in self._procedures:  # a caller's typo must not become a new series
+            method = _UNKNOWN
+        if observe is not None:
+            observe(method, code, end - start)
+        if calls is not None:
+            calls.append((method, code, start, end))
+
+    def _failed(self, error: RpcError, call: _Suspended, request_id: str) -> _Failure | None:
+        self._done(call.method, error.code, call.start, call.calls)
+        return self._failure(error, call.id, call.method, request_id)
 
     @staticmethod
     def _failure(

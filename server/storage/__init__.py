@@ -14,17 +14,24 @@ from server.storage import (
     memberships,
     presence,
     revocations,
+    space_events,
 )
-from server.storage.errors import StorageUnavailable
-from server.storage.store import Storage
+from server.storage.engine import describe_database
+from server.storage.errors import DatabaseMissing, DatabaseOpenError, StorageUnavailable
+from server.storage.store import Storage, after_commit
 
 __all__ = [
+    "DatabaseMissing",
+    "DatabaseOpenError",
     "Storage",
     "StorageUnavailable",
+    "after_commit",
     "beings",
+    "describe_database",
     "idempotency",
     "intentions",
     "memberships",
     "presence",
     "revocations",
+    "space_events",
 ]

@@ -14,7 +14,17 @@ from server.rpc import RpcError
 from server.storage.errors import is_unique_violation
 from server.storage.tables import memberships
 
-__all__ = ["add", "count_owners", "get", "page", "remove", "role_of", "set_role", "sole_owner_of"]
+__all__ = [
+    "add",
+    "count_owners",
+    "get",
+    "of_being",
+    "page",
+    "remove",
+    "role_of",
+    "set_role",
+    "sole_owner_of",
+]
 
 _ROLE = sa.select(memberships.c.role).where(
     memberships.c.space_id == sa.bindparam("space"),
@@ -116,3 +126,13 @@ async def sole_owner_of(conn: AsyncConnection, being_id: str) -> list[str]:
         .order_by(memberships.c.space_id)
     )
     return list((await conn.execute(query)).scalars())
+
+
+async def of_being(conn: AsyncConnection, being_id: str) -> list[Member]:
+    """Every membership of ``being_id``, by space."""
+    query = (
+        sa.select(memberships)
+        .where(memberships.c.being_id == being_id)
+        .order_by(memberships.c.space_id)
+    )
+    return [_member(row) for row in await conn.execute(query)]

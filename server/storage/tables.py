@@ -18,6 +18,7 @@ __all__ = [
     "metadata",
     "presence",
     "revocations",
+    "space_events",
     "webhook_events",
 ]
 
@@ -89,6 +90,20 @@ intentions = sa.Table(
     sa.Column("content", sa.Text(), nullable=False),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Index("ix_intentions_space_id_id", "space_id", "id"),
+)
+
+# A space's changes and membership, in commit order: what space.watch replays. No foreign
+# key: the row of a space's deletion outlives the space.
+space_events = sa.Table(
+    "space_events",
+    metadata,
+    sa.Column("id", _SERIAL, primary_key=True, autoincrement=True),
+    sa.Column("space_id", BEING_ID, nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("being_id", BEING_ID, nullable=True),
+    sa.Column("role", sa.String(16), nullable=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Index("ix_space_events_space_id_id", "space_id", "id"),
 )
 
 # --- LiveKit: webhook ids seen, presence in rooms, revoked participants ---

@@ -104,9 +104,24 @@ export type ReasonOf<P extends AnyProcedure> = NonNullable<P["~types"]>["reasons
 /** The `RpcError` `P` may reject with: `code` narrowed to {@link ErrorCodeOf}, `reason` to {@link ReasonOf}. */
 export type ErrorOf<P extends AnyProcedure> = RpcError<ErrorCodeOf<P>, ReasonOf<P>>;
 
+/**
+ * A subscription procedure (served over a WebSocket or SSE only): its input, and the type
+ * of each event's `data`. Subscribing answers `{subscription: sid}`; events arrive as
+ * notifications `{method: path, params: {subscription, id, data: Ev}}`.
+ */
+export interface Subscription<Path extends string, I, Ev, E extends ErrorCode> {
+  /** The wire name, e.g. `"intention.watch"`. */
+  readonly path: Path;
+  readonly kind: "subscription";
+  /** Every code the subscription may fail or end with: its declared ones, then the core ones. */
+  readonly errors: readonly (E | CoreErrorCode)[];
+  /** Types only (never set at run time). */
+  readonly "~types"?: { input: I; event: Ev; errors: E };
+}
+
 /** A procedure as the generated table describes it at run time. */
 export interface ProcedureMeta {
-  readonly kind: "query" | "mutation";
+  readonly kind: "query" | "mutation" | "subscription";
   readonly errors: readonly ErrorCode[];
   readonly protected: boolean;
 }
@@ -126,11 +141,11 @@ export function buildClient<C>(
   const link = new HttpLink(options, contractHash);
   const root: Record<string, unknown> = {
     $call: (method: string, params?: unknown, call?: CallOptions) =>
-      link.call(method, params, call, table[method]?.kind ?? "mutation"),
+      link.call(method, params, call, overHttp(table[method]?.kind ?? "mutation")),
   };
   const spaces: Record<string, Record<string, unknown>> = {};
   for (const [path, meta] of Object.entries(table)) {
-    const fn = (input?: unknown, call?: CallOptions) => link.call(path, input, call, meta.kind);
+    const fn = (input?: unknown, call?: CallOptions) => link.call(path, input, call, overHttp(meta.kind));
     Object.defineProperty(fn, "name", { value: path });
     Object.assign(fn, {
       path,
@@ -147,4 +162,9 @@ export function buildClient<C>(
   }
   for (const [name, space] of Object.entries(spaces)) root[name] = Object.freeze(space);
   return Object.freeze(root) as C & RawClient;
+}
+
+/** How a call goes over HTTP: a subscription is refused there (BAD_REQUEST says how to subscribe). */
+function overHttp(kind: ProcedureMeta["kind"]): "query" | "mutation" {
+  return kind === "mutation" ? "mutation" : "query";
 }

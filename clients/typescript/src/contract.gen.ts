@@ -2,7 +2,7 @@
 // Do not edit: change the contract and regenerate.
 
 import { buildClient } from "./client.js";
-import type { ClientOptions, Procedure, ProcedureMeta, RawClient } from "./client.js";
+import type { ClientOptions, Procedure, ProcedureMeta, RawClient, Subscription } from "./client.js";
 
 /** Who joins which space, with which role. */
 export interface AddMemberInput {
@@ -20,6 +20,11 @@ export interface AddMemberInput {
   beingId: string;
   /** @defaultValue `"member"` */
   role?: "listener" | "member" | "moderator" | "owner" | undefined;
+}
+
+/** A bearer token (a JWT), for clients that cannot set `Authorization` on the upgrade. */
+export interface AuthenticateInput {
+  token: string;
 }
 
 /** A user, a space or a bot. */
@@ -566,6 +571,20 @@ export interface SetRoleInput {
   role: "listener" | "member" | "moderator" | "owner";
 }
 
+/**
+ * A change of a space: `updated` (read it with being.get), `deleted` (the last event),
+ * or a membership change, naming the member (`beingId`) and its role (its new one; the one
+ * it had, when removed).
+ */
+export interface SpaceEvent {
+  type: "deleted" | "memberAdded" | "memberRemoved" | "roleChanged" | "updated";
+  spaceId: string;
+  beingId: string | null;
+  role: "listener" | "member" | "moderator" | "owner" | null;
+  /** Date and time, RFC 3339 (`2024-05-01T12:00:00Z`). */
+  at: string;
+}
+
 /** The space, and where to continue. */
 export interface SpaceMembersInput {
   /**
@@ -586,6 +605,11 @@ export interface SpaceMembersInput {
    * @defaultValue `100`
    */
   limit?: number | undefined;
+}
+
+/** What subscribing answers: the subscription's id, named in each of its events. */
+export interface Subscribed {
+  subscription: string;
 }
 
 /**
@@ -637,6 +661,11 @@ export interface Track {
   source: "camera" | "microphone" | "screen_share" | "screen_share_audio" | "unknown";
   name: string;
   muted: boolean;
+}
+
+/** The id a subscribe call answered. */
+export interface UnsubscribeInput {
+  subscription: string;
 }
 
 /** What to change; absent fields stay as they are. */
@@ -712,6 +741,38 @@ export interface UpdateRoomMetadataInput {
   metadata: string;
 }
 
+/** A space's new intentions, live; after `lastEventId` (an intention id) when given. */
+export interface WatchIntentionsInput {
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
+   */
+  spaceId: string;
+  /**
+   * String, at most 64 characters.
+   *
+   * @defaultValue `null`
+   */
+  lastEventId?: string | null | undefined;
+}
+
+/** A space's changes, live; after `lastEventId` (an event id it sent) when given. */
+export interface WatchSpaceInput {
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
+   */
+  spaceId: string;
+  /**
+   * String, at most 64 characters.
+   *
+   * @defaultValue `null`
+   */
+  lastEventId?: string | null | undefined;
+}
+
 /** Every procedure by its wire name: input, output, declared error codes, kind. */
 export interface Procedures {
   /** The caller's being and roles. */
@@ -785,6 +846,16 @@ export interface Procedures {
     reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "no_such_being" | "not_a_space" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "query";
     protected: false;
+  };
+  /** Every intention created in a space from now on (or after lastEventId), as intention.list returns it; the event id is the intention's id. */
+  "intention.watch": {
+    input: WatchIntentionsInput;
+    output: Subscribed;
+    errors: "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "TOO_MANY_REQUESTS" | "SERVICE_UNAVAILABLE";
+    reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "no_such_being" | "not_a_space" | "rate_limited" | "rebound" | "shutting_down" | "slow_consumer" | "sockets_per_being" | "subscriptions_per_socket" | "token_expired" | "token_predates_being" | "unknown_being";
+    kind: "subscription";
+    protected: false;
+    event: Intention;
   };
   /** A join token for a space's room, with grants from your role (data-only by default). */
   "livekit.getJoinToken": {
@@ -921,6 +992,15 @@ export interface Procedures {
     kind: "query";
     protected: false;
   };
+  /** Bind this WebSocket to a token's being; answers what auth.me answers. */
+  "rpc.authenticate": {
+    input: AuthenticateInput;
+    output: Me;
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "TOO_MANY_REQUESTS" | "SERVICE_UNAVAILABLE" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being";
+    kind: "mutation";
+    protected: false;
+  };
   /** The OpenRPC 1.3 document of this API. */
   "rpc.discover": {
     input: DiscoverInput;
@@ -928,6 +1008,15 @@ export interface Procedures {
     errors: never;
     reasons: never;
     kind: "query";
+    protected: false;
+  };
+  /** End one of this socket's subscriptions: true, or false when it names none. */
+  "rpc.unsubscribe": {
+    input: UnsubscribeInput;
+    output: boolean;
+    errors: "BAD_REQUEST" | "CONFLICT";
+    reasons: "answer_not_kept" | "idempotency_key_reused" | "in_progress";
+    kind: "mutation";
     protected: false;
   };
   /** Add a being to a space (owners; moderators for member and listener). */
@@ -965,6 +1054,16 @@ export interface Procedures {
     reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "last_owner" | "no_member" | "no_such_being" | "not_a_space" | "not_manager" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
+  };
+  /** A space's changes (updated, deleted) and membership (added, removed, role changed), live. */
+  "space.watch": {
+    input: WatchSpaceInput;
+    output: Subscribed;
+    errors: "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TOO_MANY_REQUESTS";
+    reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "deleted" | "invalid_token" | "no_such_being" | "not_a_space" | "rate_limited" | "rebound" | "shutting_down" | "slow_consumer" | "sockets_per_being" | "subscriptions_per_socket" | "token_expired" | "token_predates_being" | "unknown_being";
+    kind: "subscription";
+    protected: false;
+    event: SpaceEvent;
   };
   /** Server status, version and time: proves the stack end to end. */
   "system.health": {
@@ -1043,6 +1142,13 @@ export interface Client {
      * Declared errors: `NOT_FOUND`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`.
      */
     readonly list: Procedure<"intention.list", ListIntentionsInput, IntentionPage, "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE", "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "no_such_being" | "not_a_space" | "token_expired" | "token_predates_being" | "unknown_being">;
+    /**
+     * Every intention created in a space from now on (or after lastEventId), as intention.list returns it; the event id is the intention's id.
+     *
+     * `intention.watch`: a subscription.
+     * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `TOO_MANY_REQUESTS`, `SERVICE_UNAVAILABLE`.
+     */
+    readonly watch: Subscription<"intention.watch", WatchIntentionsInput, Intention, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "TOO_MANY_REQUESTS" | "SERVICE_UNAVAILABLE">;
   };
   /**
    * The `livekit` namespace: a space's LiveKit room, for the beings in the space.
@@ -1179,11 +1285,25 @@ export interface Client {
   /** The reserved `rpc` namespace: service discovery (served by the RPC core itself). */
   readonly rpc: {
     /**
+     * Bind this WebSocket to a token's being; answers what auth.me answers.
+     *
+     * `rpc.authenticate`: a mutation.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `TOO_MANY_REQUESTS`, `SERVICE_UNAVAILABLE`, `CONFLICT`.
+     */
+    readonly authenticate: Procedure<"rpc.authenticate", AuthenticateInput, Me, "UNAUTHORIZED" | "BAD_REQUEST" | "TOO_MANY_REQUESTS" | "SERVICE_UNAVAILABLE" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being">;
+    /**
      * The OpenRPC 1.3 document of this API.
      *
      * `rpc.discover`: a query.
      */
     readonly discover: Procedure<"rpc.discover", DiscoverInput, Record<string, unknown>, never, never>;
+    /**
+     * End one of this socket's subscriptions: true, or false when it names none.
+     *
+     * `rpc.unsubscribe`: a mutation.
+     * Declared errors: `BAD_REQUEST`, `CONFLICT`.
+     */
+    readonly unsubscribe: Procedure<"rpc.unsubscribe", UnsubscribeInput, boolean, "BAD_REQUEST" | "CONFLICT", "answer_not_kept" | "idempotency_key_reused" | "in_progress">;
   };
   /** The `space` namespace: who is in a space, with which role. */
   readonly space: {
@@ -1215,6 +1335,13 @@ export interface Client {
      * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `PRECONDITION_FAILED`, `CONFLICT`.
      */
     readonly setRole: Procedure<"space.setRole", SetRoleInput, Member, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "PRECONDITION_FAILED" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "last_owner" | "no_member" | "no_such_being" | "not_a_space" | "not_manager" | "token_expired" | "token_predates_being" | "unknown_being">;
+    /**
+     * A space's changes (updated, deleted) and membership (added, removed, role changed), live.
+     *
+     * `space.watch`: a subscription.
+     * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `TOO_MANY_REQUESTS`.
+     */
+    readonly watch: Subscription<"space.watch", WatchSpaceInput, SpaceEvent, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TOO_MANY_REQUESTS">;
   };
   /** The `system` namespace: the server's own health. */
   readonly system: {
@@ -1237,6 +1364,7 @@ export const PROCEDURES = {
   "being.update": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "BAD_REQUEST", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "CONFLICT"], protected: true },
   "intention.create": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "CONFLICT"], protected: true },
   "intention.list": { kind: "query", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: false },
+  "intention.watch": { kind: "subscription", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "TOO_MANY_REQUESTS", "SERVICE_UNAVAILABLE"], protected: false },
   "livekit.getJoinToken": { kind: "mutation", errors: ["UNAUTHORIZED", "NOT_FOUND", "BAD_REQUEST", "FORBIDDEN", "SERVICE_UNAVAILABLE", "CONFLICT"], protected: true },
   "livekit.liftRevocation": { kind: "mutation", errors: ["UNAUTHORIZED", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "CONFLICT"], protected: true },
   "livekit.listParticipants": { kind: "query", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
@@ -1252,17 +1380,20 @@ export const PROCEDURES = {
   "media.listRooms": { kind: "query", errors: ["UNAUTHORIZED", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
   "media.mediaUrl": { kind: "query", errors: ["UNAUTHORIZED", "FORBIDDEN"], protected: true },
   "presence.members": { kind: "query", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: false },
+  "rpc.authenticate": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "TOO_MANY_REQUESTS", "SERVICE_UNAVAILABLE", "CONFLICT"], protected: false },
   "rpc.discover": { kind: "query", errors: [], protected: false },
+  "rpc.unsubscribe": { kind: "mutation", errors: ["BAD_REQUEST", "CONFLICT"], protected: false },
   "space.addMember": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "CONFLICT", "BAD_REQUEST"], protected: true },
   "space.members": { kind: "query", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: false },
   "space.removeMember": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "PRECONDITION_FAILED", "CONFLICT"], protected: true },
   "space.setRole": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "PRECONDITION_FAILED", "CONFLICT"], protected: true },
+  "space.watch": { kind: "subscription", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TOO_MANY_REQUESTS"], protected: false },
   "system.health": { kind: "query", errors: [], protected: false },
 } as const;
 PROCEDURES satisfies Record<keyof Procedures, ProcedureMeta>;
 
 /** The hash of the contract this client was made from: sent as `X-Contract-Hash`. */
-export const CONTRACT_HASH = "d74f6411f9c6e43c";
+export const CONTRACT_HASH = "3a07ad24fcd8f231";
 
 /**
  * A client for this API: `await client.system.health()`.

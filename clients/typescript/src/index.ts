@@ -35,4 +35,5 @@ export type {
   ReasonOf,
   RetryOptions,
   TokenSource,
+  Subscription,
 } from "./client.js";

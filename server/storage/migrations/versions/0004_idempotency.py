@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_idempotency"
-down_revision = "0003_revocation_rank"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

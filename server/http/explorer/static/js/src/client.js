@@ -6,11 +6,11 @@ import { HttpLink } from "./link.js";
 export function buildClient(table, options, contractHash) {
     const link = new HttpLink(options, contractHash);
     const root = {
-        $call: (method, params, call) => link.call(method, params, call, table[method]?.kind ?? "mutation"),
+        $call: (method, params, call) => link.call(method, params, call, overHttp(table[method]?.kind ?? "mutation")),
     };
     const spaces = {};
     for (const [path, meta] of Object.entries(table)) {
-        const fn = (input, call) => link.call(path, input, call, meta.kind);
+        const fn = (input, call) => link.call(path, input, call, overHttp(meta.kind));
         Object.defineProperty(fn, "name", { value: path });
         Object.assign(fn, {
             path,
@@ -29,4 +29,8 @@ export function buildClient(table, options, contractHash) {
     for (const [name, space] of Object.entries(spaces))
         root[name] = Object.freeze(space);
     return Object.freeze(root);
+}
+/** How a call goes over HTTP: a subscription is refused there (BAD_REQUEST says how to subscribe). */
+function overHttp(kind) {
+    return kind === "mutation" ? "mutation" : "query";
 }
