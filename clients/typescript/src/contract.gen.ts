@@ -199,7 +199,7 @@ export type HealthInput = Record<string, never>;
 
 /** Something said (`message`), done (`action`) or announced (`system`) in a space. */
 export interface Intention {
-  /** Integer. */
+  /** Integer, ≥ 1, ≤ 9223372036854775807. */
   id: number;
   spaceId: string;
   authorId: string;
@@ -212,7 +212,7 @@ export interface Intention {
 /** Newest first; pass `nextBefore` as `before` for older ones (null: no more). */
 export interface IntentionPage {
   items: Intention[];
-  /** Integer. */
+  /** Integer, ≥ 1, ≤ 9223372036854775807. */
   nextBefore: number | null;
 }
 
@@ -267,7 +267,7 @@ export interface ListIntentionsInput {
    */
   spaceId: string;
   /**
-   * Integer, ≥ 1.
+   * Integer, ≥ 1, ≤ 9223372036854775807.
    *
    * @defaultValue `null`
    */
@@ -308,14 +308,14 @@ export interface MediaRoom {
   sid: string;
   /** Date and time, RFC 3339 (`2024-05-01T12:00:00Z`). */
   createdAt: string;
-  /** Integer. */
+  /** Integer, ≥ 0, ≤ 4294967295. */
   maxParticipants: number;
-  /** Integer. */
+  /** Integer, ≥ 0, ≤ 4294967295. */
   emptyTimeoutSecs: number;
-  /** Integer. */
+  /** Integer, ≥ 0, ≤ 4294967295. */
   departureTimeoutSecs: number;
   metadata: string;
-  /** Integer. */
+  /** Integer, ≥ 0, ≤ 4294967295. */
   numParticipants: number;
 }
 
@@ -1615,7 +1615,7 @@ export const PROCEDURES = {
 PROCEDURES satisfies Record<keyof Procedures, ProcedureMeta>;
 
 /** The hash of the contract this client was made from: sent as `X-Contract-Hash`. */
-export const CONTRACT_HASH = "099af1b4e3df63cd";
+export const CONTRACT_HASH = "39b1d8584976de8a";
 
 /**
  * A client for this API: `await client.system.health()`.
