@@ -91,12 +91,13 @@ class GetJoinTokenInput(Base):
 
 
 class JoinToken(Base):
-    """A LiveKit join token, where to use it, and who it makes you."""
+    """A LiveKit join token, where to use it, and who it makes you (and under what name)."""
 
     token: str
     ws_url: str
     room_id: str
     identity: str
+    name: str
 
 
 class SendSystemMessageInput(Base):

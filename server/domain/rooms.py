@@ -8,7 +8,15 @@ from schema.being import Being
 from server.domain.access import MANAGERS
 from server.rpc import Principal
 
-__all__ = ["MEDIA_FLAG", "JoinGrants", "grants_for", "is_manager", "media_allowed"]
+__all__ = [
+    "MEDIA_FLAG",
+    "JoinGrants",
+    "grants_for",
+    "is_manager",
+    "may_name_agents",
+    "may_record",
+    "media_allowed",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +46,16 @@ def media_allowed(space: Being) -> bool:
 def is_manager(principal: Principal, role: str | None) -> bool:
     """Owners and moderators of the space, and admins."""
     return principal.is_admin or role in MANAGERS
+
+
+def may_name_agents(principal: Principal, role: str | None) -> bool:
+    """Agents ride in on a join token only for the space's owners and admins."""
+    return principal.is_admin or role == "owner"
+
+
+def may_record(principal: Principal, role: str | None) -> bool:
+    """Recordings are started, stopped and listed by the space's owners and admins."""
+    return principal.is_admin or role == "owner"
 
 
 def grants_for(space: Being, role: str | None, principal: Principal) -> JoinGrants:

@@ -14,6 +14,8 @@ from server.auth import BearerResolver, Tokens
 from server.http.cors import with_cors
 from server.http.explorer import add_explorer
 from server.http.health import READY_CHECKS, healthz, readyz
+from server.http.livekit_token import PATH as TOKEN_PATH
+from server.http.livekit_token import token_handler
 from server.http.rpc import rpc_handler
 from server.http.webhook import add_webhook
 from server.livekit import LiveKit
@@ -75,10 +77,12 @@ def create_app(
     app[CALLER] = Caller(procedures, deps)
     app[READY_CHECKS] = {}
     handler = rpc_handler(dispatcher, settings)  # type: ignore[arg-type]
-    if settings.cors_origins:
-        handler, preflight = with_cors(handler, settings.cors_origins)
-        app.router.add_route("OPTIONS", "/rpc", preflight)
-    app.router.add_post("/rpc", handler)
+    token = token_handler(deps, resolve_principal, call_timeout=settings.rpc_call_timeout)
+    for path, serve in (("/rpc", handler), (TOKEN_PATH, token)):
+        if settings.cors_origins:  # the token endpoint is called from browsers as /rpc is
+            serve, preflight = with_cors(serve, settings.cors_origins)
+            app.router.add_route("OPTIONS", path, preflight)
+        app.router.add_post(path, serve)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.cleanup_ctx.append(storage_ctx)

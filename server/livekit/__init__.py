@@ -9,10 +9,11 @@ from server.livekit.client import LiveKit, require_media
 from server.livekit.config import LiveKitConfig, api_url_for
 from server.livekit.errors import media_not_configured, translate
 from server.livekit.rooms import Rooms
-from server.livekit.tokens import JoinGrants, mint_join_token
+from server.livekit.tokens import AgentDispatch, JoinGrants, mint_join_token
 from server.livekit.webhooks import WebhookRejected, verify_webhook
 
 __all__ = [
+    "AgentDispatch",
     "JoinGrants",
     "LiveKit",
     "LiveKitConfig",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 
 import aiohttp
 from aiohttp import web
@@ -13,7 +13,7 @@ from livekit.api.room_service import RoomService
 from server.livekit.config import LiveKitConfig
 from server.livekit.errors import media_not_configured
 from server.livekit.rooms import Rooms
-from server.livekit.tokens import JoinGrants, mint_join_token
+from server.livekit.tokens import AgentDispatch, JoinGrants, mint_join_token
 from server.livekit.webhooks import verify_webhook
 from server.settings import Settings
 
@@ -81,6 +81,8 @@ class LiveKit:
         name: str | None = None,
         metadata: str | None = None,
         attributes: Mapping[str, str] | None = None,
+        agent: bool = False,
+        agents: Sequence[AgentDispatch] = (),
     ) -> str:
         """A join token for ``identity`` in ``room`` with exactly ``grants``."""
         return mint_join_token(
@@ -92,6 +94,8 @@ class LiveKit:
             name=name,
             metadata=metadata,
             attributes=attributes,
+            agent=agent,
+            agents=agents,
         )
 
     def verify_webhook(self, body: bytes, authorization: str | None) -> WebhookEvent:

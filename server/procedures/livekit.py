@@ -4,58 +4,104 @@ from __future__ import annotations
 
 import datetime
 import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import msgspec
 from livekit.api import ParticipantPermission
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schema import livekit
 from schema.media import MediaRoom
 from server.domain.access import now
 from server.domain.presence import BEING_ATTRIBUTE, being_of, subject_of
-from server.domain.rooms import grants_for, media_allowed
-from server.livekit import require_media
+from server.domain.rooms import grants_for, may_name_agents, media_allowed
+from server.livekit import AgentDispatch, require_media
 from server.livekit.participants import participant, track
 from server.procedures._access import find_visible
 from server.procedures._rooms import Room, check_target, managed_room, member_room
 from server.procedures.deps import AuthedCtx
 from server.procedures.media import room_info
-from server.rpc import Router, RpcError
-from server.storage import revocations
+from server.rpc import Principal, Router, RpcError
+from server.storage import memberships, revocations
 
-__all__ = ["router"]
+__all__ = ["JoinRequest", "join_token", "router"]
 
 router = Router()
 _encode = msgspec.json.Encoder().encode
 
 
-@router.procedure(livekit.get_join_token)
-async def get_join_token(ctx: AuthedCtx, params: livekit.GetJoinTokenInput) -> livekit.JoinToken:
-    """The cookbook's checks in its order, then membership, revocation and role grants."""
+@dataclass(frozen=True, slots=True)
+class JoinRequest:
+    """What a join token is asked for, by ``getJoinToken`` or by ``POST /livekit/token``."""
+
+    room_id: str
+    ttl: datetime.timedelta
+    device: str | None = None
+    metadata: str | None = None
+    attributes: Mapping[str, str] = field(default_factory=dict)
+    agents: Sequence[AgentDispatch] = ()
+
+
+async def join_token(ctx: AuthedCtx, request: JoinRequest) -> livekit.JoinToken:
+    """The one way a join token is made: the cookbook's checks in its order, then
+    membership, revocation and role grants; bots join as agents."""
     handle = require_media(ctx.deps.livekit)
-    principal, room_id = ctx.principal, params.room_being_id
+    principal, room_id = ctx.principal, request.room_id
     async with ctx.deps.storage.read() as conn:
         space, role = await find_visible(conn, room_id, principal)
         if space.type != "space":
             raise RpcError("BAD_REQUEST", f"{room_id} is not a space", reason="not_a_space")
         me = await revocations.joiner(conn, room_id, principal.being_id, now())
+        if request.agents:
+            await _check_agents(conn, space.id, role, principal, request.agents)
     if me is None:
         raise RpcError("UNAUTHORIZED", "Your being no longer exists", reason="no_such_being")
-    name, until = me
-    if until is not None:
-        message = f"You were removed from {room_id}; you may rejoin after {until.isoformat()}"
+    if me.revoked_until is not None:
+        until = me.revoked_until.isoformat()
+        message = f"You were removed from {room_id}; you may rejoin after {until}"
         raise RpcError("FORBIDDEN", message, reason="revoked", retryable=True)
     identity = (
-        principal.being_id if params.device is None else f"{principal.being_id}#{params.device}"
+        principal.being_id if request.device is None else f"{principal.being_id}#{request.device}"
     )
     token = handle.mint_token(
         room=room_id,
         identity=identity,
         grants=grants_for(space, role, principal),
-        ttl=datetime.timedelta(seconds=params.ttl_seconds),
-        name=name,
-        attributes={BEING_ATTRIBUTE: principal.being_id},
+        ttl=request.ttl,
+        name=me.name,
+        metadata=request.metadata,
+        attributes={**request.attributes, BEING_ATTRIBUTE: principal.being_id},
+        agent=me.type == "bot",
+        agents=request.agents,
     )
-    return livekit.JoinToken(token=token, ws_url=handle.url, room_id=room_id, identity=identity)
+    return livekit.JoinToken(
+        token=token, ws_url=handle.url, room_id=room_id, identity=identity, name=me.name
+    )
+
+
+async def _check_agents(
+    conn: AsyncConnection,
+    space_id: str,
+    role: str | None,
+    principal: Principal,
+    agents: Sequence[AgentDispatch],
+) -> None:
+    """Owners and admins name agents, and only bots that are members of the space."""
+    if not may_name_agents(principal, role):
+        message = f"Only owners of {space_id} dispatch agents into its room"
+        raise RpcError("FORBIDDEN", message, reason="not_owner")
+    for agent in agents:
+        if not await memberships.is_bot_member(conn, space_id, agent.agent_name):
+            message = f"{agent.agent_name} is not a bot of {space_id}"
+            raise RpcError("FORBIDDEN", message, reason="not_a_bot_of_space")
+
+
+@router.procedure(livekit.get_join_token)
+async def get_join_token(ctx: AuthedCtx, params: livekit.GetJoinTokenInput) -> livekit.JoinToken:
+    """A join token with the role's grants (see ``join_token``)."""
+    ttl = datetime.timedelta(seconds=params.ttl_seconds)
+    return await join_token(ctx, JoinRequest(params.room_being_id, ttl, params.device))
 
 
 async def _send(

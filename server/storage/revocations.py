@@ -8,13 +8,14 @@ of the subject is removed again, until ``until``.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.storage.tables import beings, revocations
 
-__all__ = ["active_until", "clear_room", "joiner", "revoke"]
+__all__ = ["Joiner", "active_until", "clear_room", "joiner", "revoke"]
 
 _ACTIVE = sa.select(revocations.c.until).where(  # built once: it runs on every join token
     revocations.c.room_id == sa.bindparam("room"),
@@ -22,20 +23,29 @@ _ACTIVE = sa.select(revocations.c.until).where(  # built once: it runs on every 
     revocations.c.until > sa.bindparam("now", type_=revocations.c.until.type),
 )
 
-# The caller's name and its revocation in the room, in one round trip (getJoinToken).
+# The caller's name, type and revocation in the room, in one round trip (join tokens).
 _JOINER = sa.select(
-    beings.c.name, _ACTIVE.where(revocations.c.subject == beings.c.id).scalar_subquery()
+    beings.c.name,
+    beings.c.type,
+    _ACTIVE.where(revocations.c.subject == beings.c.id).scalar_subquery(),
 ).where(beings.c.id == sa.bindparam("subject"))
+
+
+class Joiner(NamedTuple):
+    """Who asks to join: its name, its type, and when its revocation ends (None: none)."""
+
+    name: str
+    type: str
+    revoked_until: datetime | None
 
 
 async def joiner(
     conn: AsyncConnection, room_id: str, being_id: str, now: datetime
-) -> tuple[str, datetime | None] | None:
-    """``being_id``'s name and when its revocation in ``room_id`` ends (None: not revoked);
-    None when there is no such being."""
+) -> Joiner | None:
+    """``being_id`` as it joins ``room_id``; None when there is no such being."""
     params = {"room": room_id, "subject": being_id, "now": now}
     row = (await conn.execute(_JOINER, params)).first()
-    return None if row is None else (row[0], row[1])
+    return None if row is None else Joiner(row[0], row[1], row[2])
 
 
 async def revoke(

@@ -211,12 +211,13 @@ export interface IntentionPage {
   nextBefore: number | null;
 }
 
-/** A LiveKit join token, where to use it, and who it makes you. */
+/** A LiveKit join token, where to use it, and who it makes you (and under what name). */
 export interface JoinToken {
   token: string;
   wsUrl: string;
   roomId: string;
   identity: string;
+  name: string;
 }
 
 /** Which beings, from where, how many. */
