@@ -37,7 +37,7 @@ __all__ = [
 BeingId = Annotated[
     str,
     msgspec.Meta(
-        pattern=r"^@[a-z0-9._-]{1,63}$",
+        pattern=r"^@[a-z0-9._-]{1,63}$(?!\n)",
         description="'@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)",
         examples=["@alice", "@demo-space"],
     ),

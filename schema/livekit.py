@@ -25,6 +25,7 @@ __all__ = [
     "SYSTEM_TOPIC",
     "GetJoinTokenInput",
     "JoinToken",
+    "LiftRevocationInput",
     "ListParticipantsInput",
     "MessageSent",
     "MuteTrackInput",
@@ -32,6 +33,7 @@ __all__ = [
     "ParticipantPermissions",
     "RemoveParticipantInput",
     "RemovedParticipant",
+    "RevocationLifted",
     "SendSystemMessageInput",
     "SendTestMessageInput",
     "Track",
@@ -40,6 +42,7 @@ __all__ = [
     "UpdateParticipantInput",
     "UpdateRoomMetadataInput",
     "get_join_token",
+    "lift_revocation",
     "list_participants",
     "mute_track",
     "remove_participant",
@@ -56,18 +59,26 @@ INTENTION_TOPIC = "intention"  # where intention.create broadcasts a new intenti
 Device = Annotated[
     str,
     msgspec.Meta(
-        pattern=r"^[A-Za-z0-9._-]{1,32}$",
+        pattern=r"^[A-Za-z0-9._-]{1,32}$(?!\n)",
         description="A tab or device label: the identity becomes '@alice#<device>'.",
         examples=["tab-1"],
     ),
 ]
-Topic = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._:/-]{1,64}$")]
+Topic = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._:/-]{1,64}$(?!\n)")]
 Message = Annotated[str, msgspec.Meta(min_length=1, max_length=15000)]
 TtlSeconds = Annotated[
     int, msgspec.Meta(ge=60, le=86400, description="Seconds, 60 (1 min) to 86400 (24 h).")
 ]
 RevokeSeconds = Annotated[
-    int, msgspec.Meta(ge=0, le=86400, description="Seconds, 0 (no revocation) to 86400.")
+    int,
+    msgspec.Meta(
+        ge=0,
+        le=86400,
+        description=(
+            "Seconds, 0 (no new revocation: one in force stays, see livekit.liftRevocation)"
+            " to 86400."
+        ),
+    ),
 ]
 
 # Every procedure finds the space (NOT_FOUND) and may need LiveKit (which may refuse an
@@ -177,7 +188,12 @@ class Participant(Base):
 
 
 class RemoveParticipantInput(Base):
-    """Disconnect an identity, and keep its being out for ``revokeSeconds``."""
+    """Disconnect an identity, and keep its being out for ``revokeSeconds``.
+
+    Revocations name beings: an identity that is no being's is only disconnected
+    (``revokeSeconds: 0``). A revocation set by someone of higher rank (admin, then
+    owner, then moderator) may be lengthened, never shortened.
+    """
 
     room_being_id: BeingId
     identity: Identity
@@ -186,12 +202,27 @@ class RemoveParticipantInput(Base):
 
 class RemovedParticipant(Base):
     """``removed`` is false when the identity was not connected; ``revokedUntil`` is
-    when the being may join again (null: no revocation)."""
+    when the being may join again, by the revocation now in force (null: none)."""
 
     identity: str
     being_id: str
     removed: bool
     revoked_until: datetime | None
+
+
+class LiftRevocationInput(Base):
+    """Let a removed being join the room again now."""
+
+    room_being_id: BeingId
+    being_id: BeingId
+
+
+class RevocationLifted(Base):
+    """``lifted`` is false when no revocation of the being was in force."""
+
+    room_id: str
+    being_id: str
+    lifted: bool
 
 
 class MuteTrackInput(Base):
@@ -210,7 +241,16 @@ class UpdateParticipantInput(Base):
     identity: Identity
     name: Name | None = None
     metadata: Metadata | None = None
-    attributes: dict[AttributeKey, Annotated[str, msgspec.Meta(max_length=4096)]] | None = None
+    attributes: (
+        Annotated[
+            dict[AttributeKey, Annotated[str, msgspec.Meta(max_length=4096)]],
+            msgspec.Meta(
+                description="Merged into the participant's; the server's own "
+                "(beingId, beingCreatedAt) cannot be set."
+            ),
+        ]
+        | None
+    ) = None
     permissions: ParticipantPermissions | None = None
 
 
@@ -259,6 +299,14 @@ remove_participant = mutation(
     RemovedParticipant,
     "Disconnect a participant and refuse its being new tokens for a while (owners, moderators).",
     errors=_ROOM_ERRORS,
+    protected=True,
+)
+lift_revocation = mutation(
+    "livekit.liftRevocation",
+    LiftRevocationInput,
+    RevocationLifted,
+    "Let a removed being join a space's room again now (owners, admins; not above their rank).",
+    errors=("NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE"),
     protected=True,
 )
 mute_track = mutation(

@@ -37,7 +37,7 @@ __all__ = [
     "media_url",
 ]
 
-_ID = r"^[A-Za-z0-9@#._:+~=-]+$"
+_ID = r"^[A-Za-z0-9@#._:+~=-]+$(?!\n)"
 RoomId = Annotated[
     str,
     msgspec.Meta(

@@ -21,10 +21,10 @@ __all__ = ["Settings", "SettingsError", "load_settings"]
 Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
 Positive = Annotated[int, msgspec.Meta(ge=1)]
 Seconds = Annotated[float, msgspec.Meta(gt=0)]
-LiveKitUrl = Annotated[str, msgspec.Meta(pattern=r"^(wss?|https?)://[^\s/?#]+(/[^\s]*)?$")]
-HttpUrl = Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s/?#]+(/[^\s]*)?$")]
+LiveKitUrl = Annotated[str, msgspec.Meta(pattern=r"^(wss?|https?)://[^\s/?#]+(/[^\s]*)?$(?!\n)")]
+HttpUrl = Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s/?#]+(/[^\s]*)?$(?!\n)")]
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
-SchemaName = Annotated[str, msgspec.Meta(pattern=r"^[a-z_][a-z0-9_]{0,62}$")]
+SchemaName = Annotated[str, msgspec.Meta(pattern=r"^[a-z_][a-z0-9_]{0,62}$(?!\n)")]
 Secret = Annotated[str, msgspec.Meta(min_length=32)]  # HS256 wants at least 256 bits
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from typing import Any
 
 import jwt
@@ -12,7 +13,7 @@ from tests.support.world import Api
 
 
 def _forge(claims: dict[str, Any], secret: str = AUTH_SECRET) -> str:
-    return jwt.encode(claims, secret, algorithm="HS256")
+    return jwt.encode({"iat": int(time.time()), **claims}, secret, algorithm="HS256")
 
 
 async def test_me_names_the_caller_and_its_roles(world: Api) -> None:
@@ -137,7 +138,7 @@ async def test_an_identity_providers_rs256_and_es256_tokens(
     from server.cli.seed import create_being
 
     await create_being(api.storage, {"id": "@alice", "name": "Alice", "type": "user"})
-    claims = {"sub": "@alice", "exp": int(time.time()) + 60}
+    claims = {"sub": "@alice", "exp": int(time.time()) + 60, "iat": int(time.time())}
     rs256 = jwt.encode(claims, rsa_key, algorithm="RS256")
     assert (await api.ok("auth.me", token=rs256))["being"]["id"] == "@alice"
     assert (await api.ok("auth.me", as_="@alice"))["being"]["id"] == "@alice"  # HS256 too
@@ -182,3 +183,33 @@ async def test_another_beings_token_acts_only_as_that_being(world: Api) -> None:
         error = await world.error(method, params, token=mine)
         assert error["data"]["code"] == "FORBIDDEN", (method, params)
     assert (await world.ok("being.get", {"id": "@bot"}))["name"] == "Bot"
+
+
+async def test_a_token_dies_with_its_being_even_if_the_id_comes_back(world: Api) -> None:
+    user = {"id": "@v2", "name": "V2", "type": "user"}
+    await world.ok("being.create", user, as_="@ops", admin=True)
+    old = world.token("@v2")
+    assert (await world.ok("auth.me", token=old))["being"]["id"] == "@v2"  # now cached
+    await world.ok("being.delete", {"id": "@v2"}, token=old)
+    await world.ok("being.create", {**user, "type": "bot"}, as_="@member")  # another's bot
+    error = await world.error("auth.me", token=old)
+    assert error["data"]["reason"] == "token_predates_being", error
+    assert (await world.ok("auth.me", as_="@v2"))["being"]["ownerId"] == "@member"
+    await world.ok("being.delete", {"id": "@v2"}, as_="@member")
+    await world.ok("being.create", user, as_="@ops", admin=True)  # an admin re-creates it
+    assert (await world.error("auth.me", token=old))["data"]["reason"] == "token_predates_being"
+
+
+async def test_whole_second_issue_times_are_compared_to_the_second(world: Api) -> None:
+    created = (await world.ok("being.get", {"id": "@member"}))["createdAt"]
+    second = int(datetime.fromisoformat(created).timestamp())
+    exp = second + 3600
+    same = _forge({"sub": "@member", "exp": exp, "iat": second})
+    assert (await world.ok("auth.me", token=same))["being"]["id"] == "@member"
+    before = _forge({"sub": "@member", "exp": exp, "iat": second - 1})
+    assert (await world.error("auth.me", token=before))["data"]["reason"] == "token_predates_being"
+    just_before = _forge({"sub": "@member", "exp": exp, "iat": second - 0.000001})
+    assert (await world.error("auth.me", token=just_before))["data"]["code"] == "UNAUTHORIZED"
+    no_iat = jwt.encode({"sub": "@member", "exp": exp}, AUTH_SECRET, algorithm="HS256")
+    error = await world.error("auth.me", token=no_iat)
+    assert error["data"]["reason"] == "invalid_token" and "'iat'" in error["message"]

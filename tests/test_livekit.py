@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
+from datetime import datetime
 from typing import Any
 
 import jwt
@@ -35,6 +37,10 @@ async def allow_media(api: Api, space: str = "@hall") -> None:
     await api.ok("being.update", {"id": space, "metadata": {"allowMedia": True}}, as_="@owner")
 
 
+def _iso(created_at: str) -> str:
+    return datetime.fromisoformat(created_at).isoformat(timespec="microseconds")
+
+
 # getJoinToken ------------------------------------------------------------------------------
 
 
@@ -55,7 +61,8 @@ async def test_grants_come_from_the_role(
     )
     assert video.room_join and video.room == "@hall"
     assert not (video.room_admin or video.room_create or video.room_list)
-    assert claims.attributes == {"beingId": who}
+    created = (await live.ok("being.get", {"id": who}))["createdAt"]
+    assert claims.attributes == {"beingId": who, "beingCreatedAt": _iso(created)}
 
 
 async def test_every_grant_is_written_into_the_token(live: Api) -> None:
@@ -111,7 +118,7 @@ async def test_a_device_gets_its_own_identity_so_two_tabs_coexist(
     one = await token_of(live, "@member", device="tab-1")
     two = await token_of(live, "@member", device="tab-2")
     assert (one["identity"], two["identity"]) == ("@member#tab-1", "@member#tab-2")
-    assert claims_of(one["token"]).attributes == {"beingId": "@member"}
+    assert (claims_of(one["token"]).attributes or {}).get("beingId") == "@member"
     await livekit_server.join_with_token(one["token"])
     await livekit_server.join_with_token(two["token"])
     assert {p.identity for p in livekit_server.participants("@hall")} == {
@@ -297,6 +304,20 @@ async def test_remove_participant_revokes_the_being(
     assert (await token_of(live, "@member", room="@room"))["identity"] == "@member"
 
 
+async def test_a_join_token_dies_with_its_being(live: Api, livekit_server: LiveKitServer) -> None:
+    user = {"id": "@v2", "name": "V2", "type": "user"}
+    await live.ok("being.create", user, as_="@ops", admin=True)
+    old = (await token_of(live, "@v2", device="a"))["token"]
+    await live.ok("being.delete", {"id": "@v2"}, as_="@v2")
+    await live.ok("being.create", user, as_="@ops", admin=True)  # the same id, another being
+    await livekit_server.join_with_token(old)  # LiveKit still admits it: we remove it
+    assert livekit_server.participant("@hall", "@v2#a") is None
+    assert (await live.ok("presence.members", {"roomBeingId": "@hall"}, as_="@owner")) == []
+    fresh = (await token_of(live, "@v2", device="b"))["token"]
+    await livekit_server.join_with_token(fresh)
+    assert livekit_server.participant("@hall", "@v2#b") is not None
+
+
 async def test_remove_without_revocation_and_of_someone_absent(
     live: Api, livekit_server: LiveKitServer
 ) -> None:
@@ -305,6 +326,75 @@ async def test_remove_without_revocation_and_of_someone_absent(
     removed = await live.ok("livekit.removeParticipant", params, as_="@owner")
     assert (removed["removed"], removed["revokedUntil"]) == (False, None)
     assert (await token_of(live, "@listener"))["identity"] == "@listener"
+
+
+def _until(removed: dict[str, Any]) -> float:
+    return datetime.fromisoformat(removed["revokedUntil"]).timestamp()
+
+
+async def test_revocations_are_shortened_and_lifted_by_their_rank_only(
+    live: Api, livekit_server: LiveKitServer
+) -> None:
+    remove = {"roomBeingId": "@hall", "identity": "@member#x"}
+    lift = {"roomBeingId": "@hall", "beingId": "@member"}
+    day = time.time() + 86400
+    by_owner = await live.ok(
+        "livekit.removeParticipant", {**remove, "revokeSeconds": 86400}, as_="@owner"
+    )
+    assert _until(by_owner) >= day - 60
+    for seconds in (60, 0):  # a moderator neither shortens nor, with 0, drops it
+        by_mod = await live.ok(
+            "livekit.removeParticipant", {**remove, "revokeSeconds": seconds}, as_="@mod"
+        )
+        assert by_mod["revokedUntil"] == by_owner["revokedUntil"], seconds
+    refused = await declared(live, "livekit.getJoinToken", {"roomBeingId": "@hall"}, as_="@member")
+    assert error_data(refused) == ("FORBIDDEN", "revoked")
+    longer = await live.ok(
+        "livekit.removeParticipant", {**remove, "revokeSeconds": 86400}, as_="@mod"
+    )
+    assert _until(longer) >= _until(by_owner)  # lengthening is allowed
+    assert error_data(await declared(live, "livekit.liftRevocation", lift, as_="@mod")) == (
+        "FORBIDDEN",
+        "not_owner",
+    )
+    by_admin = await live.ok(
+        "livekit.removeParticipant", {**remove, "revokeSeconds": 600}, as_="@ops", admin=True
+    )
+    assert _until(by_admin) < time.time() + 700  # an admin outranks the owner: shortened
+    outranked = await declared(live, "livekit.liftRevocation", lift, as_="@owner")
+    assert error_data(outranked) == ("FORBIDDEN", "outranked")
+    lifted = await live.ok("livekit.liftRevocation", lift, as_="@ops", admin=True)
+    assert lifted == {"roomId": "@hall", "beingId": "@member", "lifted": True}
+    assert (await token_of(live, "@member"))["identity"] == "@member"
+    again = await live.ok("livekit.liftRevocation", lift, as_="@owner")
+    assert again["lifted"] is False
+
+
+async def test_an_owner_lifts_what_an_owner_or_moderator_set(live: Api) -> None:
+    remove = {"roomBeingId": "@hall", "identity": "@listener", "revokeSeconds": 3600}
+    await live.ok("livekit.removeParticipant", remove, as_="@mod")
+    lift = {"roomBeingId": "@hall", "beingId": "@listener"}
+    assert (await live.ok("livekit.liftRevocation", lift, as_="@owner"))["lifted"] is True
+    assert (await token_of(live, "@listener"))["identity"] == "@listener"
+    shorter = await live.ok(
+        "livekit.removeParticipant", {**remove, "revokeSeconds": 60}, as_="@mod"
+    )
+    assert _until(shorter) < time.time() + 120  # a moderator's own: same rank, replaced
+
+
+async def test_revocations_name_beings_only(live: Api, livekit_server: LiveKitServer) -> None:
+    await livekit_server.join("@hall", "bot-recorder", name="Recorder")
+    params = {"roomBeingId": "@hall", "identity": "bot-recorder"}
+    error = await declared(live, "livekit.removeParticipant", params, as_="@mod")
+    assert error["data"]["code"] == "INVALID_PARAMS"
+    assert error["data"]["issues"][0]["path"] == "$.identity"
+    assert livekit_server.participant("@hall", "bot-recorder") is not None
+    removed = await live.ok("livekit.removeParticipant", {**params, "revokeSeconds": 0}, as_="@mod")
+    assert (removed["removed"], removed["revokedUntil"]) == (True, None)
+    ghost = {"roomBeingId": "@hall", "identity": "@ghost#1"}
+    assert (await declared(live, "livekit.removeParticipant", ghost, as_="@mod"))["data"][
+        "code"
+    ] == "NOT_FOUND"
 
 
 async def test_moderators_do_not_act_on_owners(live: Api, livekit_server: LiveKitServer) -> None:
@@ -366,6 +456,16 @@ async def test_update_participant(live: Api, livekit_server: LiveKitServer) -> N
         "livekit.updateParticipant", {**params, "permissions": publish}, as_="@owner"
     )
     assert allowed["permissions"]["canPublish"] is True
+    for key in ("beingId", "beingCreatedAt"):  # the server's own attributes
+        forged = {**params, "attributes": {key: "@owner", "hand": "up"}}
+        error = await declared(live, "livekit.updateParticipant", forged, as_="@owner")
+        assert error["data"]["issues"][0]["path"] == f"$.attributes.{key}", error
+    info = livekit_server.participant("@hall", "@member")
+    assert info is not None and "hand" not in info.attributes
+    raised = {**params, "attributes": {"hand": "up"}}
+    assert (await live.ok("livekit.updateParticipant", raised, as_="@mod"))["attributes"][
+        "hand"
+    ] == "up"
     gone = await declared(
         live, "livekit.updateParticipant", {**params, "identity": "@nobody"}, as_="@owner"
     )

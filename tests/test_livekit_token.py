@@ -149,7 +149,7 @@ async def test_mobile_bodies_with_room_config_and_unknown_fields(live: Api) -> N
             {"room_name": "@hall", "participant_attributes": {"beingId": "@owner"}},
             403,
             "FORBIDDEN",
-            "being_attribute",
+            "server_attribute",
         ),
     ],
 )

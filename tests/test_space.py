@@ -130,3 +130,15 @@ async def test_set_role_matrix(
     assert await world.code("space.setRole", _add(target, role), as_=caller) == expected
     if expected == "ok":
         assert (await _roles(world))[target] == role
+
+
+async def test_a_space_is_never_a_member_of_a_space(world: Api) -> None:
+    for caller, admin in (("@owner", False), ("@ops", True)):
+        error = await world.error("space.addMember", _add("@hall"), as_=caller, admin=admin)
+        assert error["data"]["code"] == "INVALID_PARAMS", error
+        assert error["data"]["issues"][0]["path"] == "$.beingId"
+    nested = {"id": "@nested", "name": "Nested", "type": "space", "ownerId": "@hall"}
+    error = await world.error("being.create", nested, as_="@ops", admin=True)
+    assert error["data"]["issues"][0]["path"] == "$.ownerId"
+    assert await world.code("being.get", {"id": "@nested"}, as_="@ops", admin=True) == "NOT_FOUND"
+    assert "@hall" not in await _roles(world)

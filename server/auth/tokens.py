@@ -10,7 +10,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ __all__ = ["SECRET_FILE", "BearerResolver", "Tokens", "load_secret"]
 SECRET_FILE = "auth_secret"
 ALGORITHM = "HS256"
 PUBLIC_ALGORITHMS = ("RS256", "ES256")  # an external identity provider's signatures
-_BEING_ID = re.compile(r"^@[a-z0-9._-]{1,63}$")
+_BEING_ID = re.compile(r"@[a-z0-9._-]{1,63}")  # fullmatch: no trailing newline
 _CACHE_SIZE = 4096
 log = logging.getLogger("roomrpc.auth")
 
@@ -64,7 +64,7 @@ class Tokens:
         self._secret = secret
         self._issuer = issuer
         self._audience = audience
-        self._options: Any = {"require": ["exp", "sub"]}
+        self._options: Any = {"require": ["exp", "iat", "sub"]}
         # Each algorithm has its own key: a public key is never taken as an HMAC secret.
         self._keys: dict[str, Any] = {ALGORITHM: secret}
         if public_key is not None:
@@ -86,11 +86,11 @@ class Tokens:
 
     def mint(self, being_id: str, *, ttl: timedelta, roles: Iterable[str] = ()) -> str:
         """A signed token for ``being_id``, valid for ``ttl``."""
-        now = int(time.time())
+        now = time.time()
         claims: dict[str, Any] = {
             "sub": being_id,
-            "iat": now,
-            "exp": now + int(ttl.total_seconds()),
+            "iat": round(now, 6),  # a NumericDate may have a fraction: see _issued_before
+            "exp": int(now) + int(ttl.total_seconds()),
         }
         if roles:
             claims["roles"] = sorted(set(roles))
@@ -100,8 +100,9 @@ class Tokens:
             claims["aud"] = self._audience
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
-    def verify(self, token: str) -> tuple[Principal, float]:
-        """The principal a token names and when it expires; UNAUTHORIZED if it is not good."""
+    def verify(self, token: str) -> tuple[Principal, float, float]:
+        """The principal a token names, when it expires and when it was issued;
+        UNAUTHORIZED if it is not good."""
         try:
             algorithm = str(jwt.get_unverified_header(token).get("alg"))
             key = self._keys.get(algorithm)
@@ -120,7 +121,7 @@ class Tokens:
             raise _unauthorized("The token has expired", "token_expired") from None
         except jwt.InvalidSignatureError:
             raise _unauthorized("The token's signature is not valid", "bad_signature") from None
-        except jwt.MissingRequiredClaimError as exc:  # the claim is one of ours: exp or sub
+        except jwt.MissingRequiredClaimError as exc:  # the claim is one of ours: exp, iat or sub
             raise _unauthorized(f"The token has no {exc.claim!r} claim", "invalid_token") from None
         except jwt.PyJWTError as exc:  # PyJWT's own words stay in the log, as for any error
             log.info("token refused: %s", exc)
@@ -128,11 +129,11 @@ class Tokens:
                 _REFUSED.get(type(exc), "The token is not valid"), "invalid_token"
             ) from None
         sub, roles = claims.get("sub"), claims.get("roles", [])
-        if not isinstance(sub, str) or not _BEING_ID.match(sub):
+        if not isinstance(sub, str) or not _BEING_ID.fullmatch(sub):
             raise _unauthorized("The token's subject is not a being id", "invalid_token")
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
             raise _unauthorized("The token's roles must be a list of strings", "invalid_token")
-        return Principal(sub, frozenset(roles)), float(claims["exp"])
+        return Principal(sub, frozenset(roles)), _seconds(claims, "exp"), _seconds(claims, "iat")
 
 
 _REFUSED: dict[type[Exception], str] = {
@@ -141,6 +142,28 @@ _REFUSED: dict[type[Exception], str] = {
     jwt.InvalidIssuerError: "The token's issuer is not accepted here",
     jwt.ImmatureSignatureError: "The token is not valid yet",
 }
+
+
+def _seconds(claims: dict[str, Any], name: str) -> float:
+    """A NumericDate claim PyJWT let through (it reads them with ``int()``) as a float."""
+    try:
+        return float(claims[name])
+    except (OverflowError, TypeError, ValueError):
+        raise _unauthorized(f"The token's {name!r} is not a time", "invalid_token") from None
+
+
+def _issued_before(iat: float, created: datetime) -> bool:
+    """True when a token was issued before its being was created (another being of the
+    same id, deleted since, or none at all): such a token never names this being.
+
+    ``iat`` is compared at the precision it states. Our own tokens carry it to the
+    microsecond, so the rule is exact for them. An identity provider's whole seconds
+    are compared with the creation time cut to whole seconds: a token issued in the
+    very second its being was created stays good, and only a being deleted and
+    re-created within the second the old token was issued could be mistaken.
+    """
+    stamp = created.timestamp()
+    return iat < (stamp if iat != int(iat) else int(stamp))
 
 
 def _unauthorized(message: str, reason: str) -> RpcError:
@@ -158,10 +181,12 @@ class _Seen:
 class BearerResolver:
     """``Authorization: Bearer <jwt>`` → the principal, whose being must exist.
 
+    A token is good while its being exists and was created before the token was
+    issued (a being deleted and re-created under the same id is another being).
     A verified token is remembered (keyed by the token itself, so a forged one
     is never found), which spares the signature check and the lookup on the
-    hot path. The being's existence is re-read after ``cache_seconds``, and at
-    once after any deletion in this process.
+    hot path. The being is re-read after ``cache_seconds``, and at once after
+    any deletion in this process: a re-creation needs a deletion first.
     """
 
     def __init__(
@@ -187,11 +212,15 @@ class BearerResolver:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise _unauthorized("Expected 'Authorization: Bearer <token>'", "invalid_token")
-        principal, expires = self._tokens.verify(token.strip())
+        principal, expires, issued = self._tokens.verify(token.strip())
         deletions = storage.deletions
         async with storage.read() as conn:
-            if not await beings.exists(conn, principal.being_id):
-                raise _unauthorized(f"No being {principal.being_id}", "unknown_being")
+            created = await beings.created_at(conn, principal.being_id)
+        if created is None:
+            raise _unauthorized(f"No being {principal.being_id}", "unknown_being")
+        if _issued_before(issued, created):
+            message = f"The token was issued before {principal.being_id} was created"
+            raise _unauthorized(message, "token_predates_being")
         if self._ttl > 0:
             if len(self._seen) >= _CACHE_SIZE:
                 self._seen.pop(next(iter(self._seen)))

@@ -6,9 +6,43 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-__all__ = ["BEING_ATTRIBUTE", "Session", "being_of", "subject_of"]
+__all__ = [
+    "BEING_ATTRIBUTE",
+    "CREATED_ATTRIBUTE",
+    "SERVER_ATTRIBUTES",
+    "Session",
+    "being_of",
+    "created_attribute",
+    "outlived",
+    "subject_of",
+]
 
 BEING_ATTRIBUTE = "beingId"  # the participant attribute our join tokens carry
+CREATED_ATTRIBUTE = "beingCreatedAt"  # and when that being was created: which being it is
+SERVER_ATTRIBUTES = frozenset({BEING_ATTRIBUTE, CREATED_ATTRIBUTE})  # nobody else writes them
+
+
+def created_attribute(created_at: datetime) -> str:
+    """The ``beingCreatedAt`` a join token carries (to the microsecond, as stored)."""
+    return created_at.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def outlived(attributes: Mapping[str, str] | None, created_at: datetime | None) -> bool:
+    """True when a participant's join token was minted for a being that is gone: deleted
+    (``created_at`` None), or deleted and created again under the same id.
+
+    Tokens without ``beingCreatedAt`` (minted by an admin through ``media.*``) name no
+    particular being and are judged by revocations alone.
+    """
+    given = (attributes or {}).get(CREATED_ATTRIBUTE)
+    if given is None:
+        return False
+    if created_at is None:
+        return True
+    try:
+        return datetime.fromisoformat(given) != created_at
+    except ValueError:
+        return True
 
 
 def being_of(identity: str, attributes: Mapping[str, str] | None = None) -> str | None:

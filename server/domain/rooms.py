@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from schema.being import Being
 from server.domain.access import MANAGERS
@@ -10,12 +11,16 @@ from server.rpc import Principal
 
 __all__ = [
     "MEDIA_FLAG",
+    "RANKS",
     "JoinGrants",
+    "Revocation",
     "grants_for",
     "is_manager",
     "may_name_agents",
     "may_record",
     "media_allowed",
+    "rank_of",
+    "revised",
 ]
 
 
@@ -68,3 +73,36 @@ def grants_for(space: Being, role: str | None, principal: Principal) -> JoinGran
     if role == "member":
         return JoinGrants(can_publish=False, can_subscribe=True, can_publish_data=True)
     return JoinGrants(can_publish=False, can_subscribe=True, can_publish_data=False)
+
+
+# Who outranks whom in a room: a revocation keeps the rank of whoever set it.
+RANKS = {"moderator": 1, "owner": 2, "admin": 3}
+
+
+def rank_of(principal: Principal, role: str | None) -> int:
+    """The caller's rank in the space: admin, owner, moderator, or 0 (none)."""
+    if principal.is_admin:
+        return RANKS["admin"]
+    return RANKS.get(role or "", 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Revocation:
+    """A being kept out of a room until ``until``, set by someone of ``rank``."""
+
+    until: datetime
+    rank: int
+
+
+def revised(current: Revocation | None, wanted: datetime | None, rank: int) -> Revocation | None:
+    """The revocation in force after someone of ``rank`` removes the being again.
+
+    ``wanted`` None (``revokeSeconds: 0``) sets nothing and keeps what is in force:
+    lifting is an explicit call. Whoever ranks at least as high as the revocation's
+    setter replaces it; someone lower may lengthen it, keeping its rank, never shorten it.
+    """
+    if wanted is None:
+        return current
+    if current is None or rank >= current.rank:
+        return Revocation(wanted, rank)
+    return Revocation(max(wanted, current.until), current.rank)

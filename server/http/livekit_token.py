@@ -28,7 +28,7 @@ from aiohttp import web
 
 from schema.errors import ErrorObject
 from schema.media import AttributeKey, Metadata
-from server.domain.presence import BEING_ATTRIBUTE
+from server.domain.presence import SERVER_ATTRIBUTES
 from server.http.rpc import Handler, RequestIds
 from server.livekit import AgentDispatch
 from server.procedures.deps import Deps
@@ -152,9 +152,9 @@ def _join_request(asked: TokenSourceRequest, principal: Principal) -> JoinReques
         message = "room_name is required: the id of a space (its room)"
         raise RpcError("BAD_REQUEST", message, reason="room_name_required")
     attributes = dict(asked.participant_attributes or {})
-    if attributes.get(BEING_ATTRIBUTE, principal.being_id) != principal.being_id:
-        message = f"The {BEING_ATTRIBUTE} attribute is the caller's being id"
-        raise RpcError("FORBIDDEN", message, reason="being_attribute")
+    if taken := sorted(SERVER_ATTRIBUTES.intersection(attributes)):
+        message = f"The server writes the attributes {', '.join(taken)}"
+        raise RpcError("FORBIDDEN", message, reason="server_attribute")
     agents = tuple(
         AgentDispatch(agent.agent_name, agent.metadata or "")
         for agent in (asked.room_config.agents or () if asked.room_config else ())

@@ -5,24 +5,27 @@ anything else is 401 and one log line saying why. An event id already seen
 (stored, so every instance agrees) is answered 200 and ignored. Presence rows
 are ordered by the participant's ``joinedAt``, so late or reordered events
 about an older session change nothing (``server.storage.presence``). A
-revoked being that joins anyway is removed again through RoomService.
+revoked being that joins anyway, or one whose join token was minted for a being
+since deleted (``beingCreatedAt``), is removed again through RoomService.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from aiohttp import web
 from livekit.api import WebhookEvent
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.domain.access import now
-from server.domain.presence import subject_of
+from server.domain.presence import CREATED_ATTRIBUTE, being_of, outlived, subject_of
 from server.livekit import LiveKit, WebhookRejected
 from server.livekit.participants import session
 from server.procedures.deps import Deps
 from server.rpc import RpcError
-from server.storage import Storage, presence, revocations
+from server.storage import Storage, beings, presence, revocations
 from server.storage.errors import is_unique_violation
 
 __all__ = ["PATH", "add_webhook", "apply_event"]
@@ -74,6 +77,8 @@ async def apply_event(storage: Storage, event: WebhookEvent) -> str | None:
             subject = subject_of(person.identity, person.attributes)
             if await revocations.active_until(conn, room.name, subject, at) is not None:
                 return person.identity
+            if await _outlived(conn, person.identity, person.attributes):
+                return person.identity
             await presence.joined(conn, session(room.name, room.sid, person))
         elif name in _LEAVING:
             await presence.left(conn, session(room.name, room.sid, event.participant))
@@ -83,6 +88,15 @@ async def apply_event(storage: Storage, event: WebhookEvent) -> str | None:
         elif name == "room_finished":
             await presence.room_finished(conn, room.name, room.sid)
     return None
+
+
+async def _outlived(conn: AsyncConnection, identity: str, attributes: Mapping[str, str]) -> bool:
+    """True when the join token was minted for a being since deleted (or re-created)."""
+    if CREATED_ATTRIBUTE not in attributes:
+        return False
+    being_id = being_of(identity, attributes)
+    created = None if being_id is None else await beings.created_at(conn, being_id)
+    return outlived(attributes, created)
 
 
 async def _remove_again(livekit: LiveKit, room: str, identity: str) -> None:

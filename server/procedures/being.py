@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import msgspec
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schema import being
 from schema.errors import Issue
@@ -94,6 +95,15 @@ def _check_create(ctx: AuthedCtx, params: being.CreateBeingInput) -> str | None:
     return owner
 
 
+async def _check_owner(conn: AsyncConnection, owner: str, kind: being.BeingType) -> None:
+    """The owner exists; a space's owner becomes its member, so it is not a space."""
+    found = await beings.type_of(conn, owner)
+    if found is None:
+        raise RpcError("NOT_FOUND", f"No being {owner}", reason="no_such_owner")
+    if found == "space" and kind == "space":
+        raise _invalid("$.ownerId", "A space cannot own a space (it would be its member)")
+
+
 @router.procedure(being.create)
 async def create(ctx: AuthedCtx, params: being.CreateBeingInput) -> being.Being:
     """A new being; the owner of a space becomes its first member, as ``owner``."""
@@ -110,9 +120,8 @@ async def create(ctx: AuthedCtx, params: being.CreateBeingInput) -> being.Being:
         updated_at=stamp,
     )
     async with ctx.deps.storage.write() as conn:
-        foreign = owner is not None and owner != ctx.principal.being_id
-        if foreign and owner is not None and not await beings.exists(conn, owner):
-            raise RpcError("NOT_FOUND", f"No being {owner}", reason="no_such_owner")
+        if owner is not None and (owner != ctx.principal.being_id or new.type == "space"):
+            await _check_owner(conn, owner, new.type)
         await beings.insert(conn, new)
         if owner is not None and new.type == "space":
             await memberships.add(conn, new.id, owner, "owner", stamp)
@@ -147,6 +156,7 @@ async def delete(ctx: AuthedCtx, params: being.DeleteBeingInput) -> being.Being:
     """Delete a being its owner no longer wants; returns it as it was."""
     storage = ctx.deps.storage
     async with storage.write() as conn:
+        await beings.lock_for_delete(conn, params.id)  # the checks below read locked rows
         found, role = await find_visible(conn, params.id, ctx.principal)
         if not owns(found, role, ctx.principal):
             raise RpcError("FORBIDDEN", f"Only the owner deletes {params.id}", reason="not_owner")

@@ -2,28 +2,37 @@
 
 from __future__ import annotations
 
-import datetime
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 import msgspec
 from livekit.api import ParticipantPermission
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schema import livekit
+from schema.errors import Issue
 from schema.media import MediaRoom
-from server.domain.access import now
-from server.domain.presence import BEING_ATTRIBUTE, being_of, subject_of
-from server.domain.rooms import grants_for, may_name_agents, media_allowed
+from server.domain.access import not_found, now
+from server.domain.presence import (
+    BEING_ATTRIBUTE,
+    CREATED_ATTRIBUTE,
+    SERVER_ATTRIBUTES,
+    being_of,
+    created_attribute,
+    subject_of,
+)
+from server.domain.rooms import RANKS, grants_for, may_name_agents, media_allowed, rank_of, revised
 from server.livekit import AgentDispatch, require_media
 from server.livekit.participants import participant, track
 from server.procedures._access import find_visible
 from server.procedures._rooms import Room, check_target, managed_room, member_room
 from server.procedures.deps import AuthedCtx
 from server.procedures.media import room_info
+from server.procedures.space import find_space
 from server.rpc import Principal, Router, RpcError
-from server.storage import memberships, revocations
+from server.storage import beings, memberships, revocations
 
 __all__ = ["JoinRequest", "join_token", "router"]
 
@@ -36,7 +45,7 @@ class JoinRequest:
     """What a join token is asked for, by ``getJoinToken`` or by ``POST /livekit/token``."""
 
     room_id: str
-    ttl: datetime.timedelta
+    ttl: timedelta
     device: str | None = None
     metadata: str | None = None
     attributes: Mapping[str, str] = field(default_factory=dict)
@@ -71,7 +80,11 @@ async def join_token(ctx: AuthedCtx, request: JoinRequest) -> livekit.JoinToken:
         ttl=request.ttl,
         name=me.name,
         metadata=request.metadata,
-        attributes={**request.attributes, BEING_ATTRIBUTE: principal.being_id},
+        attributes={
+            **request.attributes,
+            BEING_ATTRIBUTE: principal.being_id,
+            CREATED_ATTRIBUTE: created_attribute(me.created_at),
+        },
         agent=me.type == "bot",
         agents=request.agents,
     )
@@ -100,7 +113,7 @@ async def _check_agents(
 @router.procedure(livekit.get_join_token)
 async def get_join_token(ctx: AuthedCtx, params: livekit.GetJoinTokenInput) -> livekit.JoinToken:
     """A join token with the role's grants (see ``join_token``)."""
-    ttl = datetime.timedelta(seconds=params.ttl_seconds)
+    ttl = timedelta(seconds=params.ttl_seconds)
     return await join_token(ctx, JoinRequest(params.room_being_id, ttl, params.device))
 
 
@@ -176,6 +189,25 @@ async def _target(ctx: AuthedCtx, room: Room, identity: str) -> str:
     return subject_of(identity)
 
 
+def _invalid(path: str, message: str) -> RpcError:
+    return RpcError("INVALID_PARAMS", issues=[Issue(path=path, message=message)])
+
+
+async def _revoke(ctx: AuthedCtx, room: Room, subject: str, seconds: int) -> datetime | None:
+    """The revocation in force once the caller's is applied (``revised`` says how)."""
+    stamp = now()
+    wanted = stamp + timedelta(seconds=seconds) if seconds else None
+    async with ctx.deps.storage.write() as conn:
+        await beings.lock(conn, room.id)  # one room's revocations take turns
+        if wanted is not None and not await beings.exists(conn, subject):
+            raise not_found(subject)  # revocations name beings, not whatever identity
+        before = await revocations.current(conn, room.id, subject, stamp)
+        after = revised(before, wanted, rank_of(ctx.principal, room.role))
+        if after is not None and after != before:
+            await revocations.revoke(conn, room.id, subject, after, ctx.principal.being_id)
+    return None if after is None else after.until
+
+
 @router.procedure(livekit.remove_participant)
 async def remove_participant(
     ctx: AuthedCtx, params: livekit.RemoveParticipantInput
@@ -183,14 +215,37 @@ async def remove_participant(
     """Revoke first (a rejoin racing the removal is refused), then disconnect."""
     room = await managed_room(ctx, params.room_being_id)
     subject = await _target(ctx, room, params.identity)
-    until = None
-    if params.revoke_seconds:
-        until = now() + datetime.timedelta(seconds=params.revoke_seconds)
-        async with ctx.deps.storage.write() as conn:
-            await revocations.revoke(conn, room.id, subject, until, ctx.principal.being_id)
+    if params.revoke_seconds and being_of(params.identity) is None:
+        message = "Only a being's participants are revoked; remove this one with revokeSeconds 0"
+        raise _invalid("$.identity", message)
+    until = await _revoke(ctx, room, subject, params.revoke_seconds)
     removed = await room.livekit.rooms.remove_participant(room.id, params.identity)
     return livekit.RemovedParticipant(
         identity=params.identity, being_id=subject, removed=removed, revoked_until=until
+    )
+
+
+@router.procedure(livekit.lift_revocation)
+async def lift_revocation(
+    ctx: AuthedCtx, params: livekit.LiftRevocationInput
+) -> livekit.RevocationLifted:
+    """Owners and admins lift revocations set by no higher rank than theirs."""
+    async with ctx.deps.storage.write() as conn:
+        if not await beings.lock(conn, params.room_being_id):
+            raise not_found(params.room_being_id)
+        _, role = await find_space(conn, params.room_being_id, ctx.principal)
+        rank = rank_of(ctx.principal, role)
+        if rank < RANKS["owner"]:
+            message = f"Only owners and admins lift revocations in {params.room_being_id}"
+            raise RpcError("FORBIDDEN", message, reason="not_owner")
+        found = await revocations.current(conn, params.room_being_id, params.being_id, now())
+        if found is not None and found.rank > rank:
+            message = "An admin set this revocation: only an admin lifts it"
+            raise RpcError("FORBIDDEN", message, reason="outranked")
+        if found is not None:
+            await revocations.lift(conn, params.room_being_id, params.being_id)
+    return livekit.RevocationLifted(
+        room_id=params.room_being_id, being_id=params.being_id, lifted=found is not None
     )
 
 
@@ -210,6 +265,9 @@ async def update_participant(
     ctx: AuthedCtx, params: livekit.UpdateParticipantInput
 ) -> livekit.Participant:
     """Publishing media needs a space that allows it."""
+    owned = sorted(SERVER_ATTRIBUTES.intersection(params.attributes or ()))
+    if owned:
+        raise _invalid(f"$.attributes.{owned[0]}", "This attribute is the server's: it is not set")
     room = await managed_room(ctx, params.room_being_id)
     await _target(ctx, room, params.identity)
     permission = None

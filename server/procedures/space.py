@@ -87,7 +87,10 @@ async def add_member(ctx: AuthedCtx, params: space.AddMemberInput) -> space.Memb
         _, actor = await _lock_space(conn, params.space_id, ctx.principal)
         if not _may_manage(ctx.principal, actor, params.role):
             raise _forbidden(params.space_id)
-        await find_visible(conn, params.being_id, ctx.principal)
+        joining, _ = await find_visible(conn, params.being_id, ctx.principal)
+        if joining.type == "space":
+            issue = Issue(path="$.beingId", message="A space cannot be a member of a space")
+            raise RpcError("INVALID_PARAMS", issues=[issue])
         return await memberships.add(conn, params.space_id, params.being_id, params.role, now())
 
 

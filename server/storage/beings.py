@@ -14,7 +14,19 @@ from server.rpc import RpcError
 from server.storage.errors import is_unique_violation
 from server.storage.tables import beings, memberships
 
-__all__ = ["count_bots", "delete", "exists", "get", "insert", "list_visible", "lock", "update"]
+__all__ = [
+    "count_bots",
+    "created_at",
+    "delete",
+    "exists",
+    "get",
+    "insert",
+    "list_visible",
+    "lock",
+    "lock_for_delete",
+    "type_of",
+    "update",
+]
 
 _COLUMNS = (
     beings.c.id,
@@ -36,7 +48,20 @@ _GET = sa.select(*_COLUMNS, _viewer_role.label("viewer_role")).where(
     beings.c.id == sa.bindparam("id")
 )
 _EXISTS = sa.select(beings.c.id).where(beings.c.id == sa.bindparam("id"))
+_CREATED = sa.select(beings.c.created_at).where(beings.c.id == sa.bindparam("id"))
+_TYPE = sa.select(beings.c.type).where(beings.c.id == sa.bindparam("id"))
 _LOCK = _EXISTS.with_for_update()
+_OWNED = (
+    sa.select(memberships.c.space_id)
+    .where(memberships.c.being_id == sa.bindparam("id"), memberships.c.role == "owner")
+    .order_by(memberships.c.space_id)
+)
+_LOCK_MANY = (
+    sa.select(beings.c.id)
+    .where(beings.c.id.in_(sa.bindparam("ids", expanding=True)))
+    .order_by(beings.c.id)
+    .with_for_update()
+)
 
 
 def _being(row: Any) -> Being:
@@ -65,10 +90,43 @@ async def exists(conn: AsyncConnection, being_id: str) -> bool:
     return (await conn.execute(_EXISTS, {"id": being_id})).first() is not None
 
 
+async def created_at(conn: AsyncConnection, being_id: str) -> datetime | None:
+    """When the being was created, or None when it does not exist."""
+    found: datetime | None = (await conn.execute(_CREATED, {"id": being_id})).scalar()
+    return found
+
+
+async def type_of(conn: AsyncConnection, being_id: str) -> BeingType | None:
+    """The being's type, or None when it does not exist."""
+    found: BeingType | None = (await conn.execute(_TYPE, {"id": being_id})).scalar()
+    return found
+
+
 async def lock(conn: AsyncConnection, being_id: str) -> bool:
     """Lock the being's row until the transaction ends (PostgreSQL; SQLite's writer
     already holds the database); False when it does not exist."""
     return (await conn.execute(_LOCK, {"id": being_id})).first() is not None
+
+
+async def lock_for_delete(conn: AsyncConnection, being_id: str) -> bool:
+    """Lock what deleting ``being_id`` must read unchanged; False when it does not exist.
+
+    The spaces it owns come first, in id order, as ``space.*`` writes lock them;
+    then the being itself, which also waits for any write that is giving it a bot
+    (the bot's foreign key holds a share lock on its owner's row). Reads made after
+    this see every such write committed, so "the last owner stays" and "a being
+    that owns bots stays" hold under PostgreSQL's concurrency; SQLite's single
+    writer already runs the whole transaction alone, and ignores FOR UPDATE.
+    """
+    locked: set[str] = set()
+    while True:  # a space it became owner of meanwhile is locked too
+        owned = [s for s in (await conn.execute(_OWNED, {"id": being_id})).scalars()]
+        fresh = [space for space in owned if space not in locked]
+        if not fresh:
+            break
+        await conn.execute(_LOCK_MANY, {"ids": fresh})
+        locked.update(fresh)
+    return await lock(conn, being_id)
 
 
 async def list_visible(

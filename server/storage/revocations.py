@@ -13,9 +13,10 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.domain.rooms import Revocation
 from server.storage.tables import beings, revocations
 
-__all__ = ["Joiner", "active_until", "clear_room", "joiner", "revoke"]
+__all__ = ["Joiner", "active_until", "clear_room", "current", "joiner", "lift", "revoke"]
 
 _ACTIVE = sa.select(revocations.c.until).where(  # built once: it runs on every join token
     revocations.c.room_id == sa.bindparam("room"),
@@ -23,20 +24,28 @@ _ACTIVE = sa.select(revocations.c.until).where(  # built once: it runs on every 
     revocations.c.until > sa.bindparam("now", type_=revocations.c.until.type),
 )
 
-# The caller's name, type and revocation in the room, in one round trip (join tokens).
+_CURRENT = sa.select(revocations.c.until, revocations.c.rank).where(
+    revocations.c.room_id == sa.bindparam("room"),
+    revocations.c.subject == sa.bindparam("subject"),
+    revocations.c.until > sa.bindparam("now", type_=revocations.c.until.type),
+)
+
+# The caller's name, type, creation and revocation in the room, in one round trip.
 _JOINER = sa.select(
     beings.c.name,
     beings.c.type,
+    beings.c.created_at,
     _ACTIVE.where(revocations.c.subject == beings.c.id).scalar_subquery(),
 ).where(beings.c.id == sa.bindparam("subject"))
 
 
 class Joiner(NamedTuple):
-    """Who asks to join: its name, its type, and when its revocation ends (None: none)."""
+    """Who asks to join: its name, type and creation, and when its revocation ends."""
 
     name: str
     type: str
-    revoked_until: datetime | None
+    created_at: datetime
+    revoked_until: datetime | None  # None: not revoked
 
 
 async def joiner(
@@ -45,20 +54,34 @@ async def joiner(
     """``being_id`` as it joins ``room_id``; None when there is no such being."""
     params = {"room": room_id, "subject": being_id, "now": now}
     row = (await conn.execute(_JOINER, params)).first()
-    return None if row is None else Joiner(row[0], row[1], row[2])
+    return None if row is None else Joiner(row[0], row[1], row[2], row[3])
+
+
+async def current(
+    conn: AsyncConnection, room_id: str, subject: str, now: datetime
+) -> Revocation | None:
+    """``subject``'s revocation in ``room_id`` in force at ``now``, with its setter's rank."""
+    row = (await conn.execute(_CURRENT, {"room": room_id, "subject": subject, "now": now})).first()
+    return None if row is None else Revocation(row.until, row.rank)
 
 
 async def revoke(
-    conn: AsyncConnection, room_id: str, subject: str, until: datetime, by: str
+    conn: AsyncConnection, room_id: str, subject: str, revocation: Revocation, by: str
 ) -> None:
-    """Refuse ``subject`` in ``room_id`` until ``until`` (a later revocation replaces it)."""
+    """Refuse ``subject`` in ``room_id`` as ``revocation`` says (replacing any earlier one)."""
     where = (revocations.c.room_id == room_id, revocations.c.subject == subject)
-    updated = await conn.execute(
-        revocations.update().where(*where).values(until=until, revoked_by=by)
-    )
+    values = {"until": revocation.until, "rank": revocation.rank, "revoked_by": by}
+    updated = await conn.execute(revocations.update().where(*where).values(values))
     if updated.rowcount == 0:
-        values = {"room_id": room_id, "subject": subject, "until": until, "revoked_by": by}
-        await conn.execute(revocations.insert().values(values))
+        await conn.execute(
+            revocations.insert().values({"room_id": room_id, "subject": subject, **values})
+        )
+
+
+async def lift(conn: AsyncConnection, room_id: str, subject: str) -> None:
+    """Forget ``subject``'s revocation in ``room_id``."""
+    where = (revocations.c.room_id == room_id, revocations.c.subject == subject)
+    await conn.execute(revocations.delete().where(*where))
 
 
 async def active_until(

@@ -125,4 +125,5 @@ revocations = sa.Table(
     sa.Column("subject", IDENTITY, primary_key=True),  # the being id behind the identity
     sa.Column("until", UtcDateTime(), nullable=False),
     sa.Column("revoked_by", BEING_ID, nullable=False),
+    sa.Column("rank", sa.SmallInteger(), nullable=False),  # the setter's (domain.rooms.RANKS)
 )

@@ -9,13 +9,13 @@ export interface AddMemberInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   spaceId: string;
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   beingId: string;
   /** @defaultValue `"member"` */
@@ -47,7 +47,7 @@ export interface CreateBeingInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   id: string;
   /** String, 1 to 100 characters. */
@@ -66,7 +66,7 @@ export interface CreateBeingInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    *
    * @defaultValue `null`
    */
@@ -78,7 +78,7 @@ export interface CreateIntentionInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   spaceId: string;
   /** String, 1 to 4000 characters. */
@@ -92,7 +92,7 @@ export interface CreateRoomInput {
   /**
    * A LiveKit room name: letters, digits and @#._:+~=-, at most 128.
    *
-   * String, 1 to 128 characters, matching `^[A-Za-z0-9@#._:+~=-]+$`.
+   * String, 1 to 128 characters, matching `^[A-Za-z0-9@#._:+~=-]+$(?!\n)`.
    */
   roomId: string;
   /** @defaultValue `null` */
@@ -104,7 +104,7 @@ export interface DeleteBeingInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   id: string;
 }
@@ -114,7 +114,7 @@ export interface DeleteRoomInput {
   /**
    * A LiveKit room name: letters, digits and @#._:+~=-, at most 128.
    *
-   * String, 1 to 128 characters, matching `^[A-Za-z0-9@#._:+~=-]+$`.
+   * String, 1 to 128 characters, matching `^[A-Za-z0-9@#._:+~=-]+$(?!\n)`.
    */
   roomId: string;
 }
@@ -133,7 +133,7 @@ export interface GenerateTokenInput {
   /**
    * A LiveKit room name: letters, digits and @#._:+~=-, at most 128.
    *
-   * String, 1 to 128 characters, matching `^[A-Za-z0-9@#._:+~=-]+$`.
+   * String, 1 to 128 characters, matching `^[A-Za-z0-9@#._:+~=-]+$(?!\n)`.
    */
   roomId: string;
   participant: TokenParticipant;
@@ -150,7 +150,7 @@ export interface GetBeingInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   id: string;
 }
@@ -160,7 +160,7 @@ export interface GetJoinTokenInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   roomBeingId: string;
   /**
@@ -174,7 +174,7 @@ export interface GetJoinTokenInput {
   /**
    * A tab or device label: the identity becomes '@alice#<device>'.
    *
-   * String, matching `^[A-Za-z0-9._-]{1,32}$`.
+   * String, matching `^[A-Za-z0-9._-]{1,32}$(?!\n)`.
    *
    * @defaultValue `null`
    */
@@ -220,6 +220,22 @@ export interface JoinToken {
   name: string;
 }
 
+/** Let a removed being join the room again now. */
+export interface LiftRevocationInput {
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
+   */
+  roomBeingId: string;
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
+   */
+  beingId: string;
+}
+
 /** Which beings, from where, how many. */
 export interface ListBeingsInput {
   /** @defaultValue `null` */
@@ -243,7 +259,7 @@ export interface ListIntentionsInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   spaceId: string;
   /**
@@ -265,7 +281,7 @@ export interface ListParticipantsInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   roomBeingId: string;
 }
@@ -342,13 +358,13 @@ export interface MuteTrackInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   roomBeingId: string;
   /**
    * A participant identity: letters, digits and @#._:+~=-, at most 128.
    *
-   * String, 1 to 128 characters, matching `^[A-Za-z0-9@#._:+~=-]+$`.
+   * String, 1 to 128 characters, matching `^[A-Za-z0-9@#._:+~=-]+$(?!\n)`.
    */
   identity: string;
   /** String, 1 to 64 characters. */
@@ -383,7 +399,7 @@ export interface PresenceMembersInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   roomBeingId: string;
   /** @defaultValue `false` */
@@ -404,33 +420,39 @@ export interface RemoveMemberInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   spaceId: string;
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   beingId: string;
 }
 
-/** Disconnect an identity, and keep its being out for `revokeSeconds`. */
+/**
+ * Disconnect an identity, and keep its being out for `revokeSeconds`.
+ *
+ * Revocations name beings: an identity that is no being's is only disconnected
+ * (`revokeSeconds: 0`). A revocation set by someone of higher rank (admin, then
+ * owner, then moderator) may be lengthened, never shortened.
+ */
 export interface RemoveParticipantInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   roomBeingId: string;
   /**
    * A participant identity: letters, digits and @#._:+~=-, at most 128.
    *
-   * String, 1 to 128 characters, matching `^[A-Za-z0-9@#._:+~=-]+$`.
+   * String, 1 to 128 characters, matching `^[A-Za-z0-9@#._:+~=-]+$(?!\n)`.
    */
   identity: string;
   /**
-   * Seconds, 0 (no revocation) to 86400.
+   * Seconds, 0 (no new revocation: one in force stays, see livekit.liftRevocation) to 86400.
    *
    * Integer, ≥ 0, ≤ 86400.
    *
@@ -441,7 +463,7 @@ export interface RemoveParticipantInput {
 
 /**
  * `removed` is false when the identity was not connected; `revokedUntil` is
- * when the being may join again (null: no revocation).
+ * when the being may join again, by the revocation now in force (null: none).
  */
 export interface RemovedParticipant {
   identity: string;
@@ -449,6 +471,13 @@ export interface RemovedParticipant {
   removed: boolean;
   /** Date and time, RFC 3339 (`2024-05-01T12:00:00Z`). */
   revokedUntil: string | null;
+}
+
+/** `lifted` is false when no revocation of the being was in force. */
+export interface RevocationLifted {
+  roomId: string;
+  beingId: string;
+  lifted: boolean;
 }
 
 /** Room settings; one left out keeps LiveKit's default (or the existing room's value). */
@@ -490,13 +519,13 @@ export interface SendSystemMessageInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   roomBeingId: string;
   /** String, 1 to 15000 characters. */
   message: string;
   /**
-   * String, matching `^[A-Za-z0-9._:/-]{1,64}$`.
+   * String, matching `^[A-Za-z0-9._:/-]{1,64}$(?!\n)`.
    *
    * @defaultValue `null`
    */
@@ -514,7 +543,7 @@ export interface SendTestMessageInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   roomBeingId: string;
   /** String, 1 to 15000 characters. */
@@ -526,13 +555,13 @@ export interface SetRoleInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   spaceId: string;
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   beingId: string;
   role: "listener" | "member" | "moderator" | "owner";
@@ -543,7 +572,7 @@ export interface SpaceMembersInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   spaceId: string;
   /**
@@ -569,7 +598,7 @@ export interface TokenParticipant {
   /**
    * A participant identity: letters, digits and @#._:+~=-, at most 128.
    *
-   * String, 1 to 128 characters, matching `^[A-Za-z0-9@#._:+~=-]+$`.
+   * String, 1 to 128 characters, matching `^[A-Za-z0-9@#._:+~=-]+$(?!\n)`.
    */
   identity: string;
   /**
@@ -616,7 +645,7 @@ export interface UpdateBeingInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   id: string;
   /** String, 1 to 100 characters. */
@@ -635,13 +664,13 @@ export interface UpdateParticipantInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   roomBeingId: string;
   /**
    * A participant identity: letters, digits and @#._:+~=-, at most 128.
    *
-   * String, 1 to 128 characters, matching `^[A-Za-z0-9@#._:+~=-]+$`.
+   * String, 1 to 128 characters, matching `^[A-Za-z0-9@#._:+~=-]+$(?!\n)`.
    */
   identity: string;
   /**
@@ -658,7 +687,11 @@ export interface UpdateParticipantInput {
    * @defaultValue `null`
    */
   metadata?: string | null | undefined;
-  /** @defaultValue `null` */
+  /**
+   * Merged into the participant's; the server's own (beingId, beingCreatedAt) cannot be set.
+   *
+   * @defaultValue `null`
+   */
   attributes?: Record<string, string> | null | undefined;
   /** @defaultValue `null` */
   permissions?: ParticipantPermissions | null | undefined;
@@ -669,7 +702,7 @@ export interface UpdateRoomMetadataInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
-   * String, matching `^@[a-z0-9._-]{1,63}$`.
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
    */
   roomBeingId: string;
   /**
@@ -751,6 +784,14 @@ export interface Procedures {
     input: GetJoinTokenInput;
     output: JoinToken;
     errors: "UNAUTHORIZED" | "NOT_FOUND" | "BAD_REQUEST" | "FORBIDDEN" | "SERVICE_UNAVAILABLE";
+    kind: "mutation";
+    protected: true;
+  };
+  /** Let a removed being join a space's room again now (owners, admins; not above their rank). */
+  "livekit.liftRevocation": {
+    input: LiftRevocationInput;
+    output: RevocationLifted;
+    errors: "UNAUTHORIZED" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE";
     kind: "mutation";
     protected: true;
   };
@@ -992,6 +1033,13 @@ export interface Client {
      */
     readonly getJoinToken: Procedure<"livekit.getJoinToken", GetJoinTokenInput, JoinToken, "UNAUTHORIZED" | "NOT_FOUND" | "BAD_REQUEST" | "FORBIDDEN" | "SERVICE_UNAVAILABLE">;
     /**
+     * Let a removed being join a space's room again now (owners, admins; not above their rank).
+     *
+     * `livekit.liftRevocation`: a mutation, needs a bearer token.
+     * Declared errors: `UNAUTHORIZED`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`.
+     */
+    readonly liftRevocation: Procedure<"livekit.liftRevocation", LiftRevocationInput, RevocationLifted, "UNAUTHORIZED" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE">;
+    /**
      * Who is connected to a space's room (owners and moderators).
      *
      * `livekit.listParticipants`: a query, needs a bearer token.
@@ -1162,6 +1210,7 @@ export const PROCEDURES = {
   "intention.create": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: true },
   "intention.list": { kind: "query", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: false },
   "livekit.getJoinToken": { kind: "mutation", errors: ["UNAUTHORIZED", "NOT_FOUND", "BAD_REQUEST", "FORBIDDEN", "SERVICE_UNAVAILABLE"], protected: true },
+  "livekit.liftRevocation": { kind: "mutation", errors: ["UNAUTHORIZED", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE"], protected: true },
   "livekit.listParticipants": { kind: "query", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
   "livekit.muteTrack": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "PRECONDITION_FAILED"], protected: true },
   "livekit.removeParticipant": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
