@@ -23,31 +23,47 @@ __all__ = [
     "DEMO_TOPIC",
     "INTENTION_TOPIC",
     "SYSTEM_TOPIC",
+    "Dispatch",
+    "DispatchBotInput",
     "GetJoinTokenInput",
     "JoinToken",
     "LiftRevocationInput",
+    "ListDispatchesInput",
     "ListParticipantsInput",
+    "ListRecordingsInput",
     "MessageSent",
     "MuteTrackInput",
     "Participant",
     "ParticipantPermissions",
+    "Recording",
+    "RecordingFile",
+    "RecordingStatus",
+    "RemoveDispatchInput",
     "RemoveParticipantInput",
     "RemovedParticipant",
     "RevocationLifted",
     "SendSystemMessageInput",
     "SendTestMessageInput",
+    "StartRecordingInput",
+    "StopRecordingInput",
     "Track",
     "TrackKind",
     "TrackSource",
     "UpdateParticipantInput",
     "UpdateRoomMetadataInput",
+    "dispatch_bot",
     "get_join_token",
     "lift_revocation",
+    "list_dispatches",
     "list_participants",
+    "list_recordings",
     "mute_track",
+    "remove_dispatch",
     "remove_participant",
     "send_system_message",
     "send_test_message",
+    "start_recording",
+    "stop_recording",
     "update_participant",
     "update_room_metadata",
 ]
@@ -193,21 +209,29 @@ class RemoveParticipantInput(Base):
     Revocations name beings: an identity that is no being's is only disconnected
     (``revokeSeconds: 0``). A revocation set by someone of higher rank (admin, then
     owner, then moderator) may be lengthened, never shortened.
+
+    ``lock: true`` keeps the being out until an owner lifts it (``livekit.liftRevocation``),
+    whatever ``revokeSeconds`` says. LiveKit is also told to refuse the identity's tokens
+    issued before the removal (``revoke_token_ts``), so a connected client's refreshed
+    token does not bring it back.
     """
 
     room_being_id: BeingId
     identity: Identity
     revoke_seconds: RevokeSeconds = 900
+    lock: bool = False
 
 
 class RemovedParticipant(Base):
     """``removed`` is false when the identity was not connected; ``revokedUntil`` is
-    when the being may join again, by the revocation now in force (null: none)."""
+    when the being may join again, by the revocation now in force (null: none);
+    ``locked``: only ``livekit.liftRevocation`` lets it back."""
 
     identity: str
     being_id: str
     removed: bool
     revoked_until: datetime | None
+    locked: bool = False
 
 
 class LiftRevocationInput(Base):
@@ -252,6 +276,91 @@ class UpdateParticipantInput(Base):
         | None
     ) = None
     permissions: ParticipantPermissions | None = None
+
+
+class DispatchBotInput(Base):
+    """Dispatch a bot of the space into its room as a LiveKit agent (``agentName`` = bot id)."""
+
+    room_being_id: BeingId
+    bot_id: BeingId
+    metadata: Annotated[str, msgspec.Meta(max_length=65536)] | None = None
+
+
+class Dispatch(Base):
+    """An agent dispatch: which bot is (or will be) sent into which room."""
+
+    dispatch_id: str
+    room_id: str
+    bot_id: str
+    metadata: str
+    created_at: datetime | None
+
+
+class ListDispatchesInput(Base):
+    """The agent dispatches of a space's room."""
+
+    room_being_id: BeingId
+
+
+class RemoveDispatchInput(Base):
+    """Withdraw an agent dispatch."""
+
+    room_being_id: BeingId
+    dispatch_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+RecordingStatus = Literal[  # LiveKit's EgressStatus
+    "EGRESS_STARTING",
+    "EGRESS_ACTIVE",
+    "EGRESS_ENDING",
+    "EGRESS_COMPLETE",
+    "EGRESS_FAILED",
+    "EGRESS_ABORTED",
+    "EGRESS_LIMIT_REACHED",
+]
+
+
+class StartRecordingInput(Base):
+    """Record a space's room to a file (the output target comes from the server's settings)."""
+
+    room_being_id: BeingId
+    audio_only: bool = False
+    layout: Annotated[str, msgspec.Meta(pattern=r"^[a-z-]{1,32}$")] | None = None  # "grid"...
+
+
+class RecordingFile(Base, omit_defaults=True):
+    """A file an egress writes: its name, where it is stored, and its size once written."""
+
+    filename: str
+    location: str = ""
+    size: int = 0
+    duration_ms: int = 0
+
+
+class Recording(Base):
+    """A recording of a room, as LiveKit last reported it."""
+
+    egress_id: str
+    room_id: str
+    started_by: str | None
+    status: RecordingStatus
+    files: list[RecordingFile]
+    error: str | None
+    started_at: datetime | None
+    ended_at: datetime | None
+
+
+class StopRecordingInput(Base):
+    """Stop a recording of the space's room."""
+
+    room_being_id: BeingId
+    egress_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+class ListRecordingsInput(Base):
+    """The recordings of a space's room, newest first."""
+
+    room_being_id: BeingId
 
 
 class UpdateRoomMetadataInput(Base):
@@ -330,6 +439,54 @@ update_room_metadata = mutation(
     UpdateRoomMetadataInput,
     MediaRoom,
     "Replace a space's room metadata (owners and moderators; the room must be active).",
+    errors=_ROOM_ERRORS,
+    protected=True,
+)
+dispatch_bot = mutation(
+    "livekit.dispatchBot",
+    DispatchBotInput,
+    Dispatch,
+    "Dispatch a bot of the space into its room as a LiveKit agent (owners and moderators).",
+    errors=_ROOM_ERRORS,
+    protected=True,
+)
+list_dispatches = query(
+    "livekit.listDispatches",
+    ListDispatchesInput,
+    list[Dispatch],
+    "The agent dispatches of a space's room (owners and moderators).",
+    errors=_ROOM_ERRORS,
+    protected=True,
+)
+remove_dispatch = mutation(
+    "livekit.removeDispatch",
+    RemoveDispatchInput,
+    Dispatch,
+    "Withdraw an agent dispatch from a space's room (owners and moderators).",
+    errors=_ROOM_ERRORS,
+    protected=True,
+)
+start_recording = mutation(
+    "livekit.startRecording",
+    StartRecordingInput,
+    Recording,
+    "Record a space's room to a file through LiveKit Egress (owners and admins).",
+    errors=_ROOM_ERRORS,
+    protected=True,
+)
+stop_recording = mutation(
+    "livekit.stopRecording",
+    StopRecordingInput,
+    Recording,
+    "Stop a recording of a space's room (owners and admins).",
+    errors=(*_ROOM_ERRORS, "PRECONDITION_FAILED"),  # it has already ended
+    protected=True,
+)
+list_recordings = query(
+    "livekit.listRecordings",
+    ListRecordingsInput,
+    list[Recording],
+    "The recordings of a space's room with their state and files (owners and admins).",
     errors=_ROOM_ERRORS,
     protected=True,
 )

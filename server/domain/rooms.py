@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from schema.being import Being
 from server.domain.access import MANAGERS
 from server.rpc import Principal
 
 __all__ = [
+    "LOCKED_UNTIL",
     "MEDIA_FLAG",
     "RANKS",
     "JoinGrants",
@@ -92,6 +93,10 @@ class Revocation:
 
     until: datetime
     rank: int
+
+
+# ``removeParticipant {lock: true}``: a revocation with no end but ``liftRevocation``.
+LOCKED_UNTIL = datetime(9999, 12, 31, tzinfo=UTC)
 
 
 def revised(current: Revocation | None, wanted: datetime | None, rank: int) -> Revocation | None:

@@ -12,6 +12,7 @@ from server.storage import (
     intentions,
     memberships,
     presence,
+    recordings,
     revocations,
 )
 from server.storage.errors import StorageUnavailable
@@ -24,5 +25,6 @@ __all__ = [
     "intentions",
     "memberships",
     "presence",
+    "recordings",
     "revocations",
 ]

@@ -16,6 +16,8 @@ __all__ = [
     "memberships",
     "metadata",
     "presence",
+    "reconcile_leases",
+    "recordings",
     "revocations",
     "webhook_events",
 ]
@@ -126,4 +128,27 @@ revocations = sa.Table(
     sa.Column("until", UtcDateTime(), nullable=False),
     sa.Column("revoked_by", BEING_ID, nullable=False),
     sa.Column("rank", sa.SmallInteger(), nullable=False),  # the setter's (domain.rooms.RANKS)
+)
+
+recordings = sa.Table(
+    "recordings",
+    metadata,
+    sa.Column("egress_id", sa.String(64), primary_key=True),
+    sa.Column("room_id", ROOM_ID, nullable=False),
+    sa.Column("started_by", BEING_ID),  # null: started elsewhere, known from its webhooks
+    sa.Column("status", sa.String(32), nullable=False),  # EgressStatus, e.g. EGRESS_ACTIVE
+    sa.Column("files", sa.JSON(), nullable=False),  # [{"filename", "location", "size", ...}]
+    sa.Column("error", sa.String(1024), nullable=False),
+    sa.Column("started_at", UtcDateTime()),
+    sa.Column("ended_at", UtcDateTime()),
+    sa.Column("updated_ns", sa.BigInteger(), nullable=False),  # orders reports: newer wins
+    sa.Index("ix_recordings_room", "room_id", "started_at"),
+)
+
+reconcile_leases = sa.Table(
+    "reconcile_leases",
+    metadata,
+    sa.Column("room_id", ROOM_ID, primary_key=True),
+    sa.Column("holder", sa.String(64), nullable=False),  # the instance reconciling the room
+    sa.Column("until", UtcDateTime(), nullable=False),
 )

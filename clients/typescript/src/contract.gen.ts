@@ -128,6 +128,38 @@ export interface DeletedRoom {
 /** No parameters. */
 export type DiscoverInput = Record<string, never>;
 
+/** An agent dispatch: which bot is (or will be) sent into which room. */
+export interface Dispatch {
+  dispatchId: string;
+  roomId: string;
+  botId: string;
+  metadata: string;
+  /** Date and time, RFC 3339 (`2024-05-01T12:00:00Z`). */
+  createdAt: string | null;
+}
+
+/** Dispatch a bot of the space into its room as a LiveKit agent (`agentName` = bot id). */
+export interface DispatchBotInput {
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
+   */
+  roomBeingId: string;
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
+   */
+  botId: string;
+  /**
+   * String, at most 65536 characters.
+   *
+   * @defaultValue `null`
+   */
+  metadata?: string | null | undefined;
+}
+
 /** A join token for one participant in one room. */
 export interface GenerateTokenInput {
   /**
@@ -254,6 +286,16 @@ export interface ListBeingsInput {
   limit?: number | undefined;
 }
 
+/** The agent dispatches of a space's room. */
+export interface ListDispatchesInput {
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
+   */
+  roomBeingId: string;
+}
+
 /** A space's history, newest first, strictly older than `before` when given. */
 export interface ListIntentionsInput {
   /**
@@ -278,6 +320,16 @@ export interface ListIntentionsInput {
 
 /** Who is connected to the space's room, from LiveKit itself. */
 export interface ListParticipantsInput {
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
+   */
+  roomBeingId: string;
+}
+
+/** The recordings of a space's room, newest first. */
+export interface ListRecordingsInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
@@ -415,6 +467,51 @@ export interface PresentMember {
   joinedAt: string;
 }
 
+/** A recording of a room, as LiveKit last reported it. */
+export interface Recording {
+  egressId: string;
+  roomId: string;
+  startedBy: string | null;
+  status: "EGRESS_ABORTED" | "EGRESS_ACTIVE" | "EGRESS_COMPLETE" | "EGRESS_ENDING" | "EGRESS_FAILED" | "EGRESS_LIMIT_REACHED" | "EGRESS_STARTING";
+  files: RecordingFile[];
+  error: string | null;
+  /** Date and time, RFC 3339 (`2024-05-01T12:00:00Z`). */
+  startedAt: string | null;
+  /** Date and time, RFC 3339 (`2024-05-01T12:00:00Z`). */
+  endedAt: string | null;
+}
+
+/** A file an egress writes: its name, where it is stored, and its size once written. */
+export interface RecordingFile {
+  filename: string;
+  /** @defaultValue `""` */
+  location?: string;
+  /**
+   * Integer.
+   *
+   * @defaultValue `0`
+   */
+  size?: number;
+  /**
+   * Integer.
+   *
+   * @defaultValue `0`
+   */
+  durationMs?: number;
+}
+
+/** Withdraw an agent dispatch. */
+export interface RemoveDispatchInput {
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
+   */
+  roomBeingId: string;
+  /** String, 1 to 64 characters. */
+  dispatchId: string;
+}
+
 /** Who leaves which space. */
 export interface RemoveMemberInput {
   /**
@@ -437,6 +534,11 @@ export interface RemoveMemberInput {
  * Revocations name beings: an identity that is no being's is only disconnected
  * (`revokeSeconds: 0`). A revocation set by someone of higher rank (admin, then
  * owner, then moderator) may be lengthened, never shortened.
+ *
+ * `lock: true` keeps the being out until an owner lifts it (`livekit.liftRevocation`),
+ * whatever `revokeSeconds` says. LiveKit is also told to refuse the identity's tokens
+ * issued before the removal (`revoke_token_ts`), so a connected client's refreshed
+ * token does not bring it back.
  */
 export interface RemoveParticipantInput {
   /**
@@ -459,11 +561,14 @@ export interface RemoveParticipantInput {
    * @defaultValue `900`
    */
   revokeSeconds?: number | undefined;
+  /** @defaultValue `false` */
+  lock?: boolean | undefined;
 }
 
 /**
  * `removed` is false when the identity was not connected; `revokedUntil` is
- * when the being may join again, by the revocation now in force (null: none).
+ * when the being may join again, by the revocation now in force (null: none);
+ * `locked`: only `livekit.liftRevocation` lets it back.
  */
 export interface RemovedParticipant {
   identity: string;
@@ -471,6 +576,8 @@ export interface RemovedParticipant {
   removed: boolean;
   /** Date and time, RFC 3339 (`2024-05-01T12:00:00Z`). */
   revokedUntil: string | null;
+  /** @defaultValue `false` */
+  locked: boolean;
 }
 
 /** `lifted` is false when no revocation of the being was in force. */
@@ -587,6 +694,36 @@ export interface SpaceMembersInput {
    * @defaultValue `100`
    */
   limit?: number | undefined;
+}
+
+/** Record a space's room to a file (the output target comes from the server's settings). */
+export interface StartRecordingInput {
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
+   */
+  roomBeingId: string;
+  /** @defaultValue `false` */
+  audioOnly?: boolean | undefined;
+  /**
+   * String, matching `^[a-z-]{1,32}$`.
+   *
+   * @defaultValue `null`
+   */
+  layout?: string | null | undefined;
+}
+
+/** Stop a recording of the space's room. */
+export interface StopRecordingInput {
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
+   */
+  roomBeingId: string;
+  /** String, 1 to 64 characters. */
+  egressId: string;
 }
 
 /**
@@ -779,6 +916,14 @@ export interface Procedures {
     kind: "query";
     protected: false;
   };
+  /** Dispatch a bot of the space into its room as a LiveKit agent (owners and moderators). */
+  "livekit.dispatchBot": {
+    input: DispatchBotInput;
+    output: Dispatch;
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    kind: "mutation";
+    protected: true;
+  };
   /** A join token for a space's room, with grants from your role (data-only by default). */
   "livekit.getJoinToken": {
     input: GetJoinTokenInput;
@@ -795,10 +940,26 @@ export interface Procedures {
     kind: "mutation";
     protected: true;
   };
+  /** The agent dispatches of a space's room (owners and moderators). */
+  "livekit.listDispatches": {
+    input: ListDispatchesInput;
+    output: Dispatch[];
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    kind: "query";
+    protected: true;
+  };
   /** Who is connected to a space's room (owners and moderators). */
   "livekit.listParticipants": {
     input: ListParticipantsInput;
     output: Participant[];
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    kind: "query";
+    protected: true;
+  };
+  /** The recordings of a space's room with their state and files (owners and admins). */
+  "livekit.listRecordings": {
+    input: ListRecordingsInput;
+    output: Recording[];
     errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
     kind: "query";
     protected: true;
@@ -808,6 +969,14 @@ export interface Procedures {
     input: MuteTrackInput;
     output: Track;
     errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "PRECONDITION_FAILED";
+    kind: "mutation";
+    protected: true;
+  };
+  /** Withdraw an agent dispatch from a space's room (owners and moderators). */
+  "livekit.removeDispatch": {
+    input: RemoveDispatchInput;
+    output: Dispatch;
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
     kind: "mutation";
     protected: true;
   };
@@ -832,6 +1001,22 @@ export interface Procedures {
     input: SendTestMessageInput;
     output: MessageSent;
     errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    kind: "mutation";
+    protected: true;
+  };
+  /** Record a space's room to a file through LiveKit Egress (owners and admins). */
+  "livekit.startRecording": {
+    input: StartRecordingInput;
+    output: Recording;
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    kind: "mutation";
+    protected: true;
+  };
+  /** Stop a recording of a space's room (owners and admins). */
+  "livekit.stopRecording": {
+    input: StopRecordingInput;
+    output: Recording;
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "PRECONDITION_FAILED";
     kind: "mutation";
     protected: true;
   };
@@ -1026,6 +1211,13 @@ export interface Client {
    */
   readonly livekit: {
     /**
+     * Dispatch a bot of the space into its room as a LiveKit agent (owners and moderators).
+     *
+     * `livekit.dispatchBot`: a mutation, needs a bearer token.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
+     */
+    readonly dispatchBot: Procedure<"livekit.dispatchBot", DispatchBotInput, Dispatch, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    /**
      * A join token for a space's room, with grants from your role (data-only by default).
      *
      * `livekit.getJoinToken`: a mutation, needs a bearer token.
@@ -1040,6 +1232,13 @@ export interface Client {
      */
     readonly liftRevocation: Procedure<"livekit.liftRevocation", LiftRevocationInput, RevocationLifted, "UNAUTHORIZED" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE">;
     /**
+     * The agent dispatches of a space's room (owners and moderators).
+     *
+     * `livekit.listDispatches`: a query, needs a bearer token.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
+     */
+    readonly listDispatches: Procedure<"livekit.listDispatches", ListDispatchesInput, Dispatch[], "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    /**
      * Who is connected to a space's room (owners and moderators).
      *
      * `livekit.listParticipants`: a query, needs a bearer token.
@@ -1047,12 +1246,26 @@ export interface Client {
      */
     readonly listParticipants: Procedure<"livekit.listParticipants", ListParticipantsInput, Participant[], "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
     /**
+     * The recordings of a space's room with their state and files (owners and admins).
+     *
+     * `livekit.listRecordings`: a query, needs a bearer token.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
+     */
+    readonly listRecordings: Procedure<"livekit.listRecordings", ListRecordingsInput, Recording[], "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    /**
      * Mute a participant's published track (owners and moderators).
      *
      * `livekit.muteTrack`: a mutation, needs a bearer token.
      * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `PRECONDITION_FAILED`.
      */
     readonly muteTrack: Procedure<"livekit.muteTrack", MuteTrackInput, Track, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "PRECONDITION_FAILED">;
+    /**
+     * Withdraw an agent dispatch from a space's room (owners and moderators).
+     *
+     * `livekit.removeDispatch`: a mutation, needs a bearer token.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
+     */
+    readonly removeDispatch: Procedure<"livekit.removeDispatch", RemoveDispatchInput, Dispatch, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
     /**
      * Disconnect a participant and refuse its being new tokens for a while (owners, moderators).
      *
@@ -1074,6 +1287,20 @@ export interface Client {
      * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
      */
     readonly sendTestMessage: Procedure<"livekit.sendTestMessage", SendTestMessageInput, MessageSent, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    /**
+     * Record a space's room to a file through LiveKit Egress (owners and admins).
+     *
+     * `livekit.startRecording`: a mutation, needs a bearer token.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
+     */
+    readonly startRecording: Procedure<"livekit.startRecording", StartRecordingInput, Recording, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    /**
+     * Stop a recording of a space's room (owners and admins).
+     *
+     * `livekit.stopRecording`: a mutation, needs a bearer token.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `PRECONDITION_FAILED`.
+     */
+    readonly stopRecording: Procedure<"livekit.stopRecording", StopRecordingInput, Recording, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "PRECONDITION_FAILED">;
     /**
      * Change a participant's name, metadata, attributes or permissions (owners, moderators).
      *
@@ -1209,13 +1436,19 @@ export const PROCEDURES = {
   "being.update": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "BAD_REQUEST", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: true },
   "intention.create": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: true },
   "intention.list": { kind: "query", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: false },
+  "livekit.dispatchBot": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
   "livekit.getJoinToken": { kind: "mutation", errors: ["UNAUTHORIZED", "NOT_FOUND", "BAD_REQUEST", "FORBIDDEN", "SERVICE_UNAVAILABLE"], protected: true },
   "livekit.liftRevocation": { kind: "mutation", errors: ["UNAUTHORIZED", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE"], protected: true },
+  "livekit.listDispatches": { kind: "query", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
   "livekit.listParticipants": { kind: "query", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
+  "livekit.listRecordings": { kind: "query", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
   "livekit.muteTrack": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "PRECONDITION_FAILED"], protected: true },
+  "livekit.removeDispatch": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
   "livekit.removeParticipant": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
   "livekit.sendSystemMessage": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
   "livekit.sendTestMessage": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
+  "livekit.startRecording": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
+  "livekit.stopRecording": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "PRECONDITION_FAILED"], protected: true },
   "livekit.updateParticipant": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
   "livekit.updateRoomMetadata": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
   "media.createRoom": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
