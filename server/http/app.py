@@ -16,6 +16,7 @@ from server.http.explorer import add_explorer
 from server.http.health import READY_CHECKS, healthz, readyz
 from server.http.livekit_token import PATH as TOKEN_PATH
 from server.http.livekit_token import token_handler
+from server.http.reconcile import reconcile_ctx
 from server.http.rpc import rpc_handler
 from server.http.webhook import add_webhook
 from server.livekit import LiveKit
@@ -91,6 +92,8 @@ def create_app(
         app.cleanup_ctx.append(livekit.lifespan)
         app[READY_CHECKS]["livekit"] = livekit.ping
         add_webhook(app, deps, livekit)  # POST /livekit/webhook: presence from LiveKit's events
+        every = settings.livekit_reconcile_seconds  # and, for what webhooks lost, ListParticipants
+        app.cleanup_ctx.append(reconcile_ctx(deps, livekit, every))
     if settings.explorer:  # the API explorer at GET /
         add_explorer(app)
     return app

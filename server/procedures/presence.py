@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from schema import presence
 from server.livekit import require_media
-from server.livekit.participants import session
+from server.procedures._reconcile import reconcile_room
 from server.procedures.deps import Ctx
 from server.procedures.space import find_space
 from server.rpc import Router, RpcError
@@ -37,9 +37,4 @@ async def members(ctx: Ctx, params: presence.PresenceMembersInput) -> list[prese
 async def _reconcile(ctx: Ctx, room_id: str) -> None:
     if ctx.principal is None:
         raise RpcError("UNAUTHORIZED", "Sign in to reconcile presence", reason="anonymous")
-    rooms = require_media(ctx.deps.livekit).rooms
-    room = await rooms.get_room(room_id)
-    connected = [] if room is None else await rooms.list_participants(room_id)
-    sid = "" if room is None else room.sid
-    async with ctx.deps.storage.write() as conn:
-        await stored.reconcile(conn, room_id, [session(room_id, sid, p) for p in connected])
+    await reconcile_room(ctx.deps, require_media(ctx.deps.livekit), room_id)
