@@ -74,6 +74,7 @@ LK_NODE_STAMP := $(LK_NODE)/node_modules/.installed-stamp
 client: $(STAMP) setup-node
 	$(BIN)/roomrpc codegen
 	cd $(TS) && node_modules/.bin/tsc -p tsconfig.explorer.json
+	$(BIN)/roomrpc codegen --mark-compiled server/http/explorer/static/js
 	cd $(TS) && node_modules/.bin/tsc -p tsconfig.json
 
 setup-node: $(NPM_STAMP) $(LK_NODE_STAMP)

@@ -19,6 +19,7 @@ from schema._procedure import Procedure
 from schema.openrpc import build_openrpc
 
 __all__ = [
+    "COMPILED_BANNER",
     "CORE_ERRORS",
     "OPENRPC_PATH",
     "TS_CONTRACT_PATH",
@@ -26,6 +27,7 @@ __all__ = [
     "api_version",
     "contract_files",
     "generate",
+    "mark_compiled",
     "namespace_docs",
     "stale",
     "write",
@@ -98,3 +100,19 @@ def contract_files() -> dict[str, str]:
     import schema  # here, not at import time: schema/__init__ is what imports the namespaces
 
     return generate(schema.CONTRACT, docs=namespace_docs(schema.NAMESPACES))
+
+
+COMPILED_BANNER = (
+    "// Compiled by `make client` (tsc) from clients/typescript: do not edit, edit the source.\n"
+)
+
+
+def mark_compiled(folder: Path) -> list[Path]:
+    """Put the compiled banner at the top of every ``.js`` under ``folder`` that lacks it."""
+    marked = []
+    for path in sorted(folder.rglob("*.js")):
+        text = path.read_text(encoding="utf-8")
+        if not text.startswith(COMPILED_BANNER):
+            path.write_text(COMPILED_BANNER + text, encoding="utf-8")
+            marked.append(path)
+    return marked

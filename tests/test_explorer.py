@@ -13,6 +13,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from codegen import COMPILED_BANNER, mark_compiled
 from server.http.explorer import STATIC
 from tests.support import codegen_zoo
 from tests.support.typescript import ARTIFACTS, TS, run_node_tests, tsc
@@ -62,6 +63,7 @@ def test_no_asset_from_elsewhere() -> None:
 def test_compiled_explorer_matches_its_source(tmp_path: Path) -> None:
     """``server/http/explorer/static/js`` is what ``make client`` builds from the TypeScript."""
     tsc("-p", TS / "tsconfig.explorer.json", "--outDir", tmp_path)
+    mark_compiled(tmp_path)
     fresh = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.js"))
     shipped = sorted(p.relative_to(STATIC / "js") for p in (STATIC / "js").rglob("*.js"))
     assert fresh == shipped, "run `make client`"
@@ -90,3 +92,8 @@ async def test_explorer_can_be_turned_off(aiohttp_client: Any, make_app: Any) ->
     client = await aiohttp_client(make_app(EXPLORER="false"))
     assert (await client.get("/")).status == 404
     assert (await client.get("/healthz")).status == 200
+
+
+def test_compiled_files_say_they_are_compiled() -> None:
+    for path in (STATIC / "js").rglob("*.js"):
+        assert path.read_text(encoding="utf-8").startswith(COMPILED_BANNER), path

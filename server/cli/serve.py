@@ -71,9 +71,19 @@ _BIND_ERRORS = {
     help="Folder to write openrpc.json and typescript/ into.",
 )
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if a file is out of date.")
-def codegen(out: Path, check: bool) -> None:
+@click.option(
+    "--mark-compiled",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Only put the 'compiled, do not edit' banner on the .js files under this folder.",
+)
+def codegen(out: Path, check: bool, mark_compiled: Path | None) -> None:
     """Generate the OpenRPC document and the TypeScript client from the contract."""
     from codegen import contract_files, stale, write
+    from codegen import mark_compiled as mark
+
+    if mark_compiled is not None:
+        mark(mark_compiled)
+        return
 
     files = contract_files()
     if check:

@@ -14,12 +14,27 @@ from server.rpc import RpcError
 from server.settings import Settings
 from server.storage import migrate
 from server.storage.engine import MODE, create_engine, create_sqlite_reader
-from server.storage.errors import StorageUnavailable, is_down, is_missing_reference
+from server.storage.errors import (
+    StorageUnavailable,
+    is_down,
+    is_missing_reference,
+    sqlstate,
+)
 
 __all__ = ["Storage"]
 
 log = logging.getLogger("roomrpc.storage")
 T = TypeVar("T")
+
+
+async def _close(conn: AsyncConnection) -> None:
+    """Give the connection back; one the database lost on the way is simply dropped."""
+    try:
+        await conn.close()
+    except Exception as exc:
+        if not is_down(exc):
+            raise
+        log.warning("database connection dropped: %s", _cause(exc))
 
 
 class _LoopReader:
@@ -80,11 +95,30 @@ class _LoopRead:
             raise _unavailable(exc) from exc
 
 
+def _cause(exc: BaseException) -> str:
+    """One line naming a database failure: the driver's class, SQLSTATE and first line."""
+    orig = getattr(exc, "orig", None) or exc
+    for _ in range(3):  # SQLAlchemy adapts the driver's error: name the driver's own
+        if orig.__cause__ is None:
+            break
+        orig = orig.__cause__
+    first_line = (str(orig).splitlines() or [""])[0][:200]
+    state = sqlstate(exc)
+    return f"{type(orig).__name__}{f' [{state}]' if state else ''}: {first_line}"
+
+
 def _unavailable(exc: BaseException) -> StorageUnavailable:
     """The caller's error; the operator's log gets the cause in one line."""
-    first_line = (str(exc).splitlines() or [""])[0]
-    log.warning("database unavailable: %s: %s", type(exc).__name__, first_line)
+    log.warning("database unavailable: %s", _cause(exc))
     return StorageUnavailable()
+
+
+async def _connect(engine: AsyncEngine) -> AsyncConnection:
+    """A pooled connection; any failure to get one means the database is unavailable."""
+    try:
+        return await engine.connect()
+    except Exception as exc:
+        raise _unavailable(exc) from exc
 
 
 class Storage:
@@ -122,14 +156,22 @@ class Storage:
         """Connect and migrate to the newest schema; raises StorageUnavailable if down."""
         engine = create_engine(settings)
         try:
-            async with engine.execution_options(**{MODE: "write"}).begin() as conn:
+            conn = await engine.execution_options(**{MODE: "write"}).connect()
+        except Exception as exc:  # whatever refused the connection, it is one line
+            await engine.dispose()
+            log.error("database unreachable at start-up: %s", _cause(exc))
+            raise StorageUnavailable() from exc
+        try:
+            async with conn.begin():
                 before = await migrate.upgrade(conn, settings.database_schema)
         except Exception as exc:
+            await conn.close()
             await engine.dispose()
             if is_down(exc):
-                log.error("database unreachable at start-up: %s", type(exc).__name__)
+                log.error("database unavailable at start-up: %s", _cause(exc))
                 raise StorageUnavailable() from exc
             raise
+        await conn.close()
         if before != migrate.head():
             log.info("database migrated from %s to %s", before or "empty", migrate.head())
         reader = None
@@ -161,19 +203,22 @@ class Storage:
 
     @asynccontextmanager
     async def _pooled_read(self) -> AsyncIterator[AsyncConnection]:
+        conn = await _connect(self._reader)
         try:
-            async with self._reader.connect() as conn:
-                yield conn
+            yield conn
         except Exception as exc:
             if is_down(exc):
                 raise _unavailable(exc) from exc
             raise
+        finally:
+            await _close(conn)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """A connection in one transaction: all of the block's writes, or none."""
+        conn = await _connect(self._writer)
         try:
-            async with self._writer.begin() as conn:
+            async with conn.begin():
                 yield conn
         except sa.exc.IntegrityError as exc:
             if is_missing_reference(exc):  # deleted by another call since it was read
@@ -184,3 +229,5 @@ class Storage:
             if is_down(exc):
                 raise _unavailable(exc) from exc
             raise
+        finally:
+            await _close(conn)

@@ -1,3 +1,4 @@
+// Compiled by `make client` (tsc) from clients/typescript: do not edit, edit the source.
 /**
  * The API explorer served at `GET /`: every procedure from `rpc.discover`, its
  * input and declared errors, and a form that calls it through the client.

@@ -1,3 +1,4 @@
+// Compiled by `make client` (tsc) from clients/typescript: do not edit, edit the source.
 /** Reading the OpenRPC document: the shapes the explorer needs, type names, examples. */
 /** Looks up `$ref`s in the document's components. */
 export class Schemas {

@@ -1,3 +1,4 @@
+// Compiled by `make client` (tsc) from clients/typescript: do not edit, edit the source.
 /** The client: options, the typed procedure functions, and how the generated contract builds them. */
 import { CORE_ERRORS } from "./errors.gen.js";
 import { HttpLink } from "./link.js";

@@ -1,3 +1,4 @@
+// Compiled by `make client` (tsc) from clients/typescript: do not edit, edit the source.
 /**
  * What a call can fail with: the server's answer ({@link RpcError}), no answer
  * at all ({@link NetworkError}), or an answer that is not JSON-RPC

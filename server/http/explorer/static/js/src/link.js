@@ -1,3 +1,4 @@
+// Compiled by `make client` (tsc) from clients/typescript: do not edit, edit the source.
 /**
  * The HTTP link: JSON-RPC 2.0 over `fetch`, with calls of the same tick batched.
  *

@@ -1,3 +1,4 @@
+// Compiled by `make client` (tsc) from clients/typescript: do not edit, edit the source.
 /**
  * The platform objects the client touches (`fetch`, `AbortSignal`, headers, timers),
  * typed by their shape rather than by the DOM library's names: the client then
