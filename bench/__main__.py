@@ -202,6 +202,8 @@ def main() -> None:
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=10)
+    # Fan-out to WebSocket subscribers against a plain aiohttp broadcast (bench/live.py).
+    subprocess.run([sys.executable, "-m", "bench.live"], check=True)
 
 
 def _wait(base: str) -> None:

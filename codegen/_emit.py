@@ -44,6 +44,7 @@ def translator(procs: Sequence[Procedure[Any, Any]]) -> TypeScript:
     types: list[Any] = [ErrorObject]
     for proc in procs:
         types += [proc.input, proc.output]
+    types += [proc.event for proc in procs if proc.event is not None]  # after, as OpenRPC does
     aliases = {frozenset(get_args(ErrorName)): "ErrorCode"}
     return TypeScript.of(types, [p.input for p in procs], aliases)
 
@@ -101,9 +102,10 @@ def contract_ts(
     )
     used = sorted(name for name in {*shared, "ErrorCode"} if _mentions(body, name))
     imports = ['import { buildClient } from "./client.js";']
-    imports.append(
-        'import type { ClientOptions, Procedure, ProcedureMeta, RawClient } from "./client.js";'
-    )
+    client_types = ["ClientOptions", "Procedure", "ProcedureMeta", "RawClient"]
+    if any(p.event is not None for p in procs):
+        client_types.append("Subscription")
+    imports.append(f'import type {{ {", ".join(client_types)} }} from "./client.js";')
     if used:
         imports.append(f'import type {{ {", ".join(used)} }} from "./errors.gen.js";')
     return f"{BANNER}\n" + "\n".join(imports) + "\n\n" + body
@@ -120,7 +122,8 @@ def _procedures(ts: TypeScript, procs: Sequence[Procedure[Any, Any]]) -> str:
             f"    errors: {_errors(p)};\n"
             f'    kind: "{p.kind}";\n'
             f"    protected: {str(p.protected).lower()};\n"
-            "  };\n"
+            + (f"    event: {ts.expr(_info(p.event))};\n" if p.event is not None else "")
+            + "  };\n"
         )
     return (
         "/** Every procedure by its wire name: input, output, declared error codes, kind. */\n"
@@ -159,7 +162,11 @@ def _member(ts: TypeScript, p: Procedure[Any, Any], key: str, indent: str) -> st
     lines += ["", f"`{p.name}`: a {p.kind}{', needs a bearer token' if p.protected else ''}."]
     if p.errors:
         lines.append(f"Declared errors: {', '.join(f'`{e}`' for e in p.errors)}.")
-    signature = f'Procedure<"{p.name}", {_input(ts, p)}, {_output(ts, p)}, {_errors(p)}>'
+    if p.event is not None:  # served over a socket: the client's subscription types
+        event = ts.expr(_info(p.event))
+        signature = f'Subscription<"{p.name}", {_input(ts, p)}, {event}, {_errors(p)}>'
+    else:
+        signature = f'Procedure<"{p.name}", {_input(ts, p)}, {_output(ts, p)}, {_errors(p)}>'
     return doc_comment("\n".join(lines), indent=indent) + f"{indent}readonly {key}: {signature};\n"
 
 

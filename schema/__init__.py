@@ -22,7 +22,16 @@ from schema import (
     system,
 )
 from schema._base import Base
-from schema._procedure import Kind, Procedure, mutation, query
+from schema._procedure import (
+    Event,
+    Feed,
+    Kind,
+    Procedure,
+    Subscribed,
+    mutation,
+    query,
+    subscription,
+)
 from schema.errors import ERRORS, ErrorName
 
 __all__ = [
@@ -31,11 +40,15 @@ __all__ = [
     "NAMESPACES",
     "Base",
     "ErrorName",
+    "Event",
+    "Feed",
     "Kind",
     "Procedure",
+    "Subscribed",
     "mutation",
     "procedures_of",
     "query",
+    "subscription",
 ]
 
 # One module per namespace; a new namespace is one import and one entry here.

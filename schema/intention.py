@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from schema._base import Base
-from schema._procedure import mutation, query
+from schema._procedure import mutation, query, subscription
 from schema.being import BeingId, Limit
 
 __all__ = [
@@ -17,13 +17,16 @@ __all__ = [
     "IntentionKind",
     "IntentionPage",
     "ListIntentionsInput",
+    "WatchIntentionsInput",
     "create",
     "list_",
+    "watch",
 ]
 
 IntentionKind = Literal["message", "action", "system"]
 Content = Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
 IntentionId = Annotated[int, msgspec.Meta(ge=1)]
+EventId = Annotated[str, msgspec.Meta(max_length=64)]
 
 
 class Intention(Base):
@@ -60,6 +63,13 @@ class ListIntentionsInput(Base):
     limit: Limit = 50
 
 
+class WatchIntentionsInput(Base):
+    """A space's new intentions, live; after ``lastEventId`` (an intention id) when given."""
+
+    space_id: BeingId
+    last_event_id: EventId | None = None
+
+
 create = mutation(
     "intention.create",
     CreateIntentionInput,
@@ -74,4 +84,12 @@ list_ = query(
     IntentionPage,
     "A space's history, newest first: what a client loads when it joins.",
     errors=("NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"),
+)
+watch = subscription(
+    "intention.watch",
+    WatchIntentionsInput,
+    Intention,
+    "Every intention created in a space from now on (or after lastEventId), as intention.list "
+    "returns it; the event id is the intention's id.",
+    errors=("NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "TOO_MANY_REQUESTS", "SERVICE_UNAVAILABLE"),
 )

@@ -29,13 +29,23 @@ def build_openrpc(
     types: list[Any] = [ErrorObject]
     for proc in procs:
         types += [proc.input, proc.output]
+    types += [proc.event for proc in procs if proc.event is not None]
     raw_schemas, raw_components = msgspec.json.schema_components(types, ref_template=_REF)
     schemas = [_clean_docs(schema) for schema in raw_schemas]
     components = {name: _clean_docs(schema) for name, schema in raw_components.items()}
+    events = iter(schemas[1 + 2 * len(procs) :])
     methods = [
         _method(proc, components, schemas[1 + 2 * i], schemas[2 + 2 * i])
         for i, proc in enumerate(procs)
     ]
+    for proc, method in zip(procs, methods, strict=True):
+        if proc.event is not None:  # OpenRPC has no subscriptions: an extension says how
+            method["x-subscription"] = {
+                "event": next(events),
+                "notification": proc.name,
+                "transports": ["websocket", "sse"],
+                "resume": "lastEventId",
+            }
     return {
         "openrpc": OPENRPC_VERSION,
         "info": {"title": title, "version": version},

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
+
+import msgspec
 
 from schema._base import Base
-from schema._procedure import mutation, query
+from schema._procedure import mutation, query, subscription
 from schema.being import BeingId, Cursor, Limit
 from schema.errors import ErrorName
 
@@ -17,11 +19,15 @@ __all__ = [
     "RemoveMemberInput",
     "Role",
     "SetRoleInput",
+    "SpaceEvent",
+    "SpaceEventType",
     "SpaceMembersInput",
+    "WatchSpaceInput",
     "add_member",
     "members",
     "remove_member",
     "set_role",
+    "watch",
 ]
 
 Role = Literal["owner", "moderator", "member", "listener"]
@@ -35,6 +41,28 @@ class Member(Base):
     being_id: str
     role: Role
     created_at: datetime
+
+
+SpaceEventType = Literal["updated", "deleted", "memberAdded", "memberRemoved", "roleChanged"]
+
+
+class SpaceEvent(Base):
+    """A change of a space: ``updated`` (read it with being.get), ``deleted`` (the last event),
+    or a membership change, naming the member (``beingId``) and its role (its new one; the one
+    it had, when removed)."""
+
+    type: SpaceEventType
+    space_id: str
+    being_id: str | None
+    role: Role | None
+    at: datetime
+
+
+class WatchSpaceInput(Base):
+    """A space's changes, live; after ``lastEventId`` (an event id it sent) when given."""
+
+    space_id: BeingId
+    last_event_id: Annotated[str, msgspec.Meta(max_length=64)] | None = None
 
 
 class MemberPage(Base):
@@ -105,4 +133,11 @@ set_role = mutation(
     "Change a member's role (owners; moderators between member and listener).",
     errors=(*_ERRORS, "PRECONDITION_FAILED"),
     protected=True,
+)
+watch = subscription(
+    "space.watch",
+    WatchSpaceInput,
+    SpaceEvent,
+    "A space's changes (updated, deleted) and membership (added, removed, role changed), live.",
+    errors=(*_ERRORS, "TOO_MANY_REQUESTS"),
 )

@@ -62,6 +62,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     auth_audience: str | None = None
     auth_public_key: str | None = None  # PEM (or a path to one): RS256/ES256 tokens
     auth_cache_seconds: Annotated[float, msgspec.Meta(ge=0)] = 2.0
+    # --- live: subscriptions over WebSocket and SSE ---
+    live_subscriptions_per_socket: Positive = 100
+    live_sockets_per_being: Positive = 50
+    live_queue_size: Positive = 256  # events queued per subscriber before it is cut off
+    live_ping_seconds: Seconds = 15.0  # WebSocket ping and SSE ': ping' interval
+    # --- presence of our own: sessions kept by sockets ---
+    presence_grace_seconds: Annotated[float, msgspec.Meta(ge=0)] = 60.0  # after a socket closes
+    presence_ttl_seconds: Seconds = 30.0  # an instance silent this long loses its sessions
+    presence_sessions_per_socket: Positive = 16  # rooms x devices one socket may hold
 
     def __repr__(self) -> str:
         """Every setting, secrets and database passwords masked: safe to log."""

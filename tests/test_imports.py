@@ -44,6 +44,7 @@ LAYERS: dict[str, int] = {
 # Adapters stand side by side; only these lean on another one.
 ADAPTER_USES: dict[str, frozenset[str]] = {
     "server.auth": frozenset({"server.storage"}),
+    "server.bus": frozenset({"server.storage"}),
 }
 
 

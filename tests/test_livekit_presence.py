@@ -94,9 +94,10 @@ async def test_webhooks_dropped_after_30_s_are_repaired_by_the_periodic_reconcil
     await asyncio.sleep(0.1)
     livekit_server.webhooks.release()
     await livekit_server.flush_webhooks()
+    # The leave never reaches us: only a round of the periodic reconcile (it may already
+    # have run) can take @member out.
     assert [e.event for e in livekit_server.webhooks.dropped] == ["participant_left"]
-    assert await members(api) == ["@member", "@mod"]  # the webhook is lost ...
-    for _ in range(50):  # ... and the next rounds of the reconcile repair it
+    for _ in range(50):
         if await members(api) == ["@mod"]:
             break
         await asyncio.sleep(0.1)

@@ -133,7 +133,8 @@ class Tokens:
             raise _unauthorized("The token's subject is not a being id", "invalid_token")
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
             raise _unauthorized("The token's roles must be a list of strings", "invalid_token")
-        return Principal(sub, frozenset(roles)), _seconds(claims, "exp"), _seconds(claims, "iat")
+        expires = _seconds(claims, "exp")
+        return Principal(sub, frozenset(roles), expires), expires, _seconds(claims, "iat")
 
 
 _REFUSED: dict[type[Exception], str] = {

@@ -9,10 +9,12 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from server.rpc import Dispatcher, Reply, error_reply
+from server.http.socket import Live, socket_handler
+from server.http.sse import serve_sse, wants_sse
+from server.rpc import Dispatcher, Reply, Resolver, error_reply
 from server.settings import Settings
 
-__all__ = ["RequestIds", "rpc_handler"]
+__all__ = ["RequestIds", "rpc_handler", "upgrade_handler"]
 
 # JSON's own types, and what clients send for a body when told nothing else: no type
 # (requests, httpx), text/plain (fetch and aiohttp with a string), octet-stream (aiohttp
@@ -48,8 +50,27 @@ class RequestIds:
         return f"{self._prefix}-{next(self._counter):x}"
 
 
-def rpc_handler(dispatcher: Dispatcher[object], settings: Settings) -> Handler:
-    """The aiohttp handler: media type and size checks, then the dispatcher."""
+def upgrade_handler(dispatcher: Dispatcher[object], resolve: Resolver, live: Live) -> Handler:
+    """``GET /rpc``: the WebSocket transport (an upgrade request), else 405 as before."""
+    serve = socket_handler(dispatcher, resolve, live)
+    request_ids = RequestIds()
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        if request.headers.get("Upgrade", "").lower() != "websocket":
+            raise web.HTTPMethodNotAllowed("GET", ["POST"])
+        return await serve(request, request_ids(request))
+
+    return handle
+
+
+def rpc_handler(
+    dispatcher: Dispatcher[object],
+    settings: Settings,
+    *,
+    resolve: Resolver | None = None,
+    live: Live | None = None,
+) -> Handler:
+    """The aiohttp handler: media type and size checks, then the dispatcher (or SSE)."""
     max_body = settings.rpc_max_body_bytes
     request_ids = RequestIds()
 
@@ -72,6 +93,11 @@ def rpc_handler(dispatcher: Dispatcher[object], settings: Settings) -> Handler:
                 body = await request.read()
             except web.HTTPRequestEntityTooLarge:
                 return _respond(_too_large(max_body, request_id), request_id)
+        if live is not None and resolve is not None and wants_sse(request):
+            streamed = await serve_sse(request, body, request_id, dispatcher, resolve, live)
+            if isinstance(streamed, web.StreamResponse):
+                return streamed
+            return _respond(streamed, request_id)
         reply = await dispatcher.handle(
             body, request_id=request_id, authorization=request.headers.get("Authorization")
         )

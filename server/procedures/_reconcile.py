@@ -17,7 +17,7 @@ from server.livekit import LiveKit
 from server.livekit.participants import session
 from server.procedures.deps import Deps
 from server.rpc import RpcError
-from server.storage import presence
+from server.storage import presence, presence_sessions
 
 __all__ = ["reconcile_due", "reconcile_room"]
 
@@ -31,8 +31,11 @@ async def reconcile_room(deps: Deps, livekit: LiveKit, room_id: str) -> None:
     connected = [] if room is None else await livekit.rooms.list_participants(room_id)
     sid = "" if room is None else room.sid
     sessions = [session(room_id, sid, p) for p in connected]
-    async with deps.storage.write() as conn:
+    async with deps.storage.write() as conn:  # watchers are told what changed
+        at = now()
+        before = await presence_sessions.room_members(conn, room_id, at)
         await presence.reconcile(conn, room_id, sessions, asked_ms)
+        await deps.presence.room_told(conn, room_id, before, at)
 
 
 async def reconcile_due(deps: Deps, livekit: LiveKit, holder: str, every: float) -> list[str]:

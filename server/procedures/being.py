@@ -12,6 +12,7 @@ from schema.errors import Issue
 from server.domain.access import decode_cursor, encode_cursor, now, owns
 from server.livekit import LiveKit
 from server.procedures._access import find_visible
+from server.procedures._live import record_space_event
 from server.procedures.deps import AuthedCtx, Ctx
 from server.rpc import Router, RpcError
 from server.storage import beings, memberships, presence, revocations
@@ -148,6 +149,8 @@ async def update(ctx: AuthedCtx, params: being.UpdateBeingInput) -> being.Being:
             metadata=None if params.metadata is msgspec.UNSET else params.metadata,
         )
         changed, _ = await find_visible(conn, params.id, ctx.principal)
+        if found.type == "space":
+            await record_space_event(ctx.deps.bus, conn, params.id, "updated")
     return changed
 
 
@@ -168,8 +171,14 @@ async def delete(ctx: AuthedCtx, params: being.DeleteBeingInput) -> being.Being:
         if sole:
             message = f"{params.id} is the last owner of {', '.join(sole)}: name another first"
             raise RpcError("PRECONDITION_FAILED", message, reason="last_owner")
+        gone = await memberships.of_being(conn, params.id)  # they leave their spaces too
         await beings.delete(conn, params.id)
+        for left in gone:
+            await record_space_event(
+                ctx.deps.bus, conn, left.space_id, "memberRemoved", params.id, left.role
+            )
         if found.type == "space":
+            await record_space_event(ctx.deps.bus, conn, params.id, "deleted")
             await presence.clear_room(conn, params.id)
             await revocations.clear_room(conn, params.id)
     storage.deletions += 1  # after the commit: tokens of this being stop working now

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from server.bus import Bus
 from server.livekit import LiveKit
+from server.procedures._live import SharedReads
+from server.procedures._presence import PresenceKeeper
 from server.rpc import AuthedContext, Context
 from server.settings import Settings
 from server.storage import Storage
@@ -17,10 +20,14 @@ class Deps:
     """The application's handles, built once at start-up and shared by every call."""
 
     settings: Settings
+    presence: PresenceKeeper  # this instance's sockets' presence sessions
     # LiveKit: None when media is off (see server.livekit.require_media).
     livekit: LiveKit | None = None
     # --- storage: opened and closed by the app's cleanup_ctx ---
     opened_storage: Storage | None = None
+    # --- live: the event bus, opened with storage ---
+    opened_bus: Bus | None = None
+    shared: SharedReads = field(default_factory=SharedReads)
 
     @property
     def storage(self) -> Storage:
@@ -29,6 +36,14 @@ class Deps:
         if storage is None:
             raise RuntimeError("storage is not open: the app has not started")
         return storage
+
+    @property
+    def bus(self) -> Bus:
+        """The open event bus (raises before start-up and after shutdown)."""
+        bus = self.opened_bus
+        if bus is None:
+            raise RuntimeError("the bus is not open: the app has not started")
+        return bus
 
 
 Ctx = Context[Deps]

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import AsyncIterator
 
 import msgspec
 
-from schema import intention
+from schema import Event, Feed, intention
 from schema.livekit import INTENTION_TOPIC
+from server.bus import RESYNC, Message, Subscription
 from server.domain.access import MANAGERS, now
 from server.livekit import LiveKit
-from server.procedures.deps import AuthedCtx, Ctx
+from server.procedures._live import event_after, next_message, space_channel
+from server.procedures.deps import AuthedCtx, Ctx, Deps
 from server.procedures.space import find_space
-from server.rpc import Router, RpcError
-from server.storage import intentions
+from server.rpc import Principal, Router, RpcError
+from server.storage import after_commit, beings, intentions
 
 __all__ = ["router"]
 
@@ -27,6 +31,9 @@ async def create(ctx: AuthedCtx, params: intention.CreateIntentionInput) -> inte
     """Members speak; listeners listen; ``system`` is for managers and admins."""
     principal = ctx.principal
     async with ctx.deps.storage.write() as conn:
+        # The space's row is locked until commit, so a space's intentions commit in id
+        # order: a subscriber resuming after id N misses none committed later.
+        await beings.lock(conn, params.space_id)
         _, role = await find_space(conn, params.space_id, principal)
         if not principal.is_admin:
             if role is None or role == "listener":
@@ -45,6 +52,11 @@ async def create(ctx: AuthedCtx, params: intention.CreateIntentionInput) -> inte
             content=params.content,
             now=now(),
         )
+        # Once committed (not before: SQLite may give a rolled-back id again), the row is
+        # known here, then announced.
+        after_commit(conn, functools.partial(ctx.deps.shared.remember, said))
+        channel = space_channel(params.space_id)
+        await ctx.deps.bus.publish(conn, Message(channel, "intention", said.id))
     if ctx.deps.livekit is not None:
         await _broadcast(ctx.deps.livekit, said)
     return said
@@ -73,3 +85,71 @@ async def list_(ctx: Ctx, params: intention.ListIntentionsInput) -> intention.In
     more = len(items) > params.limit
     del items[params.limit :]
     return intention.IntentionPage(items=items, next_before=items[-1].id if more else None)
+
+
+_PAGE = 100
+
+
+@router.procedure(intention.watch)
+async def watch(ctx: Ctx, params: intention.WatchIntentionsInput) -> Feed[intention.Intention]:
+    """Listen first, then read: what commits meanwhile is in the rows or in the queue."""
+    after = event_after(params.last_event_id)
+    deps = ctx.deps
+    listening = deps.bus.subscribe(
+        space_channel(params.space_id), limit=deps.settings.live_queue_size
+    )
+    try:
+        async with deps.storage.read() as conn:
+            await find_space(conn, params.space_id, ctx.principal)
+            replay = after is not None
+            if after is None:  # only what happens from now on
+                after = await intentions.last_id(conn, params.space_id)
+    except BaseException:
+        listening.close()
+        raise
+    return _intentions(deps, ctx.principal, params.space_id, after, replay, listening)
+
+
+async def _intentions(
+    deps: Deps,
+    principal: Principal | None,
+    space_id: str,
+    after: int,
+    replay: bool,
+    listening: Subscription,
+) -> AsyncIterator[Event[intention.Intention]]:
+    try:
+        if replay:
+            async for said in _rows_after(deps, space_id, after):
+                after = said.id
+                yield Event(str(said.id), said)
+        while True:
+            message = await next_message(listening)
+            if message.k == "intention":
+                if message.id <= after:  # replayed already
+                    continue
+                read = await deps.shared.intention(deps.storage, message.id)
+                if read is not None:
+                    after = read.id
+                    yield Event(str(read.id), read)
+            elif message.k == RESYNC:  # the bus may have missed some: the rows have them
+                async for said in _rows_after(deps, space_id, after):
+                    after = said.id
+                    yield Event(str(said.id), said)
+            else:  # the space or its membership changed: may the caller still read it?
+                async with deps.storage.read() as conn:
+                    await find_space(conn, space_id, principal)
+    finally:
+        listening.close()
+
+
+async def _rows_after(deps: Deps, space_id: str, after: int) -> AsyncIterator[intention.Intention]:
+    """The space's intentions above ``after``, a page at a time (no connection held)."""
+    while True:
+        async with deps.storage.read() as conn:
+            page = await intentions.after(conn, space_id, after, _PAGE)
+        for said in page:
+            yield said
+        if len(page) < _PAGE:
+            return
+        after = page[-1].id

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from schema import space
+from schema import Event, Feed, space
 from schema.being import Being
 from schema.errors import Issue
+from server.bus import RESYNC, Subscription
 from server.domain.access import MANAGERS, decode_cursor, encode_cursor, not_found, now
 from server.procedures._access import find_visible
-from server.procedures.deps import AuthedCtx, Ctx
+from server.procedures._live import event_after, next_message, record_space_event, space_channel
+from server.procedures.deps import AuthedCtx, Ctx, Deps
 from server.rpc import Principal, Router, RpcError
-from server.storage import beings, memberships
+from server.storage import beings, memberships, space_events
 
 __all__ = ["find_space", "router"]
 
@@ -91,7 +95,11 @@ async def add_member(ctx: AuthedCtx, params: space.AddMemberInput) -> space.Memb
         if joining.type == "space":
             issue = Issue(path="$.beingId", message="A space cannot be a member of a space")
             raise RpcError("INVALID_PARAMS", issues=[issue])
-        return await memberships.add(conn, params.space_id, params.being_id, params.role, now())
+        added = await memberships.add(conn, params.space_id, params.being_id, params.role, now())
+        await record_space_event(
+            ctx.deps.bus, conn, params.space_id, "memberAdded", params.being_id, params.role
+        )
+    return added
 
 
 @router.procedure(space.remove_member)
@@ -107,6 +115,9 @@ async def remove_member(ctx: AuthedCtx, params: space.RemoveMemberInput) -> spac
             raise _forbidden(params.space_id)
         await _keep_an_owner(conn, member)
         await memberships.remove(conn, params.space_id, params.being_id)
+        await record_space_event(
+            ctx.deps.bus, conn, params.space_id, "memberRemoved", params.being_id, member.role
+        )
     return member
 
 
@@ -123,9 +134,64 @@ async def set_role(ctx: AuthedCtx, params: space.SetRoleInput) -> space.Member:
         if params.role != "owner":
             await _keep_an_owner(conn, member)
         await memberships.set_role(conn, params.space_id, params.being_id, params.role)
+        await record_space_event(
+            ctx.deps.bus, conn, params.space_id, "roleChanged", params.being_id, params.role
+        )
     return space.Member(
         space_id=member.space_id,
         being_id=member.being_id,
         role=params.role,
         created_at=member.created_at,
     )
+
+
+_PAGE = 100
+_RECHECK = frozenset({"updated", "memberRemoved", "roleChanged"})  # may change who reads
+
+
+@router.procedure(space.watch)
+async def watch(ctx: Ctx, params: space.WatchSpaceInput) -> Feed[space.SpaceEvent]:
+    """Listen first, then read: what commits meanwhile is in the rows or in the queue."""
+    after = event_after(params.last_event_id)
+    deps = ctx.deps
+    listening = deps.bus.subscribe(
+        space_channel(params.space_id), limit=deps.settings.live_queue_size
+    )
+    try:
+        async with deps.storage.read() as conn:
+            await find_space(conn, params.space_id, ctx.principal)
+            if after is None:  # only what happens from now on
+                after = await space_events.last_id(conn, params.space_id)
+    except BaseException:
+        listening.close()
+        raise
+    return _space_events(deps, ctx.principal, params.space_id, after, listening)
+
+
+async def _space_events(
+    deps: Deps,
+    principal: Principal | None,
+    space_id: str,
+    after: int,
+    listening: Subscription,
+) -> AsyncIterator[Event[space.SpaceEvent]]:
+    try:
+        pending = True  # replay what came after the resume point first
+        while True:
+            if pending:
+                async with deps.storage.read() as conn:
+                    page = await space_events.after(conn, space_id, after, _PAGE)
+                for event_id, change in page:
+                    after = event_id
+                    if change.type in _RECHECK:
+                        async with deps.storage.read() as conn:
+                            await find_space(conn, space_id, principal)
+                    yield Event(str(event_id), change)
+                    if change.type == "deleted":
+                        raise RpcError("NOT_FOUND", f"{space_id} was deleted", reason="deleted")
+                if len(page) == _PAGE:
+                    continue
+            message = await next_message(listening)
+            pending = message.k == RESYNC or (message.k != "intention" and message.id > after)
+    finally:
+        listening.close()

@@ -5,22 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from server.rpc.connection import Connection
+from server.rpc.principal import Principal
+
 __all__ = ["AuthedContext", "Context", "Principal"]
 
 D = TypeVar("D")
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """Who is calling: a being id and the roles its credentials carry."""
-
-    being_id: str
-    roles: frozenset[str] = frozenset()
-
-    @property
-    def is_admin(self) -> bool:
-        """True for trusted services and operators."""
-        return "admin" in self.roles
 
 
 @dataclass(slots=True)
@@ -28,13 +18,16 @@ class Context(Generic[D]):
     """One call's context: its request id, the app's dependencies, the caller.
 
     ``deps`` is whatever the application hands the core (settings, storage,
-    LiveKit); the core never looks inside it.
+    LiveKit); the core never looks inside it. ``connection`` is the socket the
+    call came over (a WebSocket or an SSE stream), None for plain HTTP and
+    in-process calls.
     """
 
     request_id: str
     deps: D
     principal: Principal | None = None
     path: str = ""
+    connection: Connection | None = None
 
 
 @dataclass(slots=True)

@@ -19,6 +19,7 @@ import msgspec
 
 from schema.errors import ErrorName, ErrorObject, Issue
 from server.rpc._eager import Resume
+from server.rpc.connection import Connection
 from server.rpc.context import Context, Principal
 from server.rpc.errors import RpcError, error_object
 from server.rpc.params import NotStructured, issue_of
@@ -109,14 +110,25 @@ class Dispatcher(Generic[D]):
         self._timeout = call_timeout
         self._max_batch = max_batch
 
-    async def handle(self, body: bytes, *, request_id: str, authorization: str | None) -> Reply:
-        """Answer one request body; never raises."""
+    async def handle(
+        self,
+        body: bytes,
+        *,
+        request_id: str,
+        authorization: str | None,
+        connection: Connection | None = None,
+    ) -> Reply:
+        """Answer one request body; never raises.
+
+        Over a socket, ``connection`` is handed to each call's context, and the
+        caller is the socket's principal unless ``authorization`` is given.
+        """
         if not body.isascii():
             body = body.removeprefix(_BOM)
             if not _is_utf8(body):  # msgspec checks only what it decodes
                 return self._one(_protocol("PARSE_ERROR", request_id))
         if _is_batch(body):
-            return await self._batch(body, request_id, authorization)
+            return await self._batch(body, request_id, authorization, connection)
         try:
             request = _decode_request(body)
         except msgspec.ValidationError as exc:
@@ -126,14 +138,22 @@ class Dispatcher(Generic[D]):
         principal, denied = _ANONYMOUS
         if authorization is not None:  # no credentials: nothing to await
             principal, denied = await self._principal(authorization, request_id)
-        response = self._begin(request, request_id, principal, denied)
+        elif connection is not None:
+            principal = connection.principal
+        response = self._begin(request, request_id, principal, denied, connection)
         if isinstance(response, _Suspended):
             response = await self._finish(response, request_id)
         if response is None:
             return _NO_REPLY
         return Reply(self._encode(response, request.method, request_id))
 
-    async def _batch(self, body: bytes, request_id: str, authorization: str | None) -> Reply:
+    async def _batch(
+        self,
+        body: bytes,
+        request_id: str,
+        authorization: str | None,
+        connection: Connection | None,
+    ) -> Reply:
         entries: list[_Request] | list[msgspec.Raw]
         try:
             try:
@@ -151,6 +171,8 @@ class Dispatcher(Generic[D]):
         principal, denied = _ANONYMOUS
         if authorization is not None:  # no credentials: nothing to await
             principal, denied = await self._principal(authorization, request_id)
+        elif connection is not None:
+            principal = connection.principal
         responses: list[_Response] = []
         methods: list[str | None] = []
         for entry in entries:
@@ -163,7 +185,7 @@ class Dispatcher(Generic[D]):
                     responses.append(_invalid(exc, request_id))
                     methods.append(None)
                     continue
-            response = self._begin(request, request_id, principal, denied)
+            response = self._begin(request, request_id, principal, denied, connection)
             if isinstance(response, _Suspended):
                 response = await self._finish(response, request_id)
             if response is not None:
@@ -196,6 +218,7 @@ class Dispatcher(Generic[D]):
         request_id: str,
         principal: Principal | None,
         denied: RpcError | None,
+        connection: Connection | None = None,
     ) -> _Response | _Suspended | None:
         """Run the call until it first waits: most calls finish here, with no timer or task."""
         rid, method, raw = request.id, request.method, request.params
@@ -210,7 +233,8 @@ class Dispatcher(Generic[D]):
                     raise denied
                 raise RpcError("METHOD_NOT_FOUND")  # the spec's exact message; data.path names it
             params = proc.params.decode(None if raw is msgspec.UNSET else raw)
-            coro = proc.run(Context(request_id, self._deps, principal, method), params)
+            ctx = Context(request_id, self._deps, principal, method, connection)
+            coro = proc.run(ctx, params)
             try:
                 yielded = coro.send(None)  # type: ignore[attr-defined]
             except StopIteration as stop:

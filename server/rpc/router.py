@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from schema import Procedure
+from server.rpc._serving import serving
 from server.rpc.context import Context
 from server.rpc.params import ParamsDecoder
 
@@ -140,6 +141,8 @@ def _compile(entry: _Entry, protect: Middleware | None) -> Compiled:
     run: Next = entry.handler
     for middleware in reversed(chain):
         run = _bind(middleware, run)
+    if entry.spec.kind == "subscription":  # answers {"subscription": sid} on a socket only
+        run = serving(run)
     return Compiled(entry.spec, ParamsDecoder(entry.spec.input), run)
 
 

@@ -14,17 +14,20 @@ from server.storage import (
     presence,
     recordings,
     revocations,
+    space_events,
 )
 from server.storage.errors import StorageUnavailable
-from server.storage.store import Storage
+from server.storage.store import Storage, after_commit
 
 __all__ = [
     "Storage",
     "StorageUnavailable",
+    "after_commit",
     "beings",
     "intentions",
     "memberships",
     "presence",
     "recordings",
     "revocations",
+    "space_events",
 ]

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from schema.intention import Intention, IntentionKind
 from server.storage.tables import intentions
 
-__all__ = ["insert", "page"]
+__all__ = ["after", "get", "insert", "last_id", "page"]
 
 
 def _intention(row: Any) -> Intention:
@@ -68,3 +68,27 @@ async def page(
     if before is not None:
         query = query.where(intentions.c.id < before)
     return [_intention(row) for row in await conn.execute(query)]
+
+
+async def after(conn: AsyncConnection, space_id: str, after_id: int, limit: int) -> list[Intention]:
+    """A space's intentions with ids above ``after_id``, oldest first."""
+    query = (
+        sa.select(intentions)
+        .where(intentions.c.space_id == space_id, intentions.c.id > after_id)
+        .order_by(intentions.c.id)
+        .limit(limit)
+    )
+    return [_intention(row) for row in await conn.execute(query)]
+
+
+async def get(conn: AsyncConnection, intention_id: int) -> Intention | None:
+    """One intention by id."""
+    query = sa.select(intentions).where(intentions.c.id == intention_id)
+    row = (await conn.execute(query)).first()
+    return None if row is None else _intention(row)
+
+
+async def last_id(conn: AsyncConnection, space_id: str) -> int:
+    """The id of a space's newest intention (0 when it has none)."""
+    query = sa.select(sa.func.max(intentions.c.id)).where(intentions.c.space_id == space_id)
+    return int((await conn.execute(query)).scalar() or 0)

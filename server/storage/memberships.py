@@ -19,6 +19,7 @@ __all__ = [
     "count_owners",
     "get",
     "is_bot_member",
+    "of_being",
     "page",
     "remove",
     "role_of",
@@ -140,3 +141,13 @@ async def is_bot_member(conn: AsyncConnection, space_id: str, being_id: str) -> 
         )
     )
     return (await conn.execute(query)).first() is not None
+
+
+async def of_being(conn: AsyncConnection, being_id: str) -> list[Member]:
+    """Every membership of ``being_id``, by space."""
+    query = (
+        sa.select(memberships)
+        .where(memberships.c.being_id == being_id)
+        .order_by(memberships.c.space_id)
+    )
+    return [_member(row) for row in await conn.execute(query)]

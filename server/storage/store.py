@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -21,7 +22,9 @@ from server.storage.errors import (
     sqlstate,
 )
 
-__all__ = ["Storage"]
+__all__ = ["Storage", "after_commit"]
+
+_AFTER_COMMIT = "roomrpc.after_commit"
 
 log = logging.getLogger("roomrpc.storage")
 T = TypeVar("T")
@@ -215,11 +218,20 @@ class Storage:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
-        """A connection in one transaction: all of the block's writes, or none."""
+        """A connection in one transaction: all of the block's writes, or none.
+
+        Callbacks registered with ``after_commit`` run once it has committed.
+        """
+        callbacks: list[Callable[[], None]] = []
         conn = await _connect(self._writer)
         try:
             async with conn.begin():
-                yield conn
+                conn.info[_AFTER_COMMIT] = callbacks
+                try:
+                    yield conn
+                finally:
+                    with contextlib.suppress(Exception):  # a broken connection has no info
+                        conn.info.pop(_AFTER_COMMIT, None)
         except sa.exc.IntegrityError as exc:
             if is_missing_reference(exc):  # deleted by another call since it was read
                 message = "A being this write refers to no longer exists"
@@ -231,3 +243,13 @@ class Storage:
             raise
         finally:
             await _close(conn)
+        for callback in callbacks:
+            callback()
+
+
+def after_commit(conn: AsyncConnection, callback: Callable[[], None]) -> None:
+    """Run ``callback()`` when the transaction of ``conn`` (from ``Storage.write``) commits."""
+    callbacks: list[Callable[[], None]] | None = conn.info.get(_AFTER_COMMIT)
+    if callbacks is None:
+        raise RuntimeError("after_commit needs a connection of Storage.write()")
+    callbacks.append(callback)

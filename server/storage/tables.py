@@ -16,9 +16,11 @@ __all__ = [
     "memberships",
     "metadata",
     "presence",
+    "presence_sessions",
     "reconcile_leases",
     "recordings",
     "revocations",
+    "space_events",
     "webhook_events",
 ]
 
@@ -92,6 +94,20 @@ intentions = sa.Table(
     sa.Index("ix_intentions_space_id_id", "space_id", "id"),
 )
 
+# A space's changes and membership, in commit order: what space.watch replays. No foreign
+# key: the row of a space's deletion outlives the space.
+space_events = sa.Table(
+    "space_events",
+    metadata,
+    sa.Column("id", _SERIAL, primary_key=True, autoincrement=True),
+    sa.Column("space_id", BEING_ID, nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("being_id", BEING_ID, nullable=True),
+    sa.Column("role", sa.String(16), nullable=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Index("ix_space_events_space_id_id", "space_id", "id"),
+)
+
 # --- LiveKit: webhook ids seen, presence in rooms, revoked participants ---
 # Rooms are LiveKit room names (a space's id, or a media.* room): no foreign key.
 ROOM_ID = sa.String(128)
@@ -151,4 +167,27 @@ reconcile_leases = sa.Table(
     sa.Column("room_id", ROOM_ID, primary_key=True),
     sa.Column("holder", sa.String(64), nullable=False),  # the instance reconciling the room
     sa.Column("until", UtcDateTime(), nullable=False),
+)
+
+# --- Presence of our own: one row per socket session (LiveKit's stay in ``presence``) ---
+presence_sessions = sa.Table(
+    "presence_sessions",
+    metadata,
+    sa.Column(
+        "room_id", BEING_ID, sa.ForeignKey("beings.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column(
+        "being_id", BEING_ID, sa.ForeignKey("beings.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("device", sa.String(32), primary_key=True),  # "" when joined without one
+    sa.Column("status", sa.String(8), nullable=False),
+    sa.Column("custom_status", sa.String(100)),
+    sa.Column("since", UtcDateTime(), nullable=False),
+    sa.Column("instance_id", sa.String(64), nullable=False),  # the server that holds it
+    sa.Column("connected", sa.Boolean(), nullable=False),  # false: in its grace period
+    sa.Column("expires_at", UtcDateTime(), nullable=False),
+    sa.CheckConstraint("status IN ('online', 'away', 'busy')", name="ck_presence_sessions_status"),
+    sa.Index("ix_presence_sessions_expires_at", "expires_at"),
+    sa.Index("ix_presence_sessions_instance_id", "instance_id"),
+    sa.Index("ix_presence_sessions_being_id", "being_id"),
 )

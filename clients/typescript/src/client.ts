@@ -70,9 +70,24 @@ export type ErrorCodeOf<P extends AnyProcedure> = NonNullable<P["~types"]>["erro
 /** The `RpcError` `P` may reject with, its `code` narrowed to {@link ErrorCodeOf}. */
 export type ErrorOf<P extends AnyProcedure> = RpcError<ErrorCodeOf<P>>;
 
+/**
+ * A subscription procedure (served over a WebSocket or SSE only): its input, and the type
+ * of each event's `data`. Subscribing answers `{subscription: sid}`; events arrive as
+ * notifications `{method: path, params: {subscription, id, data: Ev}}`.
+ */
+export interface Subscription<Path extends string, I, Ev, E extends ErrorCode> {
+  /** The wire name, e.g. `"intention.watch"`. */
+  readonly path: Path;
+  readonly kind: "subscription";
+  /** Every code the subscription may fail or end with: its declared ones, then the core ones. */
+  readonly errors: readonly (E | CoreErrorCode)[];
+  /** Types only (never set at run time). */
+  readonly "~types"?: { input: I; event: Ev; errors: E };
+}
+
 /** A procedure as the generated table describes it at run time. */
 export interface ProcedureMeta {
-  readonly kind: "query" | "mutation";
+  readonly kind: "query" | "mutation" | "subscription";
   readonly errors: readonly ErrorCode[];
   readonly protected: boolean;
 }

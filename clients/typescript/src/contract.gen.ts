@@ -2,7 +2,7 @@
 // Do not edit: change the contract and regenerate.
 
 import { buildClient } from "./client.js";
-import type { ClientOptions, Procedure, ProcedureMeta, RawClient } from "./client.js";
+import type { ClientOptions, Procedure, ProcedureMeta, RawClient, Subscription } from "./client.js";
 
 /** Who joins which space, with which role. */
 export interface AddMemberInput {
@@ -20,6 +20,11 @@ export interface AddMemberInput {
   beingId: string;
   /** @defaultValue `"member"` */
   role?: "listener" | "member" | "moderator" | "owner" | undefined;
+}
+
+/** A bearer token (a JWT), for clients that cannot set `Authorization` on the upgrade. */
+export interface AuthenticateInput {
+  token: string;
 }
 
 /** A user, a space or a bot. */
@@ -446,7 +451,78 @@ export interface ParticipantPermissions {
   canPublishData: boolean;
 }
 
-/** The space's room; with `reconcile` (signed-in callers), refresh from LiveKit first. */
+/** A being's first session in the space began. */
+export interface PresenceJoinEvent {
+  type: "join";
+  member: PresentMember;
+}
+
+/** Be present in a space while this socket is open (and a grace period after). */
+export interface PresenceJoinInput {
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
+   */
+  roomBeingId: string;
+  /**
+   * A tab or device label: the identity becomes '@alice#<device>'.
+   *
+   * String, matching `^[A-Za-z0-9._-]{1,32}$(?!\n)`.
+   *
+   * @defaultValue `null`
+   */
+  device?: string | null | undefined;
+  /**
+   * A session's status.
+   *
+   * @defaultValue `null`
+   */
+  status?: "away" | "busy" | "online" | null | undefined;
+  /**
+   * A short custom status line, 1 to 100 characters.
+   *
+   * String, 1 to 100 characters.
+   *
+   * @defaultValue `null`
+   */
+  customStatus?: string | null | undefined;
+}
+
+/**
+ * The caller as the room now sees it; `resumed` when a session within its grace
+ * period was taken up again (no leave, no join was told).
+ */
+export interface PresenceJoined {
+  member: PresentMember;
+  resumed: boolean;
+}
+
+/** A being's last session in the space ended (`sessions` is empty). */
+export interface PresenceLeaveEvent {
+  type: "leave";
+  member: PresentMember;
+}
+
+/** End the caller's session (`device` names it) at once, without a grace period. */
+export interface PresenceLeaveInput {
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
+   */
+  roomBeingId: string;
+  /**
+   * A tab or device label: the identity becomes '@alice#<device>'.
+   *
+   * String, matching `^[A-Za-z0-9._-]{1,32}$(?!\n)`.
+   *
+   * @defaultValue `null`
+   */
+  device?: string | null | undefined;
+}
+
+/** The space's room; with `reconcile` (signed-in callers), refresh LiveKit's part first. */
 export interface PresenceMembersInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
@@ -458,13 +534,93 @@ export interface PresenceMembersInput {
   reconcile?: boolean | undefined;
 }
 
-/** One connected participant; `beingId` is null for identities that are not beings. */
+/**
+ * One live session: a socket of ours (`socket`) or a LiveKit participant (`livekit`).
+ *
+ * `identity` is the being's id for a socket session and the participant's
+ * identity for LiveKit's; `device` is the one given at join (or after `#`
+ * in a LiveKit identity), null when none was.
+ */
+export interface PresenceSession {
+  identity: string;
+  device: string | null;
+  /** A session's status. */
+  status: "away" | "busy" | "online";
+  customStatus: string | null;
+  /** Date and time, RFC 3339 (`2024-05-01T12:00:00Z`). */
+  since: string;
+  source: "livekit" | "socket";
+}
+
+/** Everyone present now: the first event, and again after a resume or a lost listener. */
+export interface PresenceSnapshotEvent {
+  type: "snapshot";
+  members: PresentMember[];
+}
+
+/** A being's sessions changed: a status, a device joined or left. */
+export interface PresenceUpdateEvent {
+  type: "update";
+  member: PresentMember;
+}
+
+/**
+ * Change the status of the caller's session (`device` names it); absent fields stay,
+ * a null `customStatus` clears it.
+ */
+export interface PresenceUpdateInput {
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
+   */
+  roomBeingId: string;
+  /**
+   * A tab or device label: the identity becomes '@alice#<device>'.
+   *
+   * String, matching `^[A-Za-z0-9._-]{1,32}$(?!\n)`.
+   *
+   * @defaultValue `null`
+   */
+  device?: string | null | undefined;
+  /** A session's status. */
+  status?: "away" | "busy" | "online" | undefined;
+  /**
+   * A short custom status line, 1 to 100 characters.
+   *
+   * String, 1 to 100 characters.
+   */
+  customStatus?: string | null | undefined;
+}
+
+/** The space whose presence to follow; `lastEventId` resumes (a snapshot comes again). */
+export interface PresenceWatchInput {
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
+   */
+  roomBeingId: string;
+  /**
+   * String, at most 64 characters.
+   *
+   * @defaultValue `null`
+   */
+  lastEventId?: string | null | undefined;
+}
+
+/**
+ * A being in the room with its live sessions, oldest first; `since` is the earliest.
+ *
+ * `beingId` is null (and `identity` LiveKit's) for a participant that is no being.
+ */
 export interface PresentMember {
   beingId: string | null;
   identity: string;
   name: string;
   /** Date and time, RFC 3339 (`2024-05-01T12:00:00Z`). */
-  joinedAt: string;
+  since: string;
+  sessions: PresenceSession[];
 }
 
 /** A recording of a room, as LiveKit last reported it. */
@@ -674,6 +830,20 @@ export interface SetRoleInput {
   role: "listener" | "member" | "moderator" | "owner";
 }
 
+/**
+ * A change of a space: `updated` (read it with being.get), `deleted` (the last event),
+ * or a membership change, naming the member (`beingId`) and its role (its new one; the one
+ * it had, when removed).
+ */
+export interface SpaceEvent {
+  type: "deleted" | "memberAdded" | "memberRemoved" | "roleChanged" | "updated";
+  spaceId: string;
+  beingId: string | null;
+  role: "listener" | "member" | "moderator" | "owner" | null;
+  /** Date and time, RFC 3339 (`2024-05-01T12:00:00Z`). */
+  at: string;
+}
+
 /** The space, and where to continue. */
 export interface SpaceMembersInput {
   /**
@@ -726,6 +896,11 @@ export interface StopRecordingInput {
   egressId: string;
 }
 
+/** What subscribing answers: the subscription's id, named in each of its events. */
+export interface Subscribed {
+  subscription: string;
+}
+
 /**
  * Who joins, and what they may do (each flag defaults to true, and is written into
  * the token explicitly). `canPublishSources`, when given, narrows `canPublish` to
@@ -775,6 +950,11 @@ export interface Track {
   source: "camera" | "microphone" | "screen_share" | "screen_share_audio" | "unknown";
   name: string;
   muted: boolean;
+}
+
+/** The id a subscribe call answered. */
+export interface UnsubscribeInput {
+  subscription: string;
 }
 
 /** What to change; absent fields stay as they are. */
@@ -850,6 +1030,38 @@ export interface UpdateRoomMetadataInput {
   metadata: string;
 }
 
+/** A space's new intentions, live; after `lastEventId` (an intention id) when given. */
+export interface WatchIntentionsInput {
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
+   */
+  spaceId: string;
+  /**
+   * String, at most 64 characters.
+   *
+   * @defaultValue `null`
+   */
+  lastEventId?: string | null | undefined;
+}
+
+/** A space's changes, live; after `lastEventId` (an event id it sent) when given. */
+export interface WatchSpaceInput {
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
+   */
+  spaceId: string;
+  /**
+   * String, at most 64 characters.
+   *
+   * @defaultValue `null`
+   */
+  lastEventId?: string | null | undefined;
+}
+
 /** Every procedure by its wire name: input, output, declared error codes, kind. */
 export interface Procedures {
   /** The caller's being and roles. */
@@ -915,6 +1127,15 @@ export interface Procedures {
     errors: "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE";
     kind: "query";
     protected: false;
+  };
+  /** Every intention created in a space from now on (or after lastEventId), as intention.list returns it; the event id is the intention's id. */
+  "intention.watch": {
+    input: WatchIntentionsInput;
+    output: Subscribed;
+    errors: "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "TOO_MANY_REQUESTS" | "SERVICE_UNAVAILABLE";
+    kind: "subscription";
+    protected: false;
+    event: Intention;
   };
   /** Dispatch a bot of the space into its room as a LiveKit agent (owners and moderators). */
   "livekit.dispatchBot": {
@@ -1076,12 +1297,53 @@ export interface Procedures {
     kind: "query";
     protected: true;
   };
-  /** Who is in a space's room now, in the order they joined (whoever may see the space). */
+  /** Be present in a space while this WebSocket is open, and PRESENCE_GRACE_SECONDS after; over plain HTTP it is a BAD_REQUEST. */
+  "presence.join": {
+    input: PresenceJoinInput;
+    output: PresenceJoined;
+    errors: "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "BAD_REQUEST" | "TOO_MANY_REQUESTS";
+    kind: "mutation";
+    protected: true;
+  };
+  /** Leave a space at once; false when the caller had no such session. */
+  "presence.leave": {
+    input: PresenceLeaveInput;
+    output: boolean;
+    errors: "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT";
+    kind: "mutation";
+    protected: true;
+  };
+  /** Who is in a space now, each being once with its sessions, in the order they arrived (whoever may see the space). */
   "presence.members": {
     input: PresenceMembersInput;
     output: PresentMember[];
     errors: "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
     kind: "query";
+    protected: false;
+  };
+  /** Change the status or custom status of the caller's session in a space. */
+  "presence.update": {
+    input: PresenceUpdateInput;
+    output: PresentMember;
+    errors: "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT";
+    kind: "mutation";
+    protected: true;
+  };
+  /** Who is in a space, live: a snapshot first (and again after a resume or a lost listener), then each being's join, leave and update. */
+  "presence.watch": {
+    input: PresenceWatchInput;
+    output: Subscribed;
+    errors: "NOT_FOUND" | "UNAUTHORIZED" | "TOO_MANY_REQUESTS" | "SERVICE_UNAVAILABLE";
+    kind: "subscription";
+    protected: false;
+    event: PresenceSnapshotEvent | PresenceJoinEvent | PresenceLeaveEvent | PresenceUpdateEvent;
+  };
+  /** Bind this WebSocket to a token's being; answers what auth.me answers. */
+  "rpc.authenticate": {
+    input: AuthenticateInput;
+    output: Me;
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "TOO_MANY_REQUESTS" | "SERVICE_UNAVAILABLE";
+    kind: "mutation";
     protected: false;
   };
   /** The OpenRPC 1.3 document of this API. */
@@ -1090,6 +1352,14 @@ export interface Procedures {
     output: Record<string, unknown>;
     errors: never;
     kind: "query";
+    protected: false;
+  };
+  /** End one of this socket's subscriptions: true, or false when it names none. */
+  "rpc.unsubscribe": {
+    input: UnsubscribeInput;
+    output: boolean;
+    errors: "BAD_REQUEST";
+    kind: "mutation";
     protected: false;
   };
   /** Add a being to a space (owners; moderators for member and listener). */
@@ -1123,6 +1393,15 @@ export interface Procedures {
     errors: "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "PRECONDITION_FAILED";
     kind: "mutation";
     protected: true;
+  };
+  /** A space's changes (updated, deleted) and membership (added, removed, role changed), live. */
+  "space.watch": {
+    input: WatchSpaceInput;
+    output: Subscribed;
+    errors: "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TOO_MANY_REQUESTS";
+    kind: "subscription";
+    protected: false;
+    event: SpaceEvent;
   };
   /** Server status, version and time: proves the stack end to end. */
   "system.health": {
@@ -1200,6 +1479,13 @@ export interface Client {
      * Declared errors: `NOT_FOUND`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`.
      */
     readonly list: Procedure<"intention.list", ListIntentionsInput, IntentionPage, "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE">;
+    /**
+     * Every intention created in a space from now on (or after lastEventId), as intention.list returns it; the event id is the intention's id.
+     *
+     * `intention.watch`: a subscription.
+     * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `TOO_MANY_REQUESTS`, `SERVICE_UNAVAILABLE`.
+     */
+    readonly watch: Subscription<"intention.watch", WatchIntentionsInput, Intention, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "TOO_MANY_REQUESTS" | "SERVICE_UNAVAILABLE">;
   };
   /**
    * The `livekit` namespace: a space's LiveKit room, for the beings in the space.
@@ -1361,28 +1647,72 @@ export interface Client {
     readonly mediaUrl: Procedure<"media.mediaUrl", MediaUrlInput, string | null, "UNAUTHORIZED" | "FORBIDDEN">;
   };
   /**
-   * The `presence` namespace: who is in a space's LiveKit room now.
+   * The `presence` namespace: who is in a space now, with a status per session.
    *
-   * Kept in the database from LiveKit's webhooks, so every server instance sees the
-   * same; `reconcile` asks LiveKit itself (webhooks can be lost).
+   * Two sources feed one model: sessions of our own, held by a WebSocket
+   * (`presence.join`), and LiveKit's participants, kept from its webhooks
+   * (`reconcile` asks LiveKit itself, as webhooks can be lost). Each being is
+   * listed once, with its sessions.
    */
   readonly presence: {
     /**
-     * Who is in a space's room now, in the order they joined (whoever may see the space).
+     * Be present in a space while this WebSocket is open, and PRESENCE_GRACE_SECONDS after; over plain HTTP it is a BAD_REQUEST.
+     *
+     * `presence.join`: a mutation, needs a bearer token.
+     * Declared errors: `NOT_FOUND`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `BAD_REQUEST`, `TOO_MANY_REQUESTS`.
+     */
+    readonly join: Procedure<"presence.join", PresenceJoinInput, PresenceJoined, "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "BAD_REQUEST" | "TOO_MANY_REQUESTS">;
+    /**
+     * Leave a space at once; false when the caller had no such session.
+     *
+     * `presence.leave`: a mutation, needs a bearer token.
+     * Declared errors: `NOT_FOUND`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `TIMEOUT`.
+     */
+    readonly leave: Procedure<"presence.leave", PresenceLeaveInput, boolean, "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT">;
+    /**
+     * Who is in a space now, each being once with its sessions, in the order they arrived (whoever may see the space).
      *
      * `presence.members`: a query.
      * Declared errors: `NOT_FOUND`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
      */
     readonly members: Procedure<"presence.members", PresenceMembersInput, PresentMember[], "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    /**
+     * Change the status or custom status of the caller's session in a space.
+     *
+     * `presence.update`: a mutation, needs a bearer token.
+     * Declared errors: `NOT_FOUND`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `TIMEOUT`.
+     */
+    readonly update: Procedure<"presence.update", PresenceUpdateInput, PresentMember, "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT">;
+    /**
+     * Who is in a space, live: a snapshot first (and again after a resume or a lost listener), then each being's join, leave and update.
+     *
+     * `presence.watch`: a subscription.
+     * Declared errors: `NOT_FOUND`, `UNAUTHORIZED`, `TOO_MANY_REQUESTS`, `SERVICE_UNAVAILABLE`.
+     */
+    readonly watch: Subscription<"presence.watch", PresenceWatchInput, PresenceSnapshotEvent | PresenceJoinEvent | PresenceLeaveEvent | PresenceUpdateEvent, "NOT_FOUND" | "UNAUTHORIZED" | "TOO_MANY_REQUESTS" | "SERVICE_UNAVAILABLE">;
   };
   /** The reserved `rpc` namespace: service discovery (served by the RPC core itself). */
   readonly rpc: {
+    /**
+     * Bind this WebSocket to a token's being; answers what auth.me answers.
+     *
+     * `rpc.authenticate`: a mutation.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `TOO_MANY_REQUESTS`, `SERVICE_UNAVAILABLE`.
+     */
+    readonly authenticate: Procedure<"rpc.authenticate", AuthenticateInput, Me, "UNAUTHORIZED" | "BAD_REQUEST" | "TOO_MANY_REQUESTS" | "SERVICE_UNAVAILABLE">;
     /**
      * The OpenRPC 1.3 document of this API.
      *
      * `rpc.discover`: a query.
      */
     readonly discover: Procedure<"rpc.discover", DiscoverInput, Record<string, unknown>, never>;
+    /**
+     * End one of this socket's subscriptions: true, or false when it names none.
+     *
+     * `rpc.unsubscribe`: a mutation.
+     * Declared errors: `BAD_REQUEST`.
+     */
+    readonly unsubscribe: Procedure<"rpc.unsubscribe", UnsubscribeInput, boolean, "BAD_REQUEST">;
   };
   /** The `space` namespace: who is in a space, with which role. */
   readonly space: {
@@ -1414,6 +1744,13 @@ export interface Client {
      * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `PRECONDITION_FAILED`.
      */
     readonly setRole: Procedure<"space.setRole", SetRoleInput, Member, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "PRECONDITION_FAILED">;
+    /**
+     * A space's changes (updated, deleted) and membership (added, removed, role changed), live.
+     *
+     * `space.watch`: a subscription.
+     * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `TOO_MANY_REQUESTS`.
+     */
+    readonly watch: Subscription<"space.watch", WatchSpaceInput, SpaceEvent, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TOO_MANY_REQUESTS">;
   };
   /** The `system` namespace: the server's own health. */
   readonly system: {
@@ -1436,6 +1773,7 @@ export const PROCEDURES = {
   "being.update": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "BAD_REQUEST", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: true },
   "intention.create": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: true },
   "intention.list": { kind: "query", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: false },
+  "intention.watch": { kind: "subscription", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "TOO_MANY_REQUESTS", "SERVICE_UNAVAILABLE"], protected: false },
   "livekit.dispatchBot": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
   "livekit.getJoinToken": { kind: "mutation", errors: ["UNAUTHORIZED", "NOT_FOUND", "BAD_REQUEST", "FORBIDDEN", "SERVICE_UNAVAILABLE"], protected: true },
   "livekit.liftRevocation": { kind: "mutation", errors: ["UNAUTHORIZED", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE"], protected: true },
@@ -1456,12 +1794,19 @@ export const PROCEDURES = {
   "media.generateToken": { kind: "mutation", errors: ["UNAUTHORIZED", "FORBIDDEN", "SERVICE_UNAVAILABLE"], protected: true },
   "media.listRooms": { kind: "query", errors: ["UNAUTHORIZED", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
   "media.mediaUrl": { kind: "query", errors: ["UNAUTHORIZED", "FORBIDDEN"], protected: true },
+  "presence.join": { kind: "mutation", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TIMEOUT", "BAD_REQUEST", "TOO_MANY_REQUESTS"], protected: true },
+  "presence.leave": { kind: "mutation", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TIMEOUT"], protected: true },
   "presence.members": { kind: "query", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: false },
+  "presence.update": { kind: "mutation", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TIMEOUT"], protected: true },
+  "presence.watch": { kind: "subscription", errors: ["NOT_FOUND", "UNAUTHORIZED", "TOO_MANY_REQUESTS", "SERVICE_UNAVAILABLE"], protected: false },
+  "rpc.authenticate": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "TOO_MANY_REQUESTS", "SERVICE_UNAVAILABLE"], protected: false },
   "rpc.discover": { kind: "query", errors: [], protected: false },
+  "rpc.unsubscribe": { kind: "mutation", errors: ["BAD_REQUEST"], protected: false },
   "space.addMember": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "CONFLICT", "BAD_REQUEST"], protected: true },
   "space.members": { kind: "query", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: false },
   "space.removeMember": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "PRECONDITION_FAILED"], protected: true },
   "space.setRole": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "PRECONDITION_FAILED"], protected: true },
+  "space.watch": { kind: "subscription", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TOO_MANY_REQUESTS"], protected: false },
   "system.health": { kind: "query", errors: [], protected: false },
 } as const;
 PROCEDURES satisfies Record<keyof Procedures, ProcedureMeta>;

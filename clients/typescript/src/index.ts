@@ -33,4 +33,5 @@ export type {
   ProcedureMeta,
   RawClient,
   TokenSource,
+  Subscription,
 } from "./client.js";

@@ -1,7 +1,7 @@
 """LiveKit: recordings (Egress) as its webhooks report them, and reconcile leases.
 
 Revision ID: 0003_recordings
-Revises: 0003_revocation_rank
+Revises: 0003_presence
 Create Date: 2026-11-30
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003_recordings"
-down_revision = "0003_revocation_rank"
+down_revision = "0003_presence"  # after presence_sessions (live-presence)
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,128 @@
+"""Server-Sent Events: ``POST /rpc`` with ``Accept: text/event-stream`` and one subscription call.
+
+Answers ``200 text/event-stream``: each event is ``id: <event id>`` and
+``data: <the same notification a WebSocket gets>``; the end is the end
+notification, then the stream closes; ``: ping`` every ``LIVE_PING_SECONDS``.
+``Last-Event-ID`` fills the call's ``lastEventId``. Anything the subscribe call
+answers instead (an error, a non-subscription call) comes back as JSON, as for
+a plain POST.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import msgspec
+from aiohttp import web
+
+from server.http.socket import Live, Socket
+from server.rpc import Dispatcher, Reply, Resolver, RpcError, error_reply
+
+__all__ = ["serve_sse", "wants_sse", "with_last_event_id"]
+
+_decode = msgspec.json.decode
+_encode = msgspec.json.encode
+_BUFFER = 16
+
+
+def wants_sse(request: web.Request) -> bool:
+    """True when the client asks for an event stream."""
+    return "text/event-stream" in request.headers.get("Accept", "")
+
+
+def with_last_event_id(body: bytes, last_event_id: str) -> bytes:
+    """The request with ``params.lastEventId`` set from the header, unless given already."""
+    try:
+        request = _decode(body)
+    except msgspec.DecodeError:
+        return body  # the dispatcher answers the parse error
+    if not isinstance(request, dict):
+        return body
+    params = request.get("params", {})
+    if isinstance(params, dict) and "lastEventId" not in params:
+        request["params"] = {**params, "lastEventId": last_event_id}
+        return _encode(request)
+    return body
+
+
+async def serve_sse(
+    request: web.Request,
+    body: bytes,
+    request_id: str,
+    dispatcher: Dispatcher[object],
+    resolve: Resolver,
+    live: Live,
+) -> web.StreamResponse | Reply:
+    """Subscribe, then stream; a call that does not subscribe answers its Reply."""
+    last_event_id = request.headers.get("Last-Event-ID")
+    if last_event_id:
+        body = with_last_event_id(body, last_event_id)
+    authorization = request.headers.get("Authorization")
+    # Bounded: a client that does not read holds the pump back, and its bus queue cuts it off.
+    queue: asyncio.Queue[tuple[bytes, str | None] | None] = asyncio.Queue(_BUFFER)
+
+    async def send(frame: bytes, event_id: str | None) -> None:
+        await queue.put((frame, event_id))
+        if event_id is None:  # the end
+            await queue.put(None)
+
+    stream = Socket(live, "sse", send)
+    principal: Any = None
+    if authorization is not None:
+        with contextlib.suppress(RpcError):  # the dispatcher answers the refusal itself
+            principal = await resolve(authorization)
+    try:
+        if principal is not None:
+            stream.authenticate(principal)
+        reply = await dispatcher.handle(
+            body, request_id=request_id, authorization=authorization, connection=stream
+        )
+    except RpcError as error:
+        await stream.closed_by_transport()
+        return error_reply(error.code, request_id, error.message)
+    if not stream.has_pending():
+        await stream.closed_by_transport()
+        return reply
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/event-stream",
+            "Cache-Control": "no-cache",
+            "X-Accel-Buffering": "no",
+            "X-Request-Id": request_id,
+        }
+    )
+    await response.prepare(request)
+
+    async def close() -> None:
+        with contextlib.suppress(asyncio.QueueFull):
+            queue.put_nowait(None)
+
+    stream.close_transport = close
+    stream.launch(request_id)
+    try:
+        await _stream(response, queue, live.settings.live_ping_seconds)
+    finally:
+        await stream.closed_by_transport()
+    with contextlib.suppress(ConnectionError):
+        await response.write_eof()
+    return response
+
+
+async def _stream(
+    response: web.StreamResponse,
+    queue: asyncio.Queue[tuple[bytes, str | None] | None],
+    ping: float,
+) -> None:
+    while True:
+        try:
+            item = await asyncio.wait_for(queue.get(), ping)
+        except TimeoutError:
+            await response.write(b": ping\n\n")
+            continue
+        if item is None:
+            return
+        frame, event_id = item
+        head = b"" if event_id is None else b"id: " + event_id.encode() + b"\n"
+        await response.write(head + b"data: " + frame + b"\n\n")

@@ -1,0 +1,43 @@
+"""How a subscription's handler chain is wrapped (see ``server.rpc.subscriptions``)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from schema import Feed, Subscribed
+from server.rpc.context import Context
+from server.rpc.errors import RpcError
+
+__all__ = ["HOW_TO_SUBSCRIBE", "close_feed", "serving"]
+
+Next = Callable[[Context[Any], Any], Awaitable[Any]]
+HOW_TO_SUBSCRIBE = (
+    "{name} is a subscription: call it over a WebSocket (GET /rpc with Upgrade: websocket) "
+    "or POST /rpc with 'Accept: text/event-stream'"
+)
+
+
+def serving(run: Next) -> Next:
+    """Wrap a subscription's chain: refuse it without a socket, start its feed on one."""
+
+    async def subscribe(ctx: Context[Any], params: Any) -> Subscribed:
+        connection = ctx.connection
+        if connection is None:
+            raise RpcError("BAD_REQUEST", HOW_TO_SUBSCRIBE.format(name=ctx.path))
+        feed: Feed[Any] = await run(ctx, params)
+        try:
+            sid = connection.start(ctx.path, feed)
+        except BaseException:
+            await close_feed(feed)
+            raise
+        return Subscribed(sid)
+
+    return subscribe
+
+
+async def close_feed(feed: Feed[Any]) -> None:
+    """Close a feed (an async generator runs its ``finally`` blocks)."""
+    aclose = getattr(feed, "aclose", None)
+    if aclose is not None:
+        await aclose()
