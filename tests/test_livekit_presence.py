@@ -15,6 +15,7 @@ from server.procedures._reconcile import reconcile_due
 from server.storage import presence
 from tests.livekit_server import LiveKitServer
 from tests.support.live import start_live
+from tests.support.sockets import WsRpc
 from tests.support.world import Api, populate
 
 HALL = {"roomBeingId": "@hall"}
@@ -122,3 +123,25 @@ async def test_one_instance_at_a_time_reconciles_a_room(
         later = now() + timedelta(seconds=61)
         assert await presence.take_lease(conn, "@hall", "instance-c", later, 60)
         assert not await presence.take_lease(conn, "@hall", "instance-a", later, 60)
+
+
+async def test_a_repair_by_the_reconcile_is_told_to_watchers(
+    make_api: Any, db_env: dict[str, str], livekit_server: LiveKitServer
+) -> None:
+    api = await populate(await start_live(make_api, db_env, livekit_server))
+    ws = await WsRpc.connect(api.client, token=api.token("@owner"))
+    sid = await ws.subscribe("presence.watch", HALL)
+    assert (await ws.next(sid))["data"]["type"] == "snapshot"
+    await livekit_server.join("@hall", "@member")
+    assert (await ws.next(sid))["data"]["type"] == "join"
+    await captured(livekit_server, livekit_server.leave("@hall", "@member"))  # lost
+    deps = api.app[DEPS]
+    assert deps.livekit is not None
+    assert await reconcile_due(deps, deps.livekit, "instance-a", 60) == ["@hall"]
+    left = (await ws.next(sid))["data"]
+    assert (left["type"], left["member"]["identity"], left["member"]["sessions"]) == (
+        "leave",
+        "@member",
+        [],
+    )
+    await ws.close()
