@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import time
 from typing import Any
@@ -163,6 +164,14 @@ async def test_refusals_are_4xx_without_a_token(
         assert refused(answer)[1] == reason
     elif code == "FORBIDDEN":
         assert refused(answer)[1] == "identity_not_yours"
+
+
+async def test_a_body_too_large_is_413(live: Api) -> None:
+    body = {"room_name": "@hall", "padding": "x" * (live.settings.rpc_max_body_bytes + 1)}
+    headers = {"Authorization": f"Bearer {live.token('@member')}"}
+    data = io.BytesIO(json.dumps(body).encode())  # (aiohttp warns of large raw bytes)
+    response = await live.client.post(PATH, data=data, headers=headers)
+    assert (response.status, refused(await response.json())[0]) == (413, "PAYLOAD_TOO_LARGE")
 
 
 async def test_credentials_are_required(live: Api) -> None:

@@ -123,7 +123,11 @@ async def _answer(
     principal = await resolve(authorization)
     if principal is None:
         raise RpcError("UNAUTHORIZED", "A bearer token is required", reason="missing_token")
-    asked = _read(await request.read())
+    try:
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise RpcError("PAYLOAD_TOO_LARGE", "The body is too large") from None
+    asked = _read(body)
     wanted = _join_request(asked, principal)
     ctx = AuthedContext(request_id, deps, principal, PATH)
     async with asyncio.timeout(call_timeout):
