@@ -325,7 +325,7 @@ class StartRecordingInput(Base):
 
     room_being_id: BeingId
     audio_only: bool = False
-    layout: Annotated[str, msgspec.Meta(pattern=r"^[a-z-]{1,32}$")] | None = None  # "grid"...
+    layout: Annotated[str, msgspec.Meta(pattern=r"^[a-z-]{1,32}$(?!\n)")] | None = None  # "grid"
 
 
 class RecordingFile(Base, omit_defaults=True):

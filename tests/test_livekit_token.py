@@ -146,6 +146,7 @@ async def test_mobile_bodies_with_room_config_and_unknown_fields(live: Api) -> N
         ({"room_name": "@hall", "participant_identity": "@owner"}, 403, "FORBIDDEN", None),
         ({"room_name": "@hall", "participant_identity": "@owner#x"}, 403, "FORBIDDEN", None),
         ({"room_name": "@hall", "participant_identity": "@member#a b"}, 403, "FORBIDDEN", None),
+        ({"room_name": "@hall", "participant_identity": "@member#tab\n"}, 403, "FORBIDDEN", None),
         (
             {"room_name": "@hall", "participant_attributes": {"beingId": "@owner"}},
             403,

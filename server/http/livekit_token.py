@@ -41,7 +41,7 @@ PATH = "/livekit/token"
 # Clients fetch again 60 s before ``exp``; an hour keeps them from asking every minute.
 TTL = datetime.timedelta(hours=1)
 log = logging.getLogger("roomrpc.livekit_token")
-_DEVICE = re.compile(r"^[A-Za-z0-9._-]{1,32}$")  # schema.livekit.Device
+_DEVICE = re.compile(r"[A-Za-z0-9._-]{1,32}")  # schema.livekit.Device, whole string
 _Text = Annotated[str, msgspec.Meta(max_length=256)]
 
 
@@ -179,7 +179,7 @@ def _device(identity: str | None, being_id: str) -> str | None:
     if not identity or identity == being_id:
         return None
     being, sep, device = identity.partition("#")
-    if sep and being == being_id and _DEVICE.match(device):
+    if sep and being == being_id and _DEVICE.fullmatch(device):
         return device
     message = f"participant_identity must be {being_id} or {being_id}#<device>"
     raise RpcError("FORBIDDEN", message, reason="identity_not_yours")

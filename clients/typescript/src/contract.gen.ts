@@ -877,7 +877,7 @@ export interface StartRecordingInput {
   /** @defaultValue `false` */
   audioOnly?: boolean | undefined;
   /**
-   * String, matching `^[a-z-]{1,32}$`.
+   * String, matching `^[a-z-]{1,32}$(?!\n)`.
    *
    * @defaultValue `null`
    */
