@@ -15,7 +15,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON              := $(PYTHON)
 export UV_PYTHON_DOWNLOADS    := never
 
-.PHONY: run test lint lock bench setup clean client setup-node browser wrk
+.PHONY: run test lint lock bench setup clean client setup-node browser wrk contract-check
 
 run: $(STAMP)
 	$(BIN)/roomrpc serve
@@ -28,6 +28,16 @@ lint: $(STAMP)
 	$(BIN)/ruff check server schema codegen tests bench
 	$(BIN)/ruff format --check server schema codegen tests bench
 	$(BIN)/mypy
+	@$(MAKE) --no-print-directory contract-check
+
+# The contract against the last release tag's (v*): a breaking change fails lint.
+contract-check: $(STAMP)
+	@tag=$$(git describe --tags --abbrev=0 --match 'v*' 2>/dev/null); \
+	if [ -z "$$tag" ]; then echo "roomrpc: no release tag yet: contract diff skipped"; exit 0; fi; \
+	old=$$(mktemp); trap 'rm -f "$$old"' EXIT; \
+	if ! git show "$$tag:clients/openrpc.json" > "$$old" 2>/dev/null; then \
+	  echo "roomrpc: $$tag has no clients/openrpc.json: contract diff skipped"; exit 0; fi; \
+	$(BIN)/roomrpc contract diff "$$old" clients/openrpc.json
 
 bench: $(STAMP) wrk
 	$(BIN)/python -m bench

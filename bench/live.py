@@ -221,17 +221,26 @@ async def _fanout(target: Target, subscribers: int, rounds: int, seconds: float)
     }
 
 
-async def _idle(target: Target, pid: int, count: int) -> float:
-    idle = Target(target.name, target.port, target.ws_path, None)  # connected, nothing else
+async def _idle(target: Target, pid: int, count: int) -> tuple[float, float]:
+    """RSS growth per socket, connected and quiet; then per subscription added to each."""
+    idle = Target(target.name, target.port, target.ws_path, None)
     await asyncio.sleep(0.5)
     before = _rss_kib(pid)
     subs = [await idle.connect() for _ in range(count)]
     await asyncio.sleep(1.0)
-    after = _rss_kib(pid)
+    connected = _rss_kib(pid)
+    subscribed = connected
+    if target.subscribe is not None:
+        for sub in subs:
+            answered = sub.next_text()
+            sub.send_text(target.subscribe)
+            await answered
+        await asyncio.sleep(1.0)
+        subscribed = _rss_kib(pid)
     for sub in subs:
         sub.close()
     await asyncio.sleep(0.5)
-    return (after - before) / count
+    return (connected - before) / count, (subscribed - connected) / count
 
 
 def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -307,7 +316,9 @@ async def run(subscribers: int, idle: int, rounds: int, seconds: float, repeats:
                     key: statistics.median(r[key] for r in runs[target.name])
                     for key in ("p50", "p99", "events_per_s")
                 }
-                results[target.name]["idle_kib"] = await _idle(target, pid, idle)
+                per_socket, per_subscription = await _idle(target, pid, idle)
+                results[target.name]["idle_kib"] = per_socket
+                results[target.name]["subscribed_kib"] = per_subscription
         finally:
             for child in (ours, plain):
                 child.terminate()
@@ -327,6 +338,10 @@ async def run(subscribers: int, idle: int, rounds: int, seconds: float, repeats:
         f"ratios (roomrpc / plain): p99 {ours_r['p99'] / plain_r['p99']:.2f}, "
         f"events/s {ours_r['events_per_s'] / plain_r['events_per_s']:.2f}, "
         f"memory per idle socket {ours_r['idle_kib'] / max(plain_r['idle_kib'], 0.1):.2f}"
+    )
+    print(
+        "roomrpc, each idle socket then subscribing to intention.watch: "
+        f"+{ours_r['subscribed_kib']:.1f} KiB"
     )
 
 

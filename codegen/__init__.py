@@ -16,7 +16,7 @@ from typing import Any
 
 from codegen._emit import CORE_ERRORS, contract_ts, errors_ts, translator
 from schema._procedure import Procedure
-from schema.openrpc import build_openrpc
+from schema.openrpc import build_openrpc, contract_hash
 
 __all__ = [
     "COMPILED_BANNER",
@@ -65,7 +65,7 @@ def generate(
     return {
         OPENRPC_PATH: json.dumps(document, indent=2, ensure_ascii=False) + "\n",
         TS_ERRORS_PATH: errors_ts(ts),
-        TS_CONTRACT_PATH: contract_ts(ts, procs, docs or {}),
+        TS_CONTRACT_PATH: contract_ts(ts, procs, docs or {}, contract_hash(document)),
     }
 
 

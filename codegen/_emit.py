@@ -17,7 +17,7 @@ import msgspec.inspect as mi
 from codegen._docs import doc_comment
 from codegen._types import Named, TypeScript
 from schema._procedure import Procedure
-from schema.errors import ERRORS, PROTOCOL_ERRORS, ErrorName, ErrorObject
+from schema.errors import ANY_CALL, ANY_CALL_REASONS, ERRORS, ErrorName, ErrorObject
 
 __all__ = ["CORE_ERRORS", "contract_ts", "errors_ts", "translator"]
 
@@ -26,17 +26,9 @@ BANNER = (
     "// Do not edit: change the contract and regenerate.\n"
 )
 
-# Codes any call may fail with, whatever it declares: the protocol's own errors,
-# UNAUTHORIZED (a bearer token the server refuses fails every call it rides on),
-# TIMEOUT (the dispatcher's per-call time limit) and the HTTP layer's size and
-# media-type checks. A procedure's declared codes come on top of these.
-CORE_ERRORS: tuple[ErrorName, ...] = (
-    *sorted(PROTOCOL_ERRORS),
-    "UNAUTHORIZED",
-    "TIMEOUT",
-    "PAYLOAD_TOO_LARGE",
-    "UNSUPPORTED_MEDIA_TYPE",
-)
+# Codes any call may fail with, whatever it declares (schema.errors.ANY_CALL).
+# A procedure's declared codes come on top of these.
+CORE_ERRORS: tuple[ErrorName, ...] = ANY_CALL
 
 
 def translator(procs: Sequence[Procedure[Any, Any]]) -> TypeScript:
@@ -57,6 +49,7 @@ def errors_ts(ts: TypeScript) -> str:
         for name, s in ERRORS.items()
     )
     core = "\n".join(f'  "{name}",' for name in CORE_ERRORS)
+    core_reasons = sorted({r for words in ANY_CALL_REASONS.values() for r in words})
     shapes = "\n".join(ts.declaration(n) for n in _error_types(ts))
     return f"""{BANNER}
 /** A named error code: what `RpcError.code` holds. */
@@ -81,11 +74,18 @@ CORE_ERRORS satisfies readonly ErrorCode[];
 /** A code any call may fail with (see {{@link CORE_ERRORS}}). */
 export type CoreErrorCode = (typeof CORE_ERRORS)[number];
 
+/** A `reason` any call may give (a refused token, a rate limit). */
+export type CoreReason =
+{_lines(json.dumps(r) for r in core_reasons)};
+
 {shapes}"""
 
 
 def contract_ts(
-    ts: TypeScript, procs: Sequence[Procedure[Any, Any]], namespace_docs: Mapping[str, str]
+    ts: TypeScript,
+    procs: Sequence[Procedure[Any, Any]],
+    namespace_docs: Mapping[str, str],
+    contract_hash: str = "",
 ) -> str:
     """``contract.gen.ts``: every named type, the procedure table, the typed client."""
     shared = {n.name for n in _error_types(ts)}
@@ -97,7 +97,7 @@ def contract_ts(
             _procedures(ts, procs),
             _client(ts, procs, namespace_docs),
             _table(procs),
-            _create(),
+            _create(contract_hash),
         ]
     )
     used = sorted(name for name in {*shared, "ErrorCode"} if _mentions(body, name))
@@ -120,6 +120,7 @@ def _procedures(ts: TypeScript, procs: Sequence[Procedure[Any, Any]]) -> str:
             f"    input: {_input(ts, p)};\n"
             f"    output: {_output(ts, p)};\n"
             f"    errors: {_errors(p)};\n"
+            f"    reasons: {_reasons(p)};\n"
             f'    kind: "{p.kind}";\n'
             f"    protected: {str(p.protected).lower()};\n"
             + (f"    event: {ts.expr(_info(p.event))};\n" if p.event is not None else "")
@@ -166,7 +167,9 @@ def _member(ts: TypeScript, p: Procedure[Any, Any], key: str, indent: str) -> st
         event = ts.expr(_info(p.event))
         signature = f'Subscription<"{p.name}", {_input(ts, p)}, {event}, {_errors(p)}>'
     else:
-        signature = f'Procedure<"{p.name}", {_input(ts, p)}, {_output(ts, p)}, {_errors(p)}>'
+        signature = (
+            f'Procedure<"{p.name}", {_input(ts, p)}, {_output(ts, p)}, {_errors(p)}, {_reasons(p)}>'
+        )
     return doc_comment("\n".join(lines), indent=indent) + f"{indent}readonly {key}: {signature};\n"
 
 
@@ -185,15 +188,18 @@ def _table(procs: Sequence[Procedure[Any, Any]]) -> str:
     )
 
 
-def _create() -> str:
-    return """/**
+def _create(contract_hash: str) -> str:
+    return f"""/** The hash of the contract this client was made from: sent as `X-Contract-Hash`. */
+export const CONTRACT_HASH = "{contract_hash}";
+
+/**
  * A client for this API: `await client.system.health()`.
  *
- * Calls made in the same tick go out as one JSON-RPC batch; see {@link ClientOptions}.
+ * Calls made in the same tick go out as one JSON-RPC batch; see {{@link ClientOptions}}.
  */
-export function createClient(options: ClientOptions): Client & RawClient {
-  return buildClient<Client>(PROCEDURES, options);
-}
+export function createClient(options: ClientOptions): Client & RawClient {{
+  return buildClient<Client>(PROCEDURES, options, CONTRACT_HASH);
+}}
 """
 
 
@@ -211,6 +217,12 @@ def _info(t: Any) -> mi.Type:
 
 def _errors(p: Procedure[Any, Any]) -> str:
     return " | ".join(f'"{e}"' for e in p.errors) or "never"
+
+
+def _reasons(p: Procedure[Any, Any]) -> str:
+    """Every ``reason`` the procedure's declared codes may carry (any call's come on top)."""
+    words = sorted({r for code in p.errors for r in p.reasons_for(code)})
+    return " | ".join(json.dumps(r) for r in words) or "never"
 
 
 def _error_types(ts: TypeScript) -> list[Named]:

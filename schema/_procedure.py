@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -9,13 +10,25 @@ from typing import Any, Generic, Literal, TypeAlias, TypeVar
 
 import msgspec
 
-from schema.errors import ERRORS, ErrorName
+from schema._base import Base
+from schema.errors import (
+    ANY_CALL,
+    ANY_CALL_REASONS,
+    ERRORS,
+    MUTATION_REASONS,
+    STORAGE_REASONS,
+    SUBSCRIPTION_REASONS,
+    ErrorName,
+    Issue,
+)
 
 __all__ = [
     "Event",
     "Feed",
     "Kind",
+    "LimitClass",
     "Procedure",
+    "Reasons",
     "Subscribed",
     "mutation",
     "query",
@@ -26,6 +39,11 @@ In = TypeVar("In")
 Out = TypeVar("Out")
 Ev = TypeVar("Ev")
 Kind = Literal["query", "mutation", "subscription"]
+# Which rate limit a call counts against: reads and writes by default; calls that reach
+# LiveKit, and those that mint a join token, have limits of their own.
+LimitClass = Literal["read", "write", "livekit", "token"]
+# The ``reason`` words a procedure may give with each error code it declares.
+Reasons = dict[ErrorName, tuple[str, ...]]
 
 # Lenient on purpose: the product contract (schema/__init__.py) insists on
 # "namespace.camelCase"; the JSON-RPC spec's own examples use flat names.
@@ -49,6 +67,8 @@ class Procedure(Generic[In, Out]):
     protected: bool = False
     description: str = field(default="", compare=False)
     event: Any = None  # a subscription's event type (``data`` of each event); else None
+    limit: LimitClass | None = field(default=None, compare=False)  # None: by kind
+    reasons: Reasons = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
@@ -64,6 +84,36 @@ class Procedure(Generic[In, Out]):
             raise ValueError(f"{self.name}: a subscription's input needs 'last_event_id'")
         if self.protected and "UNAUTHORIZED" not in self.errors:  # protected implies it
             object.__setattr__(self, "errors", ("UNAUTHORIZED", *self.errors))
+        if self.kind == "mutation" and "CONFLICT" not in self.errors:  # an Idempotency-Key's
+            object.__setattr__(self, "errors", (*self.errors, "CONFLICT"))
+        undeclared = sorted(set(self.reasons) - set(self.errors))
+        if undeclared:
+            raise ValueError(f"{self.name}: reasons given for undeclared errors {undeclared}")
+
+    def reasons_for(self, code: ErrorName) -> tuple[str, ...]:
+        """Every ``reason`` this procedure may give with ``code``: its own, and those
+        of any call, of storage and of mutations, sorted."""
+        if code not in self.errors and code not in ANY_CALL:
+            return ()
+        words = {*self.reasons.get(code, ()), *ANY_CALL_REASONS.get(code, ())}
+        if code in self.errors:
+            words.update(STORAGE_REASONS.get(code, ()))
+            if self.kind == "mutation":
+                words.update(MUTATION_REASONS.get(code, ()))
+            elif self.kind == "subscription":
+                words.update(SUBSCRIPTION_REASONS.get(code, ()))
+        return tuple(sorted(words))
+
+    def error_data(self, code: ErrorName) -> type[msgspec.Struct]:
+        """The msgspec type of ``error.data`` when this procedure fails with ``code``."""
+        return _error_data(code, self.reasons_for(code))
+
+    @property
+    def counts_as(self) -> LimitClass:
+        """The rate limit a call counts against: ``limit``, else reads or writes by kind."""
+        if self.limit is not None:
+            return self.limit
+        return "write" if self.kind == "mutation" else "read"
 
     @property
     def namespace(self) -> str:
@@ -79,9 +129,21 @@ def query(
     *,
     errors: tuple[ErrorName, ...] = (),
     protected: bool = False,
+    limit: LimitClass | None = None,
+    reasons: Reasons | None = None,
 ) -> Procedure[In, Out]:
     """Declare a query: a call that reads and changes nothing."""
-    return Procedure(name, "query", input, output, summary, errors, protected)
+    return Procedure(
+        name,
+        "query",
+        input,
+        output,
+        summary,
+        errors,
+        protected,
+        limit=limit,
+        reasons=dict(reasons or {}),
+    )
 
 
 def mutation(
@@ -92,9 +154,42 @@ def mutation(
     *,
     errors: tuple[ErrorName, ...] = (),
     protected: bool = False,
+    limit: LimitClass | None = None,
+    reasons: Reasons | None = None,
 ) -> Procedure[In, Out]:
     """Declare a mutation: a call that changes state."""
-    return Procedure(name, "mutation", input, output, summary, errors, protected)
+    return Procedure(
+        name,
+        "mutation",
+        input,
+        output,
+        summary,
+        errors,
+        protected,
+        limit=limit,
+        reasons=dict(reasons or {}),
+    )
+
+
+@functools.cache
+def _error_data(code: ErrorName, reasons: tuple[str, ...]) -> type[msgspec.Struct]:
+    """``error.data`` for ``code``: ``reason`` one of ``reasons`` (absent when none)."""
+    fields: list[tuple[str, Any, Any]] = [
+        ("code", Literal[code], msgspec.NODEFAULT),
+        ("http_status", int, msgspec.NODEFAULT),
+        ("path", str | None, None),
+        ("request_id", str | None, None),
+        ("issues", list[Issue] | msgspec.UnsetType, msgspec.UNSET),
+    ]
+    if reasons:
+        reason = Literal[reasons]  # type: ignore[valid-type]
+        fields.append(("reason", reason | msgspec.UnsetType, msgspec.UNSET))
+    fields += [
+        ("retryable", bool | msgspec.UnsetType, msgspec.UNSET),
+        ("retry_after", float | msgspec.UnsetType, msgspec.UNSET),
+    ]
+    name = "".join(part.title() for part in code.split("_")) + "Data"
+    return msgspec.defstruct(name, fields, bases=(Base,), omit_defaults=True)
 
 
 class Subscribed(msgspec.Struct, frozen=True):
@@ -123,6 +218,7 @@ def subscription(
     *,
     errors: tuple[ErrorName, ...] = (),
     protected: bool = False,
+    reasons: Reasons | None = None,
 ) -> Procedure[In, Feed[Ev]]:
     """Declare a subscription: answers ``{"subscription": sid}``, then sends events.
 
@@ -131,4 +227,14 @@ def subscription(
     params are ``{subscription, id, data}`` with ``data`` an ``event``; the end is
     ``{subscription, error}``.
     """
-    return Procedure(name, "subscription", input, Subscribed, summary, errors, protected, "", event)
+    return Procedure(
+        name,
+        "subscription",
+        input,
+        Subscribed,
+        summary,
+        errors,
+        protected,
+        event=event,
+        reasons=dict(reasons or {}),
+    )

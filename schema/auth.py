@@ -27,4 +27,5 @@ me = query(
     "The caller's being and roles.",
     errors=("UNAUTHORIZED", "SERVICE_UNAVAILABLE"),
     protected=True,
+    reasons={"UNAUTHORIZED": ("unknown_being",)},
 )

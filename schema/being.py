@@ -123,6 +123,7 @@ get = query(
     Being,
     "A being by id; a private space is NOT_FOUND to non-members.",
     errors=("NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"),
+    reasons={"NOT_FOUND": ("no_such_being",)},
 )
 list_ = query(
     "being.list",
@@ -138,6 +139,11 @@ create = mutation(
     "Create a space or a bot owned by the caller (users: admins only).",
     errors=("CONFLICT", "FORBIDDEN", "NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"),
     protected=True,
+    reasons={
+        "CONFLICT": ("already_member", "id_taken"),
+        "FORBIDDEN": ("admin_only",),
+        "NOT_FOUND": ("no_such_owner",),
+    },
 )
 update = mutation(
     "being.update",
@@ -146,6 +152,7 @@ update = mutation(
     "Change a being's name, visibility or metadata (its owner only).",
     errors=("NOT_FOUND", "FORBIDDEN", "BAD_REQUEST", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"),
     protected=True,
+    reasons={"FORBIDDEN": ("not_owner",), "NOT_FOUND": ("no_such_being",)},
 )
 delete = mutation(
     "being.delete",
@@ -160,4 +167,9 @@ delete = mutation(
         "SERVICE_UNAVAILABLE",
     ),
     protected=True,
+    reasons={
+        "FORBIDDEN": ("not_owner",),
+        "NOT_FOUND": ("no_such_being",),
+        "PRECONDITION_FAILED": ("last_owner", "owns_bots"),
+    },
 )

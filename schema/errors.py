@@ -9,8 +9,13 @@ import msgspec
 from schema._base import Base
 
 __all__ = [
+    "ANY_CALL",
+    "ANY_CALL_REASONS",
     "ERRORS",
+    "MUTATION_REASONS",
     "PROTOCOL_ERRORS",
+    "STORAGE_REASONS",
+    "SUBSCRIPTION_REASONS",
     "ErrorData",
     "ErrorName",
     "ErrorObject",
@@ -81,6 +86,48 @@ PROTOCOL_ERRORS: frozenset[ErrorName] = frozenset(
     )
 )
 
+# Codes any call may fail with, whatever it declares: the protocol's own errors,
+# UNAUTHORIZED (a refused bearer token fails every call it rides on), TIMEOUT (the
+# per-call time limit or the caller's deadline), the HTTP layer's checks (size, media
+# type, a malformed X-Timeout-Ms or Idempotency-Key: BAD_REQUEST) and rate limits.
+ANY_CALL: tuple[ErrorName, ...] = (
+    *sorted(PROTOCOL_ERRORS),
+    "UNAUTHORIZED",
+    "TIMEOUT",
+    "PAYLOAD_TOO_LARGE",
+    "UNSUPPORTED_MEDIA_TYPE",
+    "TOO_MANY_REQUESTS",
+    "BAD_REQUEST",
+)
+# ``reason``s any call may give: a refused token, a rate limit.
+ANY_CALL_REASONS: dict[ErrorName, tuple[str, ...]] = {
+    "UNAUTHORIZED": (
+        "bad_algorithm",
+        "bad_signature",
+        "invalid_token",
+        "token_expired",
+        "token_predates_being",
+        "unknown_being",
+    ),
+    "TOO_MANY_REQUESTS": ("rate_limited",),
+}
+# ... any procedure that declares the code: the database is down.
+STORAGE_REASONS: dict[ErrorName, tuple[str, ...]] = {
+    "SERVICE_UNAVAILABLE": ("database_unavailable",),
+}
+# ... any mutation: an Idempotency-Key's repeat, a row deleted by another call meanwhile.
+MUTATION_REASONS: dict[ErrorName, tuple[str, ...]] = {
+    "CONFLICT": ("answer_not_kept", "idempotency_key_reused", "in_progress"),
+    "NOT_FOUND": ("gone",),
+}
+# ... any subscription: how the server ends one (a slow reader, limits, shutdown, a
+# socket that now acts for another being).
+SUBSCRIPTION_REASONS: dict[ErrorName, tuple[str, ...]] = {
+    "TOO_MANY_REQUESTS": ("slow_consumer", "sockets_per_being", "subscriptions_per_socket"),
+    "SERVICE_UNAVAILABLE": ("shutting_down",),
+    "UNAUTHORIZED": ("rebound", "token_expired"),
+}
+
 assert set(get_args(ErrorName)) == set(ERRORS), "the error table must name every code"
 assert len({spec.code for spec in ERRORS.values()}) == len(ERRORS), "codes must be distinct"
 
@@ -102,6 +149,7 @@ class ErrorData(Base, omit_defaults=True):
     issues: list[Issue] | msgspec.UnsetType = msgspec.UNSET
     reason: str | msgspec.UnsetType = msgspec.UNSET
     retryable: bool | msgspec.UnsetType = msgspec.UNSET
+    retry_after: float | msgspec.UnsetType = msgspec.UNSET  # seconds before trying again
 
 
 class ErrorObject(Base):

@@ -77,6 +77,10 @@ create = mutation(
     "Say something in a space (members; listeners may not speak).",
     errors=("NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"),
     protected=True,
+    reasons={
+        "FORBIDDEN": ("listener", "not_manager", "not_member"),
+        "NOT_FOUND": ("no_such_being", "not_a_space"),
+    },
 )
 list_ = query(
     "intention.list",
@@ -84,6 +88,7 @@ list_ = query(
     IntentionPage,
     "A space's history, newest first: what a client loads when it joins.",
     errors=("NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"),
+    reasons={"NOT_FOUND": ("no_such_being", "not_a_space")},
 )
 watch = subscription(
     "intention.watch",
@@ -92,4 +97,5 @@ watch = subscription(
     "Every intention created in a space from now on (or after lastEventId), as intention.list "
     "returns it; the event id is the intention's id.",
     errors=("NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "TOO_MANY_REQUESTS", "SERVICE_UNAVAILABLE"),
+    reasons={"NOT_FOUND": ("no_such_being", "not_a_space")},
 )

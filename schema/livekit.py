@@ -17,7 +17,7 @@ from schema._base import Base
 from schema._procedure import mutation, query
 from schema.being import BeingId
 from schema.errors import ErrorName
-from schema.media import AttributeKey, Identity, MediaRoom, Metadata, Name
+from schema.media import AttributeKey, Identity, MediaRoom, Metadata, Name, media_reasons
 
 __all__ = [
     "DEMO_TOPIC",
@@ -376,7 +376,22 @@ get_join_token = mutation(
     JoinToken,
     "A join token for a space's room, with grants from your role (data-only by default).",
     errors=("NOT_FOUND", "BAD_REQUEST", "FORBIDDEN", "SERVICE_UNAVAILABLE"),
+    limit="token",
     protected=True,
+    # POST /livekit/token runs the same code: its refusals are declared here too.
+    reasons={
+        "BAD_REQUEST": ("not_a_space", "room_name_required", "invalid_request", "not_json"),
+        "FORBIDDEN": (
+            "revoked",
+            "not_owner",
+            "not_a_bot_of_space",
+            "identity_not_yours",
+            "server_attribute",
+        ),
+        "NOT_FOUND": ("no_such_being",),
+        "SERVICE_UNAVAILABLE": ("media_not_configured",),
+        "UNAUTHORIZED": ("no_such_being", "missing_token"),
+    },
 )
 send_system_message = mutation(
     "livekit.sendSystemMessage",
@@ -384,7 +399,13 @@ send_system_message = mutation(
     MessageSent,
     "Send a reliable data message into a space's room (owners and moderators).",
     errors=_ROOM_ERRORS,
+    limit="livekit",
     protected=True,
+    reasons=media_reasons(
+        (*_ROOM_ERRORS, "CONFLICT"),
+        FORBIDDEN=("not_manager",),
+        NOT_FOUND=("no_such_being", "not_a_space"),
+    ),
 )
 send_test_message = mutation(
     "livekit.sendTestMessage",
@@ -392,7 +413,13 @@ send_test_message = mutation(
     MessageSent,
     "Send {type: 'test_message', fromBeingId, message, timestamp} on topic 'demo' (members).",
     errors=_ROOM_ERRORS,
+    limit="livekit",
     protected=True,
+    reasons=media_reasons(
+        (*_ROOM_ERRORS, "CONFLICT"),
+        FORBIDDEN=("listener", "not_member"),
+        NOT_FOUND=("no_such_being", "not_a_space"),
+    ),
 )
 list_participants = query(
     "livekit.listParticipants",
@@ -400,7 +427,11 @@ list_participants = query(
     list[Participant],
     "Who is connected to a space's room (owners and moderators).",
     errors=_ROOM_ERRORS,
+    limit="livekit",
     protected=True,
+    reasons=media_reasons(
+        _ROOM_ERRORS, FORBIDDEN=("not_manager",), NOT_FOUND=("no_such_being", "not_a_space")
+    ),
 )
 remove_participant = mutation(
     "livekit.removeParticipant",
@@ -408,7 +439,13 @@ remove_participant = mutation(
     RemovedParticipant,
     "Disconnect a participant and refuse its being new tokens for a while (owners, moderators).",
     errors=_ROOM_ERRORS,
+    limit="livekit",
     protected=True,
+    reasons=media_reasons(
+        (*_ROOM_ERRORS, "CONFLICT"),
+        FORBIDDEN=("not_manager", "not_owner"),
+        NOT_FOUND=("no_such_being", "not_a_space"),
+    ),
 )
 lift_revocation = mutation(
     "livekit.liftRevocation",
@@ -417,14 +454,24 @@ lift_revocation = mutation(
     "Let a removed being join a space's room again now (owners, admins; not above their rank).",
     errors=("NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE"),
     protected=True,
+    reasons={
+        "FORBIDDEN": ("not_owner", "outranked"),
+        "NOT_FOUND": ("no_such_being", "not_a_space"),
+    },
 )
 mute_track = mutation(
     "livekit.muteTrack",
     MuteTrackInput,
     Track,
     "Mute a participant's published track (owners and moderators).",
+    limit="livekit",
     errors=(*_ROOM_ERRORS, "PRECONDITION_FAILED"),  # unmuting where LiveKit does not allow it
     protected=True,
+    reasons=media_reasons(
+        (*_ROOM_ERRORS, "PRECONDITION_FAILED", "CONFLICT"),
+        FORBIDDEN=("not_manager", "not_owner"),
+        NOT_FOUND=("no_such_being", "not_a_space"),
+    ),
 )
 update_participant = mutation(
     "livekit.updateParticipant",
@@ -432,7 +479,13 @@ update_participant = mutation(
     Participant,
     "Change a participant's name, metadata, attributes or permissions (owners, moderators).",
     errors=_ROOM_ERRORS,
+    limit="livekit",
     protected=True,
+    reasons=media_reasons(
+        (*_ROOM_ERRORS, "CONFLICT"),
+        FORBIDDEN=("media_not_allowed", "not_manager", "not_owner"),
+        NOT_FOUND=("no_such_being", "not_a_space"),
+    ),
 )
 update_room_metadata = mutation(
     "livekit.updateRoomMetadata",
@@ -440,7 +493,13 @@ update_room_metadata = mutation(
     MediaRoom,
     "Replace a space's room metadata (owners and moderators; the room must be active).",
     errors=_ROOM_ERRORS,
+    limit="livekit",
     protected=True,
+    reasons=media_reasons(
+        (*_ROOM_ERRORS, "CONFLICT"),
+        FORBIDDEN=("not_manager",),
+        NOT_FOUND=("no_such_being", "not_a_space"),
+    ),
 )
 dispatch_bot = mutation(
     "livekit.dispatchBot",
@@ -448,7 +507,13 @@ dispatch_bot = mutation(
     Dispatch,
     "Dispatch a bot of the space into its room as a LiveKit agent (owners and moderators).",
     errors=_ROOM_ERRORS,
+    limit="livekit",
     protected=True,
+    reasons=media_reasons(
+        (*_ROOM_ERRORS, "CONFLICT"),
+        FORBIDDEN=("not_manager", "not_a_bot_of_space"),
+        NOT_FOUND=("no_such_being", "not_a_space"),
+    ),
 )
 list_dispatches = query(
     "livekit.listDispatches",
@@ -456,7 +521,13 @@ list_dispatches = query(
     list[Dispatch],
     "The agent dispatches of a space's room (owners and moderators).",
     errors=_ROOM_ERRORS,
+    limit="livekit",
     protected=True,
+    reasons=media_reasons(
+        _ROOM_ERRORS,
+        FORBIDDEN=("not_manager",),
+        NOT_FOUND=("no_such_being", "not_a_space"),
+    ),
 )
 remove_dispatch = mutation(
     "livekit.removeDispatch",
@@ -464,7 +535,13 @@ remove_dispatch = mutation(
     Dispatch,
     "Withdraw an agent dispatch from a space's room (owners and moderators).",
     errors=_ROOM_ERRORS,
+    limit="livekit",
     protected=True,
+    reasons=media_reasons(
+        (*_ROOM_ERRORS, "CONFLICT"),
+        FORBIDDEN=("not_manager",),
+        NOT_FOUND=("no_such_being", "not_a_space"),
+    ),
 )
 start_recording = mutation(
     "livekit.startRecording",
@@ -472,7 +549,14 @@ start_recording = mutation(
     Recording,
     "Record a space's room to a file through LiveKit Egress (owners and admins).",
     errors=_ROOM_ERRORS,
+    limit="livekit",
     protected=True,
+    reasons=media_reasons(
+        (*_ROOM_ERRORS, "CONFLICT"),
+        FORBIDDEN=("not_owner",),
+        NOT_FOUND=("no_such_being", "not_a_space"),
+        SERVICE_UNAVAILABLE=("recordings_not_configured",),
+    ),
 )
 stop_recording = mutation(
     "livekit.stopRecording",
@@ -480,7 +564,14 @@ stop_recording = mutation(
     Recording,
     "Stop a recording of a space's room (owners and admins).",
     errors=(*_ROOM_ERRORS, "PRECONDITION_FAILED"),  # it has already ended
+    limit="livekit",
     protected=True,
+    reasons=media_reasons(
+        (*_ROOM_ERRORS, "PRECONDITION_FAILED", "CONFLICT"),
+        FORBIDDEN=("not_owner",),
+        NOT_FOUND=("no_such_being", "not_a_space"),
+        SERVICE_UNAVAILABLE=("recordings_not_configured",),
+    ),
 )
 list_recordings = query(
     "livekit.listRecordings",
@@ -488,5 +579,12 @@ list_recordings = query(
     list[Recording],
     "The recordings of a space's room with their state and files (owners and admins).",
     errors=_ROOM_ERRORS,
+    limit="livekit",
     protected=True,
+    reasons=media_reasons(
+        _ROOM_ERRORS,
+        FORBIDDEN=("not_owner",),
+        NOT_FOUND=("no_such_being", "not_a_space"),
+        SERVICE_UNAVAILABLE=("recordings_not_configured",),
+    ),
 )

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from schema._base import Base
-from schema._procedure import Procedure, mutation, query
+from schema._procedure import Procedure, Reasons, mutation, query
 from schema.errors import ErrorName
 
 __all__ = [
@@ -69,6 +69,34 @@ _MEDIA_ERRORS: tuple[ErrorName, ...] = (
     "TIMEOUT",
     "TOO_MANY_REQUESTS",
 )
+
+# What LiveKit's answers become at the adapter's edge (server/livekit/errors.py), by code.
+MEDIA_REASONS: Reasons = {
+    "SERVICE_UNAVAILABLE": (
+        "media_bad_response",
+        "media_credentials_rejected",
+        "media_not_configured",
+        "media_permission_denied",
+        "media_refused",
+        "media_unavailable",
+        "media_unreachable",
+        "media_unsupported",
+    ),
+    "TIMEOUT": ("media_timeout",),
+    "TOO_MANY_REQUESTS": ("media_rate_limited",),
+    "BAD_REQUEST": ("media_invalid_argument",),
+    "NOT_FOUND": ("media_not_found",),
+    "CONFLICT": ("media_conflict",),
+    "PRECONDITION_FAILED": ("media_precondition_failed",),
+}
+
+
+def media_reasons(errors: tuple[ErrorName, ...], **own: tuple[str, ...]) -> Reasons:
+    """LiveKit's reasons for the codes in ``errors``, and a procedure's ``own`` by code."""
+    merged: dict[str, tuple[str, ...]] = {c: r for c, r in MEDIA_REASONS.items() if c in errors}
+    for code, words in own.items():
+        merged[code] = (*merged.get(code, ()), *words)
+    return merged  # type: ignore[return-value]  # keyword names are ErrorName by use
 
 
 class RoomSettings(Base, omit_defaults=True):
@@ -159,7 +187,9 @@ create_room = mutation(
     MediaRoom,
     "Create a LiveKit room, or return the existing one (idempotent).",
     errors=("BAD_REQUEST", *_MEDIA_ERRORS),
+    limit="livekit",
     protected=True,
+    reasons=media_reasons(("BAD_REQUEST", *_MEDIA_ERRORS, "CONFLICT")),
 )
 delete_room = mutation(
     "media.deleteRoom",
@@ -167,7 +197,9 @@ delete_room = mutation(
     DeletedRoom,
     "Delete a LiveKit room and disconnect everyone in it (idempotent).",
     errors=_MEDIA_ERRORS,
+    limit="livekit",
     protected=True,
+    reasons=media_reasons((*_MEDIA_ERRORS, "CONFLICT")),
 )
 list_rooms = query(
     "media.listRooms",
@@ -175,7 +207,9 @@ list_rooms = query(
     list[MediaRoom],
     "The active LiveKit rooms.",
     errors=_MEDIA_ERRORS,
+    limit="livekit",
     protected=True,
+    reasons=media_reasons(_MEDIA_ERRORS),
 )
 generate_token = mutation(
     "media.generateToken",
@@ -183,7 +217,9 @@ generate_token = mutation(
     MediaToken,
     "Mint a LiveKit join token with explicit grants, and the URL to use it with.",
     errors=("FORBIDDEN", "SERVICE_UNAVAILABLE"),
+    limit="token",
     protected=True,
+    reasons={"FORBIDDEN": ("revoked",), "SERVICE_UNAVAILABLE": ("media_not_configured",)},
 )
 media_url: Procedure[MediaUrlInput, str | None] = query(
     "media.mediaUrl",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 from collections.abc import Iterable
 from typing import Any
@@ -11,7 +12,7 @@ import msgspec
 from schema._procedure import Procedure
 from schema.errors import ERRORS, ErrorData, ErrorName, ErrorObject
 
-__all__ = ["OPENRPC_VERSION", "build_openrpc"]
+__all__ = ["OPENRPC_VERSION", "build_openrpc", "contract_hash"]
 
 OPENRPC_VERSION = "1.3.2"
 _REF = "#/components/schemas/{name}"
@@ -75,6 +76,7 @@ def _method(
         "x-kind": proc.kind,
         "x-protected": proc.protected,
         "x-input": input_schema,
+        "x-error-data": {code: _error_data(proc, code) for code in proc.errors},
     }
     if proc.description:
         method["description"] = inspect.cleandoc(proc.description)
@@ -93,6 +95,13 @@ def _params(components: dict[str, Any], input_schema: dict[str, Any]) -> list[di
             param["description"] = schema["description"]
         params.append(param)
     return params
+
+
+def _error_data(proc: Procedure[Any, Any], code: ErrorName) -> dict[str, Any]:
+    """The JSON Schema of ``error.data`` when ``proc`` fails with ``code`` (its reasons)."""
+    data_type = proc.error_data(code)
+    _refs, components = msgspec.json.schema_components([data_type], ref_template=_REF)
+    return components[data_type.__name__]  # type: ignore[no-any-return]
 
 
 # Keywords whose value is a schema, a list of schemas, or a mapping of names to schemas.
@@ -129,3 +138,10 @@ def _error(name: ErrorName) -> dict[str, Any]:
     spec = ERRORS[name]
     data = ErrorData(code=name, http_status=spec.http_status)
     return {"code": spec.code, "message": spec.message, "data": msgspec.to_builtins(data)}
+
+
+def contract_hash(document: dict[str, Any]) -> str:
+    """A short digest of what an OpenRPC document promises: its methods and components
+    (not its title, version or servers). Clients send theirs so stale ones show up."""
+    promised = {"methods": document["methods"], "components": document["components"]}
+    return hashlib.sha256(msgspec.json.encode(promised, order="sorted")).hexdigest()[:16]

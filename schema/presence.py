@@ -19,6 +19,7 @@ from schema.being import BeingId
 from schema.errors import ErrorName
 from schema.intention import EventId
 from schema.livekit import Device
+from schema.media import media_reasons
 
 __all__ = [
     "CustomStatus",
@@ -134,6 +135,12 @@ _ROOM_ERRORS: tuple[ErrorName, ...] = (
     "SERVICE_UNAVAILABLE",
     "TIMEOUT",
 )
+# presence.members may ask LiveKit (reconcile: true).
+_MEMBERS_REASONS = {
+    **media_reasons(("SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS")),
+    "NOT_FOUND": ("no_such_being", "not_a_space"),
+    "UNAUTHORIZED": ("anonymous",),
+}
 
 members = query(
     "presence.members",
@@ -142,6 +149,7 @@ members = query(
     "Who is in a space now, each being once with its sessions, in the order they arrived "
     "(whoever may see the space).",
     errors=(*_ROOM_ERRORS, "TOO_MANY_REQUESTS"),
+    reasons=_MEMBERS_REASONS,
 )
 
 join = mutation(
@@ -152,6 +160,11 @@ join = mutation(
     "over plain HTTP it is a BAD_REQUEST.",
     errors=(*_ROOM_ERRORS, "BAD_REQUEST", "TOO_MANY_REQUESTS"),
     protected=True,
+    reasons={
+        "NOT_FOUND": ("no_such_being", "not_a_space"),
+        "BAD_REQUEST": ("websocket_required",),
+        "TOO_MANY_REQUESTS": ("too_many_sessions",),
+    },
 )
 
 update = mutation(
@@ -161,6 +174,7 @@ update = mutation(
     "Change the status or custom status of the caller's session in a space.",
     errors=_ROOM_ERRORS,
     protected=True,
+    reasons={"NOT_FOUND": ("no_such_being", "not_a_space", "not_present")},
 )
 
 leave = mutation(
@@ -170,6 +184,7 @@ leave = mutation(
     "Leave a space at once; false when the caller had no such session.",
     errors=_ROOM_ERRORS,
     protected=True,
+    reasons={"NOT_FOUND": ("no_such_being", "not_a_space")},
 )
 
 
@@ -216,4 +231,5 @@ watch: Procedure[PresenceWatchInput, Feed[PresenceEvent]] = subscription(
     "Who is in a space, live: a snapshot first (and again after a resume or a lost "
     "listener), then each being's join, leave and update.",
     errors=("NOT_FOUND", "UNAUTHORIZED", "TOO_MANY_REQUESTS", "SERVICE_UNAVAILABLE"),
+    reasons={"NOT_FOUND": ("no_such_being", "not_a_space")},
 )

@@ -109,6 +109,7 @@ members = query(
     MemberPage,
     "A space's members: anyone for a public space, members for a private one.",
     errors=_ERRORS,
+    reasons={"NOT_FOUND": ("no_such_being", "not_a_space")},
 )
 add_member = mutation(
     "space.addMember",
@@ -117,6 +118,11 @@ add_member = mutation(
     "Add a being to a space (owners; moderators for member and listener).",
     errors=(*_ERRORS, "CONFLICT", "BAD_REQUEST"),
     protected=True,
+    reasons={
+        "CONFLICT": ("already_member",),
+        "FORBIDDEN": ("not_manager",),
+        "NOT_FOUND": ("no_such_being", "not_a_space"),
+    },
 )
 remove_member = mutation(
     "space.removeMember",
@@ -125,6 +131,11 @@ remove_member = mutation(
     "Remove a member (owners, moderators, or the member itself); never the last owner.",
     errors=(*_ERRORS, "PRECONDITION_FAILED"),
     protected=True,
+    reasons={
+        "FORBIDDEN": ("not_manager",),
+        "NOT_FOUND": ("no_member", "no_such_being", "not_a_space"),
+        "PRECONDITION_FAILED": ("last_owner",),
+    },
 )
 set_role = mutation(
     "space.setRole",
@@ -133,6 +144,11 @@ set_role = mutation(
     "Change a member's role (owners; moderators between member and listener).",
     errors=(*_ERRORS, "PRECONDITION_FAILED"),
     protected=True,
+    reasons={
+        "FORBIDDEN": ("not_manager",),
+        "NOT_FOUND": ("no_member", "no_such_being", "not_a_space"),
+        "PRECONDITION_FAILED": ("last_owner",),
+    },
 )
 watch = subscription(
     "space.watch",
@@ -140,4 +156,5 @@ watch = subscription(
     SpaceEvent,
     "A space's changes (updated, deleted) and membership (added, removed, role changed), live.",
     errors=(*_ERRORS, "TOO_MANY_REQUESTS"),
+    reasons={"NOT_FOUND": ("deleted", "no_such_being", "not_a_space")},
 )

@@ -5,6 +5,7 @@ This is the only module that reads the environment.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -26,6 +27,14 @@ HttpUrl = Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s/?#]+(/[^\s]*)?$(?
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
 SchemaName = Annotated[str, msgspec.Meta(pattern=r"^[a-z_][a-z0-9_]{0,62}$(?!\n)")]
 Secret = Annotated[str, msgspec.Meta(min_length=32)]  # HS256 wants at least 256 bits
+# A rate in the `limits` library's notation: "600/minute", "10 per second", "1000/hour".
+Rate = Annotated[
+    str,
+    msgspec.Meta(pattern=r"^ *\d+ *(/|per) *(\d+ *)?(second|minute|hour|day)s? *$(?!\n)"),
+]
+StorageUri = Annotated[
+    str, msgspec.Meta(pattern=r"^(memory|redis|rediss|redis\+unix)://[^\s]*$(?!\n)")
+]
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -34,7 +43,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     host: str = "127.0.0.1"
     port: Port = 8080
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
     access_log: bool = False
+    metrics: bool = True  # GET /metrics in Prometheus's format
+    # Proxies (addresses or networks, or *) whose X-Forwarded-For / Forwarded are believed.
+    forwarded_allow_ips: tuple[str, ...] = ()
+    otel_exporter_otlp_endpoint: HttpUrl | None = None  # traces, with the otel extra
     explorer: bool = True  # the API explorer page at GET /
     rpc_spec_examples: bool = False  # also serve the JSON-RPC spec's example procedures
     rpc_max_body_bytes: Positive = 1024 * 1024
@@ -62,6 +76,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     auth_audience: str | None = None
     auth_public_key: str | None = None  # PEM (or a path to one): RS256/ES256 tokens
     auth_cache_seconds: Annotated[float, msgspec.Meta(ge=0)] = 2.0
+    # --- safe retries and fair use ---
+    idempotency_ttl_seconds: Positive = 86400  # how long a stored answer replays
+    idempotency_max_bytes: Positive = 256 * 1024  # larger answers are not kept
+    idempotency_wait_seconds: Annotated[float, msgspec.Meta(ge=0)] = 5.0  # for a running twin
+    rate_limits: bool = True
+    rate_limit_storage: StorageUri = "memory://"
+    rate_limit_reads: Rate = "6000/minute"
+    rate_limit_writes: Rate = "1200/minute"
+    rate_limit_livekit: Rate = "600/minute"
+    rate_limit_tokens: Rate = "300/minute"
+    rate_limit_sockets: Rate = "60/minute"  # WebSocket connections opened
+    rate_limit_subscriptions: Rate = "600/minute"  # subscriptions started
     # --- live: subscriptions over WebSocket and SSE ---
     live_subscriptions_per_socket: Positive = 100
     live_sockets_per_being: Positive = 50
@@ -114,6 +140,8 @@ def load_settings(
     except msgspec.ValidationError as exc:
         raise SettingsError(_explain(exc, raw)) from None
     _check_livekit(settings)
+    _check_database(settings)
+    _check_proxies(settings)
     return settings
 
 
@@ -151,3 +179,40 @@ def _check_livekit(settings: Settings) -> None:
             f"invalid setting LIVEKIT_CALL_TIMEOUT={settings.livekit_call_timeout}: "
             f"must be below RPC_CALL_TIMEOUT={settings.rpc_call_timeout}"
         )
+
+
+_DATABASE = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://")
+_BACKENDS = frozenset({"sqlite", "postgresql", "postgres"})
+
+
+def _check_database(settings: Settings) -> None:
+    """``DATABASE_URL`` names SQLite or PostgreSQL (checked here, before anything opens)."""
+    url = settings.database_url
+    if url is None:
+        return
+    shown = _masked("database_url", url)
+    match = _DATABASE.match(url)
+    if match is None:
+        raise SettingsError(
+            f"invalid setting DATABASE_URL={shown}: not a database URL "
+            "(postgresql://user@host/db or sqlite:///path/file.db)"
+        )
+    backend = match["scheme"].split("+")[0].lower()
+    if backend not in _BACKENDS:
+        raise SettingsError(
+            f"invalid setting DATABASE_URL={shown}: unsupported database {backend!r} "
+            "(roomrpc runs on sqlite or postgresql)"
+        )
+
+
+def _check_proxies(settings: Settings) -> None:
+    for entry in settings.forwarded_allow_ips:
+        if entry == "*":
+            continue
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise SettingsError(
+                f"invalid setting FORWARDED_ALLOW_IPS: {entry!r} is not an address or a network"
+                " (use 10.0.0.1, 10.0.0.0/8 or *)"
+            ) from None

@@ -151,7 +151,8 @@ async def test_an_identity_providers_rs256_and_es256_tokens(
     assert (await api.error("auth.me", token=forged))["data"]["code"] == "UNAUTHORIZED"
     ec_api = await make_api({**db_env, "AUTH_PUBLIC_KEY": ec_public})
     await create_being(ec_api.storage, {"id": "@bob", "name": "Bob", "type": "user"})
-    es256 = jwt.encode({**claims, "sub": "@bob"}, ec_key, algorithm="ES256")
+    bob = {**claims, "sub": "@bob", "iat": int(time.time())}  # issued after @bob exists
+    es256 = jwt.encode(bob, ec_key, algorithm="ES256")
     assert (await ec_api.ok("auth.me", token=es256))["being"]["id"] == "@bob"
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
-from aiohttp import web
+from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestServer
 
 from tests.support import codegen_zoo, spec_examples
@@ -195,3 +196,81 @@ async def test_client_against_live_server(ts_build: Path, live_url: str) -> None
     passed = re.search(r"^\S pass (\d+)$", output, re.MULTILINE)  # the spec reporter's summary
     assert passed is not None and int(passed[1]) >= 15, output
     assert re.search(r"^\S fail 0$", output, re.MULTILINE), output
+
+
+# --- safe retries: the client behind a proxy that loses the first answer to each body ---
+
+
+class DroppingProxy:
+    """Relays POST /rpc to the server; the first answer to each distinct body is lost
+    (the connection closes after the server ran the request)."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+        self.seen: set[bytes] = set()
+        self.log: list[dict[str, Any]] = []
+        self.app = web.Application()
+        self.app.router.add_post("/rpc", self.relay)
+        self.app.cleanup_ctx.append(self._session)
+
+    async def _session(self, app: web.Application) -> AsyncIterator[None]:
+        async with ClientSession() as self.session:
+            yield
+
+    async def relay(self, request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        forwarded = {k: v for k, v in request.headers.items() if k.lower() in _FORWARDED}
+        async with self.session.post(self.target, data=body, headers=forwarded) as answer:
+            status, text = answer.status, await answer.read()
+            replayed = answer.headers.get("Idempotent-Replayed") == "true"
+        dropped = body not in self.seen
+        self.seen.add(body)
+        key = request.headers.get("Idempotency-Key")
+        self.log.append(
+            {"body": json.loads(body), "key": key, "dropped": dropped, "replayed": replayed}
+        )
+        if dropped:
+            assert request.transport is not None
+            request.transport.close()  # the server ran it; the caller never hears
+        return web.Response(body=text, status=status, content_type="application/json")
+
+
+_FORWARDED = {"authorization", "content-type", "idempotency-key", "x-timeout-ms", "x-contract-hash"}
+
+
+async def test_client_retries_safely_through_lost_answers(
+    ts_build: Path,
+    live_url: str,
+    aiohttp_server: Callable[[web.Application], Awaitable[TestServer]],
+) -> None:
+    proxy = DroppingProxy(live_url)
+    proxy_server = await aiohttp_server(proxy.app)
+    env = {"ROOMRPC_URL": live_url, "ROOMRPC_PROXY_URL": str(proxy_server.make_url("/rpc"))}
+    output = await run_node_tests([ts_build / "test" / "retry.test.js"], env)
+    assert re.search(r"^\S fail 0$", output, re.MULTILINE), output
+
+    def calls_of(name: str) -> list[dict[str, Any]]:
+        return [e for e in proxy.log if _names(e["body"]) == {name}]
+
+    added = [e for e in calls_of("zoo.add") if e["body"]["params"]["name"] == "retried"]
+    assert [(e["dropped"], e["replayed"]) for e in added] == [(True, False), (False, True)]
+    assert added[0]["key"] is not None and added[0]["key"] == added[1]["key"]
+    unkeyed = [e for e in calls_of("zoo.add") if e["body"]["params"]["name"] == "unkeyed"]
+    assert [(e["dropped"], e["key"]) for e in unkeyed] == [(True, None)]  # never sent again
+
+
+def _names(body: Any) -> set[str]:
+    return {c["method"] for c in (body if isinstance(body, list) else [body])}
+
+
+def test_the_readme_example_type_checks_in_a_browser_app(installed: Path) -> None:
+    """The README's quick start, as a Vite app would compile it (bundler, DOM)."""
+    readme = (TS.parents[1] / "README.md").read_text(encoding="utf-8")
+    match = re.search(r"```ts\n(.*?createClient.*?)```", readme, re.DOTALL)
+    assert match, "the README shows a TypeScript example with createClient"
+    (installed / "readme.ts").write_text(match[1] + "\nexport {};\n", encoding="utf-8")
+    options = {"module": "esnext", "moduleResolution": "bundler", "lib": ["ES2022", "DOM"]}
+    options["types"] = []
+    config = {"compilerOptions": {**_STRICTEST, **options}, "files": ["readme.ts"]}
+    (installed / "tsconfig.readme.json").write_text(json.dumps(config), encoding="utf-8")
+    tsc("-p", installed / "tsconfig.readme.json")

@@ -176,8 +176,9 @@ def test_procedures_and_client_shape() -> None:
         '  "zoo.get": {\n    input: GetInput;\n    output: Animal;\n    errors: "NOT_FOUND";'
         in ZOO_TS
     )
-    assert 'readonly get: Procedure<"zoo.get", GetInput, Animal, "NOT_FOUND">;' in ZOO_TS
-    assert 'readonly subtract: Procedure<"subtract", SubtractInput, number, never>;' in ZOO_TS
+    assert 'readonly get: Procedure<"zoo.get", GetInput, Animal, "NOT_FOUND", never>;' in ZOO_TS
+    subtract = 'readonly subtract: Procedure<"subtract", SubtractInput, number, never, never>;'
+    assert subtract in ZOO_TS
     add = '"zoo.add": { kind: "mutation", errors: ["UNAUTHORIZED", "CONFLICT"], protected: true },'
     assert add in ZOO_TS  # protected implies UNAUTHORIZED
     assert "`zoo.add`: a mutation, needs a bearer token." in ZOO_TS

@@ -6,6 +6,7 @@ import filecmp
 import os
 import shutil
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,12 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from codegen import COMPILED_BANNER, mark_compiled
+from server.auth import Tokens
+from server.cli.seed import seed_demo
+from server.http.app import DEPS, create_app
 from server.http.explorer import STATIC
 from tests.support import codegen_zoo
+from tests.support.app import make_settings
 from tests.support.typescript import ARTIFACTS, TS, run_node_tests, tsc
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -97,3 +102,28 @@ async def test_explorer_can_be_turned_off(aiohttp_client: Any, make_app: Any) ->
 def test_compiled_files_say_they_are_compiled() -> None:
     for path in (STATIC / "js").rglob("*.js"):
         assert path.read_text(encoding="utf-8").startswith(COMPILED_BANNER), path
+
+
+async def test_explorer_on_the_demo_world_at_desktop_and_phone_width(
+    ts_build: Path,
+    aiohttp_server: Callable[[web.Application], Awaitable[TestServer]],
+    tmp_path: Path,
+) -> None:
+    """The shipped page against the real app: real tokens, the demo world, 1280 and 400 px."""
+    if not CHROMIUM.exists():
+        pytest.fail("the browser test needs Debian's chromium at /usr/bin/chromium (see README)")
+    settings = make_settings(DATA_DIR=str(tmp_path), AUTH_SECRET="explorer-test-secret-" + "x" * 16)
+    app = create_app(settings)
+    server = await aiohttp_server(app)
+    await seed_demo(app[DEPS].storage)
+    token = Tokens.from_settings(settings).mint("@alice", ttl=timedelta(hours=1))
+    shots = ARTIFACTS / "explorer-demo"
+    shutil.rmtree(shots, ignore_errors=True)
+    env = {
+        "ROOMRPC_URL": str(server.make_url("/rpc")),
+        "ROOMRPC_TOKEN": token,
+        "ARTIFACTS": os.fspath(shots),
+    }
+    await run_node_tests([ts_build / "test" / "explorer.demo.browser.test.js"], env, timeout=240)
+    for width in ("desktop", "phone"):
+        assert (shots / f"explorer-demo-{width}.png").stat().st_size > 10_000

@@ -192,11 +192,38 @@ async def test_request_id_is_echoed_or_made(client: TestClient[Any, Any]) -> Non
     assert response.headers["X-Request-Id"]
 
 
-async def test_no_cors_by_default(client: TestClient[Any, Any]) -> None:
-    response = await client.post("/rpc", json=CALL, headers={"Origin": "https://app.example"})
-    assert "Access-Control-Allow-Origin" not in response.headers
-    response = await client.options("/rpc", headers={"Origin": "https://app.example"})
-    assert response.status == 405
+async def test_no_cors_by_default_and_the_log_says_why(
+    client: TestClient[Any, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    vite = {"Origin": "http://localhost:5173", "Access-Control-Request-Method": "POST"}
+    with caplog.at_level("WARNING", logger="roomrpc.cors"):
+        response = await client.post("/rpc", json=CALL, headers={"Origin": vite["Origin"]})
+        assert "Access-Control-Allow-Origin" not in response.headers
+        for _ in range(3):
+            response = await client.options("/rpc", headers=vite)
+            assert response.status == 403
+            assert "CORS_ORIGINS" in await response.text()
+        # the explorer's own page is same-origin: never refused, never logged
+        own = f"http://{client.server.host}:{client.server.port}"
+        response = await client.post("/rpc", json=CALL, headers={"Origin": own})
+    warnings = [r.getMessage() for r in caplog.records if r.name == "roomrpc.cors"]
+    assert len(warnings) == 1  # once a minute for an origin, not once a request
+    assert "http://localhost:5173" in warnings[0] and "CORS_ORIGINS" in warnings[0]
+
+
+async def test_cors_for_a_vite_dev_server(aiohttp_client: Client, make_app: Any) -> None:
+    client = await aiohttp_client(make_app(CORS_ORIGINS="http://localhost:5173"))
+    preflight = await client.options(
+        "/rpc",
+        headers={
+            "Origin": "http://localhost:5173",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type,authorization,traceparent",
+        },
+    )
+    assert preflight.status == 204
+    assert preflight.headers["Access-Control-Allow-Origin"] == "http://localhost:5173"
+    assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
 
 
 async def test_cors_for_configured_origins(aiohttp_client: Client, make_app: Any) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from schema import Base, query
 from tests.support.sockets import WsRpc, read_sse
 from tests.support.world import Api
 
@@ -267,7 +268,7 @@ async def test_a_slow_consumer_is_cut_off_not_buffered(
 ) -> None:
     from tests.support.world import populate
 
-    api = await populate(await make_api({**db_env, "LIVE_QUEUE_SIZE": "8"}))
+    api = await populate(await make_api({**db_env, "LIVE_QUEUE_SIZE": "8", "RATE_LIMITS": "false"}))
     ws = await _ws(api, "@member")
     sid = await ws.subscribe("intention.watch", {"spaceId": "@hall"})
     transport = ws.ws._response.connection.transport  # type: ignore[union-attr]
@@ -374,3 +375,69 @@ async def test_a_refused_bearer_on_the_upgrade_is_401(world: Api) -> None:
     assert refused.value.status == 401
     response = await world.client.get("/rpc")  # not an upgrade: POST is the way
     assert response.status == 405
+
+
+async def test_a_space_made_private_ends_a_strangers_subscription(world: Api) -> None:
+    ws = await _ws(world)  # anonymous: reads @hall while it is public
+    sid = await ws.subscribe("intention.watch", {"spaceId": "@hall"})
+    member = await _ws(world, "@member")
+    kept = await member.subscribe("intention.watch", {"spaceId": "@hall"})
+    await world.ok("being.update", {"id": "@hall", "visibility": "private"}, as_="@owner")
+    assert (await ws.next(sid))["error"]["data"]["code"] == "NOT_FOUND"
+    said = await world.ok("intention.create", _say("members only"), as_="@member")
+    assert (await member.next(kept))["data"] == said
+    await asyncio.sleep(0.1)
+    assert ws.pending(sid) == 0
+    await ws.close()
+    await member.close()
+
+
+async def test_a_fresh_token_keeps_subscriptions_another_being_ends_them(world: Api) -> None:
+    ws = await WsRpc.connect(world.client, token=world.token("@member", ttl=1.5))
+    sid = await ws.subscribe("intention.watch", {"spaceId": "@hall"})
+    assert "result" in await ws.call("rpc.authenticate", {"token": world.token("@member")})
+    await asyncio.sleep(2)  # past the first token's expiry
+    said = await world.ok("intention.create", _say("still here"), as_="@mod")
+    assert (await ws.next(sid))["data"] == said
+    assert "result" in await ws.call("rpc.authenticate", {"token": world.token("@mod")})
+    assert (await ws.next(sid))["error"]["data"]["reason"] == "rebound"
+    await ws.close()
+
+
+class _SlowInput(Base):
+    seconds: float = 0.3
+
+
+_slow = query("test.slow", _SlowInput, str, "Answers after a while")
+
+
+async def test_shutdown_lets_the_call_in_flight_finish(aiohttp_client: Any, tmp_path: Any) -> None:
+    import schema
+    from server.http.app import create_app
+    from server.procedures import ROUTERS
+    from server.rpc import Context, Router
+    from tests.support.app import make_settings
+
+    router = Router()
+
+    @router.procedure(_slow)
+    async def slow(ctx: Context[Any], params: _SlowInput) -> str:
+        await asyncio.sleep(params.seconds)
+        return "done"
+
+    app = create_app(
+        make_settings(DATA_DIR=str(tmp_path)),
+        contract=(*schema.CONTRACT, _slow),
+        routers=(*ROUTERS, router),
+    )
+    client = await aiohttp_client(app)
+    ws = await WsRpc.connect(client)
+    await ws.send({"jsonrpc": "2.0", "method": "test.slow", "id": "slow"})
+    await asyncio.sleep(0.05)  # the call is in flight
+    runner = client.server.runner
+    assert runner is not None
+    await runner.shutdown()
+    assert (await ws.answer("slow"))["result"] == "done"
+    async with asyncio.timeout(5):
+        await ws._reader
+    assert ws.ws.close_code == 1001

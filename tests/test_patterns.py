@@ -28,6 +28,10 @@ _CANDIDATES = (
     "https://idp.example/a",
     "room_1",
     "@alice#phone",
+    "600/minute",
+    "10 per second",
+    "redis://127.0.0.1:6379",
+    "memory://",
 )
 
 

@@ -18,8 +18,8 @@ from sqlalchemy import event
 
 from server.http.app import CALLER
 from server.rpc import Principal
-from server.settings import load_settings
-from server.storage import Storage, StorageUnavailable
+from server.settings import SettingsError, load_settings
+from server.storage import DatabaseMissing, DatabaseOpenError, Storage
 from server.storage.tables import metadata
 from tests.support.world import Api
 
@@ -201,12 +201,21 @@ def _user(env: dict[str, str]) -> str:
 
 async def test_an_unreachable_database_fails_start_up_cleanly(tmp_path: Path) -> None:
     env = {"DATA_DIR": str(tmp_path), "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/test"}
-    with pytest.raises(StorageUnavailable):
+    with pytest.raises(
+        DatabaseOpenError, match=r"^ConnectionRefusedError: \[Errno 111\] Connect call failed"
+    ):
         await Storage.open(load_settings(env, env_file=None))
 
 
 @pytest.mark.parametrize("url", ["mysql://x@y/z", "not a url"])
 async def test_an_unsupported_database_url_is_refused(tmp_path: Path, url: str) -> None:
     env = {"DATA_DIR": str(tmp_path), "DATABASE_URL": url}
-    with pytest.raises(ValueError, match="DATABASE_URL"):
-        await Storage.open(load_settings(env, env_file=None))
+    with pytest.raises(SettingsError, match=r"^invalid setting DATABASE_URL="):
+        load_settings(env, env_file=None)
+
+
+async def test_a_reader_creates_nothing(tmp_path: Path) -> None:
+    settings = load_settings({"DATA_DIR": str(tmp_path / "data")}, env_file=None)
+    with pytest.raises(DatabaseMissing, match="no database file at"):
+        await Storage.open(settings, create=False)
+    assert not (tmp_path / "data").exists()

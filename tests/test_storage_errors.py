@@ -218,9 +218,9 @@ def _one_line(done: subprocess.CompletedProcess[str], cause: str) -> None:
     assert done.returncode == 1, done.stderr
     assert "Traceback" not in done.stderr, done.stderr
     lines = done.stderr.strip().splitlines()
-    assert lines[-1] == "roomrpc: the database is unavailable (check DATABASE_URL)"
-    errors = [line for line in lines if " ERROR " in line]
-    assert len(errors) == 1 and cause in errors[0], lines
+    assert len(lines) == 1, lines  # the database, the cause and the variable, in one line
+    assert lines[0].startswith("roomrpc: cannot open the database PostgreSQL postgresql://")
+    assert cause in lines[0] and lines[0].endswith("(check DATABASE_URL)"), lines
 
 
 @pytest.mark.parametrize(

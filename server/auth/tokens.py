@@ -20,33 +20,50 @@ from server.rpc import Principal, RpcError
 from server.settings import Settings
 from server.storage import Storage, beings
 
-__all__ = ["SECRET_FILE", "BearerResolver", "Tokens", "load_secret"]
+__all__ = [
+    "SECRET_FILE",
+    "BearerResolver",
+    "SecretMissing",
+    "Tokens",
+    "load_secret",
+    "secret_path",
+]
 
 SECRET_FILE = "auth_secret"
 ALGORITHM = "HS256"
 PUBLIC_ALGORITHMS = ("RS256", "ES256")  # an external identity provider's signatures
 _BEING_ID = re.compile(r"@[a-z0-9._-]{1,63}")  # fullmatch: no trailing newline
+_DEVICE = re.compile(r"[A-Za-z0-9._-]{1,32}")  # schema.livekit.Device; fullmatch
 _CACHE_SIZE = 4096
 log = logging.getLogger("roomrpc.auth")
 
 
-def load_secret(settings: Settings) -> str:
+class SecretMissing(LookupError):
+    """No ``AUTH_SECRET`` and no generated secret where one was looked for."""
+
+
+def secret_path(settings: Settings) -> Path:
+    """Where the generated secret is kept."""
+    return (Path(settings.data_dir) / SECRET_FILE).resolve()
+
+
+def load_secret(settings: Settings, *, create: bool = True) -> str:
     """``AUTH_SECRET``, or a secret generated once and kept in the data folder.
 
     The generated one survives restarts, so dev tokens keep working; its value
-    is never logged.
+    is never logged. With ``create=False`` a missing one raises ``SecretMissing``.
     """
     if settings.auth_secret is not None:
         return settings.auth_secret
-    path = Path(settings.data_dir) / SECRET_FILE
+    path = secret_path(settings)
+    if not path.is_file() and not create:
+        raise SecretMissing(str(path))
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as file:
             file.write(secrets.token_urlsafe(48))
         log.warning("AUTH_SECRET is not set: generated one in %s (kept across restarts)", path)
-    else:
-        log.info("AUTH_SECRET is not set: using the generated one in %s", path)
     return path.read_text().strip()
 
 
@@ -71,21 +88,29 @@ class Tokens:
             self._keys.update(dict.fromkeys(PUBLIC_ALGORITHMS, public_key))
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Tokens:
+    def from_settings(cls, settings: Settings, *, create_secret: bool = True) -> Tokens:
         """Tokens keyed with ``AUTH_SECRET`` (or the generated secret), and the identity
         provider's ``AUTH_PUBLIC_KEY`` when set."""
         public_key = settings.auth_public_key
         if public_key is not None and "-----BEGIN" not in public_key:
             public_key = Path(public_key).read_text()  # a path to the PEM file
         return cls(
-            load_secret(settings),
+            load_secret(settings, create=create_secret),
             issuer=settings.auth_issuer,
             audience=settings.auth_audience,
             public_key=public_key,
         )
 
-    def mint(self, being_id: str, *, ttl: timedelta, roles: Iterable[str] = ()) -> str:
-        """A signed token for ``being_id``, valid for ``ttl``."""
+    def mint(
+        self,
+        being_id: str,
+        *,
+        ttl: timedelta,
+        roles: Iterable[str] = (),
+        device: str | None = None,
+    ) -> str:
+        """A signed token for ``being_id``, valid for ``ttl``; ``device`` labels the tab or
+        device it is for (its LiveKit identity becomes ``@being#device``)."""
         now = time.time()
         claims: dict[str, Any] = {
             "sub": being_id,
@@ -94,6 +119,8 @@ class Tokens:
         }
         if roles:
             claims["roles"] = sorted(set(roles))
+        if device is not None:
+            claims["device"] = device
         if self._issuer:
             claims["iss"] = self._issuer
         if self._audience:
@@ -134,7 +161,11 @@ class Tokens:
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
             raise _unauthorized("The token's roles must be a list of strings", "invalid_token")
         expires = _seconds(claims, "exp")
-        return Principal(sub, frozenset(roles), expires), expires, _seconds(claims, "iat")
+        device = claims.get("device")
+        if device is not None and (not isinstance(device, str) or not _DEVICE.fullmatch(device)):
+            raise _unauthorized("The token's device is not a device label", "invalid_token")
+        principal = Principal(sub, frozenset(roles), expires, device=device)
+        return principal, expires, _seconds(claims, "iat")
 
 
 _REFUSED: dict[type[Exception], str] = {

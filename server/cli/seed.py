@@ -1,4 +1,4 @@
-"""Operator writes outside any request: create a being, seed the demo world."""
+"""Operator writes outside any request: create or delete a being, seed the demo world."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from schema import being as being_schema
 from schema.being import Being
 from server.domain.access import now
-from server.storage import Storage, beings, intentions, memberships
+from server.rpc import RpcError
+from server.storage import Storage, beings, intentions, memberships, presence, revocations
 
-__all__ = ["DEMO_SPACE", "DEMO_USER", "create_being", "seed_demo"]
+__all__ = ["DEMO_SPACE", "DEMO_USER", "create_being", "delete_being", "seed_demo"]
 
 DEMO_USER = "@alice"
 DEMO_SPACE = "@demo-space"
@@ -82,3 +83,29 @@ async def seed_demo(storage: Storage) -> list[str]:
                 now=stamp,
             )
     return created
+
+
+async def delete_being(storage: Storage, being_id: str) -> Being | None:
+    """Delete a being as an operator, with ``being.delete``'s own refusals; None if absent."""
+    async with storage.write() as conn:
+        found = await beings.get(conn, being_id, None)
+        if found is None:
+            return None
+        being, _ = found
+        bots = await beings.count_bots(conn, being_id)
+        if bots:
+            message = f"{being_id} owns {bots} bots: delete them first ('roomrpc being list')"
+            raise RpcError("PRECONDITION_FAILED", message)
+        sole = await memberships.sole_owner_of(conn, being_id)
+        if sole:
+            message = (
+                f"{being_id} is the last owner of {', '.join(sole)}: make another member "
+                "owner first ('roomrpc space set-role SPACE BEING owner')"
+            )
+            raise RpcError("PRECONDITION_FAILED", message)
+        await beings.delete(conn, being_id)
+        if being.type == "space":
+            await presence.clear_room(conn, being_id)
+            await revocations.clear_room(conn, being_id)
+    storage.deletions += 1
+    return being

@@ -1,62 +1,216 @@
-"""``roomrpc serve`` and ``roomrpc codegen``."""
+"""``roomrpc serve`` (one process, ``--workers N``, or ``--reload``) and ``roomrpc codegen``."""
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import logging
+import os
+import signal
+import socket
+import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from aiohttp import web
 
-from server.cli._common import load
+from server.cli._common import fail, load
+from server.settings import Settings
+from server.storage import describe_database
+
+if TYPE_CHECKING:
+    from server.cli._start import Prepared
 
 __all__ = ["codegen", "serve"]
 
-
-@click.command()
-@click.option("--host", help="Address to listen on (default: HOST, or 127.0.0.1).")
-@click.option("--port", type=int, help="Port to listen on (default: PORT, or 8080).")
-def serve(host: str | None, port: int | None) -> None:
-    """Serve the API on HOST:PORT."""
-    from server.http.app import create_app  # the app's imports wait until settings are good
-
-    settings = load()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    app = create_app(settings)
-    host, port = host or settings.host, port or settings.port
-    # a fresh embedded database gets the demo world; a database that is down is one line
-    from server.cli.beings import demo_world
-    from server.http.app import DEPS
-    from server.storage import StorageUnavailable
-
-    app.cleanup_ctx.append(demo_world(settings, f"http://{host}:{port}", lambda: app[DEPS].storage))
-    try:
-        web.run_app(
-            app,
-            host=host,
-            port=port,
-            access_log=logging.getLogger("aiohttp.access") if settings.access_log else None,
-            print=lambda line: click.echo(f"roomrpc: {line.strip()}"),
-        )
-    except StorageUnavailable:
-        click.echo("roomrpc: the database is unavailable (check DATABASE_URL)", err=True)
-        sys.exit(1)
-    except OSError as exc:
-        if exc.errno not in _BIND_ERRORS:
-            raise
-        reason = _BIND_ERRORS[exc.errno]
-        click.echo(f"roomrpc: cannot listen on {host}:{port}: {reason} (set HOST/PORT)", err=True)
-        sys.exit(1)
-
-
+log = logging.getLogger("roomrpc")
 _BIND_ERRORS = {
     errno.EADDRINUSE: "the address is already in use",
     errno.EADDRNOTAVAIL: "no such address on this machine",
+    errno.EACCES: "permission denied (ports below 1024 need privileges)",
 }
+
+
+@click.command()
+@click.option("--host", help="Address to listen on.  [default: HOST, or 127.0.0.1]")
+@click.option("--port", type=int, help="Port to listen on.  [default: PORT, or 8080]")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Processes sharing the port (SO_REUSEPORT); migrations run once, first.",
+)
+@click.option("--reload", is_flag=True, help="Restart when a .py file changes (development).")
+@click.option("--worker", is_flag=True, hidden=True)  # one of --workers' processes
+def serve(host: str | None, port: int | None, workers: int, reload: bool, worker: bool) -> None:
+    """Serve the API on HOST:PORT."""
+    settings = load()
+    from server.observe import configure_logging
+
+    configure_logging(settings.log_level, settings.log_format)
+    host, port = host or settings.host, port or settings.port
+    if reload and workers > 1:
+        fail("--reload serves one process: leave out --workers", 2)
+    if reload:
+        _reload(host, port)
+    elif workers > 1:
+        _supervise(settings, host, port, workers)
+    else:
+        _serve_one(settings, host, port, worker=worker)
+
+
+def _serve_one(settings: Settings, host: str, port: int, *, worker: bool) -> None:
+    from server.cli._start import quiet_libraries
+
+    quiet_libraries(settings)
+    prepared = None if worker else _prepare(settings)  # a worker's supervisor did it
+    asyncio.run(_run(settings, host, port, reuse_port=worker, prepared=prepared))
+
+
+def _prepare(settings: Settings) -> Prepared:
+    from server.cli._start import prepare
+    from server.storage import DatabaseOpenError
+
+    try:
+        return asyncio.run(prepare(settings))
+    except DatabaseOpenError as exc:
+        fail(
+            f"cannot open the database {describe_database(settings)}: {exc} (check DATABASE_URL)", 1
+        )
+
+
+async def _run(
+    settings: Settings, host: str, port: int, *, reuse_port: bool, prepared: Prepared | None
+) -> None:
+    """Start the app, bind, and only then announce; serve until SIGINT or SIGTERM."""
+    from server.cli._start import announce
+    from server.http.app import create_app
+    from server.http.observe import AccessLogger
+    from server.storage import DatabaseOpenError
+
+    app = create_app(settings)
+    runner = web.AppRunner(
+        app,
+        access_log=logging.getLogger("aiohttp.access") if settings.access_log else None,
+        access_log_class=AccessLogger,
+        handle_signals=False,
+    )
+    try:
+        await runner.setup()
+    except DatabaseOpenError as exc:
+        fail(
+            f"cannot open the database {describe_database(settings)}: {exc} (check DATABASE_URL)", 1
+        )
+    try:
+        site = web.TCPSite(runner, host, port, reuse_port=reuse_port or None)
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        reason = _BIND_ERRORS.get(exc.errno or 0, exc.strerror or type(exc).__name__)
+        fail(f"cannot listen on {host}:{port}: {reason} (set HOST/PORT)", 1)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    if prepared is not None:
+        announce(settings, f"http://{_url_host(host)}:{port}", prepared)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+def _url_host(host: str) -> str:
+    if host in ("0.0.0.0", "::", ""):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
+def _supervise(settings: Settings, host: str, port: int, workers: int) -> None:
+    """N processes on one port (SO_REUSEPORT, the kernel spreads connections); the
+    database is opened and migrated here once, before any of them starts."""
+    from server.cli._start import announce, quiet_libraries
+
+    quiet_libraries(settings)
+    _check_bind(host, port)  # one line if the port is taken, not one per worker
+    prepared = _prepare(settings)
+    command = [sys.executable, "-m", "server", "serve", "--host", host, "--port", str(port)]
+    children = [subprocess.Popen([*command, "--worker"]) for _ in range(workers)]
+    stopping = False
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    url = f"http://{_url_host(host)}:{port}"
+    if _wait_until_up(url, children):
+        announce(settings, url, prepared, workers=workers)
+    while not stopping:
+        if any(child.poll() is not None for child in children):
+            log.error("a worker exited (code %s): stopping the others", _codes(children))
+            stop(signal.SIGTERM, None)
+            break
+        time.sleep(0.2)
+    for child in children:
+        child.wait()
+    sys.exit(0 if all(c.returncode in (0, -signal.SIGTERM) for c in children) else 1)
+
+
+def _check_bind(host: str, port: int) -> None:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _, address = infos[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            probe.bind(address)
+    except OSError as exc:
+        reason = _BIND_ERRORS.get(exc.errno or 0, exc.strerror or type(exc).__name__)
+        fail(f"cannot listen on {host}:{port}: {reason} (set HOST/PORT)", 1)
+
+
+def _codes(children: list[subprocess.Popen[bytes]]) -> str:
+    return ", ".join(str(c.returncode) for c in children if c.returncode is not None)
+
+
+def _wait_until_up(url: str, children: list[subprocess.Popen[bytes]]) -> bool:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if any(child.poll() is not None for child in children):
+            return False
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=1):
+                return True
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
+def _reload(host: str, port: int) -> None:
+    """Serve in a child process, restarted by watchfiles when a .py file changes."""
+    import watchfiles
+
+    root = Path(__file__).resolve().parents[2]
+    paths = [p for p in (root / "server", root / "schema") if p.is_dir()]
+    command = f"{sys.executable} -m server serve --host {host} --port {port}"
+    log.info("reloading on changes in %s", ", ".join(str(p) for p in paths))
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    watchfiles.run_process(
+        *paths,
+        target=command,
+        target_type="command",
+        watch_filter=watchfiles.PythonFilter(),
+        callback=lambda changes: log.info("%d file(s) changed: restarting", len(changes)),
+    )
 
 
 # --- the client generator ---

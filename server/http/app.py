@@ -2,31 +2,40 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
-from collections.abc import AsyncIterator, Iterable, Sequence
-from typing import Any
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 import schema
 from schema import Procedure, jsonrpc_examples
+from schema.openrpc import build_openrpc, contract_hash
 from server import __version__
 from server.auth import BearerResolver, Tokens
 from server.bus import open_bus
+from server.http.contracts import ClientContracts
 from server.http.cors import with_cors
 from server.http.explorer import add_explorer
+from server.http.forwarded import TRUSTED_PROXIES, TrustedProxies
 from server.http.health import READY_CHECKS, healthz, readyz
 from server.http.livekit_token import PATH as TOKEN_PATH
 from server.http.livekit_token import token_handler
+from server.http.observe import METRICS, metrics_handler, tracer_provider, tracing_middleware
 from server.http.reconcile import reconcile_ctx
 from server.http.rpc import rpc_handler, upgrade_handler
 from server.http.socket import LIVE, Live
 from server.http.webhook import add_webhook
 from server.livekit import LiveKit
+from server.observe import Metrics
 from server.procedures import ROUTERS
 from server.procedures._presence import PresenceKeeper
 from server.procedures.deps import Deps
 from server.procedures.jsonrpc_examples import router as examples_router
+from server.ratelimit import RateLimits
 from server.rpc import (
     Caller,
     Compiled,
@@ -40,12 +49,33 @@ from server.rpc import (
 )
 from server.settings import Settings
 from server.storage import Storage
+from server.storage.idempotency import IdempotencyStore
 
-__all__ = ["CALLER", "DEPS", "PROCEDURES", "create_app", "presence_ctx", "storage_ctx"]
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
 
+__all__ = [
+    "CALLER",
+    "CLIENT_CONTRACTS",
+    "DEPS",
+    "IDEMPOTENCY",
+    "PROCEDURES",
+    "RATE_LIMITS",
+    "create_app",
+    "presence_ctx",
+    "storage_ctx",
+]
+
+log = logging.getLogger("roomrpc.http")
 DEPS = web.AppKey("deps", Deps)
 PROCEDURES = web.AppKey("procedures", dict[str, Compiled])
 CALLER = web.AppKey("caller", Caller[Deps])
+# Rate limits: transports other than /rpc (WebSockets, subscriptions) count with
+# ``app[RATE_LIMITS].admit("socket" | "subscription", who)``; absent when RATE_LIMITS=false.
+RATE_LIMITS = web.AppKey("rate_limits", RateLimits)
+IDEMPOTENCY = web.AppKey("idempotency", IdempotencyStore)
+CLIENT_CONTRACTS = web.AppKey("client_contracts", ClientContracts)  # stale clients, by hash
+_PURGE_EVERY = 300.0  # seconds between deletions of expired idempotent answers
 
 
 def create_app(
@@ -54,20 +84,29 @@ def create_app(
     contract: Iterable[Procedure[Any, Any]] = schema.CONTRACT,
     routers: Sequence[Router] = ROUTERS,
     resolve_principal: Resolver | None = None,
+    tracing: TracerProvider | None = None,
 ) -> web.Application:
-    """Build the app; a router that does not match the contract fails here, not later."""
+    """Build the app; a router that does not match the contract fails here, not later.
+
+    ``tracing`` defaults to the OTLP exporter ``OTEL_EXPORTER_OTLP_ENDPOINT`` names.
+    """
     contract = tuple(contract)
     if settings.rpc_spec_examples:  # the spec's examples, replayable word for word (off by default)
         contract += jsonrpc_examples.CONTRACT
         routers = (*routers, examples_router)
     livekit = LiveKit.from_settings(settings)  # None: media is off
     deps = Deps(settings=settings, presence=PresenceKeeper(settings), livekit=livekit)
+    metrics = Metrics()
+    if livekit is not None and settings.metrics:
+        livekit.rooms.metrics = metrics
     if resolve_principal is None:  # the real one: bearer JWTs of beings in storage
         resolve_principal = BearerResolver(
             Tokens.from_settings(settings),
             lambda: deps.storage,
             cache_seconds=settings.auth_cache_seconds,
         )
+    limits = RateLimits(settings) if settings.rate_limits else None
+    idempotency = IdempotencyStore(lambda: deps.storage, settings)
     compiled: dict[str, Compiled] = {}  # rpc.authenticate answers auth.me: looked up when called
     builtins = [
         discover_router(contract, title="roomrpc", version=__version__),
@@ -81,26 +120,57 @@ def create_app(
         resolve_principal=resolve_principal,
         call_timeout=settings.rpc_call_timeout,
         max_batch=settings.rpc_max_batch,
+        limiter=limits,
+        idempotency=idempotency,
+        observe=metrics.observe_call if settings.metrics else None,
     )
-    app = web.Application(client_max_size=settings.rpc_max_body_bytes)
+    document = build_openrpc(contract, title="roomrpc", version=__version__)
+    contracts = ClientContracts(contract_hash(document))
+    own_tracing = tracing is None
+    tracing = tracing or tracer_provider(settings)
+    middlewares = [] if tracing is None else [tracing_middleware(tracing)]
+    app = web.Application(client_max_size=settings.rpc_max_body_bytes, middlewares=middlewares)
+    if tracing is not None and own_tracing:
+        app.on_cleanup.append(_shutdown(tracing))  # the last spans are sent, not lost
     app[DEPS] = deps
+    app[METRICS] = metrics
+    app[TRUSTED_PROXIES] = TrustedProxies(settings.forwarded_allow_ips)
     app[PROCEDURES] = procedures
     app[CALLER] = Caller(procedures, deps)
     app[READY_CHECKS] = {}
+    if limits is not None:
+        app[RATE_LIMITS] = limits
+        app.on_cleanup.append(lambda _app: _close(limits))
+    app[IDEMPOTENCY] = idempotency
+    app[CLIENT_CONTRACTS] = contracts
+    if limits is not None and not limits.synchronous:
+        app[READY_CHECKS]["rate_limits"] = limits.ping
     live = app[LIVE] = Live(settings)
-    handler = rpc_handler(dispatcher, settings, resolve=resolve_principal, live=live)  # type: ignore[arg-type]
+    handler = rpc_handler(
+        dispatcher,  # type: ignore[arg-type]
+        settings,
+        contracts,
+        resolve=resolve_principal,
+        live=live,
+        record=settings.access_log,
+    )
+    handler, preflight = with_cors(handler, settings.cors_origins)
+    app.router.add_route("OPTIONS", "/rpc", preflight)
+    app.router.add_post("/rpc", handler)
+    if settings.metrics:
+        app.router.add_get("/metrics", metrics_handler)
+    # LiveKit's standard token endpoint, for browsers as /rpc is (CORS alike).
     token = token_handler(deps, resolve_principal, call_timeout=settings.rpc_call_timeout)
-    for path, serve in (("/rpc", handler), (TOKEN_PATH, token)):
-        if settings.cors_origins:  # the token endpoint is called from browsers as /rpc is
-            serve, preflight = with_cors(serve, settings.cors_origins)
-            app.router.add_route("OPTIONS", path, preflight)
-        app.router.add_post(path, serve)
+    token, token_preflight = with_cors(token, settings.cors_origins)
+    app.router.add_route("OPTIONS", TOKEN_PATH, token_preflight)
+    app.router.add_post(TOKEN_PATH, token)
     app.router.add_get("/rpc", upgrade_handler(dispatcher, resolve_principal, live))  # type: ignore[arg-type]
     app.on_shutdown.append(live.shutdown)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.cleanup_ctx.append(storage_ctx)
     app.cleanup_ctx.append(presence_ctx)  # after storage: stops before it closes
+    app.cleanup_ctx.append(_purge_ctx)
     # LiveKit: one shared session for the app's life, and a readiness check.
     if livekit is not None:
         app.cleanup_ctx.append(livekit.lifespan)
@@ -113,10 +183,19 @@ def create_app(
     return app
 
 
+def _shutdown(provider: TracerProvider) -> Callable[[web.Application], Awaitable[None]]:
+    async def shutdown(app: web.Application) -> None:
+        await asyncio.to_thread(provider.shutdown)  # flushes the batch: a blocking export
+
+    return shutdown
+
+
 async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
     """Open the database (migrating it) at start-up, close it at shutdown."""
     deps = app[DEPS]
     storage = await Storage.open(deps.settings)
+    if deps.settings.metrics:
+        storage.metrics = app[METRICS]
     deps.opened_storage = storage
     app[READY_CHECKS].setdefault("database", storage.ping)  # one set before start-up wins
     try:
@@ -140,3 +219,28 @@ async def presence_ctx(app: web.Application) -> AsyncIterator[None]:
     deps = app[DEPS]
     async with deps.presence.running(deps.storage, deps.bus):
         yield
+
+
+async def _close(limits: RateLimits) -> None:
+    limits.close()
+
+
+async def _purge_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Delete expired idempotent answers and rate counters every few minutes."""
+
+    async def purge() -> None:
+        while True:
+            await asyncio.sleep(_PURGE_EVERY)
+            limits = app.get(RATE_LIMITS)
+            if limits is not None:
+                limits.expire()
+            try:
+                await app[IDEMPOTENCY].purge()
+            except Exception:  # the database is down: next time
+                log.warning("could not delete expired idempotency keys", exc_info=True)
+
+    task = asyncio.create_task(purge())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from server.rpc import RpcError
+
 __all__ = ["READY_CHECKS", "ReadyCheck", "healthz", "readyz"]
 
 ReadyCheck = Callable[[], Awaitable[None]]
@@ -38,6 +40,9 @@ async def _run(name: str, check: ReadyCheck) -> str:
     except TimeoutError:
         log.warning("readiness check %s timed out", name)
         return "timeout"
+    except RpcError as exc:  # ours: the adapter already logged the cause in one line
+        log.warning("readiness check %s failed: %s", name, exc.reason or exc.code)
+        return "unavailable"
     except Exception:
         log.warning("readiness check %s failed", name, exc_info=True)
         return "unavailable"

@@ -7,14 +7,19 @@ import re
 import secrets
 from collections.abc import Awaitable, Callable
 
+import msgspec
 from aiohttp import web
 
+from schema.errors import Issue
+from server.http import forwarded
+from server.http.contracts import ClientContracts
+from server.http.observe import CALLS, REQUEST_ID
 from server.http.socket import Live, socket_handler
 from server.http.sse import serve_sse, wants_sse
-from server.rpc import Dispatcher, Reply, Resolver, error_reply
+from server.rpc import Dispatcher, Reply, Resolver, RpcError, error_object, error_reply
 from server.settings import Settings
 
-__all__ = ["RequestIds", "rpc_handler", "upgrade_handler"]
+__all__ = ["RequestIds", "client_address", "rpc_handler", "upgrade_handler"]
 
 # JSON's own types, and what clients send for a body when told nothing else: no type
 # (requests, httpx), text/plain (fetch and aiohttp with a string), octet-stream (aiohttp
@@ -33,6 +38,7 @@ _MEDIA_TYPES = frozenset(
     }
 )
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_MS = re.compile(r"^[0-9]{1,9}$")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -48,6 +54,15 @@ class RequestIds:
         if given is not None and _REQUEST_ID.match(given):
             return given
         return f"{self._prefix}-{next(self._counter):x}"
+
+
+def client_address(request: web.Request) -> str:
+    """Who an anonymous caller is, for rate limits and idempotency keys: its address.
+
+    The peer's address; behind a trusted proxy (``FORWARDED_ALLOW_IPS``), the
+    address the proxy forwarded.
+    """
+    return forwarded.client_address(request)
 
 
 def upgrade_handler(dispatcher: Dispatcher[object], resolve: Resolver, live: Live) -> Handler:
@@ -66,16 +81,28 @@ def upgrade_handler(dispatcher: Dispatcher[object], resolve: Resolver, live: Liv
 def rpc_handler(
     dispatcher: Dispatcher[object],
     settings: Settings,
+    contracts: ClientContracts | None = None,
     *,
     resolve: Resolver | None = None,
     live: Live | None = None,
+    record: bool = False,
 ) -> Handler:
-    """The aiohttp handler: media type and size checks, then the dispatcher (or SSE)."""
+    """The aiohttp handler: media type and size checks, then the dispatcher (or SSE).
+
+    With ``record`` (the access log is on), the request id and a record of each
+    call are kept on the request for the access log; a tracer asks by setting
+    ``CALLS`` itself.
+    """
     max_body = settings.rpc_max_body_bytes
     request_ids = RequestIds()
 
     async def handle(request: web.Request) -> web.StreamResponse:
         request_id = request_ids(request)
+        calls = request.get(CALLS)
+        if record:
+            request[REQUEST_ID] = request_id
+            if calls is None:
+                calls = request[CALLS] = []
         content_type = request.headers.get("Content-Type", "")
         if content_type != "application/json" and not _is_json(content_type):
             message = "Content-Type must be application/json"
@@ -93,13 +120,30 @@ def rpc_handler(
                 body = await request.read()
             except web.HTTPRequestEntityTooLarge:
                 return _respond(_too_large(max_body, request_id), request_id)
+        headers = request.headers
+        timeout = None
+        deadline = headers.get("X-Timeout-Ms")
+        if deadline is not None:
+            if not _MS.match(deadline) or deadline.strip("0") == "":
+                return _respond(_bad_deadline(request_id), request_id)
+            timeout = int(deadline) / 1000
+        if contracts is not None:
+            sent = headers.get("X-Contract-Hash")
+            if sent is not None and sent != contracts.current:
+                contracts.seen(sent)
         if live is not None and resolve is not None and wants_sse(request):
             streamed = await serve_sse(request, body, request_id, dispatcher, resolve, live)
             if isinstance(streamed, web.StreamResponse):
                 return streamed
             return _respond(streamed, request_id)
         reply = await dispatcher.handle(
-            body, request_id=request_id, authorization=request.headers.get("Authorization")
+            body,
+            request_id=request_id,
+            authorization=headers.get("Authorization"),
+            client=client_address(request),
+            idempotency_key=headers.get("Idempotency-Key"),
+            timeout=timeout,
+            calls=calls,
         )
         return _respond(reply, request_id)
 
@@ -115,8 +159,17 @@ def _too_large(max_body: int, request_id: str) -> Reply:
     return error_reply("PAYLOAD_TOO_LARGE", request_id, f"Body exceeds {max_body} bytes")
 
 
+def _bad_deadline(request_id: str) -> Reply:
+    issue = Issue(path="X-Timeout-Ms", message="Expected milliseconds, 1 to 999999999")
+    error = error_object(RpcError("BAD_REQUEST", issues=[issue]), path=None, request_id=request_id)
+    body = b'{"jsonrpc":"2.0","error":' + msgspec.json.encode(error) + b',"id":null}'
+    return Reply(body, 400)
+
+
 def _respond(reply: Reply, request_id: str) -> web.Response:
     headers = {"X-Request-Id": request_id}
+    if reply.headers is not None:
+        headers.update(reply.headers)
     if reply.body is None:
         return web.Response(status=204, headers=headers)
     headers["Content-Type"] = "application/json"

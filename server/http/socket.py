@@ -15,7 +15,7 @@ import itertools
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -41,6 +41,7 @@ _SHUTTING_DOWN = RpcError(
     "SERVICE_UNAVAILABLE", "The server is shutting down", reason="shutting_down", retryable=True
 )
 _EXPIRED = RpcError("UNAUTHORIZED", "The token has expired", reason="token_expired")
+_REBOUND = RpcError("UNAUTHORIZED", "The socket now acts for another being", reason="rebound")
 _BINARY = "Binary frames are not read: send each request as a text frame"
 
 
@@ -52,12 +53,19 @@ class Live:
         self.sockets: set[Socket] = set()
         self.by_being: dict[str, set[Socket]] = {}
         self.closing = False
+        self.background: set[asyncio.Task[None]] = set()  # referenced until done
         self._prefix = secrets.token_hex(3)
         self._ids = itertools.count(1)
 
     def new_id(self, kind: str) -> str:
         """A socket id unique in this process."""
         return f"{kind}-{self._prefix}-{next(self._ids):x}"
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run ``coro`` in the background, referenced until it is done."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
 
     def bind(self, socket: Socket, principal: Principal) -> None:
         """Count ``socket`` for its being; TOO_MANY_REQUESTS past the per-being limit."""
@@ -115,7 +123,7 @@ class Socket:
     def on_close(self, callback: CloseCallback) -> None:
         """Await ``callback()`` when the socket closes (at once if it has)."""
         if self.closed:
-            asyncio.get_running_loop().create_task(_run_callback(callback, self.id))
+            self._live.spawn(_run_callback(callback, self.id))
         else:
             self._callbacks.append(callback)
 
@@ -141,11 +149,16 @@ class Socket:
         return True
 
     def authenticate(self, principal: Principal) -> None:
-        """Bind to ``principal``; its token's expiry ends the subscriptions."""
+        """Bind to ``principal``; its token's expiry ends the subscriptions.
+
+        A fresh token of the same being moves the expiry on (subscriptions go on);
+        another being's ends the subscriptions made for the first.
+        """
         self._live.bind(self, principal)
         previous = self._principal
         if previous is not None and previous.being_id != principal.being_id:
             self._live.unbind(self, previous.being_id)
+            self.end_all(_REBOUND)  # they were granted to the other being
         self._principal = principal
         if self._expiry is not None:
             self._expiry.cancel()
@@ -165,7 +178,7 @@ class Socket:
         pending, self._pending = self._pending, []
         for sid, method, feed in pending:
             if sid not in self._subs:  # unsubscribed in the same batch
-                asyncio.get_running_loop().create_task(_close(feed))
+                self._live.spawn(_close(feed))
                 continue
             task = asyncio.get_running_loop().create_task(
                 pump(method, sid, feed, self._send, request_id), name=f"roomrpc-sub-{sid}"
@@ -179,7 +192,7 @@ class Socket:
             del self._subs[sid]
             self._stop(task)
             frame = end_frame(method, sid, error, None)
-            asyncio.get_running_loop().create_task(self._send_quietly(frame))
+            self._live.spawn(self._send_quietly(frame))
 
     async def shut(self) -> None:
         """Shutdown: end subscriptions, wait for the call in flight, close going-away."""
@@ -282,9 +295,9 @@ def socket_handler(
             await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
 
         socket.close_transport = close
-        await ws.prepare(request)
         frames = itertools.count(1)
         try:
+            await ws.prepare(request)
             async for msg in ws:
                 rid = f"{request_id}.{next(frames)}"
                 socket.idle.clear()
@@ -303,7 +316,7 @@ def socket_handler(
                 finally:
                     socket.idle.set()
         finally:
-            if live.closing and not ws.closed:
+            if live.closing and ws.prepared and not ws.closed:
                 await close()
             await socket.closed_by_transport()
         return ws

@@ -93,18 +93,18 @@ async def serve_sse(
             "X-Request-Id": request_id,
         }
     )
-    await response.prepare(request)
 
     async def close() -> None:
         with contextlib.suppress(asyncio.QueueFull):
             queue.put_nowait(None)
 
     stream.close_transport = close
-    stream.launch(request_id)
     try:
+        await response.prepare(request)
+        stream.launch(request_id)
         await _stream(response, queue, live.settings.live_ping_seconds)
     finally:
-        await stream.closed_by_transport()
+        await stream.closed_by_transport()  # also when the client left before the headers
     with contextlib.suppress(ConnectionError):
         await response.write_eof()
     return response

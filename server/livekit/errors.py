@@ -129,7 +129,10 @@ def translate(operation: str, exc: BaseException) -> RpcError:
             _JWT.sub("<jwt>", exc.message)[:200],  # LiveKit echoes a rejected token
         )
     else:
-        log.warning("livekit %s failed: %s", operation, mapping.reason, exc_info=exc)
+        cause = (str(exc).splitlines() or [""])[0][:200]  # one line: no traceback for a refusal
+        log.warning(
+            "livekit %s failed: %s (%s: %s)", operation, mapping.reason, type(exc).__name__, cause
+        )
     return RpcError(
         mapping.code, mapping.message, reason=mapping.reason, retryable=mapping.retryable
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from time import perf_counter
 from typing import TypeVar
 
 from livekit.api import (
@@ -26,6 +27,7 @@ from livekit.api.room_service import RoomService
 from livekit.protocol.models import DataPacket
 
 from server.livekit.errors import call, not_found
+from server.observe import Metrics
 from server.rpc import RpcError
 
 __all__ = ["Rooms"]
@@ -45,9 +47,15 @@ class Rooms:
     def __init__(self, service: Callable[[], RoomService], timeout: float) -> None:
         self._service = service
         self._timeout = timeout
+        self.metrics: Metrics | None = None  # set by the app: each call's latency
 
     async def _call(self, operation: str, make: Callable[[RoomService], Awaitable[T]]) -> T:
-        return await call(operation, make(self._service()), timeout=self._timeout)
+        start = perf_counter()
+        try:
+            return await call(operation, make(self._service()), timeout=self._timeout)
+        finally:
+            if self.metrics is not None:
+                self.metrics.livekit.get(operation).observe(perf_counter() - start)
 
     # Rooms -----------------------------------------------------------------------------------
 

@@ -81,9 +81,8 @@ async def join_token(ctx: AuthedCtx, request: JoinRequest) -> livekit.JoinToken:
         until = me.revoked_until.isoformat()
         message = f"You were removed from {room_id}; you may rejoin after {until}"
         raise RpcError("FORBIDDEN", message, reason="revoked", retryable=True)
-    identity = (
-        principal.being_id if request.device is None else f"{principal.being_id}#{request.device}"
-    )
+    device = principal.device if request.device is None else request.device
+    identity = principal.being_id if device is None else f"{principal.being_id}#{device}"
     token = handle.mint_token(
         room=room_id,
         identity=identity,

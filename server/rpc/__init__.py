@@ -8,6 +8,7 @@ from server.rpc.discover import discover_router
 from server.rpc.dispatch import Dispatcher, Reply, Resolver, error_reply
 from server.rpc.errors import RpcError, error_object
 from server.rpc.middleware import protected
+from server.rpc.policies import Idempotency, Limited, RateLimiter, Stored
 from server.rpc.router import Compiled, Middleware, Next, Router, RouterError, compile_procedures
 from server.rpc.subscriptions import Gone, Send, end_frame, event_frame, live_router, pump
 
@@ -22,15 +23,19 @@ __all__ = [
     "Event",
     "Feed",
     "Gone",
+    "Idempotency",
+    "Limited",
     "Middleware",
     "Next",
     "Principal",
+    "RateLimiter",
     "Reply",
     "Resolver",
     "Router",
     "RouterError",
     "RpcError",
     "Send",
+    "Stored",
     "compile_procedures",
     "discover_router",
     "end_frame",

@@ -9,10 +9,13 @@ byte, and echoed byte for byte (``-0``, ``1e2`` and ``1.0`` come back as sent).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
+import math
 import re
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
+from time import perf_counter
 from typing import Any, Generic, Literal, TypeVar
 
 import msgspec
@@ -23,15 +26,26 @@ from server.rpc.connection import Connection
 from server.rpc.context import Context, Principal
 from server.rpc.errors import RpcError, error_object
 from server.rpc.params import NotStructured, issue_of
+from server.rpc.policies import Idempotency, Limited, RateLimiter, Stored
 from server.rpc.router import Compiled
 
-__all__ = ["Dispatcher", "Reply", "Resolver", "error_reply"]
+__all__ = ["CallObserver", "CallRecord", "Dispatcher", "Reply", "Resolver", "error_reply"]
 
 D = TypeVar("D")
 Resolver = Callable[[str], Awaitable[Principal | None]]
+# Told of each finished call: method ("unknown" for a name no procedure has), code
+# ("OK" or the error's name) and seconds. Metrics hang here; it must be cheap.
+CallObserver = Callable[[str, str, float], None]
+# What a transport asks to hear of each call of one request, for its access log and
+# traces: (method, code, started, ended), times from ``time.perf_counter``.
+CallRecord = tuple[str, str, float, float]
+_UNKNOWN = "unknown"
 log = logging.getLogger("roomrpc.rpc")
 _INTERNAL = RpcError("INTERNAL_SERVER_ERROR")
-_ANONYMOUS: tuple[Principal | None, RpcError | None] = (None, None)
+Resolved = tuple[Principal | None, RpcError | None]
+_ANONYMOUS: Resolved = (None, None)
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces
+_REPLAYED = {"Idempotent-Replayed": "true"}
 
 
 Id = msgspec.Raw | None  # raw JSON: a string, a number or null; None: not known
@@ -64,6 +78,8 @@ class _Suspended:
     yielded: Any
     id: Id | msgspec.UnsetType
     method: str
+    start: float
+    calls: list[CallRecord] | None
 
 
 _Response = _Success | _Failure
@@ -80,13 +96,37 @@ _BAD_ID = Issue(path="$.id", message="Expected a string, a number or null")
 
 
 class Reply(msgspec.Struct, frozen=True):
-    """What to send back: a body (None when nothing is answered) and an HTTP status.
+    """What to send back: a body (None when nothing is answered), an HTTP status, headers.
 
     A Struct: made once per request, it costs a tenth of a frozen dataclass.
     """
 
     body: bytes | None
     status: int = 200
+    headers: dict[str, str] | None = None  # transport headers (rate limits, replays)
+
+
+class _Method(msgspec.Struct):
+    method: str = ""
+
+
+class _AnswerData(msgspec.Struct, rename="camel"):
+    code: str = ""
+    retryable: bool = False
+
+
+class _AnswerError(msgspec.Struct):
+    data: _AnswerData | None = None
+
+
+class _Answer(msgspec.Struct):
+    error: _AnswerError | None = None
+
+
+_decode_methods = msgspec.json.Decoder(_Method | list[_Method]).decode
+_decode_answers = msgspec.json.Decoder(_Answer | list[_Answer]).decode
+# Answers that say the call did not happen and may be tried again: the key is freed.
+_RETRY_CODES = frozenset({"TIMEOUT", "SERVICE_UNAVAILABLE", "TOO_MANY_REQUESTS"})
 
 
 _NO_REPLY = Reply(None, 204)
@@ -103,12 +143,20 @@ class Dispatcher(Generic[D]):
         resolve_principal: Resolver,
         call_timeout: float,
         max_batch: int,
+        limiter: RateLimiter | None = None,
+        idempotency: Idempotency | None = None,
+        observe: CallObserver | None = None,
     ) -> None:
         self._procedures = dict(procedures)
+        self._observe = observe
         self._deps = deps
         self._resolve = resolve_principal
         self._timeout = call_timeout
         self._max_batch = max_batch
+        self._limiter = limiter
+        # Each procedure's rate limit class, looked up once per call (unknown: not counted).
+        self._classes = {name: proc.spec.counts_as for name, proc in self._procedures.items()}
+        self._idempotency = idempotency
 
     async def handle(
         self,
@@ -116,43 +164,166 @@ class Dispatcher(Generic[D]):
         *,
         request_id: str,
         authorization: str | None,
+        client: str = "",
+        idempotency_key: str | None = None,
+        timeout: float | None = None,
         connection: Connection | None = None,
+        calls: list[CallRecord] | None = None,
     ) -> Reply:
         """Answer one request body; never raises.
 
+        ``client`` names an anonymous caller for rate limits (its address);
+        ``timeout`` (seconds) shortens the per-call time limit for this request;
+        ``idempotency_key`` makes a request with mutations run at most once.
         Over a socket, ``connection`` is handed to each call's context, and the
         caller is the socket's principal unless ``authorization`` is given.
+        ``calls``, when given, gets a record of each call (the access log's and the tracer's).
         """
         if not body.isascii():
             body = body.removeprefix(_BOM)
             if not _is_utf8(body):  # msgspec checks only what it decodes
                 return self._one(_protocol("PARSE_ERROR", request_id))
+        limit = self._timeout if timeout is None else min(timeout, self._timeout)
+        if idempotency_key is not None and self._idempotency is not None:
+            return await self._once(
+                body, idempotency_key, request_id, authorization, client, limit, connection, calls
+            )
+        return await self._serve(
+            body, request_id, authorization, client, limit, None, connection, calls
+        )
+
+    async def _serve(
+        self,
+        body: bytes,
+        request_id: str,
+        authorization: str | None,
+        client: str,
+        timeout: float,
+        resolved: Resolved | None,
+        connection: Connection | None = None,
+        calls: list[CallRecord] | None = None,
+    ) -> Reply:
         if _is_batch(body):
-            return await self._batch(body, request_id, authorization, connection)
+            return await self._batch(
+                body, request_id, authorization, client, timeout, resolved, connection, calls
+            )
         try:
             request = _decode_request(body)
         except msgspec.ValidationError as exc:
             return self._one(_invalid(exc, request_id))
         except (msgspec.DecodeError, RecursionError):  # not JSON, or nested beyond our depth
             return self._one(_protocol("PARSE_ERROR", request_id))
-        principal, denied = _ANONYMOUS
-        if authorization is not None:  # no credentials: nothing to await
+        principal, denied = _ANONYMOUS if resolved is None else resolved
+        if authorization is not None and resolved is None:  # no credentials: nothing to await
             principal, denied = await self._principal(authorization, request_id)
-        elif connection is not None:
+        elif connection is not None and resolved is None:
             principal = connection.principal
-        response = self._begin(request, request_id, principal, denied, connection)
+        limited = None
+        limiter = self._limiter
+        if limiter is not None:
+            if limiter.synchronous:
+                limited = self._hit(limiter, request.method, principal, client)
+            else:
+                limited = await self._ahit(limiter, request.method, principal, client)
+        response = self._begin(request, request_id, principal, denied, limited, connection, calls)
         if isinstance(response, _Suspended):
-            response = await self._finish(response, request_id)
+            response = await self._finish(response, request_id, timeout)
         if response is None:
             return _NO_REPLY
-        return Reply(self._encode(response, request.method, request_id))
+        body = self._encode(response, request.method, request_id)
+        if limited is not None and isinstance(response, _Failure):
+            return Reply(body, 429, _limit_headers(limited))
+        return Reply(body)
+
+    def _hit(
+        self, limiter: RateLimiter, method: str, principal: Principal | None, client: str
+    ) -> Limited | None:
+        """Count a call against its class's limit (a limiter that needs no await)."""
+        limit = self._classes.get(method)
+        if limit is None:
+            return None  # answered METHOD_NOT_FOUND: nothing runs
+        return limiter.hit(limit, client if principal is None else principal.being_id)
+
+    async def _ahit(
+        self, limiter: RateLimiter, method: str, principal: Principal | None, client: str
+    ) -> Limited | None:
+        limit = self._classes.get(method)
+        if limit is None:
+            return None
+        who = client if principal is None else principal.being_id
+        return await limiter.ahit(limit, who)
+
+    async def _once(
+        self,
+        body: bytes,
+        key: str,
+        request_id: str,
+        authorization: str | None,
+        client: str,
+        timeout: float,
+        connection: Connection | None = None,
+        calls: list[CallRecord] | None = None,
+    ) -> Reply:
+        """Run a request carrying an idempotency key at most once; a repeat replays it."""
+        store = self._idempotency
+        assert store is not None
+        if not _IDEMPOTENCY_KEY.match(key):
+            issue = Issue(path="Idempotency-Key", message="Expected 1-255 printable characters")
+            failure = _null_id(RpcError("BAD_REQUEST", issues=[issue]), request_id)
+            return Reply(_encode(failure), 400)
+        resolved = _ANONYMOUS
+        if authorization is not None:
+            resolved = await self._principal(authorization, request_id)
+        elif connection is not None:
+            resolved = (connection.principal, None)
+        principal, denied = resolved
+        if denied is not None or not self._mutates(body):  # queries ignore the key
+            return await self._serve(
+                body, request_id, authorization, client, timeout, resolved, connection, calls
+            )
+        scope = f"ip:{client}" if principal is None else principal.being_id
+        try:
+            stored = await store.begin(scope, key, hashlib.sha256(body).digest())
+        except RpcError as exc:
+            failure = _null_id(exc, request_id)
+            return Reply(_encode(failure), failure.error.data.http_status)
+        if stored is not None:
+            return Reply(stored.body, stored.status, _REPLAYED)
+        try:
+            reply = await self._serve(
+                body, request_id, authorization, client, timeout, resolved, connection, calls
+            )
+        except BaseException:  # cancelled: the request may run again when retried
+            await asyncio.shield(store.abandon(scope, key))
+            raise
+        if _may_retry(reply):
+            await store.abandon(scope, key)
+        else:
+            await store.finish(scope, key, Stored(reply.body, reply.status))
+        return reply
+
+    def _mutates(self, body: bytes) -> bool:
+        """Whether the request calls a mutation (only those are made idempotent)."""
+        try:
+            decoded = _decode_methods(body)
+        except (msgspec.DecodeError, RecursionError):
+            return False
+        for call in decoded if isinstance(decoded, list) else (decoded,):
+            proc = self._procedures.get(call.method)
+            if proc is not None and proc.spec.kind == "mutation":
+                return True
+        return False
 
     async def _batch(
         self,
         body: bytes,
         request_id: str,
         authorization: str | None,
+        client: str,
+        timeout: float,
+        resolved: Resolved | None,
         connection: Connection | None,
+        calls: list[CallRecord] | None,
     ) -> Reply:
         entries: list[_Request] | list[msgspec.Raw]
         try:
@@ -168,13 +339,16 @@ class Dispatcher(Generic[D]):
         if len(entries) > self._max_batch:
             message = f"Batch of {len(entries)} calls; at most {self._max_batch} allowed"
             return Reply(_encode(_protocol("PAYLOAD_TOO_LARGE", request_id, message)), 413)
-        principal, denied = _ANONYMOUS
-        if authorization is not None:  # no credentials: nothing to await
+        principal, denied = _ANONYMOUS if resolved is None else resolved
+        if authorization is not None and resolved is None:  # no credentials: nothing to await
             principal, denied = await self._principal(authorization, request_id)
-        elif connection is not None:
+        elif connection is not None and resolved is None:
             principal = connection.principal
         responses: list[_Response] = []
         methods: list[str | None] = []
+        limiter = self._limiter
+        limited: Limited | None = None
+        refused: list[Limited] = []  # every call limited: the whole request is 429
         for entry in entries:
             if isinstance(entry, _Request):
                 request = entry
@@ -185,14 +359,26 @@ class Dispatcher(Generic[D]):
                     responses.append(_invalid(exc, request_id))
                     methods.append(None)
                     continue
-            response = self._begin(request, request_id, principal, denied, connection)
+            if limiter is not None:  # a batch counts each of its calls
+                if limiter.synchronous:
+                    limited = self._hit(limiter, request.method, principal, client)
+                else:
+                    limited = await self._ahit(limiter, request.method, principal, client)
+                if limited is not None:
+                    refused.append(limited)
+            response = self._begin(
+                request, request_id, principal, denied, limited, connection, calls
+            )
             if isinstance(response, _Suspended):
-                response = await self._finish(response, request_id)
+                response = await self._finish(response, request_id, timeout)
             if response is not None:
                 responses.append(response)
                 methods.append(request.method)
         if not responses:
             return _NO_REPLY
+        if len(refused) == len(entries):
+            worst = max(refused, key=lambda lim: lim.retry_after)
+            return Reply(_encode(responses), 429, _limit_headers(worst))
         try:
             return Reply(_encode(responses))
         except (TypeError, ValueError, OverflowError):  # one result is not JSON: find it
@@ -218,11 +404,15 @@ class Dispatcher(Generic[D]):
         request_id: str,
         principal: Principal | None,
         denied: RpcError | None,
+        limited: Limited | None = None,
         connection: Connection | None = None,
+        calls: list[CallRecord] | None = None,
     ) -> _Response | _Suspended | None:
         """Run the call until it first waits: most calls finish here, with no timer or task."""
+        start = perf_counter()
         rid, method, raw = request.id, request.method, request.params
         if rid is not msgspec.UNSET and memoryview(rid)[0] in _NOT_AN_ID:
+            self._done(method, "INVALID_REQUEST", start, calls)
             return _null_id(RpcError("INVALID_REQUEST", issues=[_BAD_ID]), request_id)
         try:
             proc = self._procedures.get(method)
@@ -232,6 +422,8 @@ class Dispatcher(Generic[D]):
                 if denied is not None:
                     raise denied
                 raise RpcError("METHOD_NOT_FOUND")  # the spec's exact message; data.path names it
+            if limited is not None:
+                raise _too_many(limited)
             params = proc.params.decode(None if raw is msgspec.UNSET else raw)
             ctx = Context(request_id, self._deps, principal, method, connection)
             coro = proc.run(ctx, params)
@@ -240,39 +432,62 @@ class Dispatcher(Generic[D]):
             except StopIteration as stop:
                 result = stop.value
             else:
-                return _Suspended(coro, yielded, rid, method)  # type: ignore[arg-type]
+                return _Suspended(coro, yielded, rid, method, start, calls)  # type: ignore[arg-type]
         except NotStructured as exc:  # an invalid request object: answered, with a null id
+            self._done(method, exc.code, start, calls)
             return _null_id(exc, request_id)
         except RpcError as exc:
+            self._done(method, exc.code, start, calls)
             return self._failure(exc, rid, method, request_id)
         except Exception:
             log.exception("internal error in %s (request %s)", method, request_id)
+            self._done(method, _INTERNAL.code, start, calls)
             return self._failure(_INTERNAL, rid, method, request_id)
+        self._done(method, "OK", start, calls)
         if rid is msgspec.UNSET:
             return None
         return _Success("2.0", result, rid)
 
-    async def _finish(self, call: _Suspended, request_id: str) -> _Response | None:
-        """Drive a suspended call to its end, within the per-call timeout."""
-        timeout = asyncio.timeout(self._timeout)
+    async def _finish(self, call: _Suspended, request_id: str, limit: float) -> _Response | None:
+        """Drive a suspended call to its end within ``limit`` seconds; past it, what the call
+        awaits (a query, a LiveKit request) is cancelled."""
+        timeout = asyncio.timeout(limit)
         try:
             async with timeout:
                 result = await Resume(call.coro, call.yielded)
         except TimeoutError:
             if not timeout.expired():
                 log.exception("internal error in %s (request %s)", call.method, request_id)
-                return self._failure(_INTERNAL, call.id, call.method, request_id)
-            message = f"{call.method} did not finish within {self._timeout:g} s"
+                return self._failed(_INTERNAL, call, request_id)
+            message = f"{call.method} did not finish within {limit:g} s"
             error = RpcError("TIMEOUT", message, retryable=True)
-            return self._failure(error, call.id, call.method, request_id)
+            return self._failed(error, call, request_id)
         except RpcError as exc:
-            return self._failure(exc, call.id, call.method, request_id)
+            return self._failed(exc, call, request_id)
         except Exception:
             log.exception("internal error in %s (request %s)", call.method, request_id)
-            return self._failure(_INTERNAL, call.id, call.method, request_id)
+            return self._failed(_INTERNAL, call, request_id)
+        self._done(call.method, "OK", call.start, call.calls)
         if call.id is msgspec.UNSET:
             return None
         return _Success("2.0", result, call.id)
+
+    def _done(self, method: str, code: str, start: float, calls: list[CallRecord] | None) -> None:
+        """Tell the observer (metrics) and the request's record of one finished call."""
+        observe = self._observe
+        if observe is None and calls is None:
+            return
+        end = perf_counter()
+        if method not in self._procedures:  # a caller's typo must not become a new series
+            method = _UNKNOWN
+        if observe is not None:
+            observe(method, code, end - start)
+        if calls is not None:
+            calls.append((method, code, start, end))
+
+    def _failed(self, error: RpcError, call: _Suspended, request_id: str) -> _Failure | None:
+        self._done(call.method, error.code, call.start, call.calls)
+        return self._failure(error, call.id, call.method, request_id)
 
     @staticmethod
     def _failure(
@@ -298,6 +513,42 @@ def error_reply(code: ErrorName, request_id: str, message: str | None = None) ->
     """A protocol-level error answered before dispatch (body too large, wrong media type)."""
     failure = _protocol(code, request_id, message)
     return Reply(_encode(failure), failure.error.data.http_status)
+
+
+def _too_many(limited: Limited) -> RpcError:
+    message = f"Over the limit of {limited.limit} calls per {limited.window} s"
+    retry_after = round(limited.retry_after, 3)
+    return RpcError(
+        "TOO_MANY_REQUESTS", message, reason="rate_limited", retryable=True, retry_after=retry_after
+    )
+
+
+def _limit_headers(limited: Limited) -> dict[str, str]:
+    """``Retry-After`` (RFC 9110) and the IETF draft's ``RateLimit-*`` fields."""
+    seconds = str(max(1, math.ceil(limited.retry_after)))
+    return {
+        "Retry-After": seconds,
+        "RateLimit-Limit": str(limited.limit),
+        "RateLimit-Remaining": "0",
+        "RateLimit-Reset": seconds,
+        "RateLimit-Policy": f"{limited.limit};w={limited.window}",
+    }
+
+
+def _may_retry(reply: Reply) -> bool:
+    """True when every answer says its call did not happen and may be tried again."""
+    if reply.body is None:
+        return False
+    try:
+        decoded = _decode_answers(reply.body)
+    except (msgspec.DecodeError, RecursionError):
+        return False
+    answers = decoded if isinstance(decoded, list) else (decoded,)
+    for answer in answers:
+        data = None if answer.error is None else answer.error.data
+        if data is None or not (data.retryable or data.code in _RETRY_CODES):
+            return False
+    return True
 
 
 def _is_utf8(body: bytes) -> bool:

@@ -24,12 +24,14 @@ class RpcError(Exception):
         issues: list[Issue] | None = None,
         reason: str | None = None,
         retryable: bool | None = None,
+        retry_after: float | None = None,
     ) -> None:
         self.code: ErrorName = code
         self.message = message or ERRORS[code].message
         self.issues = issues
         self.reason = reason
         self.retryable = retryable
+        self.retry_after = retry_after
         super().__init__(f"{code}: {self.message}")
 
 
@@ -44,5 +46,6 @@ def error_object(error: RpcError, *, path: str | None, request_id: str | None) -
         issues=msgspec.UNSET if error.issues is None else error.issues,
         reason=msgspec.UNSET if error.reason is None else error.reason,
         retryable=msgspec.UNSET if error.retryable is None else error.retryable,
+        retry_after=msgspec.UNSET if error.retry_after is None else error.retry_after,
     )
     return ErrorObject(code=spec.code, message=error.message, data=data)

@@ -14,6 +14,7 @@ class Principal:
     being_id: str
     roles: frozenset[str] = frozenset()
     expires_at: float | None = field(default=None, compare=False)  # the token's exp (Unix time)
+    device: str | None = None  # the tab or device the token was minted for
 
     @property
     def is_admin(self) -> bool:

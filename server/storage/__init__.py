@@ -9,6 +9,7 @@ and ``intentions`` hold the queries, each a function of a connection::
 
 from server.storage import (
     beings,
+    idempotency,
     intentions,
     memberships,
     presence,
@@ -16,14 +17,19 @@ from server.storage import (
     revocations,
     space_events,
 )
-from server.storage.errors import StorageUnavailable
+from server.storage.engine import describe_database
+from server.storage.errors import DatabaseMissing, DatabaseOpenError, StorageUnavailable
 from server.storage.store import Storage, after_commit
 
 __all__ = [
+    "DatabaseMissing",
+    "DatabaseOpenError",
     "Storage",
     "StorageUnavailable",
     "after_commit",
     "beings",
+    "describe_database",
+    "idempotency",
     "intentions",
     "memberships",
     "presence",

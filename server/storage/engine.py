@@ -12,7 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from server.settings import Settings
 
-__all__ = ["DB_FILE", "MODE", "create_engine", "create_sqlite_reader", "database_url"]
+__all__ = [
+    "DB_FILE",
+    "MODE",
+    "create_engine",
+    "create_sqlite_reader",
+    "database_url",
+    "describe_database",
+    "sqlite_path",
+]
 
 DB_FILE = "roomrpc.db"
 MODE = "roomrpc_mode"  # execution option: "read" (no transaction) or "write"
@@ -26,11 +34,33 @@ _SQLITE_PRAGMAS = (
 )
 
 
-def database_url(settings: Settings) -> sa.URL:
+def sqlite_path(settings: Settings) -> Path | None:
+    """The embedded database's file (None when ``DATABASE_URL`` names a server)."""
+    if settings.database_url is None:
+        return Path(settings.data_dir).resolve() / DB_FILE
+    url = sa.make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        return Path(url.database).resolve()
+    return None
+
+
+def describe_database(settings: Settings) -> str:
+    """The database in words, its password masked: for logs and the commands' first line."""
+    if settings.database_url is None:
+        return f"SQLite {sqlite_path(settings)} (DATA_DIR={settings.data_dir})"
+    url = sa.make_url(settings.database_url)
+    shown = url.render_as_string(hide_password=True)
+    if settings.database_schema:
+        shown += f" (schema {settings.database_schema})"
+    return f"{'SQLite' if url.get_backend_name() == 'sqlite' else 'PostgreSQL'} {shown}"
+
+
+def database_url(settings: Settings, *, create: bool = True) -> sa.URL:
     """``DATABASE_URL`` with its async driver, or the SQLite file in the data folder."""
     if settings.database_url is None:
         path = Path(settings.data_dir).resolve() / DB_FILE
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if create:
+            path.parent.mkdir(parents=True, exist_ok=True)
         return sa.URL.create("sqlite+aiosqlite", database=str(path))
     try:
         url = sa.make_url(settings.database_url)
@@ -43,9 +73,9 @@ def database_url(settings: Settings) -> sa.URL:
     return url.set(drivername=_DRIVERS[backend])
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
+def create_engine(settings: Settings, *, create: bool = True) -> AsyncEngine:
     """An engine whose connections are set up for roomrpc's transactions."""
-    url = database_url(settings)
+    url = database_url(settings, create=create)
     common: dict[str, Any] = {
         "json_serializer": lambda value: msgspec.json.encode(value).decode(),
         "json_deserializer": msgspec.json.decode,

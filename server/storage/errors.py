@@ -7,6 +7,8 @@ import sqlalchemy.exc as sa_exc
 from server.rpc import RpcError
 
 __all__ = [
+    "DatabaseMissing",
+    "DatabaseOpenError",
     "StorageUnavailable",
     "is_down",
     "is_missing_reference",
@@ -41,6 +43,21 @@ class StorageUnavailable(RpcError):
             reason="database_unavailable",
             retryable=True,
         )
+
+
+class DatabaseOpenError(StorageUnavailable):
+    """The database could not be opened at start-up; ``cause`` (and ``str()``) is one line."""
+
+    def __init__(self, cause: str) -> None:
+        super().__init__()
+        self.cause = cause
+
+    def __str__(self) -> str:
+        return self.cause
+
+
+class DatabaseMissing(DatabaseOpenError):
+    """A command that only reads found no roomrpc database where it looked."""
 
 
 def sqlstate(exc: BaseException) -> str | None:

@@ -12,7 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-__all__ = ["MIGRATIONS", "alembic_config", "head", "new_revision", "upgrade"]
+__all__ = ["MIGRATIONS", "alembic_config", "current", "head", "new_revision", "upgrade"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -44,6 +44,15 @@ async def upgrade(conn: AsyncConnection, schema: str | None) -> str | None:
         if schema:  # under the lock: IF NOT EXISTS alone races with a twin server
             await conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
     return await conn.run_sync(_upgrade)
+
+
+async def current(conn: AsyncConnection) -> str | None:
+    """The revision the database is at (None: no roomrpc tables), changing nothing."""
+    return await conn.run_sync(_current)
+
+
+def _current(connection: sa.Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
 
 
 def _upgrade(connection: sa.Connection) -> str | None:

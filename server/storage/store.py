@@ -6,16 +6,26 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from time import perf_counter
 from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from server.observe import Metrics
 from server.rpc import RpcError
 from server.settings import Settings
 from server.storage import migrate
-from server.storage.engine import MODE, create_engine, create_sqlite_reader
+from server.storage.engine import (
+    MODE,
+    create_engine,
+    create_sqlite_reader,
+    describe_database,
+    sqlite_path,
+)
 from server.storage.errors import (
+    DatabaseMissing,
+    DatabaseOpenError,
     StorageUnavailable,
     is_down,
     is_missing_reference,
@@ -65,13 +75,17 @@ class _LoopRead:
     A plain class rather than a generator-based context manager: it is on every read.
     """
 
-    __slots__ = ("_engine", "_idle", "_sync")
+    __slots__ = ("_engine", "_idle", "_metrics", "_start", "_sync")
 
-    def __init__(self, engine: sa.Engine, idle: list[sa.Connection]) -> None:
+    def __init__(
+        self, engine: sa.Engine, idle: list[sa.Connection], metrics: Metrics | None
+    ) -> None:
         self._engine = engine
         self._idle = idle
+        self._metrics = metrics
 
     async def __aenter__(self) -> AsyncConnection:
+        self._start = perf_counter()
         try:
             self._sync = self._idle.pop() if self._idle else self._engine.connect()
         except Exception as exc:
@@ -84,6 +98,8 @@ class _LoopRead:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any
     ) -> None:
         sync = self._sync
+        if self._metrics is not None:
+            self._metrics.database.get("read").observe(perf_counter() - self._start)
         try:
             if isinstance(exc, sa.exc.SQLAlchemyError):
                 sync.close()  # a connection the database failed is not reused
@@ -153,28 +169,42 @@ class Storage:
             read_options["isolation_level"] = "AUTOCOMMIT"
         self._reader = engine.execution_options(**read_options)
         self._writer = engine.execution_options(**{MODE: "write"})
+        self.metrics: Metrics | None = None  # set by the app: each read's and write's latency
 
     @classmethod
-    async def open(cls, settings: Settings) -> Storage:
-        """Connect and migrate to the newest schema; raises StorageUnavailable if down."""
-        engine = create_engine(settings)
+    async def open(cls, settings: Settings, *, create: bool = True) -> Storage:
+        """Connect and migrate to the newest schema.
+
+        A database that cannot be opened raises ``DatabaseOpenError`` (a
+        ``StorageUnavailable``) whose ``cause`` is one line: the driver's class,
+        SQLSTATE and words. With ``create=False`` (the commands that only read)
+        nothing is created: no file, no tables (``DatabaseMissing``).
+        """
+        path = sqlite_path(settings)
+        if not create and path is not None and not path.is_file():
+            raise DatabaseMissing(f"no database file at {path}")
+        engine = create_engine(settings, create=create)
         try:
             conn = await engine.execution_options(**{MODE: "write"}).connect()
         except Exception as exc:  # whatever refused the connection, it is one line
             await engine.dispose()
-            log.error("database unreachable at start-up: %s", _cause(exc))
-            raise StorageUnavailable() from exc
+            raise DatabaseOpenError(_cause(exc)) from exc
         try:
             async with conn.begin():
-                before = await migrate.upgrade(conn, settings.database_schema)
+                if create:
+                    before = await migrate.upgrade(conn, settings.database_schema)
+                else:
+                    before = await migrate.current(conn)
         except Exception as exc:
             await conn.close()
             await engine.dispose()
             if is_down(exc):
-                log.error("database unavailable at start-up: %s", _cause(exc))
-                raise StorageUnavailable() from exc
+                raise DatabaseOpenError(_cause(exc)) from exc
             raise
         await conn.close()
+        if before is None and not create:
+            await engine.dispose()
+            raise DatabaseMissing(f"{describe_database(settings)} has no roomrpc tables")
         if before != migrate.head():
             log.info("database migrated from %s to %s", before or "empty", migrate.head())
         reader = None
@@ -201,11 +231,12 @@ class Storage:
     def read(self) -> AbstractAsyncContextManager[AsyncConnection]:
         """A connection for reads."""
         if self.loop_reader is not None:
-            return _LoopRead(self.loop_reader, self._idle)
+            return _LoopRead(self.loop_reader, self._idle, self.metrics)
         return self._pooled_read()
 
     @asynccontextmanager
     async def _pooled_read(self) -> AsyncIterator[AsyncConnection]:
+        start = perf_counter()
         conn = await _connect(self._reader)
         try:
             yield conn
@@ -215,6 +246,11 @@ class Storage:
             raise
         finally:
             await _close(conn)
+            self._observe("read", start)
+
+    def _observe(self, mode: str, start: float) -> None:
+        if self.metrics is not None:
+            self.metrics.database.get(mode).observe(perf_counter() - start)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
@@ -223,6 +259,7 @@ class Storage:
         Callbacks registered with ``after_commit`` run once it has committed.
         """
         callbacks: list[Callable[[], None]] = []
+        start = perf_counter()
         conn = await _connect(self._writer)
         try:
             async with conn.begin():
@@ -243,6 +280,7 @@ class Storage:
             raise
         finally:
             await _close(conn)
+            self._observe("write", start)
         for callback in callbacks:
             callback()
 

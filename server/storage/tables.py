@@ -12,6 +12,7 @@ __all__ = [
     "BEING_ID",
     "UtcDateTime",
     "beings",
+    "idempotency_keys",
     "intentions",
     "memberships",
     "metadata",
@@ -190,4 +191,19 @@ presence_sessions = sa.Table(
     sa.Index("ix_presence_sessions_expires_at", "expires_at"),
     sa.Index("ix_presence_sessions_instance_id", "instance_id"),
     sa.Index("ix_presence_sessions_being_id", "being_id"),
+)
+
+# --- safe retries: the answers of requests sent with an Idempotency-Key ---
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("scope", sa.String(200), primary_key=True),  # a being id, or ip:<address>
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("digest", sa.LargeBinary(32), nullable=False),  # SHA-256 of the request body
+    sa.Column("status", sa.Integer()),  # the answer's HTTP status; NULL while it runs
+    sa.Column("body", sa.LargeBinary()),  # the answer; NULL for none, or not kept
+    sa.Column("kept", sa.Boolean(), nullable=False),  # false: too large to keep
+    sa.Column("started_at", UtcDateTime(), nullable=False),
+    sa.Column("expires_at", UtcDateTime(), nullable=False),
+    sa.Index("ix_idempotency_keys_expires_at", "expires_at"),
 )

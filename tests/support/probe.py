@@ -11,7 +11,7 @@ from schema import Base, Procedure, mutation, query
 from schema.errors import ErrorName
 from server.rpc import AuthedContext, Context, Router, RpcError
 
-__all__ = ["CONTRACT", "SECRET", "router"]
+__all__ = ["CONTRACT", "NAPS", "SECRET", "router"]
 
 SECRET = "s3cr3t-db-password"
 
@@ -51,7 +51,20 @@ echo = query("probe.echo", EchoInput, EchoInput, "Answers its params")
 whoami = query("probe.whoami", Nothing, WhoAmI, "The caller", protected=True)
 unencodable = query("probe.unencodable", Nothing, Any, "Returns what JSON cannot hold")
 
-CONTRACT: tuple[Procedure[Any, Any], ...] = (boom, fail, sleep, echo, whoami, unencodable)
+nap = mutation("probe.nap", SleepInput, int, "Sleeps, then answers how many naps ran so far")
+NAPS: list[float] = []  # every nap that ran: what idempotency tests count
+db_sleep = query("probe.dbSleep", SleepInput, bool, "Has the database sleep (PostgreSQL)")
+
+CONTRACT: tuple[Procedure[Any, Any], ...] = (
+    boom,
+    fail,
+    sleep,
+    echo,
+    whoami,
+    unencodable,
+    nap,
+    db_sleep,
+)
 
 router = Router()
 
@@ -85,3 +98,20 @@ async def _whoami(ctx: AuthedContext[Any], params: Nothing) -> WhoAmI:
 @router.procedure(unencodable)
 async def _unencodable(ctx: Context[Any], params: Nothing) -> Any:
     return {"value": object()}
+
+
+@router.procedure(nap)
+async def _nap(ctx: Context[Any], params: SleepInput) -> int:
+    if params.seconds:
+        await asyncio.sleep(params.seconds)
+    NAPS.append(params.seconds)
+    return len(NAPS)
+
+
+@router.procedure(db_sleep)
+async def _db_sleep(ctx: Context[Any], params: SleepInput) -> bool:
+    import sqlalchemy as sa
+
+    async with ctx.deps.storage.read() as conn:
+        await conn.execute(sa.text(f"SELECT pg_sleep({params.seconds:.3f})"))
+    return True

@@ -4,6 +4,7 @@
  */
 
 import { buildClient } from "../src/client.js";
+import { CORE_ERRORS } from "../src/errors.gen.js";
 import { NetworkError, ResponseError, RpcError } from "../src/errors.js";
 import { Schemas } from "./schema.js";
 import type { ContentDescriptor, JsonSchema, Method, OpenRpcDocument } from "./schema.js";
@@ -30,7 +31,25 @@ const tokenInput = byId<HTMLInputElement>("token");
 tokenInput.value = sessionStorage.getItem(TOKEN_KEY) ?? "";
 tokenInput.addEventListener("input", () => sessionStorage.setItem(TOKEN_KEY, tokenInput.value));
 
-const client = buildClient<object>({}, { url: endpoint, token: () => tokenInput.value.trim() || null });
+/** The body of the last call this page sent: the curl line shows that very request. */
+let lastSent: { method: string; id: unknown } | null = null;
+const recordingFetch: typeof fetch = (input, init) => {
+  try {
+    const sent = JSON.parse(String(init?.body ?? "null")) as unknown;
+    const one = (Array.isArray(sent) ? sent[0] : sent) as { method?: unknown; id?: unknown } | null;
+    if (one !== null && typeof one.method === "string") lastSent = { method: one.method, id: one.id };
+  } catch {
+    lastSent = null;
+  }
+  return fetch(input, init);
+};
+const client = buildClient<object>(
+  {},
+  { url: endpoint, token: () => tokenInput.value.trim() || null, batch: false, fetch: recordingFetch },
+);
+/** Redraws the curl line of the procedure on show (set by `select`). */
+let refreshCurl: () => void = () => undefined;
+tokenInput.addEventListener("input", () => refreshCurl());
 
 let schemas: Schemas;
 let doc: OpenRpcDocument;
@@ -99,12 +118,31 @@ function select(m: Method): void {
   }
   const input = schemas.resolve({ $ref: `#/components/schemas/${inputName(m)}` });
   const editor = h("textarea", { id: "params", spellcheck: "false", "aria-label": "params (JSON)" }) as HTMLTextAreaElement;
-  editor.value = JSON.stringify(schemas.example(input), null, 2);
+  const example = schemas.example(input);
+  const demo = DEMO_PARAMS[m.name];
+  editor.value = JSON.stringify(demo !== undefined && isObject(example) ? { ...example, ...demo } : example, null, 2);
   editor.rows = Math.min(16, Math.max(4, editor.value.split("\n").length + 1));
-  const curl = h("pre", { class: "curl" });
-  const showCurl = () => (curl.textContent = curlOf(m.name, editor.value));
+  const curl = h("pre", { id: "curl", class: "curl" });
+  lastSent = null; // a new page: id 1 until this procedure is sent
+  const showCurl = () => {
+    const id = lastSent !== null && lastSent.method === m.name ? lastSent.id : 1;
+    curl.textContent = curlOf(m.name, editor.value, id);
+  };
+  const hint = tokenHint(m["x-protected"] === true);
+  refreshCurl = () => {
+    showCurl();
+    hint.hidden = tokenInput.value.trim() !== ""; // said once, while there is no token
+  };
+  refreshCurl();
   editor.addEventListener("input", showCurl);
-  showCurl();
+  const copy = h("button", { id: "copy-curl", type: "button", class: "secondary" }, "Copy");
+  copy.addEventListener("click", () => {
+    void navigator.clipboard.writeText(curl.textContent ?? "").then(
+      () => (copy.textContent = "Copied"),
+      () => (copy.textContent = "Select and copy"),
+    );
+    setTimeout(() => (copy.textContent = "Copy"), 1500);
+  });
   const send = h("button", { id: "send", type: "button" }, "Send");
   send.addEventListener("click", () => void call(m, editor, send as HTMLButtonElement));
   editor.addEventListener("keydown", (e) => {
@@ -131,10 +169,37 @@ function select(m: Method): void {
     errorsList(m),
     h("h3", {}, "Try it"),
     h("div", { class: "editor" }, editor, h("div", { class: "actions" }, send, h("span", { class: "hint" }, "Ctrl+Enter"))),
+    hint,
     h("div", { id: "result", class: "result empty", "aria-live": "polite" }, "Send the call to see its answer here."),
-    h("details", { class: "curl-box" }, h("summary", {}, "The same call with curl"), curl),
+    h("div", { class: "curl-box" }, h("div", { class: "curl-head" }, h("span", {}, "The same call with curl"), copy), curl),
   );
   byId("procedure").replaceChildren(page);
+}
+
+/** Examples that work as @alice on the demo world, where the schema's own would not. */
+const DEMO_PARAMS: Record<string, Record<string, unknown>> = {
+  "being.create": { id: "@my-space", name: "My space", type: "space", visibility: "public", ownerId: null },
+  "being.update": { id: "@demo-space", name: "Demo space", visibility: "public" },
+  "being.delete": { id: "@my-space" },
+  "space.setRole": { role: "moderator" },
+};
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** How to get a token (a procedure that needs none still answers more with one). */
+function tokenHint(needed: boolean): HTMLElement {
+  return h(
+    "p",
+    { class: "token-hint" },
+    needed ? "Needs a bearer token in the field above. " : "Without a token the call is anonymous. ",
+    "To get one, run ",
+    h("code", {}, ".venv/bin/roomrpc token @alice"),
+    " in the project folder (",
+    h("code", {}, "make run"),
+    " also prints a curl line with one).",
+  );
 }
 
 function inputName(m: Method): string {
@@ -171,27 +236,33 @@ function table(fields: ContentDescriptor[]): HTMLElement {
   return h("table", { class: "params" }, h("thead", {}, head), h("tbody", {}, ...rows));
 }
 
-function curlOf(method: string, params: string): string {
+/** The call as a curl line anyone can paste: the real token, the id the page sent. */
+function curlOf(method: string, params: string, id: unknown): string {
   let body: string;
   try {
-    body = JSON.stringify({ jsonrpc: "2.0", method, params: JSON.parse(params || "{}"), id: 1 });
+    body = JSON.stringify({ jsonrpc: "2.0", method, params: JSON.parse(params || "{}"), id });
   } catch {
-    body = `{"jsonrpc":"2.0","method":"${method}","params":…,"id":1}`;
+    body = `{"jsonrpc":"2.0","method":"${method}","params":…,"id":${JSON.stringify(id)}}`;
   }
-  const token = tokenInput.value.trim() ? ` \\\n  -H 'Authorization: Bearer …'` : "";
+  const bearer = tokenInput.value.trim();
+  const token = bearer ? ` \\\n  -H 'Authorization: Bearer ${bearer.replaceAll("'", "")}'` : "";
   return `curl -s ${new URL(endpoint, location.href).href} \\\n  -H 'Content-Type: application/json'${token} \\\n  -d '${body.replaceAll("'", "'\\''")}'`;
 }
 
+/** The procedure's own errors, then those any call may get (the client's CORE_ERRORS). */
 function errorsList(m: Method): HTMLElement {
-  if (m.errors.length === 0) return h("p", { class: "muted" }, "None beyond the protocol's own.");
+  const declared = m.errors.map((e) => e.$ref.split("/").pop() ?? "");
+  const core: string[] = CORE_ERRORS.filter((name) => !declared.includes(name));
+  const item = (name: string) => {
+    const row = doc.components.errors[name];
+    return h("li", {}, h("code", {}, name), row ? ` ${row.code} · HTTP ${row.data.httpStatus} · ${row.message}` : "");
+  };
   return h(
-    "ul",
-    { class: "errors" },
-    ...m.errors.map((e) => {
-      const name = e.$ref.split("/").pop() ?? "";
-      const row = doc.components.errors[name];
-      return h("li", {}, h("code", {}, name), row ? ` ${row.code} · HTTP ${row.data.httpStatus} · ${row.message}` : "");
-    }),
+    "div",
+    {},
+    declared.length > 0 ? h("ul", { class: "errors" }, ...declared.map(item)) : h("p", { class: "muted" }, "None of its own."),
+    h("p", { class: "muted any-call" }, "Any call may also get:"),
+    h("ul", { class: "errors core" }, ...core.map(item)),
   );
 }
 
@@ -208,8 +279,10 @@ async function call(m: Method, editor: HTMLTextAreaElement, send: HTMLButtonElem
   const started = performance.now();
   try {
     const result = await client.$call(m.name, params);
+    refreshCurl(); // the id this call was sent with
     show(out, "success", `OK · ${elapsed(started)}`, h("pre", { id: "result-json" }, JSON.stringify(result, null, 2)));
   } catch (error) {
+    refreshCurl();
     show(out, "failure", `${errorTitle(error)} · ${elapsed(started)}`, errorBody(error));
   } finally {
     send.disabled = false;
@@ -219,6 +292,7 @@ async function call(m: Method, editor: HTMLTextAreaElement, send: HTMLButtonElem
 function show(out: HTMLElement, kind: "success" | "failure", title: string, body: Node): void {
   out.className = `result ${kind}`;
   out.replaceChildren(h("div", { id: "result-status", class: "status" }, title), body);
+  out.scrollIntoView({ block: "nearest", behavior: "smooth" });
 }
 
 function errorTitle(error: unknown): string {

@@ -107,22 +107,30 @@ export class Schemas {
     return out;
   }
 
-  /** A value that fits the schema: defaults and examples first, then the simplest valid value. */
-  example(schema: JsonSchema, depth = 0): unknown {
+  /**
+   * A value that fits the schema: defaults and examples first, then the simplest valid
+   * value. Of several examples, a field named for a space or a room (`spaceId`,
+   * `roomBeingId`) takes one that names a space (`@demo-space` of the demo world).
+   */
+  example(schema: JsonSchema, depth = 0, field = ""): unknown {
     if (depth > 8) return null;
     const s = this.resolve(schema);
-    if (s.examples !== undefined && s.examples.length > 0) return s.examples[0];
+    const demo = DEMO_FIELDS[field];
+    if (demo !== undefined && s.enum === undefined && (s.type === "string" || typeof s.examples?.[0] === "string")) {
+      return demo;
+    }
+    if (s.examples !== undefined && s.examples.length > 0) return pick(s.examples, field);
     if (s.default !== undefined) return s.default;
     if (s.enum !== undefined) return s.enum[0];
     if (s.anyOf !== undefined) {
       const concrete = s.anyOf.find((o) => o.type !== "null") ?? s.anyOf[0];
-      return concrete === undefined ? null : this.example(concrete, depth + 1);
+      return concrete === undefined ? null : this.example(concrete, depth + 1, field);
     }
     switch (s.type) {
       case "object": {
         const out: Record<string, unknown> = {};
         for (const [name, field] of Object.entries(s.properties ?? {})) {
-          out[name] = this.example(field, depth + 1);
+          out[name] = this.example(field, depth + 1, name);
         }
         return out;
       }
@@ -142,6 +150,23 @@ export class Schemas {
         return null;
     }
   }
+}
+
+/** Fields whose example names something of the demo world (`roomrpc seed`). */
+const DEMO_FIELDS: Record<string, string> = {
+  roomId: "@demo-space",
+  identity: "@bob",
+  beingId: "@bob",
+  message: "Hello from the explorer",
+  content: "Hello from the explorer",
+};
+
+function pick(examples: unknown[], field: string): unknown {
+  if (/space|room/i.test(field)) {
+    const space = examples.find((e) => typeof e === "string" && /space|room/.test(e));
+    if (space !== undefined) return space;
+  }
+  return examples[0];
 }
 
 function stringExample(s: JsonSchema): string {

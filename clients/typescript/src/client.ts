@@ -1,7 +1,7 @@
 /** The client: options, the typed procedure functions, and how the generated contract builds them. */
 
 import { CORE_ERRORS } from "./errors.gen.js";
-import type { CoreErrorCode, ErrorCode } from "./errors.gen.js";
+import type { CoreErrorCode, CoreReason, ErrorCode } from "./errors.gen.js";
 import type { RpcError } from "./errors.js";
 import { HttpLink } from "./link.js";
 import type { AbortSignalLike, FetchLike, HeadersLike, UrlLike } from "./platform.js";
@@ -30,12 +30,44 @@ export interface ClientOptions {
    * `RPC_MAX_BATCH`). `false`: one HTTP request per call.
    */
   batch?: { maxSize?: number | undefined } | false | undefined;
+  /**
+   * Retries of calls that got no answer (a {@link NetworkError}, or a 5xx/429 page that
+   * is not JSON-RPC) or a retryable error (`error.data.retryable`), with exponential
+   * backoff and jitter, waiting at least the server's `retryAfter`. Only queries, and
+   * mutations that carry an idempotency key, are retried. `false`: never retry.
+   */
+  retry?: RetryOptions | false | undefined;
+  /**
+   * Send an `Idempotency-Key` with every mutation (default `true`): the server runs a
+   * mutation once per key and replays its answer to a retry, so retried mutations never
+   * run twice. Each mutation with a key goes out in an HTTP request of its own.
+   */
+  idempotencyKeys?: boolean | undefined;
+  /** A deadline for every call, in milliseconds (see {@link CallOptions.timeout}). */
+  timeout?: number | undefined;
+}
+
+/** How calls are retried. */
+export interface RetryOptions {
+  /** Tries in all, the first included (default 3). */
+  attempts?: number | undefined;
+  /** The first backoff, in milliseconds (default 200); doubled on each retry. */
+  baseDelayMs?: number | undefined;
+  /** The longest backoff, in milliseconds (default 5000). */
+  maxDelayMs?: number | undefined;
 }
 
 /** Per-call options. */
 export interface CallOptions {
   /** Aborting rejects the call with the signal's reason (and cancels its request when alone in it). */
   signal?: AbortSignalLike | undefined;
+  /**
+   * The call's deadline in milliseconds, sent as `X-Timeout-Ms`: the server gives up
+   * (TIMEOUT) and cancels what the call waits on once it passes.
+   */
+  timeout?: number | undefined;
+  /** This mutation's idempotency key (default: a fresh random one, kept across retries). */
+  idempotencyKey?: string | undefined;
 }
 
 /** A procedure's parameters: its input is optional when it has no required field. */
@@ -45,9 +77,9 @@ export type ArgsOf<I> = {} extends I
 
 /**
  * One procedure of the client: call it, or hand it to {@link isRpcError} to
- * narrow an error to the codes it declares.
+ * narrow an error to the codes it declares and `data.reason` to the reasons it gives.
  */
-export interface Procedure<Path extends string, I, O, E extends ErrorCode> {
+export interface Procedure<Path extends string, I, O, E extends ErrorCode, R extends string = string> {
   (...args: ArgsOf<I>): Promise<O>;
   /** The wire name, e.g. `"being.get"`. */
   readonly path: Path;
@@ -56,19 +88,21 @@ export interface Procedure<Path extends string, I, O, E extends ErrorCode> {
   /** Every code this procedure may fail with: its declared ones, then the core ones. */
   readonly errors: readonly (E | CoreErrorCode)[];
   /** Types only (never set at run time): what {@link InputOf} and friends read. */
-  readonly "~types"?: { input: I; output: O; errors: E };
+  readonly "~types"?: { input: I; output: O; errors: E; reasons: R };
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the widest procedure
-export type AnyProcedure = Procedure<string, any, any, ErrorCode>;
+export type AnyProcedure = Procedure<string, any, any, ErrorCode, string>;
 /** What `P` takes: `InputOf<typeof client.being.get>`. */
 export type InputOf<P extends AnyProcedure> = NonNullable<P["~types"]>["input"];
 /** What `P` resolves to. */
 export type OutputOf<P extends AnyProcedure> = NonNullable<P["~types"]>["output"];
 /** Every named code `P` may reject with: its declared codes and the core ones. */
 export type ErrorCodeOf<P extends AnyProcedure> = NonNullable<P["~types"]>["errors"] | CoreErrorCode;
-/** The `RpcError` `P` may reject with, its `code` narrowed to {@link ErrorCodeOf}. */
-export type ErrorOf<P extends AnyProcedure> = RpcError<ErrorCodeOf<P>>;
+/** Every `reason` `P`'s errors may carry: its own and those any call may give. */
+export type ReasonOf<P extends AnyProcedure> = NonNullable<P["~types"]>["reasons"] | CoreReason;
+/** The `RpcError` `P` may reject with: `code` narrowed to {@link ErrorCodeOf}, `reason` to {@link ReasonOf}. */
+export type ErrorOf<P extends AnyProcedure> = RpcError<ErrorCodeOf<P>, ReasonOf<P>>;
 
 /**
  * A subscription procedure (served over a WebSocket or SSE only): its input, and the type
@@ -102,14 +136,16 @@ export interface RawClient {
 export function buildClient<C>(
   table: Readonly<Record<string, ProcedureMeta>>,
   options: ClientOptions,
+  contractHash?: string,
 ): C & RawClient {
-  const link = new HttpLink(options);
+  const link = new HttpLink(options, contractHash);
   const root: Record<string, unknown> = {
-    $call: (method: string, params?: unknown, call?: CallOptions) => link.call(method, params, call),
+    $call: (method: string, params?: unknown, call?: CallOptions) =>
+      link.call(method, params, call, overHttp(table[method]?.kind ?? "mutation")),
   };
   const spaces: Record<string, Record<string, unknown>> = {};
   for (const [path, meta] of Object.entries(table)) {
-    const fn = (input?: unknown, call?: CallOptions) => link.call(path, input, call);
+    const fn = (input?: unknown, call?: CallOptions) => link.call(path, input, call, overHttp(meta.kind));
     Object.defineProperty(fn, "name", { value: path });
     Object.assign(fn, {
       path,
@@ -126,4 +162,9 @@ export function buildClient<C>(
   }
   for (const [name, space] of Object.entries(spaces)) root[name] = Object.freeze(space);
   return Object.freeze(root) as C & RawClient;
+}
+
+/** How a call goes over HTTP: a subscription is refused there (BAD_REQUEST says how to subscribe). */
+function overHttp(kind: ProcedureMeta["kind"]): "query" | "mutation" {
+  return kind === "mutation" ? "mutation" : "query";
 }

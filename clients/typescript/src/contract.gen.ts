@@ -1069,6 +1069,7 @@ export interface Procedures {
     input: MeInput;
     output: Me;
     errors: "UNAUTHORIZED" | "SERVICE_UNAVAILABLE";
+    reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "query";
     protected: true;
   };
@@ -1077,6 +1078,7 @@ export interface Procedures {
     input: CreateBeingInput;
     output: Being;
     errors: "CONFLICT" | "FORBIDDEN" | "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE";
+    reasons: "admin_only" | "already_member" | "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "id_taken" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "no_such_owner" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -1084,7 +1086,8 @@ export interface Procedures {
   "being.delete": {
     input: DeleteBeingInput;
     output: Being;
-    errors: "NOT_FOUND" | "FORBIDDEN" | "PRECONDITION_FAILED" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE";
+    errors: "NOT_FOUND" | "FORBIDDEN" | "PRECONDITION_FAILED" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "last_owner" | "no_such_being" | "not_owner" | "owns_bots" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -1093,6 +1096,7 @@ export interface Procedures {
     input: GetBeingInput;
     output: Being;
     errors: "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE";
+    reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "no_such_being" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "query";
     protected: false;
   };
@@ -1101,6 +1105,7 @@ export interface Procedures {
     input: ListBeingsInput;
     output: BeingPage;
     errors: "UNAUTHORIZED" | "SERVICE_UNAVAILABLE";
+    reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "query";
     protected: false;
   };
@@ -1108,7 +1113,8 @@ export interface Procedures {
   "being.update": {
     input: UpdateBeingInput;
     output: Being;
-    errors: "NOT_FOUND" | "FORBIDDEN" | "BAD_REQUEST" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE";
+    errors: "NOT_FOUND" | "FORBIDDEN" | "BAD_REQUEST" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "no_such_being" | "not_owner" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -1116,7 +1122,8 @@ export interface Procedures {
   "intention.create": {
     input: CreateIntentionInput;
     output: Intention;
-    errors: "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE";
+    errors: "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "listener" | "no_such_being" | "not_a_space" | "not_manager" | "not_member" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -1125,6 +1132,7 @@ export interface Procedures {
     input: ListIntentionsInput;
     output: IntentionPage;
     errors: "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE";
+    reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "no_such_being" | "not_a_space" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "query";
     protected: false;
   };
@@ -1133,6 +1141,7 @@ export interface Procedures {
     input: WatchIntentionsInput;
     output: Subscribed;
     errors: "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "TOO_MANY_REQUESTS" | "SERVICE_UNAVAILABLE";
+    reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "no_such_being" | "not_a_space" | "rate_limited" | "rebound" | "shutting_down" | "slow_consumer" | "sockets_per_being" | "subscriptions_per_socket" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "subscription";
     protected: false;
     event: Intention;
@@ -1141,7 +1150,8 @@ export interface Procedures {
   "livekit.dispatchBot": {
     input: DispatchBotInput;
     output: Dispatch;
-    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_bot_of_space" | "not_a_space" | "not_manager" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -1149,7 +1159,8 @@ export interface Procedures {
   "livekit.getJoinToken": {
     input: GetJoinTokenInput;
     output: JoinToken;
-    errors: "UNAUTHORIZED" | "NOT_FOUND" | "BAD_REQUEST" | "FORBIDDEN" | "SERVICE_UNAVAILABLE";
+    errors: "UNAUTHORIZED" | "NOT_FOUND" | "BAD_REQUEST" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "identity_not_yours" | "in_progress" | "invalid_request" | "invalid_token" | "media_not_configured" | "missing_token" | "no_such_being" | "not_a_bot_of_space" | "not_a_space" | "not_json" | "not_owner" | "revoked" | "room_name_required" | "server_attribute" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -1157,7 +1168,8 @@ export interface Procedures {
   "livekit.liftRevocation": {
     input: LiftRevocationInput;
     output: RevocationLifted;
-    errors: "UNAUTHORIZED" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE";
+    errors: "UNAUTHORIZED" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "no_such_being" | "not_a_space" | "not_owner" | "outranked" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -1166,6 +1178,7 @@ export interface Procedures {
     input: ListDispatchesInput;
     output: Dispatch[];
     errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "media_bad_response" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "query";
     protected: true;
   };
@@ -1174,6 +1187,7 @@ export interface Procedures {
     input: ListParticipantsInput;
     output: Participant[];
     errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "media_bad_response" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "query";
     protected: true;
   };
@@ -1182,6 +1196,7 @@ export interface Procedures {
     input: ListRecordingsInput;
     output: Recording[];
     errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "media_bad_response" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_owner" | "rate_limited" | "recordings_not_configured" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "query";
     protected: true;
   };
@@ -1189,7 +1204,8 @@ export interface Procedures {
   "livekit.muteTrack": {
     input: MuteTrackInput;
     output: Track;
-    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "PRECONDITION_FAILED";
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "PRECONDITION_FAILED" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_precondition_failed" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "not_owner" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -1197,7 +1213,8 @@ export interface Procedures {
   "livekit.removeDispatch": {
     input: RemoveDispatchInput;
     output: Dispatch;
-    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -1205,7 +1222,8 @@ export interface Procedures {
   "livekit.removeParticipant": {
     input: RemoveParticipantInput;
     output: RemovedParticipant;
-    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "not_owner" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -1213,7 +1231,8 @@ export interface Procedures {
   "livekit.sendSystemMessage": {
     input: SendSystemMessageInput;
     output: MessageSent;
-    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -1221,7 +1240,8 @@ export interface Procedures {
   "livekit.sendTestMessage": {
     input: SendTestMessageInput;
     output: MessageSent;
-    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "listener" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_member" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -1229,7 +1249,8 @@ export interface Procedures {
   "livekit.startRecording": {
     input: StartRecordingInput;
     output: Recording;
-    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_owner" | "rate_limited" | "recordings_not_configured" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -1237,7 +1258,8 @@ export interface Procedures {
   "livekit.stopRecording": {
     input: StopRecordingInput;
     output: Recording;
-    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "PRECONDITION_FAILED";
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "PRECONDITION_FAILED" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_precondition_failed" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_owner" | "rate_limited" | "recordings_not_configured" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -1245,7 +1267,8 @@ export interface Procedures {
   "livekit.updateParticipant": {
     input: UpdateParticipantInput;
     output: Participant;
-    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_allowed" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "not_owner" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -1253,7 +1276,8 @@ export interface Procedures {
   "livekit.updateRoomMetadata": {
     input: UpdateRoomMetadataInput;
     output: MediaRoom;
-    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -1261,7 +1285,8 @@ export interface Procedures {
   "media.createRoom": {
     input: CreateRoomInput;
     output: MediaRoom;
-    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -1269,7 +1294,8 @@ export interface Procedures {
   "media.deleteRoom": {
     input: DeleteRoomInput;
     output: DeletedRoom;
-    errors: "UNAUTHORIZED" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    errors: "UNAUTHORIZED" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_not_configured" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -1277,7 +1303,8 @@ export interface Procedures {
   "media.generateToken": {
     input: GenerateTokenInput;
     output: MediaToken;
-    errors: "UNAUTHORIZED" | "FORBIDDEN" | "SERVICE_UNAVAILABLE";
+    errors: "UNAUTHORIZED" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_not_configured" | "revoked" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -1286,6 +1313,7 @@ export interface Procedures {
     input: ListRoomsInput;
     output: MediaRoom[];
     errors: "UNAUTHORIZED" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "media_bad_response" | "media_credentials_rejected" | "media_not_configured" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "query";
     protected: true;
   };
@@ -1294,6 +1322,7 @@ export interface Procedures {
     input: MediaUrlInput;
     output: string | null;
     errors: "UNAUTHORIZED" | "FORBIDDEN";
+    reasons: "bad_algorithm" | "bad_signature" | "invalid_token" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "query";
     protected: true;
   };
@@ -1301,7 +1330,8 @@ export interface Procedures {
   "presence.join": {
     input: PresenceJoinInput;
     output: PresenceJoined;
-    errors: "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "BAD_REQUEST" | "TOO_MANY_REQUESTS";
+    errors: "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "BAD_REQUEST" | "TOO_MANY_REQUESTS" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "no_such_being" | "not_a_space" | "rate_limited" | "token_expired" | "token_predates_being" | "too_many_sessions" | "unknown_being" | "websocket_required";
     kind: "mutation";
     protected: true;
   };
@@ -1309,7 +1339,8 @@ export interface Procedures {
   "presence.leave": {
     input: PresenceLeaveInput;
     output: boolean;
-    errors: "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT";
+    errors: "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "no_such_being" | "not_a_space" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -1318,6 +1349,7 @@ export interface Procedures {
     input: PresenceMembersInput;
     output: PresentMember[];
     errors: "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    reasons: "anonymous" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "media_bad_response" | "media_credentials_rejected" | "media_not_configured" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "query";
     protected: false;
   };
@@ -1325,7 +1357,8 @@ export interface Procedures {
   "presence.update": {
     input: PresenceUpdateInput;
     output: PresentMember;
-    errors: "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT";
+    errors: "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "no_such_being" | "not_a_space" | "not_present" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -1334,6 +1367,7 @@ export interface Procedures {
     input: PresenceWatchInput;
     output: Subscribed;
     errors: "NOT_FOUND" | "UNAUTHORIZED" | "TOO_MANY_REQUESTS" | "SERVICE_UNAVAILABLE";
+    reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "no_such_being" | "not_a_space" | "rate_limited" | "rebound" | "shutting_down" | "slow_consumer" | "sockets_per_being" | "subscriptions_per_socket" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "subscription";
     protected: false;
     event: PresenceSnapshotEvent | PresenceJoinEvent | PresenceLeaveEvent | PresenceUpdateEvent;
@@ -1342,7 +1376,8 @@ export interface Procedures {
   "rpc.authenticate": {
     input: AuthenticateInput;
     output: Me;
-    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "TOO_MANY_REQUESTS" | "SERVICE_UNAVAILABLE";
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "TOO_MANY_REQUESTS" | "SERVICE_UNAVAILABLE" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: false;
   };
@@ -1351,6 +1386,7 @@ export interface Procedures {
     input: DiscoverInput;
     output: Record<string, unknown>;
     errors: never;
+    reasons: never;
     kind: "query";
     protected: false;
   };
@@ -1358,7 +1394,8 @@ export interface Procedures {
   "rpc.unsubscribe": {
     input: UnsubscribeInput;
     output: boolean;
-    errors: "BAD_REQUEST";
+    errors: "BAD_REQUEST" | "CONFLICT";
+    reasons: "answer_not_kept" | "idempotency_key_reused" | "in_progress";
     kind: "mutation";
     protected: false;
   };
@@ -1367,6 +1404,7 @@ export interface Procedures {
     input: AddMemberInput;
     output: Member;
     errors: "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "CONFLICT" | "BAD_REQUEST";
+    reasons: "already_member" | "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "no_such_being" | "not_a_space" | "not_manager" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -1375,6 +1413,7 @@ export interface Procedures {
     input: SpaceMembersInput;
     output: MemberPage;
     errors: "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE";
+    reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "no_such_being" | "not_a_space" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "query";
     protected: false;
   };
@@ -1382,7 +1421,8 @@ export interface Procedures {
   "space.removeMember": {
     input: RemoveMemberInput;
     output: Member;
-    errors: "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "PRECONDITION_FAILED";
+    errors: "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "PRECONDITION_FAILED" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "last_owner" | "no_member" | "no_such_being" | "not_a_space" | "not_manager" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -1390,7 +1430,8 @@ export interface Procedures {
   "space.setRole": {
     input: SetRoleInput;
     output: Member;
-    errors: "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "PRECONDITION_FAILED";
+    errors: "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "PRECONDITION_FAILED" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "last_owner" | "no_member" | "no_such_being" | "not_a_space" | "not_manager" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -1399,6 +1440,7 @@ export interface Procedures {
     input: WatchSpaceInput;
     output: Subscribed;
     errors: "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TOO_MANY_REQUESTS";
+    reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "deleted" | "invalid_token" | "no_such_being" | "not_a_space" | "rate_limited" | "rebound" | "shutting_down" | "slow_consumer" | "sockets_per_being" | "subscriptions_per_socket" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "subscription";
     protected: false;
     event: SpaceEvent;
@@ -1408,6 +1450,7 @@ export interface Procedures {
     input: HealthInput;
     output: Health;
     errors: never;
+    reasons: never;
     kind: "query";
     protected: false;
   };
@@ -1423,7 +1466,7 @@ export interface Client {
      * `auth.me`: a query, needs a bearer token.
      * Declared errors: `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`.
      */
-    readonly me: Procedure<"auth.me", MeInput, Me, "UNAUTHORIZED" | "SERVICE_UNAVAILABLE">;
+    readonly me: Procedure<"auth.me", MeInput, Me, "UNAUTHORIZED" | "SERVICE_UNAVAILABLE", "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "token_expired" | "token_predates_being" | "unknown_being">;
   };
   /** The `being` namespace: users, spaces and bots, and who may see them. */
   readonly being: {
@@ -1433,35 +1476,35 @@ export interface Client {
      * `being.create`: a mutation, needs a bearer token.
      * Declared errors: `CONFLICT`, `FORBIDDEN`, `NOT_FOUND`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`.
      */
-    readonly create: Procedure<"being.create", CreateBeingInput, Being, "CONFLICT" | "FORBIDDEN" | "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE">;
+    readonly create: Procedure<"being.create", CreateBeingInput, Being, "CONFLICT" | "FORBIDDEN" | "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE", "admin_only" | "already_member" | "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "id_taken" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "no_such_owner" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Delete a being (its owner only); a space takes its members and history along.
      *
      * `being.delete`: a mutation, needs a bearer token.
-     * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `PRECONDITION_FAILED`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`.
+     * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `PRECONDITION_FAILED`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `CONFLICT`.
      */
-    readonly delete: Procedure<"being.delete", DeleteBeingInput, Being, "NOT_FOUND" | "FORBIDDEN" | "PRECONDITION_FAILED" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE">;
+    readonly delete: Procedure<"being.delete", DeleteBeingInput, Being, "NOT_FOUND" | "FORBIDDEN" | "PRECONDITION_FAILED" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "last_owner" | "no_such_being" | "not_owner" | "owns_bots" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * A being by id; a private space is NOT_FOUND to non-members.
      *
      * `being.get`: a query.
      * Declared errors: `NOT_FOUND`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`.
      */
-    readonly get: Procedure<"being.get", GetBeingInput, Being, "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE">;
+    readonly get: Procedure<"being.get", GetBeingInput, Being, "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE", "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "no_such_being" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * The beings the caller may see, a page at a time, ordered by id.
      *
      * `being.list`: a query.
      * Declared errors: `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`.
      */
-    readonly list: Procedure<"being.list", ListBeingsInput, BeingPage, "UNAUTHORIZED" | "SERVICE_UNAVAILABLE">;
+    readonly list: Procedure<"being.list", ListBeingsInput, BeingPage, "UNAUTHORIZED" | "SERVICE_UNAVAILABLE", "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Change a being's name, visibility or metadata (its owner only).
      *
      * `being.update`: a mutation, needs a bearer token.
-     * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `BAD_REQUEST`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`.
+     * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `BAD_REQUEST`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `CONFLICT`.
      */
-    readonly update: Procedure<"being.update", UpdateBeingInput, Being, "NOT_FOUND" | "FORBIDDEN" | "BAD_REQUEST" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE">;
+    readonly update: Procedure<"being.update", UpdateBeingInput, Being, "NOT_FOUND" | "FORBIDDEN" | "BAD_REQUEST" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "no_such_being" | "not_owner" | "token_expired" | "token_predates_being" | "unknown_being">;
   };
   /** The `intention` namespace: what is said and done in a space, its history. */
   readonly intention: {
@@ -1469,16 +1512,16 @@ export interface Client {
      * Say something in a space (members; listeners may not speak).
      *
      * `intention.create`: a mutation, needs a bearer token.
-     * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`.
+     * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `CONFLICT`.
      */
-    readonly create: Procedure<"intention.create", CreateIntentionInput, Intention, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE">;
+    readonly create: Procedure<"intention.create", CreateIntentionInput, Intention, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "listener" | "no_such_being" | "not_a_space" | "not_manager" | "not_member" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * A space's history, newest first: what a client loads when it joins.
      *
      * `intention.list`: a query.
      * Declared errors: `NOT_FOUND`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`.
      */
-    readonly list: Procedure<"intention.list", ListIntentionsInput, IntentionPage, "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE">;
+    readonly list: Procedure<"intention.list", ListIntentionsInput, IntentionPage, "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE", "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "no_such_being" | "not_a_space" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Every intention created in a space from now on (or after lastEventId), as intention.list returns it; the event id is the intention's id.
      *
@@ -1500,107 +1543,107 @@ export interface Client {
      * Dispatch a bot of the space into its room as a LiveKit agent (owners and moderators).
      *
      * `livekit.dispatchBot`: a mutation, needs a bearer token.
-     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `CONFLICT`.
      */
-    readonly dispatchBot: Procedure<"livekit.dispatchBot", DispatchBotInput, Dispatch, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    readonly dispatchBot: Procedure<"livekit.dispatchBot", DispatchBotInput, Dispatch, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_bot_of_space" | "not_a_space" | "not_manager" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * A join token for a space's room, with grants from your role (data-only by default).
      *
      * `livekit.getJoinToken`: a mutation, needs a bearer token.
-     * Declared errors: `UNAUTHORIZED`, `NOT_FOUND`, `BAD_REQUEST`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`.
+     * Declared errors: `UNAUTHORIZED`, `NOT_FOUND`, `BAD_REQUEST`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `CONFLICT`.
      */
-    readonly getJoinToken: Procedure<"livekit.getJoinToken", GetJoinTokenInput, JoinToken, "UNAUTHORIZED" | "NOT_FOUND" | "BAD_REQUEST" | "FORBIDDEN" | "SERVICE_UNAVAILABLE">;
+    readonly getJoinToken: Procedure<"livekit.getJoinToken", GetJoinTokenInput, JoinToken, "UNAUTHORIZED" | "NOT_FOUND" | "BAD_REQUEST" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "identity_not_yours" | "in_progress" | "invalid_request" | "invalid_token" | "media_not_configured" | "missing_token" | "no_such_being" | "not_a_bot_of_space" | "not_a_space" | "not_json" | "not_owner" | "revoked" | "room_name_required" | "server_attribute" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Let a removed being join a space's room again now (owners, admins; not above their rank).
      *
      * `livekit.liftRevocation`: a mutation, needs a bearer token.
-     * Declared errors: `UNAUTHORIZED`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`.
+     * Declared errors: `UNAUTHORIZED`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `CONFLICT`.
      */
-    readonly liftRevocation: Procedure<"livekit.liftRevocation", LiftRevocationInput, RevocationLifted, "UNAUTHORIZED" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE">;
+    readonly liftRevocation: Procedure<"livekit.liftRevocation", LiftRevocationInput, RevocationLifted, "UNAUTHORIZED" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "no_such_being" | "not_a_space" | "not_owner" | "outranked" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * The agent dispatches of a space's room (owners and moderators).
      *
      * `livekit.listDispatches`: a query, needs a bearer token.
      * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
      */
-    readonly listDispatches: Procedure<"livekit.listDispatches", ListDispatchesInput, Dispatch[], "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    readonly listDispatches: Procedure<"livekit.listDispatches", ListDispatchesInput, Dispatch[], "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS", "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "media_bad_response" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Who is connected to a space's room (owners and moderators).
      *
      * `livekit.listParticipants`: a query, needs a bearer token.
      * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
      */
-    readonly listParticipants: Procedure<"livekit.listParticipants", ListParticipantsInput, Participant[], "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    readonly listParticipants: Procedure<"livekit.listParticipants", ListParticipantsInput, Participant[], "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS", "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "media_bad_response" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * The recordings of a space's room with their state and files (owners and admins).
      *
      * `livekit.listRecordings`: a query, needs a bearer token.
      * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
      */
-    readonly listRecordings: Procedure<"livekit.listRecordings", ListRecordingsInput, Recording[], "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    readonly listRecordings: Procedure<"livekit.listRecordings", ListRecordingsInput, Recording[], "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS", "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "media_bad_response" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_owner" | "rate_limited" | "recordings_not_configured" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Mute a participant's published track (owners and moderators).
      *
      * `livekit.muteTrack`: a mutation, needs a bearer token.
-     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `PRECONDITION_FAILED`.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `PRECONDITION_FAILED`, `CONFLICT`.
      */
-    readonly muteTrack: Procedure<"livekit.muteTrack", MuteTrackInput, Track, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "PRECONDITION_FAILED">;
+    readonly muteTrack: Procedure<"livekit.muteTrack", MuteTrackInput, Track, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "PRECONDITION_FAILED" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_precondition_failed" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "not_owner" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Withdraw an agent dispatch from a space's room (owners and moderators).
      *
      * `livekit.removeDispatch`: a mutation, needs a bearer token.
-     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `CONFLICT`.
      */
-    readonly removeDispatch: Procedure<"livekit.removeDispatch", RemoveDispatchInput, Dispatch, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    readonly removeDispatch: Procedure<"livekit.removeDispatch", RemoveDispatchInput, Dispatch, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Disconnect a participant and refuse its being new tokens for a while (owners, moderators).
      *
      * `livekit.removeParticipant`: a mutation, needs a bearer token.
-     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `CONFLICT`.
      */
-    readonly removeParticipant: Procedure<"livekit.removeParticipant", RemoveParticipantInput, RemovedParticipant, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    readonly removeParticipant: Procedure<"livekit.removeParticipant", RemoveParticipantInput, RemovedParticipant, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "not_owner" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Send a reliable data message into a space's room (owners and moderators).
      *
      * `livekit.sendSystemMessage`: a mutation, needs a bearer token.
-     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `CONFLICT`.
      */
-    readonly sendSystemMessage: Procedure<"livekit.sendSystemMessage", SendSystemMessageInput, MessageSent, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    readonly sendSystemMessage: Procedure<"livekit.sendSystemMessage", SendSystemMessageInput, MessageSent, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Send {type: 'test_message', fromBeingId, message, timestamp} on topic 'demo' (members).
      *
      * `livekit.sendTestMessage`: a mutation, needs a bearer token.
-     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `CONFLICT`.
      */
-    readonly sendTestMessage: Procedure<"livekit.sendTestMessage", SendTestMessageInput, MessageSent, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    readonly sendTestMessage: Procedure<"livekit.sendTestMessage", SendTestMessageInput, MessageSent, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "listener" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_member" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Record a space's room to a file through LiveKit Egress (owners and admins).
      *
      * `livekit.startRecording`: a mutation, needs a bearer token.
-     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `CONFLICT`.
      */
-    readonly startRecording: Procedure<"livekit.startRecording", StartRecordingInput, Recording, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    readonly startRecording: Procedure<"livekit.startRecording", StartRecordingInput, Recording, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_owner" | "rate_limited" | "recordings_not_configured" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Stop a recording of a space's room (owners and admins).
      *
      * `livekit.stopRecording`: a mutation, needs a bearer token.
-     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `PRECONDITION_FAILED`.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `PRECONDITION_FAILED`, `CONFLICT`.
      */
-    readonly stopRecording: Procedure<"livekit.stopRecording", StopRecordingInput, Recording, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "PRECONDITION_FAILED">;
+    readonly stopRecording: Procedure<"livekit.stopRecording", StopRecordingInput, Recording, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "PRECONDITION_FAILED" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_precondition_failed" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_owner" | "rate_limited" | "recordings_not_configured" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Change a participant's name, metadata, attributes or permissions (owners, moderators).
      *
      * `livekit.updateParticipant`: a mutation, needs a bearer token.
-     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `CONFLICT`.
      */
-    readonly updateParticipant: Procedure<"livekit.updateParticipant", UpdateParticipantInput, Participant, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    readonly updateParticipant: Procedure<"livekit.updateParticipant", UpdateParticipantInput, Participant, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_allowed" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "not_owner" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Replace a space's room metadata (owners and moderators; the room must be active).
      *
      * `livekit.updateRoomMetadata`: a mutation, needs a bearer token.
-     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `CONFLICT`.
      */
-    readonly updateRoomMetadata: Procedure<"livekit.updateRoomMetadata", UpdateRoomMetadataInput, MediaRoom, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    readonly updateRoomMetadata: Procedure<"livekit.updateRoomMetadata", UpdateRoomMetadataInput, MediaRoom, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being">;
   };
   /**
    * The `media` namespace: LiveKit rooms and tokens for trusted server-side callers.
@@ -1614,37 +1657,37 @@ export interface Client {
      * Create a LiveKit room, or return the existing one (idempotent).
      *
      * `media.createRoom`: a mutation, needs a bearer token.
-     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `CONFLICT`.
      */
-    readonly createRoom: Procedure<"media.createRoom", CreateRoomInput, MediaRoom, "UNAUTHORIZED" | "BAD_REQUEST" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    readonly createRoom: Procedure<"media.createRoom", CreateRoomInput, MediaRoom, "UNAUTHORIZED" | "BAD_REQUEST" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Delete a LiveKit room and disconnect everyone in it (idempotent).
      *
      * `media.deleteRoom`: a mutation, needs a bearer token.
-     * Declared errors: `UNAUTHORIZED`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
+     * Declared errors: `UNAUTHORIZED`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `CONFLICT`.
      */
-    readonly deleteRoom: Procedure<"media.deleteRoom", DeleteRoomInput, DeletedRoom, "UNAUTHORIZED" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    readonly deleteRoom: Procedure<"media.deleteRoom", DeleteRoomInput, DeletedRoom, "UNAUTHORIZED" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_not_configured" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Mint a LiveKit join token with explicit grants, and the URL to use it with.
      *
      * `media.generateToken`: a mutation, needs a bearer token.
-     * Declared errors: `UNAUTHORIZED`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`.
+     * Declared errors: `UNAUTHORIZED`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `CONFLICT`.
      */
-    readonly generateToken: Procedure<"media.generateToken", GenerateTokenInput, MediaToken, "UNAUTHORIZED" | "FORBIDDEN" | "SERVICE_UNAVAILABLE">;
+    readonly generateToken: Procedure<"media.generateToken", GenerateTokenInput, MediaToken, "UNAUTHORIZED" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_not_configured" | "revoked" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * The active LiveKit rooms.
      *
      * `media.listRooms`: a query, needs a bearer token.
      * Declared errors: `UNAUTHORIZED`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
      */
-    readonly listRooms: Procedure<"media.listRooms", ListRoomsInput, MediaRoom[], "UNAUTHORIZED" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    readonly listRooms: Procedure<"media.listRooms", ListRoomsInput, MediaRoom[], "UNAUTHORIZED" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS", "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "media_bad_response" | "media_credentials_rejected" | "media_not_configured" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * The LiveKit URL browsers connect to, or null when media is off.
      *
      * `media.mediaUrl`: a query, needs a bearer token.
      * Declared errors: `UNAUTHORIZED`, `FORBIDDEN`.
      */
-    readonly mediaUrl: Procedure<"media.mediaUrl", MediaUrlInput, string | null, "UNAUTHORIZED" | "FORBIDDEN">;
+    readonly mediaUrl: Procedure<"media.mediaUrl", MediaUrlInput, string | null, "UNAUTHORIZED" | "FORBIDDEN", "bad_algorithm" | "bad_signature" | "invalid_token" | "token_expired" | "token_predates_being" | "unknown_being">;
   };
   /**
    * The `presence` namespace: who is in a space now, with a status per session.
@@ -1659,30 +1702,30 @@ export interface Client {
      * Be present in a space while this WebSocket is open, and PRESENCE_GRACE_SECONDS after; over plain HTTP it is a BAD_REQUEST.
      *
      * `presence.join`: a mutation, needs a bearer token.
-     * Declared errors: `NOT_FOUND`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `BAD_REQUEST`, `TOO_MANY_REQUESTS`.
+     * Declared errors: `NOT_FOUND`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `BAD_REQUEST`, `TOO_MANY_REQUESTS`, `CONFLICT`.
      */
-    readonly join: Procedure<"presence.join", PresenceJoinInput, PresenceJoined, "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "BAD_REQUEST" | "TOO_MANY_REQUESTS">;
+    readonly join: Procedure<"presence.join", PresenceJoinInput, PresenceJoined, "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "BAD_REQUEST" | "TOO_MANY_REQUESTS" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "no_such_being" | "not_a_space" | "rate_limited" | "token_expired" | "token_predates_being" | "too_many_sessions" | "unknown_being" | "websocket_required">;
     /**
      * Leave a space at once; false when the caller had no such session.
      *
      * `presence.leave`: a mutation, needs a bearer token.
-     * Declared errors: `NOT_FOUND`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `TIMEOUT`.
+     * Declared errors: `NOT_FOUND`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `CONFLICT`.
      */
-    readonly leave: Procedure<"presence.leave", PresenceLeaveInput, boolean, "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT">;
+    readonly leave: Procedure<"presence.leave", PresenceLeaveInput, boolean, "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "no_such_being" | "not_a_space" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Who is in a space now, each being once with its sessions, in the order they arrived (whoever may see the space).
      *
      * `presence.members`: a query.
      * Declared errors: `NOT_FOUND`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
      */
-    readonly members: Procedure<"presence.members", PresenceMembersInput, PresentMember[], "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS">;
+    readonly members: Procedure<"presence.members", PresenceMembersInput, PresentMember[], "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS", "anonymous" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "media_bad_response" | "media_credentials_rejected" | "media_not_configured" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Change the status or custom status of the caller's session in a space.
      *
      * `presence.update`: a mutation, needs a bearer token.
-     * Declared errors: `NOT_FOUND`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `TIMEOUT`.
+     * Declared errors: `NOT_FOUND`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `CONFLICT`.
      */
-    readonly update: Procedure<"presence.update", PresenceUpdateInput, PresentMember, "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT">;
+    readonly update: Procedure<"presence.update", PresenceUpdateInput, PresentMember, "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "no_such_being" | "not_a_space" | "not_present" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Who is in a space, live: a snapshot first (and again after a resume or a lost listener), then each being's join, leave and update.
      *
@@ -1697,22 +1740,22 @@ export interface Client {
      * Bind this WebSocket to a token's being; answers what auth.me answers.
      *
      * `rpc.authenticate`: a mutation.
-     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `TOO_MANY_REQUESTS`, `SERVICE_UNAVAILABLE`.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `TOO_MANY_REQUESTS`, `SERVICE_UNAVAILABLE`, `CONFLICT`.
      */
-    readonly authenticate: Procedure<"rpc.authenticate", AuthenticateInput, Me, "UNAUTHORIZED" | "BAD_REQUEST" | "TOO_MANY_REQUESTS" | "SERVICE_UNAVAILABLE">;
+    readonly authenticate: Procedure<"rpc.authenticate", AuthenticateInput, Me, "UNAUTHORIZED" | "BAD_REQUEST" | "TOO_MANY_REQUESTS" | "SERVICE_UNAVAILABLE" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * The OpenRPC 1.3 document of this API.
      *
      * `rpc.discover`: a query.
      */
-    readonly discover: Procedure<"rpc.discover", DiscoverInput, Record<string, unknown>, never>;
+    readonly discover: Procedure<"rpc.discover", DiscoverInput, Record<string, unknown>, never, never>;
     /**
      * End one of this socket's subscriptions: true, or false when it names none.
      *
      * `rpc.unsubscribe`: a mutation.
-     * Declared errors: `BAD_REQUEST`.
+     * Declared errors: `BAD_REQUEST`, `CONFLICT`.
      */
-    readonly unsubscribe: Procedure<"rpc.unsubscribe", UnsubscribeInput, boolean, "BAD_REQUEST">;
+    readonly unsubscribe: Procedure<"rpc.unsubscribe", UnsubscribeInput, boolean, "BAD_REQUEST" | "CONFLICT", "answer_not_kept" | "idempotency_key_reused" | "in_progress">;
   };
   /** The `space` namespace: who is in a space, with which role. */
   readonly space: {
@@ -1722,28 +1765,28 @@ export interface Client {
      * `space.addMember`: a mutation, needs a bearer token.
      * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `CONFLICT`, `BAD_REQUEST`.
      */
-    readonly addMember: Procedure<"space.addMember", AddMemberInput, Member, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "CONFLICT" | "BAD_REQUEST">;
+    readonly addMember: Procedure<"space.addMember", AddMemberInput, Member, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "CONFLICT" | "BAD_REQUEST", "already_member" | "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "no_such_being" | "not_a_space" | "not_manager" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * A space's members: anyone for a public space, members for a private one.
      *
      * `space.members`: a query.
      * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`.
      */
-    readonly members: Procedure<"space.members", SpaceMembersInput, MemberPage, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE">;
+    readonly members: Procedure<"space.members", SpaceMembersInput, MemberPage, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE", "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "no_such_being" | "not_a_space" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Remove a member (owners, moderators, or the member itself); never the last owner.
      *
      * `space.removeMember`: a mutation, needs a bearer token.
-     * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `PRECONDITION_FAILED`.
+     * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `PRECONDITION_FAILED`, `CONFLICT`.
      */
-    readonly removeMember: Procedure<"space.removeMember", RemoveMemberInput, Member, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "PRECONDITION_FAILED">;
+    readonly removeMember: Procedure<"space.removeMember", RemoveMemberInput, Member, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "PRECONDITION_FAILED" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "last_owner" | "no_member" | "no_such_being" | "not_a_space" | "not_manager" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Change a member's role (owners; moderators between member and listener).
      *
      * `space.setRole`: a mutation, needs a bearer token.
-     * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `PRECONDITION_FAILED`.
+     * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `PRECONDITION_FAILED`, `CONFLICT`.
      */
-    readonly setRole: Procedure<"space.setRole", SetRoleInput, Member, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "PRECONDITION_FAILED">;
+    readonly setRole: Procedure<"space.setRole", SetRoleInput, Member, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "PRECONDITION_FAILED" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "last_owner" | "no_member" | "no_such_being" | "not_a_space" | "not_manager" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * A space's changes (updated, deleted) and membership (added, removed, role changed), live.
      *
@@ -1759,7 +1802,7 @@ export interface Client {
      *
      * `system.health`: a query.
      */
-    readonly health: Procedure<"system.health", HealthInput, Health, never>;
+    readonly health: Procedure<"system.health", HealthInput, Health, never, never>;
   };
 }
 
@@ -1767,49 +1810,52 @@ export interface Client {
 export const PROCEDURES = {
   "auth.me": { kind: "query", errors: ["UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: true },
   "being.create": { kind: "mutation", errors: ["CONFLICT", "FORBIDDEN", "NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: true },
-  "being.delete": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "PRECONDITION_FAILED", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: true },
+  "being.delete": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "PRECONDITION_FAILED", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "CONFLICT"], protected: true },
   "being.get": { kind: "query", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: false },
   "being.list": { kind: "query", errors: ["UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: false },
-  "being.update": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "BAD_REQUEST", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: true },
-  "intention.create": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: true },
+  "being.update": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "BAD_REQUEST", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "CONFLICT"], protected: true },
+  "intention.create": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "CONFLICT"], protected: true },
   "intention.list": { kind: "query", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: false },
   "intention.watch": { kind: "subscription", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "TOO_MANY_REQUESTS", "SERVICE_UNAVAILABLE"], protected: false },
-  "livekit.dispatchBot": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
-  "livekit.getJoinToken": { kind: "mutation", errors: ["UNAUTHORIZED", "NOT_FOUND", "BAD_REQUEST", "FORBIDDEN", "SERVICE_UNAVAILABLE"], protected: true },
-  "livekit.liftRevocation": { kind: "mutation", errors: ["UNAUTHORIZED", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE"], protected: true },
+  "livekit.dispatchBot": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "CONFLICT"], protected: true },
+  "livekit.getJoinToken": { kind: "mutation", errors: ["UNAUTHORIZED", "NOT_FOUND", "BAD_REQUEST", "FORBIDDEN", "SERVICE_UNAVAILABLE", "CONFLICT"], protected: true },
+  "livekit.liftRevocation": { kind: "mutation", errors: ["UNAUTHORIZED", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "CONFLICT"], protected: true },
   "livekit.listDispatches": { kind: "query", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
   "livekit.listParticipants": { kind: "query", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
   "livekit.listRecordings": { kind: "query", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
-  "livekit.muteTrack": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "PRECONDITION_FAILED"], protected: true },
-  "livekit.removeDispatch": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
-  "livekit.removeParticipant": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
-  "livekit.sendSystemMessage": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
-  "livekit.sendTestMessage": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
-  "livekit.startRecording": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
-  "livekit.stopRecording": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "PRECONDITION_FAILED"], protected: true },
-  "livekit.updateParticipant": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
-  "livekit.updateRoomMetadata": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
-  "media.createRoom": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
-  "media.deleteRoom": { kind: "mutation", errors: ["UNAUTHORIZED", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
-  "media.generateToken": { kind: "mutation", errors: ["UNAUTHORIZED", "FORBIDDEN", "SERVICE_UNAVAILABLE"], protected: true },
+  "livekit.muteTrack": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "PRECONDITION_FAILED", "CONFLICT"], protected: true },
+  "livekit.removeDispatch": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "CONFLICT"], protected: true },
+  "livekit.removeParticipant": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "CONFLICT"], protected: true },
+  "livekit.sendSystemMessage": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "CONFLICT"], protected: true },
+  "livekit.sendTestMessage": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "CONFLICT"], protected: true },
+  "livekit.startRecording": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "CONFLICT"], protected: true },
+  "livekit.stopRecording": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "PRECONDITION_FAILED", "CONFLICT"], protected: true },
+  "livekit.updateParticipant": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "CONFLICT"], protected: true },
+  "livekit.updateRoomMetadata": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "CONFLICT"], protected: true },
+  "media.createRoom": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "CONFLICT"], protected: true },
+  "media.deleteRoom": { kind: "mutation", errors: ["UNAUTHORIZED", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "CONFLICT"], protected: true },
+  "media.generateToken": { kind: "mutation", errors: ["UNAUTHORIZED", "FORBIDDEN", "SERVICE_UNAVAILABLE", "CONFLICT"], protected: true },
   "media.listRooms": { kind: "query", errors: ["UNAUTHORIZED", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
   "media.mediaUrl": { kind: "query", errors: ["UNAUTHORIZED", "FORBIDDEN"], protected: true },
-  "presence.join": { kind: "mutation", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TIMEOUT", "BAD_REQUEST", "TOO_MANY_REQUESTS"], protected: true },
-  "presence.leave": { kind: "mutation", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TIMEOUT"], protected: true },
+  "presence.join": { kind: "mutation", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TIMEOUT", "BAD_REQUEST", "TOO_MANY_REQUESTS", "CONFLICT"], protected: true },
+  "presence.leave": { kind: "mutation", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TIMEOUT", "CONFLICT"], protected: true },
   "presence.members": { kind: "query", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: false },
-  "presence.update": { kind: "mutation", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TIMEOUT"], protected: true },
+  "presence.update": { kind: "mutation", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TIMEOUT", "CONFLICT"], protected: true },
   "presence.watch": { kind: "subscription", errors: ["NOT_FOUND", "UNAUTHORIZED", "TOO_MANY_REQUESTS", "SERVICE_UNAVAILABLE"], protected: false },
-  "rpc.authenticate": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "TOO_MANY_REQUESTS", "SERVICE_UNAVAILABLE"], protected: false },
+  "rpc.authenticate": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "TOO_MANY_REQUESTS", "SERVICE_UNAVAILABLE", "CONFLICT"], protected: false },
   "rpc.discover": { kind: "query", errors: [], protected: false },
-  "rpc.unsubscribe": { kind: "mutation", errors: ["BAD_REQUEST"], protected: false },
+  "rpc.unsubscribe": { kind: "mutation", errors: ["BAD_REQUEST", "CONFLICT"], protected: false },
   "space.addMember": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "CONFLICT", "BAD_REQUEST"], protected: true },
   "space.members": { kind: "query", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: false },
-  "space.removeMember": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "PRECONDITION_FAILED"], protected: true },
-  "space.setRole": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "PRECONDITION_FAILED"], protected: true },
+  "space.removeMember": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "PRECONDITION_FAILED", "CONFLICT"], protected: true },
+  "space.setRole": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "PRECONDITION_FAILED", "CONFLICT"], protected: true },
   "space.watch": { kind: "subscription", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TOO_MANY_REQUESTS"], protected: false },
   "system.health": { kind: "query", errors: [], protected: false },
 } as const;
 PROCEDURES satisfies Record<keyof Procedures, ProcedureMeta>;
+
+/** The hash of the contract this client was made from: sent as `X-Contract-Hash`. */
+export const CONTRACT_HASH = "d5ead074c719d68c";
 
 /**
  * A client for this API: `await client.system.health()`.
@@ -1817,5 +1863,5 @@ PROCEDURES satisfies Record<keyof Procedures, ProcedureMeta>;
  * Calls made in the same tick go out as one JSON-RPC batch; see {@link ClientOptions}.
  */
 export function createClient(options: ClientOptions): Client & RawClient {
-  return buildClient<Client>(PROCEDURES, options);
+  return buildClient<Client>(PROCEDURES, options, CONTRACT_HASH);
 }

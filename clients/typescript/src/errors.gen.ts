@@ -55,11 +55,23 @@ export const CORE_ERRORS = [
   "TIMEOUT",
   "PAYLOAD_TOO_LARGE",
   "UNSUPPORTED_MEDIA_TYPE",
+  "TOO_MANY_REQUESTS",
+  "BAD_REQUEST",
 ] as const;
 CORE_ERRORS satisfies readonly ErrorCode[];
 
 /** A code any call may fail with (see {@link CORE_ERRORS}). */
 export type CoreErrorCode = (typeof CORE_ERRORS)[number];
+
+/** A `reason` any call may give (a refused token, a rate limit). */
+export type CoreReason =
+  | "bad_algorithm"
+  | "bad_signature"
+  | "invalid_token"
+  | "rate_limited"
+  | "token_expired"
+  | "token_predates_being"
+  | "unknown_being";
 
 /** `error.data`: the named code and what a client needs to act on it. */
 export interface ErrorData {
@@ -73,6 +85,7 @@ export interface ErrorData {
   issues?: Issue[];
   reason?: string;
   retryable?: boolean;
+  retryAfter?: number;
 }
 
 /** The JSON-RPC 2.0 error object. */

@@ -36,7 +36,7 @@ const BY_NUMBER = new Map<number, ErrorCode>(
  * {@link isRpcError}`(err, client.being.get)` to the codes that procedure
  * declares (plus those any call may fail with).
  */
-export class RpcError<C extends ErrorCode = ErrorCode> extends Error {
+export class RpcError<C extends ErrorCode = ErrorCode, R extends string = string> extends Error {
   override readonly name = "RpcError";
   /** The named code, e.g. `"NOT_FOUND"`. */
   readonly code: C;
@@ -51,11 +51,13 @@ export class RpcError<C extends ErrorCode = ErrorCode> extends Error {
   /** The procedure called, e.g. `"being.get"`. */
   readonly path: string | undefined;
   /** Why, in a word a program can test (when the server gives one). */
-  readonly reason: string | undefined;
+  readonly reason: R | undefined;
   /** Whether trying again later may succeed (when the server says). */
   readonly retryable: boolean | undefined;
-  /** The JSON-RPC `error.data` as received. */
-  readonly data: ErrorData;
+  /** Seconds to wait before trying again (when the server says). */
+  readonly retryAfter: number | undefined;
+  /** The JSON-RPC `error.data` as received; `reason` narrowed to the procedure's reasons. */
+  readonly data: Omit<ErrorData, "reason"> & { reason?: R };
 
   constructor(code: C, message: string, options: RpcErrorOptions = {}) {
     super(message);
@@ -67,10 +69,11 @@ export class RpcError<C extends ErrorCode = ErrorCode> extends Error {
     this.issues = data.issues ?? [];
     this.requestId = data.requestId ?? undefined;
     this.path = data.path ?? undefined;
-    this.reason = data.reason;
+    this.reason = data.reason as R | undefined;
     this.retryable = data.retryable;
+    this.retryAfter = data.retryAfter;
     const fields = Object.entries({ ...data, code, httpStatus: this.httpStatus });
-    this.data = Object.fromEntries(fields.filter(([, v]) => v !== undefined)) as unknown as ErrorData;
+    this.data = Object.fromEntries(fields.filter(([, v]) => v !== undefined)) as unknown as this["data"];
   }
 
   /** An `RpcError` from a JSON-RPC error object as it came off the wire. */

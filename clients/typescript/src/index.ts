@@ -3,10 +3,10 @@
  * `await client.system.health()`; every procedure typed end to end.
  */
 
-export { createClient, PROCEDURES } from "./contract.gen.js";
+export { CONTRACT_HASH, createClient, PROCEDURES } from "./contract.gen.js";
 export type * from "./contract.gen.js";
 export { CORE_ERRORS, ERROR_TABLE } from "./errors.gen.js";
-export type { CoreErrorCode, ErrorCode, ErrorData, ErrorObject, Issue } from "./errors.gen.js";
+export type { CoreErrorCode, CoreReason, ErrorCode, ErrorData, ErrorObject, Issue } from "./errors.gen.js";
 export { NetworkError, ResponseError, RpcError, isCoreError, isRpcError } from "./errors.js";
 export type { ErrorContext, ResponseProblem, RpcErrorOptions } from "./errors.js";
 export type {
@@ -32,6 +32,8 @@ export type {
   Procedure,
   ProcedureMeta,
   RawClient,
+  ReasonOf,
+  RetryOptions,
   TokenSource,
   Subscription,
 } from "./client.js";

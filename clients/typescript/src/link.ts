@@ -4,14 +4,24 @@
  * Like tRPC's httpBatchLink: calls queue until the current tick ends (or the
  * queue reaches `maxSize`), then go out as one JSON-RPC batch; each call still
  * resolves or rejects on its own, matched to its answer by id.
+ *
+ * Safe retries: a call that got no answer, or a retryable error, goes back into the
+ * queue after a backoff with jitter (at least the server's `retryAfter`), with the
+ * same id, params and idempotency key, if it is a query or a mutation with a key.
  */
 
-import type { CallOptions, ClientOptions } from "./client.js";
+import type { CallOptions, ClientOptions, RetryOptions } from "./client.js";
 import { NetworkError, ResponseError, RpcError } from "./errors.js";
 import { headerRecord, platform } from "./platform.js";
 import type { AbortSignalLike, FetchLike, FetchResponse, PlatformAbortSignal } from "./platform.js";
 
 const DEFAULT_MAX_BATCH = 50;
+interface Retry {
+  readonly attempts: number;
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+}
+const DEFAULT_RETRY: Retry = { attempts: 3, baseDelayMs: 200, maxDelayMs: 5000 };
 
 interface Call {
   readonly id: number;
@@ -20,8 +30,13 @@ interface Call {
   readonly resolve: (value: unknown) => void;
   readonly reject: (reason: unknown) => void;
   readonly signal: AbortSignalLike | undefined;
+  readonly kind: "query" | "mutation";
+  /** Sent as `Idempotency-Key`: the same on every try. */
+  readonly key: string | undefined;
+  readonly timeout: number | undefined;
   onAbort?: () => void;
   done: boolean;
+  tries: number;
 }
 
 /** Sends calls to one JSON-RPC endpoint. */
@@ -30,33 +45,87 @@ export class HttpLink {
   readonly #options: ClientOptions;
   readonly #fetch: FetchLike;
   readonly #maxSize: number;
+  readonly #retry: Retry;
+  readonly #contractHash: string | undefined;
   #queue: Call[] = [];
   #timer: unknown;
   #nextId = 1;
 
-  constructor(options: ClientOptions) {
+  constructor(options: ClientOptions, contractHash?: string) {
     this.#url = typeof options.url === "string" ? options.url : options.url.href;
     this.#options = options;
     // Never call the platform's fetch as a method of another object ("Illegal invocation").
     this.#fetch = options.fetch ?? ((input, init) => platform.fetch(input, init));
     const batch = options.batch ?? {};
     this.#maxSize = batch === false ? 1 : Math.max(1, Math.floor(batch.maxSize ?? DEFAULT_MAX_BATCH));
+    const retry: RetryOptions = options.retry === false ? { attempts: 1 } : (options.retry ?? {});
+    this.#retry = {
+      attempts: Math.max(1, Math.floor(retry.attempts ?? DEFAULT_RETRY.attempts)),
+      baseDelayMs: retry.baseDelayMs ?? DEFAULT_RETRY.baseDelayMs,
+      maxDelayMs: retry.maxDelayMs ?? DEFAULT_RETRY.maxDelayMs,
+    };
+    this.#contractHash = contractHash;
   }
 
   /** Calls `method` with `params` (by name); resolves with its result. */
-  call(method: string, params: unknown, options: CallOptions = {}): Promise<unknown> {
+  call(
+    method: string,
+    params: unknown,
+    options: CallOptions = {},
+    kind: "query" | "mutation" = "mutation",
+  ): Promise<unknown> {
     const { signal } = options;
     if (signal?.aborted) return Promise.reject(signal.reason);
+    const keyed = kind === "mutation" && (options.idempotencyKey !== undefined || this.#options.idempotencyKeys !== false);
+    const key = keyed ? (options.idempotencyKey ?? newKey()) : undefined;
+    const timeout = options.timeout ?? this.#options.timeout;
     return new Promise((resolve, reject) => {
-      const call: Call = { id: this.#nextId++, method, params, resolve, reject, signal, done: false };
+      const id = this.#nextId++;
+      const call: Call = { id, method, params, resolve, reject, signal, kind, key, timeout, done: false, tries: 0 };
       if (signal !== undefined) {
         call.onAbort = () => this.#abort(call);
         signal.addEventListener("abort", call.onAbort, { once: true });
       }
-      this.#queue.push(call);
-      if (this.#queue.length >= this.#maxSize) this.#flush();
-      else this.#timer ??= platform.setTimeout(() => this.#flush(), 0);
+      this.#enqueue(call);
     });
+  }
+
+  #enqueue(call: Call): void {
+    call.tries += 1;
+    this.#queue.push(call);
+    if (this.#queue.length >= this.#maxSize) this.#flush();
+    else this.#timer ??= platform.setTimeout(() => this.#flush(), 0);
+  }
+
+  /** Rejects `call` with `error`, or queues it again when it may safely be retried. */
+  #fail(call: Call, error: unknown): void {
+    if (call.done) return;
+    const safe = call.kind === "query" || call.key !== undefined;
+    const wait = safe && call.tries < this.#retry.attempts ? this.#backoff(call, error) : undefined;
+    if (wait === undefined) {
+      settle(call, () => call.reject(error));
+      return;
+    }
+    platform.setTimeout(() => {
+      if (!call.done) this.#enqueue(call);
+    }, wait);
+  }
+
+  /** How long to wait before trying `call` again after `error`; undefined: do not. */
+  #backoff(call: Call, error: unknown): number | undefined {
+    let floor = 0;
+    if (error instanceof RpcError) {
+      if (error.retryable !== true) return undefined;
+      floor = (error.data.retryAfter ?? 0) * 1000;
+    } else if (error instanceof ResponseError) {
+      if (error.status !== 429 && error.status < 500) return undefined;
+    } else if (!(error instanceof NetworkError)) {
+      return undefined;
+    }
+    const { baseDelayMs, maxDelayMs } = this.#retry;
+    const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** (call.tries - 1));
+    const jittered = ceiling / 2 + Math.random() * (ceiling / 2); // "equal jitter"
+    return Math.max(floor, jittered);
   }
 
   #abort(call: Call): void {
@@ -69,7 +138,10 @@ export class HttpLink {
     this.#timer = undefined;
     const calls = this.#queue;
     this.#queue = [];
-    if (calls.length > 0) void this.#send(calls);
+    // A key covers a whole HTTP request: each mutation with one goes alone.
+    const shared = calls.filter((c) => c.key === undefined);
+    for (const c of calls) if (c.key !== undefined) void this.#send([c]);
+    if (shared.length > 0) void this.#send(shared);
   }
 
   async #send(calls: Call[]): Promise<void> {
@@ -83,9 +155,9 @@ export class HttpLink {
       const text = await response.text().catch((cause: unknown) => {
         throw new NetworkError(this.#url, paths(calls), cause);
       });
-      deliver(calls, response, text);
+      deliver(calls, response, text, (c, error) => this.#fail(c, error));
     } catch (error) {
-      if (!controller.signal.aborted) for (const c of calls) settle(c, () => c.reject(error));
+      if (!controller.signal.aborted) for (const c of calls) this.#fail(c, error);
     } finally {
       for (const c of calls) c.signal?.removeEventListener("abort", cancel);
     }
@@ -100,8 +172,13 @@ export class HttpLink {
     headers["accept"] = "application/json";
     const token = await resolve(this.#options.token);
     if (token) headers["authorization"] = `Bearer ${token}`;
+    if (this.#contractHash !== undefined) headers["x-contract-hash"] = this.#contractHash;
     const live = calls.filter((c) => !c.done);
     if (live.length === 0) return undefined;
+    const key = live.length === 1 ? live[0]?.key : undefined;
+    if (key !== undefined) headers["idempotency-key"] = key;
+    const deadlines = live.flatMap((c) => (c.timeout === undefined ? [] : [c.timeout]));
+    if (deadlines.length > 0) headers["x-timeout-ms"] = String(Math.max(1, Math.ceil(Math.min(...deadlines))));
     const envelopes = live.map((c) => ({ jsonrpc: "2.0", method: c.method, params: c.params ?? {}, id: c.id }));
     const body = JSON.stringify(envelopes.length === 1 ? envelopes[0] : envelopes);
     try {
@@ -114,12 +191,17 @@ export class HttpLink {
 }
 
 /** Hands each call its answer; a request-wide error (id null) goes to every call left. */
-function deliver(calls: Call[], response: FetchResponse, text: string): void {
+function deliver(
+  calls: Call[],
+  response: FetchResponse,
+  text: string,
+  fail: (call: Call, error: unknown) => void,
+): void {
   let payload: unknown;
   try {
     payload = JSON.parse(text);
   } catch {
-    for (const c of calls) settle(c, () => c.reject(new ResponseError("not-json", response, text, c.method)));
+    for (const c of calls) fail(c, new ResponseError("not-json", response, text, c.method));
     return;
   }
   const entries: unknown[] = Array.isArray(payload) ? payload : [payload];
@@ -138,7 +220,7 @@ function deliver(calls: Call[], response: FetchResponse, text: string): void {
       continue;
     }
     waiting.delete(call.id);
-    if ("error" in entry) settle(call, () => call.reject(RpcError.fromWire(entry.error, context(call.method))));
+    if ("error" in entry) fail(call, RpcError.fromWire(entry.error, context(call.method)));
     else settle(call, () => call.resolve(entry.result));
   }
   for (const c of waiting.values()) {
@@ -147,8 +229,16 @@ function deliver(calls: Call[], response: FetchResponse, text: string): void {
       shared !== undefined
         ? RpcError.fromWire(shared, context(c.method))
         : new ResponseError(problem, response, text, c.method);
-    settle(c, () => c.reject(error));
+    fail(c, error);
   }
+}
+
+/** A fresh idempotency key: a random UUID where the platform has one. */
+function newKey(): string {
+  const uuid = platform.crypto?.randomUUID?.();
+  if (uuid !== undefined) return uuid;
+  const part = () => Math.random().toString(36).slice(2, 10);
+  return `${Date.now().toString(36)}-${part()}${part()}${part()}`;
 }
 
 type Answer = { jsonrpc: "2.0"; id: unknown } & ({ result: unknown } | { error: unknown });

@@ -53,6 +53,7 @@ interface Globals {
   AbortController: new () => { readonly signal: PlatformAbortSignal & AbortSignalLike; abort(): void };
   setTimeout(callback: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
+  crypto?: { randomUUID?: () => string };
 }
 
 /** The platform's globals, typed by the shapes above (read when used, so they can be replaced). */

@@ -25,6 +25,28 @@ export async function real(): Promise<void> {
   void [status, same, doc];
 }
 
+export async function reasons(): Promise<string> {
+  try {
+    await client.space.setRole({ spaceId: "@demo-space", beingId: "@bob", role: "member" });
+  } catch (err) {
+    if (isRpcError(err, client.space.setRole)) {
+      // narrowed: the reasons space.setRole declares, and those of any call
+      const reason: "last_owner" | "not_manager" | "in_progress" | "rate_limited" | undefined =
+        err.data.reason === "last_owner" || err.data.reason === "not_manager" ? err.data.reason
+        : err.data.reason === "in_progress" || err.data.reason === "rate_limited" ? err.data.reason
+        : undefined;
+      // @ts-expect-error space.setRole never gives "revoked" (livekit.getJoinToken does)
+      if (err.data.reason === "revoked") return "never";
+      // @ts-expect-error nor a made-up word
+      if (err.reason === "whatever") return "never";
+      const wait: number | undefined = err.data.retryAfter;
+      return `${reason ?? ""} ${wait ?? 0}`;
+    }
+    if (isRpcError(err, client.livekit.getJoinToken) && err.data.reason === "revoked") return "revoked";
+  }
+  return "";
+}
+
 export async function namespaces(cursor: string | undefined): Promise<void> {
   const join: JoinToken = await client.livekit.getJoinToken({ roomBeingId: "@demo-space" });
   await client.livekit.getJoinToken({ roomBeingId: "@demo-space", ttlSeconds: 600, device: null });

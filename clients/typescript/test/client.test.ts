@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { NetworkError, ResponseError, RpcError, createClient, isRpcError } from "../src/index.js";
+import { CONTRACT_HASH, NetworkError, ResponseError, RpcError, createClient, isRpcError } from "../src/index.js";
 import type { ClientOptions, FetchLike } from "../src/index.js";
 
 const url = process.env["ROOMRPC_URL"] ?? assert.fail("ROOMRPC_URL is not set");
@@ -76,9 +76,16 @@ describe("calls", () => {
     };
     const headers = { "content-type": "text/plain", Authorization: "Bearer nobody", "X-App": "demo" };
     const client = createClient({ url, fetch, headers, token: "user:@alice" });
-    assert.equal((await client.zoo.add({ name: "max", kind: "dog" })).id, "@max");
+    assert.equal((await client.zoo.add({ name: "max", kind: "dog" }, { idempotencyKey: "k-1" })).id, "@max");
     assert.deepEqual(seen, [
-      { "content-type": "application/json", authorization: "Bearer user:@alice", "x-app": "demo", accept: "application/json" },
+      {
+        "content-type": "application/json",
+        authorization: "Bearer user:@alice",
+        "x-app": "demo",
+        accept: "application/json",
+        "x-contract-hash": CONTRACT_HASH,
+        "idempotency-key": "k-1",
+      },
     ]);
   });
 

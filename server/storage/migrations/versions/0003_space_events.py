@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
-down_revision = "0003_revocation_rank"  # after main's; revision id kept: others revise it
+down_revision = "0003_revocation_rank"
 branch_labels = None
 depends_on = None
 

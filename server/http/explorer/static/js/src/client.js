@@ -3,14 +3,14 @@
 import { CORE_ERRORS } from "./errors.gen.js";
 import { HttpLink } from "./link.js";
 /** Builds the namespaces of a generated client (the generated `createClient` calls this). */
-export function buildClient(table, options) {
-    const link = new HttpLink(options);
+export function buildClient(table, options, contractHash) {
+    const link = new HttpLink(options, contractHash);
     const root = {
-        $call: (method, params, call) => link.call(method, params, call),
+        $call: (method, params, call) => link.call(method, params, call, overHttp(table[method]?.kind ?? "mutation")),
     };
     const spaces = {};
     for (const [path, meta] of Object.entries(table)) {
-        const fn = (input, call) => link.call(path, input, call);
+        const fn = (input, call) => link.call(path, input, call, overHttp(meta.kind));
         Object.defineProperty(fn, "name", { value: path });
         Object.assign(fn, {
             path,
@@ -29,4 +29,8 @@ export function buildClient(table, options) {
     for (const [name, space] of Object.entries(spaces))
         root[name] = Object.freeze(space);
     return Object.freeze(root);
+}
+/** How a call goes over HTTP: a subscription is refused there (BAD_REQUEST says how to subscribe). */
+function overHttp(kind) {
+    return kind === "mutation" ? "mutation" : "query";
 }

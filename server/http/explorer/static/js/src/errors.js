@@ -32,7 +32,9 @@ export class RpcError extends Error {
     reason;
     /** Whether trying again later may succeed (when the server says). */
     retryable;
-    /** The JSON-RPC `error.data` as received. */
+    /** Seconds to wait before trying again (when the server says). */
+    retryAfter;
+    /** The JSON-RPC `error.data` as received; `reason` narrowed to the procedure's reasons. */
     data;
     constructor(code, message, options = {}) {
         super(message);
@@ -46,6 +48,7 @@ export class RpcError extends Error {
         this.path = data.path ?? undefined;
         this.reason = data.reason;
         this.retryable = data.retryable;
+        this.retryAfter = data.retryAfter;
         const fields = Object.entries({ ...data, code, httpStatus: this.httpStatus });
         this.data = Object.fromEntries(fields.filter(([, v]) => v !== undefined));
     }
