@@ -1,7 +1,7 @@
 """LiveKit: recordings (Egress) as its webhooks report them, and reconcile leases.
 
 Revision ID: 0003_recordings
-Revises: 0003_presence
+Revises: 0003_presence, 0004_idempotency
 Create Date: 2026-11-30
 """
 
@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003_recordings"
-down_revision = "0003_presence"  # after presence_sessions (live-presence)
+# After presence_sessions and main's idempotency keys, joining the two lines into one head.
+down_revision = ("0003_presence", "0004_idempotency")
 branch_labels = None
 depends_on = None
 
