@@ -40,7 +40,6 @@ def _dispatcher(limits: bool) -> Any:
     import schema
     from bench.__main__ import AddInput, add
     from server.procedures import ROUTERS
-    from server.procedures._presence import PresenceKeeper
     from server.procedures.deps import Deps
     from server.ratelimit import RateLimits
     from server.rpc import (
@@ -71,7 +70,7 @@ def _dispatcher(limits: bool) -> Any:
 
     return Dispatcher(
         procedures,
-        deps=Deps(settings=settings, presence=PresenceKeeper(settings)),
+        deps=Deps(settings=settings),
         resolve_principal=nobody,
         call_timeout=30,
         max_batch=100,

@@ -149,7 +149,11 @@ members = query(
     "Who is in a space now, each being once with its sessions, in the order they arrived "
     "(whoever may see the space).",
     errors=(*_ROOM_ERRORS, "TOO_MANY_REQUESTS"),
-    reasons=_MEMBERS_REASONS,
+    reasons={
+        **media_reasons(("SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS")),
+        "NOT_FOUND": ("no_such_being", "not_a_space"),
+        "UNAUTHORIZED": ("anonymous",),
+    },
 )
 
 join = mutation(
@@ -231,5 +235,8 @@ watch: Procedure[PresenceWatchInput, Feed[PresenceEvent]] = subscription(
     "Who is in a space, live: a snapshot first (and again after a resume or a lost "
     "listener), then each being's join, leave and update.",
     errors=("NOT_FOUND", "UNAUTHORIZED", "TOO_MANY_REQUESTS", "SERVICE_UNAVAILABLE"),
-    reasons={"NOT_FOUND": ("no_such_being", "not_a_space")},
+    reasons={
+        "NOT_FOUND": ("no_such_being", "not_a_space"),
+        "TOO_MANY_REQUESTS": ("slow_consumer",),
+    },
 )

@@ -32,7 +32,6 @@ from server.http.webhook import add_webhook
 from server.livekit import LiveKit
 from server.observe import Metrics
 from server.procedures import ROUTERS
-from server.procedures._presence import PresenceKeeper
 from server.procedures.deps import Deps
 from server.procedures.jsonrpc_examples import router as examples_router
 from server.ratelimit import RateLimits
@@ -95,7 +94,7 @@ def create_app(
         contract += jsonrpc_examples.CONTRACT
         routers = (*routers, examples_router)
     livekit = LiveKit.from_settings(settings)  # None: media is off
-    deps = Deps(settings=settings, presence=PresenceKeeper(settings), livekit=livekit)
+    deps = Deps(settings=settings, livekit=livekit)
     metrics = Metrics()
     if livekit is not None and settings.metrics:
         livekit.rooms.metrics = metrics

@@ -20,7 +20,6 @@ class Deps:
     """The application's handles, built once at start-up and shared by every call."""
 
     settings: Settings
-    presence: PresenceKeeper  # this instance's sockets' presence sessions
     # LiveKit: None when media is off (see server.livekit.require_media).
     livekit: LiveKit | None = None
     # --- storage: opened and closed by the app's cleanup_ctx ---
@@ -28,6 +27,12 @@ class Deps:
     # --- live: the event bus, opened with storage ---
     opened_bus: Bus | None = None
     shared: SharedReads = field(default_factory=SharedReads)
+
+    # --- presence: this instance's sockets' sessions, built from the settings ---
+    presence: PresenceKeeper = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.presence = PresenceKeeper(self.settings)
 
     @property
     def storage(self) -> Storage:

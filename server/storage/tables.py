@@ -147,27 +147,19 @@ revocations = sa.Table(
     sa.Column("rank", sa.SmallInteger(), nullable=False),  # the setter's (domain.rooms.RANKS)
 )
 
-recordings = sa.Table(
-    "recordings",
+# --- safe retries: the answers of requests sent with an Idempotency-Key ---
+idempotency_keys = sa.Table(
+    "idempotency_keys",
     metadata,
-    sa.Column("egress_id", sa.String(64), primary_key=True),
-    sa.Column("room_id", ROOM_ID, nullable=False),
-    sa.Column("started_by", BEING_ID),  # null: started elsewhere, known from its webhooks
-    sa.Column("status", sa.String(32), nullable=False),  # EgressStatus, e.g. EGRESS_ACTIVE
-    sa.Column("files", sa.JSON(), nullable=False),  # [{"filename", "location", "size", ...}]
-    sa.Column("error", sa.String(1024), nullable=False),
-    sa.Column("started_at", UtcDateTime()),
-    sa.Column("ended_at", UtcDateTime()),
-    sa.Column("updated_ns", sa.BigInteger(), nullable=False),  # orders reports: newer wins
-    sa.Index("ix_recordings_room", "room_id", "started_at"),
-)
-
-reconcile_leases = sa.Table(
-    "reconcile_leases",
-    metadata,
-    sa.Column("room_id", ROOM_ID, primary_key=True),
-    sa.Column("holder", sa.String(64), nullable=False),  # the instance reconciling the room
-    sa.Column("until", UtcDateTime(), nullable=False),
+    sa.Column("scope", sa.String(200), primary_key=True),  # a being id, or ip:<address>
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("digest", sa.LargeBinary(32), nullable=False),  # SHA-256 of the request body
+    sa.Column("status", sa.Integer()),  # the answer's HTTP status; NULL while it runs
+    sa.Column("body", sa.LargeBinary()),  # the answer; NULL for none, or not kept
+    sa.Column("kept", sa.Boolean(), nullable=False),  # false: too large to keep
+    sa.Column("started_at", UtcDateTime(), nullable=False),
+    sa.Column("expires_at", UtcDateTime(), nullable=False),
+    sa.Index("ix_idempotency_keys_expires_at", "expires_at"),
 )
 
 # --- Presence of our own: one row per socket session (LiveKit's stay in ``presence``) ---
@@ -193,17 +185,26 @@ presence_sessions = sa.Table(
     sa.Index("ix_presence_sessions_being_id", "being_id"),
 )
 
-# --- safe retries: the answers of requests sent with an Idempotency-Key ---
-idempotency_keys = sa.Table(
-    "idempotency_keys",
+
+recordings = sa.Table(
+    "recordings",
     metadata,
-    sa.Column("scope", sa.String(200), primary_key=True),  # a being id, or ip:<address>
-    sa.Column("key", sa.String(255), primary_key=True),
-    sa.Column("digest", sa.LargeBinary(32), nullable=False),  # SHA-256 of the request body
-    sa.Column("status", sa.Integer()),  # the answer's HTTP status; NULL while it runs
-    sa.Column("body", sa.LargeBinary()),  # the answer; NULL for none, or not kept
-    sa.Column("kept", sa.Boolean(), nullable=False),  # false: too large to keep
-    sa.Column("started_at", UtcDateTime(), nullable=False),
-    sa.Column("expires_at", UtcDateTime(), nullable=False),
-    sa.Index("ix_idempotency_keys_expires_at", "expires_at"),
+    sa.Column("egress_id", sa.String(64), primary_key=True),
+    sa.Column("room_id", ROOM_ID, nullable=False),
+    sa.Column("started_by", BEING_ID),  # null: started elsewhere, known from its webhooks
+    sa.Column("status", sa.String(32), nullable=False),  # EgressStatus, e.g. EGRESS_ACTIVE
+    sa.Column("files", sa.JSON(), nullable=False),  # [{"filename", "location", "size", ...}]
+    sa.Column("error", sa.String(1024), nullable=False),
+    sa.Column("started_at", UtcDateTime()),
+    sa.Column("ended_at", UtcDateTime()),
+    sa.Column("updated_ns", sa.BigInteger(), nullable=False),  # orders reports: newer wins
+    sa.Index("ix_recordings_room", "room_id", "started_at"),
+)
+
+reconcile_leases = sa.Table(
+    "reconcile_leases",
+    metadata,
+    sa.Column("room_id", ROOM_ID, primary_key=True),
+    sa.Column("holder", sa.String(64), nullable=False),  # the instance reconciling the room
+    sa.Column("until", UtcDateTime(), nullable=False),
 )

@@ -1,7 +1,7 @@
 """Presence of our own: one row per socket session, held by an instance until it expires.
 
 Revision ID: 0003_presence
-Revises: 0003
+Revises: 0004_idempotency
 Create Date: 2026-11-30
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003_presence"
-down_revision = "0003"  # space_events
+down_revision = "0004_idempotency"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """LiveKit: recordings (Egress) as its webhooks report them, and reconcile leases.
 
 Revision ID: 0003_recordings
-Revises: 0003_presence, 0004_idempotency
+Revises: 0003_presence
 Create Date: 2026-11-30
 """
 
@@ -11,8 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003_recordings"
-# After presence_sessions and main's idempotency keys, joining the two lines into one head.
-down_revision = ("0003_presence", "0004_idempotency")
+down_revision = "0003_presence"  # the last of main's chain
 branch_labels = None
 depends_on = None
 
