@@ -17,6 +17,9 @@ __all__ = [
     "memberships",
     "metadata",
     "presence",
+    "presence_sessions",
+    "reconcile_leases",
+    "recordings",
     "revocations",
     "space_events",
     "webhook_events",
@@ -157,4 +160,51 @@ idempotency_keys = sa.Table(
     sa.Column("started_at", UtcDateTime(), nullable=False),
     sa.Column("expires_at", UtcDateTime(), nullable=False),
     sa.Index("ix_idempotency_keys_expires_at", "expires_at"),
+)
+
+# --- Presence of our own: one row per socket session (LiveKit's stay in ``presence``) ---
+presence_sessions = sa.Table(
+    "presence_sessions",
+    metadata,
+    sa.Column(
+        "room_id", BEING_ID, sa.ForeignKey("beings.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column(
+        "being_id", BEING_ID, sa.ForeignKey("beings.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("device", sa.String(32), primary_key=True),  # "" when joined without one
+    sa.Column("status", sa.String(8), nullable=False),
+    sa.Column("custom_status", sa.String(100)),
+    sa.Column("since", UtcDateTime(), nullable=False),
+    sa.Column("instance_id", sa.String(64), nullable=False),  # the server that holds it
+    sa.Column("connected", sa.Boolean(), nullable=False),  # false: in its grace period
+    sa.Column("expires_at", UtcDateTime(), nullable=False),
+    sa.CheckConstraint("status IN ('online', 'away', 'busy')", name="ck_presence_sessions_status"),
+    sa.Index("ix_presence_sessions_expires_at", "expires_at"),
+    sa.Index("ix_presence_sessions_instance_id", "instance_id"),
+    sa.Index("ix_presence_sessions_being_id", "being_id"),
+)
+
+
+recordings = sa.Table(
+    "recordings",
+    metadata,
+    sa.Column("egress_id", sa.String(64), primary_key=True),
+    sa.Column("room_id", ROOM_ID, nullable=False),
+    sa.Column("started_by", BEING_ID),  # null: started elsewhere, known from its webhooks
+    sa.Column("status", sa.String(32), nullable=False),  # EgressStatus, e.g. EGRESS_ACTIVE
+    sa.Column("files", sa.JSON(), nullable=False),  # [{"filename", "location", "size", ...}]
+    sa.Column("error", sa.String(1024), nullable=False),
+    sa.Column("started_at", UtcDateTime()),
+    sa.Column("ended_at", UtcDateTime()),
+    sa.Column("updated_ns", sa.BigInteger(), nullable=False),  # orders reports: newer wins
+    sa.Index("ix_recordings_room", "room_id", "started_at"),
+)
+
+reconcile_leases = sa.Table(
+    "reconcile_leases",
+    metadata,
+    sa.Column("room_id", ROOM_ID, primary_key=True),
+    sa.Column("holder", sa.String(64), nullable=False),  # the instance reconciling the room
+    sa.Column("until", UtcDateTime(), nullable=False),
 )
