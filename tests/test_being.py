@@ -86,6 +86,7 @@ async def test_list_limit_and_cursor_are_checked(world: Api) -> None:
         ({"limit": 101}, "$.limit"),
         ({"limit": 0}, "$.limit"),
         ({"cursor": "not-ours"}, "$.cursor"),
+        ({"cursor": "é😀"}, "$.cursor"),  # not ASCII: not base64 at all
         ({"type": "robot"}, "$.type"),
     ):
         error = await world.error("being.list", params, as_="@member")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 from datetime import UTC, datetime
 
 from schema.being import Being
@@ -62,7 +61,7 @@ def decode_cursor(cursor: str | None, path: str = "$.cursor") -> str | None:
         return None
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # binascii.Error, UnicodeDecodeError, and a cursor that is not ASCII
         raw = ""
     if not raw.startswith("@") or len(raw) > 64:
         issue = Issue(path=path, message="Not a cursor this server handed out")
