@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003_recordings"
-down_revision = "0003_presence"  # the last of main's chain
+down_revision = "0003_presence"
 branch_labels = None
 depends_on = None
 
