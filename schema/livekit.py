@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from schema._base import Base
+from schema._base import INT64_MAX, Base
 from schema._procedure import mutation, query
 from schema.being import BeingId
 from schema.errors import ErrorName
@@ -333,8 +333,8 @@ class RecordingFile(Base, omit_defaults=True):
 
     filename: str
     location: str = ""
-    size: int = 0
-    duration_ms: int = 0
+    size: Annotated[int, msgspec.Meta(ge=0, le=INT64_MAX)] = 0  # bytes
+    duration_ms: Annotated[int, msgspec.Meta(ge=0, le=INT64_MAX)] = 0
 
 
 class Recording(Base):

@@ -643,13 +643,13 @@ export interface RecordingFile {
   /** @defaultValue `""` */
   location?: string;
   /**
-   * Integer.
+   * Integer, ≥ 0, ≤ 9223372036854775807.
    *
    * @defaultValue `0`
    */
   size?: number;
   /**
-   * Integer.
+   * Integer, ≥ 0, ≤ 9223372036854775807.
    *
    * @defaultValue `0`
    */
@@ -1855,7 +1855,7 @@ export const PROCEDURES = {
 PROCEDURES satisfies Record<keyof Procedures, ProcedureMeta>;
 
 /** The hash of the contract this client was made from: sent as `X-Contract-Hash`. */
-export const CONTRACT_HASH = "2daf014ae7389a49";
+export const CONTRACT_HASH = "31bda6fb0e1590d2";
 
 /**
  * A client for this API: `await client.system.health()`.
