@@ -140,7 +140,7 @@ def create_app(
     app[CLIENT_CONTRACTS] = contracts
     if limits is not None and not limits.synchronous:
         app[READY_CHECKS]["rate_limits"] = limits.ping
-    live = app[LIVE] = Live(settings)
+    live = app[LIVE] = Live(settings, limits=limits, metrics=metrics if settings.metrics else None)
     handler = rpc_handler(
         dispatcher,  # type: ignore[arg-type]
         settings,

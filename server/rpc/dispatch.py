@@ -46,6 +46,7 @@ Resolved = tuple[Principal | None, RpcError | None]
 _ANONYMOUS: Resolved = (None, None)
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces
 _REPLAYED = {"Idempotent-Replayed": "true"}
+_UNANSWERABLE = RpcError("BAD_REQUEST", "A subscription needs an id: its answer names it")
 
 
 Id = msgspec.Raw | None  # raw JSON: a string, a number or null; None: not known
@@ -424,6 +425,8 @@ class Dispatcher(Generic[D]):
                 raise RpcError("METHOD_NOT_FOUND")  # the spec's exact message; data.path names it
             if limited is not None:
                 raise _too_many(limited)
+            if rid is msgspec.UNSET and proc.spec.kind == "subscription":
+                raise _UNANSWERABLE  # nobody could hear its events: nothing starts
             params = proc.params.decode(None if raw is msgspec.UNSET else raw)
             ctx = Context(request_id, self._deps, principal, method, connection)
             coro = proc.run(ctx, params)
