@@ -155,6 +155,9 @@ watch = subscription(
     WatchSpaceInput,
     SpaceEvent,
     "A space's changes (updated, deleted) and membership (added, removed, role changed), live.",
-    errors=(*_ERRORS, "TOO_MANY_REQUESTS"),
-    reasons={"NOT_FOUND": ("deleted", "no_such_being", "not_a_space")},
+    errors=(*_ERRORS, "TOO_MANY_REQUESTS", "PRECONDITION_FAILED"),
+    reasons={
+        "NOT_FOUND": ("deleted", "no_such_being", "not_a_space"),
+        "PRECONDITION_FAILED": ("history_gone",),
+    },
 )

@@ -146,6 +146,12 @@ async def set_role(ctx: AuthedCtx, params: space.SetRoleInput) -> space.Member:
 
 
 _PAGE = 100
+_HISTORY_GONE = RpcError(
+    "PRECONDITION_FAILED",
+    "The events after lastEventId are no longer kept: read the space again, "
+    "then subscribe without lastEventId",
+    reason="history_gone",
+)
 _RECHECK = frozenset({"updated", "memberRemoved", "roleChanged"})  # may change who reads
 
 
@@ -162,6 +168,8 @@ async def watch(ctx: Ctx, params: space.WatchSpaceInput) -> Feed[space.SpaceEven
             await find_space(conn, params.space_id, ctx.principal)
             if after is None:  # only what happens from now on
                 after = await space_events.last_id(conn, params.space_id)
+            elif after and not await space_events.kept(conn, params.space_id, after):
+                raise _HISTORY_GONE
     except BaseException:
         listening.close()
         raise

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from schema.space import SpaceEvent, SpaceEventType
 from server.storage.tables import space_events
 
-__all__ = ["after", "insert", "last_id"]
+__all__ = ["after", "insert", "kept", "last_id", "prune"]
 
 
 def _event(row: Any) -> tuple[int, SpaceEvent]:
@@ -64,3 +64,22 @@ async def last_id(conn: AsyncConnection, space_id: str) -> int:
     """The id of the space's newest event (0 when none)."""
     query = sa.select(sa.func.max(space_events.c.id)).where(space_events.c.space_id == space_id)
     return int((await conn.execute(query)).scalar() or 0)
+
+
+async def kept(conn: AsyncConnection, space_id: str, event_id: int) -> bool:
+    """Whether the space's event ``event_id`` is still a row (not pruned): a resume point."""
+    query = sa.select(space_events.c.id).where(
+        space_events.c.id == event_id, space_events.c.space_id == space_id
+    )
+    return (await conn.execute(query)).first() is not None
+
+
+async def prune(conn: AsyncConnection, before: datetime) -> int:
+    """Delete events older than ``before``, except each space's newest (a quiet space's
+    subscribers resume from it); how many went."""
+    newest = sa.select(sa.func.max(space_events.c.id)).group_by(space_events.c.space_id)
+    statement = space_events.delete().where(
+        space_events.c.created_at < before, space_events.c.id.not_in(newest)
+    )
+    result = await conn.execute(statement)
+    return int(result.rowcount or 0)

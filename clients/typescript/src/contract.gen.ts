@@ -1059,8 +1059,8 @@ export interface Procedures {
   "space.watch": {
     input: WatchSpaceInput;
     output: Subscribed;
-    errors: "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TOO_MANY_REQUESTS";
-    reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "deleted" | "invalid_token" | "no_such_being" | "not_a_space" | "rate_limited" | "rebound" | "shutting_down" | "slow_consumer" | "sockets_per_being" | "subscriptions_per_socket" | "token_expired" | "token_predates_being" | "unknown_being";
+    errors: "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TOO_MANY_REQUESTS" | "PRECONDITION_FAILED";
+    reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "deleted" | "history_gone" | "invalid_token" | "no_such_being" | "not_a_space" | "rate_limited" | "rebound" | "shutting_down" | "slow_consumer" | "sockets_per_being" | "subscriptions_per_socket" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "subscription";
     protected: false;
     event: SpaceEvent;
@@ -1339,9 +1339,9 @@ export interface Client {
      * A space's changes (updated, deleted) and membership (added, removed, role changed), live.
      *
      * `space.watch`: a subscription.
-     * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `TOO_MANY_REQUESTS`.
+     * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `TOO_MANY_REQUESTS`, `PRECONDITION_FAILED`.
      */
-    readonly watch: Subscription<"space.watch", WatchSpaceInput, SpaceEvent, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TOO_MANY_REQUESTS">;
+    readonly watch: Subscription<"space.watch", WatchSpaceInput, SpaceEvent, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TOO_MANY_REQUESTS" | "PRECONDITION_FAILED">;
   };
   /** The `system` namespace: the server's own health. */
   readonly system: {
@@ -1387,13 +1387,13 @@ export const PROCEDURES = {
   "space.members": { kind: "query", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: false },
   "space.removeMember": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "PRECONDITION_FAILED", "CONFLICT"], protected: true },
   "space.setRole": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "PRECONDITION_FAILED", "CONFLICT"], protected: true },
-  "space.watch": { kind: "subscription", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TOO_MANY_REQUESTS"], protected: false },
+  "space.watch": { kind: "subscription", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TOO_MANY_REQUESTS", "PRECONDITION_FAILED"], protected: false },
   "system.health": { kind: "query", errors: [], protected: false },
 } as const;
 PROCEDURES satisfies Record<keyof Procedures, ProcedureMeta>;
 
 /** The hash of the contract this client was made from: sent as `X-Contract-Hash`. */
-export const CONTRACT_HASH = "279aeafdfff27582";
+export const CONTRACT_HASH = "f2a43dbe2ea56d00";
 
 /**
  * A client for this API: `await client.system.health()`.
