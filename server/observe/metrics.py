@@ -103,12 +103,12 @@ class Metrics:
         self.ws_connections = Gauge(
             "roomrpc_ws_connections",
             "Open WebSocket connections and SSE streams",
-            registry=self.registry
+            registry=self.registry,
         )
         self.subscriptions = Gauge(
             "roomrpc_subscriptions",
             "Active subscriptions (WebSocket and SSE)",
-            registry=self.registry
+            registry=self.registry,
         )
         self.registry.register(_Collector(self))
         if process:  # the process's CPU, memory, file descriptors, GC and Python version
