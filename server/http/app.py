@@ -60,6 +60,7 @@ __all__ = [
     "PROCEDURES",
     "RATE_LIMITS",
     "create_app",
+    "presence_ctx",
     "prune_history",
     "storage_ctx",
 ]
@@ -162,6 +163,7 @@ def create_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.cleanup_ctx.append(storage_ctx)
+    app.cleanup_ctx.append(presence_ctx)  # after storage: stops before it closes
     app.cleanup_ctx.append(_purge_ctx)
     # LiveKit: one shared session for the app's life, and a readiness check.
     if livekit is not None:
@@ -202,6 +204,13 @@ async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
         await bus.close()
         deps.opened_storage = None
         await storage.close()
+
+
+async def presence_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Renew this instance's presence sessions and sweep expired ones while the app runs."""
+    deps = app[DEPS]
+    async with deps.presence.running(deps.storage, deps.bus):
+        yield
 
 
 async def _close(limits: RateLimits) -> None:
