@@ -908,6 +908,16 @@ export interface WatchIntentionsInput {
   lastEventId?: string | null | undefined;
 }
 
+/** The caller's memberships, live; after `lastEventId` (an event id it sent) when given. */
+export interface WatchMineInput {
+  /**
+   * String, at most 64 characters.
+   *
+   * @defaultValue `null`
+   */
+  lastEventId?: string | null | undefined;
+}
+
 /** A space's changes, live; after `lastEventId` (an event id it sent) when given. */
 export interface WatchSpaceInput {
   /**
@@ -1253,6 +1263,16 @@ export interface Procedures {
     protected: false;
     event: SpaceEvent;
   };
+  /** The caller's own memberships, live: added to (memberAdded), removed from (memberRemoved, also when the space is deleted) or given another role (roleChanged) in any space. */
+  "space.watchMine": {
+    input: WatchMineInput;
+    output: Subscribed;
+    errors: "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TOO_MANY_REQUESTS" | "PRECONDITION_FAILED";
+    reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "history_gone" | "invalid_token" | "rate_limited" | "rebound" | "shutting_down" | "slow_consumer" | "sockets_per_being" | "subscriptions_per_socket" | "token_expired" | "token_predates_being" | "unknown_being";
+    kind: "subscription";
+    protected: true;
+    event: SpaceEvent;
+  };
   /** Server status, version and time: proves the stack end to end. */
   "system.health": {
     input: HealthInput;
@@ -1560,6 +1580,13 @@ export interface Client {
      * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `TOO_MANY_REQUESTS`, `PRECONDITION_FAILED`.
      */
     readonly watch: Subscription<"space.watch", WatchSpaceInput, SpaceEvent, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TOO_MANY_REQUESTS" | "PRECONDITION_FAILED">;
+    /**
+     * The caller's own memberships, live: added to (memberAdded), removed from (memberRemoved, also when the space is deleted) or given another role (roleChanged) in any space.
+     *
+     * `space.watchMine`: a subscription, needs a bearer token.
+     * Declared errors: `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `TOO_MANY_REQUESTS`, `PRECONDITION_FAILED`.
+     */
+    readonly watchMine: Subscription<"space.watchMine", WatchMineInput, SpaceEvent, "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TOO_MANY_REQUESTS" | "PRECONDITION_FAILED">;
   };
   /** The `system` namespace: the server's own health. */
   readonly system: {
@@ -1610,12 +1637,13 @@ export const PROCEDURES = {
   "space.removeMember": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "PRECONDITION_FAILED", "CONFLICT"], protected: true },
   "space.setRole": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "PRECONDITION_FAILED", "CONFLICT"], protected: true },
   "space.watch": { kind: "subscription", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TOO_MANY_REQUESTS", "PRECONDITION_FAILED"], protected: false },
+  "space.watchMine": { kind: "subscription", errors: ["UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TOO_MANY_REQUESTS", "PRECONDITION_FAILED"], protected: true },
   "system.health": { kind: "query", errors: [], protected: false },
 } as const;
 PROCEDURES satisfies Record<keyof Procedures, ProcedureMeta>;
 
 /** The hash of the contract this client was made from: sent as `X-Contract-Hash`. */
-export const CONTRACT_HASH = "523368577ad85c03";
+export const CONTRACT_HASH = "8a31aa5cb2df9e9f";
 
 /**
  * A client for this API: `await client.system.health()`.
