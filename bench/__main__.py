@@ -85,6 +85,10 @@ def _register_extras() -> None:
 
     EXTRA.append(bench_livekit.scenarios)
     RATIOS.extend(bench_livekit.RATIOS)
+    # --- a trivial call's delay while heavy batches run (after the table) ---
+    from bench import fairness
+
+    EXTRA.append(fairness.prepare)
 
 
 def build_app() -> web.Application:
@@ -207,6 +211,9 @@ def main() -> None:
                     rps[scenario.name].append(rate)
                     per_cpu[scenario.name].append(rate * args.seconds / max(used, 1e-9))
         _report(scenarios, rps, per_cpu)
+        from bench import fairness
+
+        fairness.measure(base, args.seconds, LOAD_CPU)
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=10)

@@ -48,6 +48,7 @@ def _dispatcher(limits: bool) -> Any:
         Router,
         compile_procedures,
         discover_router,
+        live_router,
         protected,
     )
     from server.settings import Settings
@@ -60,13 +61,14 @@ def _dispatcher(limits: bool) -> Any:
 
     settings = Settings(rate_limit_reads="1000000000/minute")
     contract = (*schema.CONTRACT, add)
-    builtins = [discover_router(contract, title="bench", version="0")]
-    procedures = compile_procedures(
-        contract, (*ROUTERS, router), builtins=builtins, protect=protected
-    )
 
     async def nobody(authorization: str) -> None:
         return None
+
+    builtins = [discover_router(contract, title="bench", version="0"), live_router(nobody, {})]
+    procedures = compile_procedures(
+        contract, (*ROUTERS, router), builtins=builtins, protect=protected
+    )
 
     return Dispatcher(
         procedures,

@@ -54,6 +54,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     rpc_max_body_bytes: Positive = 1024 * 1024
     rpc_max_batch: Positive = 100
     rpc_call_timeout: Seconds = 30.0
+    rpc_request_timeout: Seconds = 60.0  # a whole request, every call of a batch
+    rpc_max_response_bytes: Positive = 8 * 1024 * 1024
+    http_read_timeout: Seconds = 30.0  # to receive a whole request body
     cors_origins: tuple[str, ...] = ()
     # LiveKit: all of URL, key and secret, or none of them (media off).
     livekit_url: LiveKitUrl | None = None
@@ -61,6 +64,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     livekit_api_key: NonEmpty | None = None
     livekit_api_secret: NonEmpty | None = None
     livekit_call_timeout: Seconds = 5.0
+    # Recordings (Egress): the file each recording is written to, a LiveKit egress path
+    # template such as "recordings/{room_name}-{time}.mp4"; unset: recordings are off.
+    livekit_recording_filepath: NonEmpty | None = None
+    # How often rooms with presence are reconciled with LiveKit's ListParticipants.
+    livekit_reconcile_seconds: Seconds = 60.0
     # --- storage and auth ---
     data_dir: str = "data"
     database_url: str | None = None
@@ -71,6 +79,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     auth_audience: str | None = None
     auth_public_key: str | None = None  # PEM (or a path to one): RS256/ES256 tokens
     auth_cache_seconds: Annotated[float, msgspec.Meta(ge=0)] = 2.0
+    auth_leeway_seconds: Annotated[int, msgspec.Meta(ge=0, le=3600)] = 30  # clock drift
     # --- safe retries and fair use ---
     idempotency_ttl_seconds: Positive = 86400  # how long a stored answer replays
     idempotency_max_bytes: Positive = 256 * 1024  # larger answers are not kept

@@ -219,3 +219,17 @@ async def test_a_reader_creates_nothing(tmp_path: Path) -> None:
     with pytest.raises(DatabaseMissing, match="no database file at"):
         await Storage.open(settings, create=False)
     assert not (tmp_path / "data").exists()
+
+
+def test_migrations_form_one_chain_in_file_order() -> None:
+    """One head, and each file revises the one before it: a merge cannot leave two heads."""
+    from alembic.script import ScriptDirectory
+
+    from server.storage.migrate import MIGRATIONS
+
+    scripts = ScriptDirectory(str(MIGRATIONS))
+    assert len(scripts.get_heads()) == 1
+    chain = [s.revision for s in reversed(list(scripts.walk_revisions()))]
+    files = sorted(p.stem for p in (MIGRATIONS / "versions").glob("0*.py"))
+    by_file = [Path(str(scripts.get_revision(r).module.__file__)).stem for r in chain]
+    assert by_file == files

@@ -21,10 +21,14 @@ from server.bus import open_bus
 from server.domain.access import now
 from server.http.contracts import ClientContracts
 from server.http.cors import with_cors
-from server.http.explorer import add_explorer
+from server.http.explorer import add_explorer, secure
 from server.http.forwarded import TRUSTED_PROXIES, TrustedProxies
 from server.http.health import READY_CHECKS, healthz, readyz
+from server.http.livekit_token import PATH as TOKEN_PATH
+from server.http.livekit_token import token_handler
+from server.http.noise import NOISE, Noise, ServerLog, quiet_accept_errors
 from server.http.observe import METRICS, metrics_handler, tracer_provider, tracing_middleware
+from server.http.reconcile import reconcile_ctx
 from server.http.rpc import rpc_handler, upgrade_handler
 from server.http.socket import LIVE, Live
 from server.http.webhook import add_webhook
@@ -122,13 +126,22 @@ def create_app(
         limiter=limits,
         idempotency=idempotency,
         observe=metrics.observe_call if settings.metrics else None,
+        max_response_bytes=settings.rpc_max_response_bytes,
+        request_timeout=settings.rpc_request_timeout,
     )
     document = build_openrpc(contract, title="roomrpc", version=__version__)
     contracts = ClientContracts(contract_hash(document))
     own_tracing = tracing is None
     tracing = tracing or tracer_provider(settings)
     middlewares = [] if tracing is None else [tracing_middleware(tracing)]
-    app = web.Application(client_max_size=settings.rpc_max_body_bytes, middlewares=middlewares)
+    noise = Noise(logging.getLogger("roomrpc.http"))
+    app = web.Application(
+        client_max_size=settings.rpc_max_body_bytes,
+        middlewares=middlewares,
+        handler_args={"logger": ServerLog(logging.getLogger("aiohttp.server"), noise)},
+    )
+    app.on_response_prepare.append(_explorer_headers if settings.explorer else _server_header)
+    app[NOISE] = noise
     if tracing is not None and own_tracing:
         app.on_cleanup.append(_shutdown(tracing))  # the last spans are sent, not lost
     app[DEPS] = deps
@@ -152,16 +165,23 @@ def create_app(
         resolve=resolve_principal,
         live=live,
         record=settings.access_log,
+        noise=noise,
     )
     handler, preflight = with_cors(handler, settings.cors_origins)
     app.router.add_route("OPTIONS", "/rpc", preflight)
     app.router.add_post("/rpc", handler)
     if settings.metrics:
         app.router.add_get("/metrics", metrics_handler)
+    # LiveKit's standard token endpoint, for browsers as /rpc is (CORS alike).
+    token = token_handler(deps, resolve_principal, call_timeout=settings.rpc_call_timeout)
+    token, token_preflight = with_cors(token, settings.cors_origins)
+    app.router.add_route("OPTIONS", TOKEN_PATH, token_preflight)
+    app.router.add_post(TOKEN_PATH, token)
     app.router.add_get("/rpc", upgrade_handler(dispatcher, resolve_principal, live))  # type: ignore[arg-type]
     app.on_shutdown.append(live.shutdown)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.cleanup_ctx.append(quiet_accept_errors)
     app.cleanup_ctx.append(storage_ctx)
     app.cleanup_ctx.append(presence_ctx)  # after storage: stops before it closes
     app.cleanup_ctx.append(_purge_ctx)
@@ -170,9 +190,22 @@ def create_app(
         app.cleanup_ctx.append(livekit.lifespan)
         app[READY_CHECKS]["livekit"] = livekit.ping
         add_webhook(app, deps, livekit)  # POST /livekit/webhook: presence from LiveKit's events
+        every = settings.livekit_reconcile_seconds  # and, for what webhooks lost, ListParticipants
+        app.cleanup_ctx.append(reconcile_ctx(deps, livekit, every))
     if settings.explorer:  # the API explorer at GET /
         add_explorer(app)
     return app
+
+
+async def _server_header(request: web.Request, response: web.StreamResponse) -> None:
+    """``Server`` names the product, not the versions of Python and aiohttp behind it."""
+    response.headers["Server"] = "roomrpc"
+
+
+async def _explorer_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """The same, and the explorer's security headers on its files: one hook, not two."""
+    response.headers["Server"] = "roomrpc"
+    secure(request, response)
 
 
 def _shutdown(provider: TracerProvider) -> Callable[[web.Application], Awaitable[None]]:

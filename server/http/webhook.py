@@ -11,6 +11,7 @@ since deleted (``beingCreatedAt``), is removed again through RoomService.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from datetime import datetime
@@ -22,12 +23,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.domain.access import now
 from server.domain.presence import CREATED_ATTRIBUTE, being_of, outlived, subject_of
-from server.livekit import LiveKit, WebhookRejected
+from server.http.noise import NOISE
+from server.livekit import LiveKit, WebhookRejected, recording_of
 from server.livekit.participants import session
 from server.procedures._presence import PresenceKeeper
 from server.procedures.deps import Deps
 from server.rpc import RpcError
-from server.storage import Storage, beings, presence, presence_sessions, revocations
+from server.storage import Storage, beings, presence, presence_sessions, recordings, revocations
 from server.storage.errors import is_unique_violation
 
 __all__ = ["PATH", "add_webhook", "apply_event"]
@@ -35,17 +37,28 @@ __all__ = ["PATH", "add_webhook", "apply_event"]
 PATH = "/livekit/webhook"
 log = logging.getLogger("roomrpc.webhook")
 _LEAVING = frozenset({"participant_left", "participant_connection_aborted"})
+_EGRESS = frozenset({"egress_started", "egress_updated", "egress_ended"})
 
 
 def add_webhook(app: web.Application, deps: Deps, livekit: LiveKit) -> None:
     """Mount ``POST /livekit/webhook`` (only when media is on)."""
 
+    read_timeout = deps.settings.http_read_timeout
+
     async def handle(request: web.Request) -> web.Response:
-        body = await request.read()
+        noise = request.app[NOISE]
+        try:
+            async with asyncio.timeout(read_timeout):
+                body = await request.read()
+        except TimeoutError:  # a body trickling in: 408, and the connection is closed
+            noise.note("slow-body", f"request bodies not received within {read_timeout:g} s")
+            response = web.Response(status=408, text="the body did not arrive in time\n")
+            response.force_close()
+            return response
         try:
             event = livekit.verify_webhook(body, request.headers.get("Authorization"))
-        except WebhookRejected as rejected:
-            log.warning("webhook rejected (401) from %s: %s", request.remote, rejected.reason)
+        except WebhookRejected as rejected:  # anyone can send these: one line a minute
+            noise.note(f"webhook:{rejected.reason}", f"webhook rejected (401): {rejected.reason}")
             return web.Response(status=401, text="webhook signature rejected\n")
         if not event.id:
             log.warning("webhook %s without an id: ignored", event.event)
@@ -97,6 +110,9 @@ async def _apply(conn: AsyncConnection, event: WebhookEvent, at: datetime) -> st
         await presence.room_started(conn, room.name, room.sid, created_ms)
     elif name == "room_finished":
         await presence.room_finished(conn, room.name, room.sid)
+    elif name in _EGRESS and event.HasField("egress_info"):
+        info = event.egress_info  # the newest report of the egress wins, whatever the order
+        await recordings.record(conn, recording_of(info), info.updated_at)
     return None
 
 

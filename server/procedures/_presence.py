@@ -40,7 +40,7 @@ from server.domain.presence import (
 )
 from server.rpc import RpcError
 from server.settings import Settings
-from server.storage import Storage
+from server.storage import Storage, StorageUnavailable
 from server.storage import presence_sessions as stored
 
 __all__ = ["PRESENCE", "PresenceKeeper", "presence_channel"]
@@ -315,6 +315,8 @@ class PresenceKeeper:
                     await step()
             except asyncio.CancelledError:
                 raise
+            except (StorageUnavailable, TimeoutError):  # the database is down or slow: one line
+                log.warning("presence: %s skipped, the database is unavailable", step.__name__)
             except Exception:
                 log.exception("presence: periodic %s failed; next try in %.2fs", step, seconds)
 

@@ -1,7 +1,7 @@
 """Space events by member: what ``space.watchMine`` reads.
 
-Revision ID: 0005_space_events_by_being
-Revises: 0003_presence
+Revision ID: 0008_space_events_by_being
+Revises: 0003_recordings
 Create Date: 2026-11-30
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0005_space_events_by_being"
-down_revision = "0003_presence"
+revision = "0008_space_events_by_being"
+down_revision = "0003_recordings"
 branch_labels = None
 depends_on = None
 
