@@ -157,7 +157,10 @@ def create_app(
     app[CLIENT_CONTRACTS] = contracts
     if limits is not None and not limits.synchronous:
         app[READY_CHECKS]["rate_limits"] = limits.ping
-    live = app[LIVE] = Live(settings, limits=limits, metrics=metrics if settings.metrics else None)
+    live = app[LIVE] = Live(settings, limits=limits)
+    # Counted when /metrics is scraped, from what is open: nothing to keep in step.
+    metrics.ws_connections.set_function(live.websockets)
+    metrics.subscriptions.set_function(live.subscriptions)
     handler = rpc_handler(
         dispatcher,  # type: ignore[arg-type]
         settings,

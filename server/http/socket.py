@@ -26,7 +26,6 @@ from schema import Feed
 from schema.errors import ERRORS
 from server.http._frames import Frames
 from server.http.forwarded import client_address
-from server.observe import Metrics
 from server.ratelimit import OpenLimit, RateLimits
 from server.rpc import (
     CloseCallback,
@@ -62,11 +61,9 @@ class Live:
         settings: Settings,
         *,
         limits: RateLimits | None = None,
-        metrics: Metrics | None = None,
     ) -> None:
         self.settings = settings
         self.limits = limits  # sockets and subscriptions opened, per caller (None: off)
-        self.metrics = metrics  # the roomrpc_ws_connections and roomrpc_subscriptions gauges
         self.sockets: set[Socket] = set()
         self.by_being: dict[str, set[Socket]] = {}
         self.closing = False
@@ -111,6 +108,14 @@ class Live:
             if not mine:
                 del self.by_being[being_id]
 
+    def websockets(self) -> int:
+        """Open WebSockets and SSE streams: read when metrics are scraped."""
+        return len(self.sockets)
+
+    def subscriptions(self) -> int:
+        """Subscriptions running on every socket and stream: read when metrics are scraped."""
+        return sum(socket.subscription_count for socket in self.sockets)
+
     async def shutdown(self, app: web.Application) -> None:
         """End every subscription (SERVICE_UNAVAILABLE), let in-flight calls finish, close 1001."""
         self.closing = True
@@ -141,6 +146,7 @@ class Socket:
         client: str = "",
     ):
         self.id = live.new_id(kind)
+        self.kind = kind
         self._live = live
         self._send = send
         self.client = client  # the peer's address: who an anonymous socket is, for rate limits
@@ -155,9 +161,11 @@ class Socket:
         self.idle.set()
         self.close_transport: Callable[[], Awaitable[None]] | None = None
         live.sockets.add(self)
-        self._gauges = live.metrics
-        if self._gauges is not None:
-            self._gauges.ws_connections.inc()
+
+    @property
+    def subscription_count(self) -> int:
+        """How many subscriptions this socket holds now."""
+        return len(self._subs)
 
     # --- the Connection protocol ---
     @property
@@ -190,8 +198,6 @@ class Socket:
             raise RpcError("TOO_MANY_REQUESTS", message, reason="subscriptions_per_socket")
         sid = f"{self.id}-{next(self._sids)}"
         self._subs[sid] = (method, None)
-        if self._gauges is not None:
-            self._gauges.subscriptions.inc()
         self._pending.append((sid, method, feed))
         return sid
 
@@ -273,8 +279,6 @@ class Socket:
         for _sid, _method, feed in self._pending:
             await _close(feed)
         self._pending.clear()
-        if self._gauges is not None:
-            self._gauges.ws_connections.dec()
         callbacks, self._callbacks = self._callbacks, []
         for callback in callbacks:
             await _run_callback(callback, self.id)
@@ -292,11 +296,8 @@ class Socket:
             self._drop(sid)
 
     def _drop(self, sid: str) -> tuple[str, asyncio.Task[None] | None] | None:
-        """Forget a subscription: the one place it stops being counted."""
-        entry = self._subs.pop(sid, None)
-        if entry is not None and self._gauges is not None:
-            self._gauges.subscriptions.dec()
-        return entry
+        """Forget a subscription (it is counted from `_subs`)."""
+        return self._subs.pop(sid, None)
 
     @staticmethod
     def _stop(task: asyncio.Task[None] | None) -> None:

@@ -1548,7 +1548,7 @@ export interface Client {
      * `intention.watch`: a subscription.
      * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `TOO_MANY_REQUESTS`, `SERVICE_UNAVAILABLE`.
      */
-    readonly watch: Subscription<"intention.watch", WatchIntentionsInput, Intention, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "TOO_MANY_REQUESTS" | "SERVICE_UNAVAILABLE">;
+    readonly watch: Subscription<"intention.watch", WatchIntentionsInput, Intention, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "TOO_MANY_REQUESTS" | "SERVICE_UNAVAILABLE", "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "no_such_being" | "not_a_space" | "rate_limited" | "rebound" | "shutting_down" | "slow_consumer" | "sockets_per_being" | "subscriptions_per_socket" | "token_expired" | "token_predates_being" | "unknown_being">;
   };
   /**
    * The `livekit` namespace: a space's LiveKit room, for the beings in the space.
@@ -1752,7 +1752,7 @@ export interface Client {
      * `presence.watch`: a subscription.
      * Declared errors: `NOT_FOUND`, `UNAUTHORIZED`, `TOO_MANY_REQUESTS`, `SERVICE_UNAVAILABLE`.
      */
-    readonly watch: Subscription<"presence.watch", PresenceWatchInput, PresenceSnapshotEvent | PresenceJoinEvent | PresenceLeaveEvent | PresenceUpdateEvent, "NOT_FOUND" | "UNAUTHORIZED" | "TOO_MANY_REQUESTS" | "SERVICE_UNAVAILABLE">;
+    readonly watch: Subscription<"presence.watch", PresenceWatchInput, PresenceSnapshotEvent | PresenceJoinEvent | PresenceLeaveEvent | PresenceUpdateEvent, "NOT_FOUND" | "UNAUTHORIZED" | "TOO_MANY_REQUESTS" | "SERVICE_UNAVAILABLE", "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "no_such_being" | "not_a_space" | "rate_limited" | "rebound" | "shutting_down" | "slow_consumer" | "sockets_per_being" | "subscriptions_per_socket" | "token_expired" | "token_predates_being" | "unknown_being">;
   };
   /** The reserved `rpc` namespace: service discovery (served by the RPC core itself). */
   readonly rpc: {
@@ -1813,14 +1813,14 @@ export interface Client {
      * `space.watch`: a subscription.
      * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `TOO_MANY_REQUESTS`, `PRECONDITION_FAILED`.
      */
-    readonly watch: Subscription<"space.watch", WatchSpaceInput, SpaceEvent, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TOO_MANY_REQUESTS" | "PRECONDITION_FAILED">;
+    readonly watch: Subscription<"space.watch", WatchSpaceInput, SpaceEvent, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TOO_MANY_REQUESTS" | "PRECONDITION_FAILED", "bad_algorithm" | "bad_signature" | "database_unavailable" | "deleted" | "history_gone" | "invalid_token" | "no_such_being" | "not_a_space" | "rate_limited" | "rebound" | "shutting_down" | "slow_consumer" | "sockets_per_being" | "subscriptions_per_socket" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * The caller's own memberships, live: added to (memberAdded), removed from (memberRemoved, also when the space is deleted) or given another role (roleChanged) in any space.
      *
      * `space.watchMine`: a subscription, needs a bearer token.
      * Declared errors: `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `TOO_MANY_REQUESTS`, `PRECONDITION_FAILED`.
      */
-    readonly watchMine: Subscription<"space.watchMine", WatchMineInput, SpaceEvent, "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TOO_MANY_REQUESTS" | "PRECONDITION_FAILED">;
+    readonly watchMine: Subscription<"space.watchMine", WatchMineInput, SpaceEvent, "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TOO_MANY_REQUESTS" | "PRECONDITION_FAILED", "bad_algorithm" | "bad_signature" | "database_unavailable" | "history_gone" | "invalid_token" | "rate_limited" | "rebound" | "shutting_down" | "slow_consumer" | "sockets_per_being" | "subscriptions_per_socket" | "token_expired" | "token_predates_being" | "unknown_being">;
   };
   /** The `system` namespace: the server's own health. */
   readonly system: {
