@@ -22,12 +22,14 @@ __all__ = [
     "SpaceEvent",
     "SpaceEventType",
     "SpaceMembersInput",
+    "WatchMineInput",
     "WatchSpaceInput",
     "add_member",
     "members",
     "remove_member",
     "set_role",
     "watch",
+    "watch_mine",
 ]
 
 Role = Literal["owner", "moderator", "member", "listener"]
@@ -62,6 +64,12 @@ class WatchSpaceInput(Base):
     """A space's changes, live; after ``lastEventId`` (an event id it sent) when given."""
 
     space_id: BeingId
+    last_event_id: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+
+
+class WatchMineInput(Base):
+    """The caller's memberships, live; after ``lastEventId`` (an event id it sent) when given."""
+
     last_event_id: Annotated[str, msgspec.Meta(max_length=64)] | None = None
 
 
@@ -155,6 +163,20 @@ watch = subscription(
     WatchSpaceInput,
     SpaceEvent,
     "A space's changes (updated, deleted) and membership (added, removed, role changed), live.",
-    errors=(*_ERRORS, "TOO_MANY_REQUESTS"),
-    reasons={"NOT_FOUND": ("deleted", "no_such_being", "not_a_space")},
+    errors=(*_ERRORS, "TOO_MANY_REQUESTS", "PRECONDITION_FAILED"),
+    reasons={
+        "NOT_FOUND": ("deleted", "no_such_being", "not_a_space"),
+        "PRECONDITION_FAILED": ("history_gone",),
+    },
+)
+
+watch_mine = subscription(
+    "space.watchMine",
+    WatchMineInput,
+    SpaceEvent,
+    "The caller's own memberships, live: added to (memberAdded), removed from (memberRemoved, "
+    "also when the space is deleted) or given another role (roleChanged) in any space.",
+    errors=("UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TOO_MANY_REQUESTS", "PRECONDITION_FAILED"),
+    protected=True,
+    reasons={"PRECONDITION_FAILED": ("history_gone",)},
 )

@@ -97,6 +97,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     live_sockets_per_being: Positive = 50
     live_queue_size: Positive = 256  # events queued per subscriber before it is cut off
     live_ping_seconds: Seconds = 15.0  # WebSocket ping and SSE ': ping' interval
+    live_history_seconds: Seconds = 604800.0  # space events kept for resuming (7 days)
     # --- presence of our own: sessions kept by sockets ---
     presence_grace_seconds: Annotated[float, msgspec.Meta(ge=0)] = 60.0  # after a socket closes
     presence_ttl_seconds: Seconds = 30.0  # an instance silent this long loses its sessions

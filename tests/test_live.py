@@ -444,6 +444,37 @@ async def test_shutdown_lets_the_call_in_flight_finish(aiohttp_client: Any, tmp_
     assert ws.ws.close_code == 1001
 
 
+@pytest.mark.parametrize("db_env", ["sqlite", "postgresql"], indirect=True)
+async def test_old_space_events_are_pruned_and_resuming_past_them_says_reload(
+    make_api: Any, db_env: dict[str, str]
+) -> None:
+    from server.http.app import prune_history
+    from tests.support.world import populate
+
+    api = await populate(await make_api({**db_env, "LIVE_HISTORY_SECONDS": "0.5"}))
+    ws = await _ws(api, "@member")
+    hall = await ws.subscribe("space.watch", {"spaceId": "@hall"})
+    room = await ws.subscribe("space.watch", {"spaceId": "@room"})
+    await api.ok("being.update", {"id": "@hall", "name": "Hall 1"}, as_="@owner")
+    await api.ok("being.update", {"id": "@hall", "name": "Hall 2"}, as_="@owner")
+    await api.ok("being.update", {"id": "@room", "name": "Quiet"}, as_="@owner")
+    old = [(await ws.next(hall))["id"] for _ in range(2)]
+    quiet = (await ws.next(room))["id"]
+    await asyncio.sleep(0.6)
+    await api.ok("being.update", {"id": "@hall", "name": "Hall 3"}, as_="@owner")
+    newest = (await ws.next(hall))["id"]
+    assert await prune_history(api.app) == 2  # @room's only event is its newest: kept
+    gone = await ws.call("space.watch", {"spaceId": "@hall", "lastEventId": old[0]})
+    data = gone["error"]["data"]
+    assert (data["code"], data["reason"]) == ("PRECONDITION_FAILED", "history_gone")
+    await ws.subscribe("space.watch", {"spaceId": "@hall", "lastEventId": newest})
+    resumed = await ws.subscribe("space.watch", {"spaceId": "@room", "lastEventId": quiet})
+    await api.ok("being.update", {"id": "@room", "name": "Loud"}, as_="@owner")
+    assert (await ws.next(resumed))["data"]["type"] == "updated"  # resumed: nothing was lost
+    assert (await ws.call("system.health"))["result"]["status"] == "ok"
+    await ws.close()
+
+
 async def _gauges(api: Api) -> tuple[float, float]:
     response = await api.client.get("/metrics")
     values = {

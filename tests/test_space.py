@@ -148,3 +148,39 @@ async def test_a_space_is_never_a_member_of_a_space(world: Api) -> None:
     assert error["data"]["issues"][0]["path"] == "$.ownerId"
     assert await world.code("being.get", {"id": "@nested"}, as_="@ops", admin=True) == "NOT_FOUND"
     assert "@hall" not in await _roles(world)
+
+
+async def test_watch_mine_follows_the_callers_memberships_in_every_space(world: Api) -> None:
+    from tests.support.sockets import WsRpc
+
+    ws = await WsRpc.connect(world.client, token=world.token("@stranger"))
+    sid = await ws.subscribe("space.watchMine", {})
+    other = await WsRpc.connect(world.client, token=world.token("@member"))
+    theirs = await other.subscribe("space.watchMine", {})
+    joined = {"spaceId": "@room", "beingId": "@stranger"}
+    await world.ok("space.addMember", joined, as_="@owner")
+    await world.ok("space.setRole", {**joined, "role": "listener"}, as_="@owner")
+    await world.ok("space.addMember", {"spaceId": "@hall", "beingId": "@stranger"}, as_="@owner")
+    await world.ok("space.removeMember", joined, as_="@owner")
+    await world.ok("being.delete", {"id": "@hall"}, as_="@owner")  # a space it is in goes
+    events = [await ws.next(sid) for _ in range(5)]
+    seen = [(e["data"]["type"], e["data"]["spaceId"], e["data"]["role"]) for e in events]
+    assert seen == [
+        ("memberAdded", "@room", "member"),
+        ("roleChanged", "@room", "listener"),
+        ("memberAdded", "@hall", "member"),
+        ("memberRemoved", "@room", "listener"),
+        ("memberRemoved", "@hall", "member"),
+    ]
+    assert all(e["data"]["beingId"] == "@stranger" for e in events)
+    # @member heard only its own: removed from @hall when it was deleted.
+    mine = await other.next(theirs)
+    assert (mine["data"]["type"], mine["data"]["spaceId"]) == ("memberRemoved", "@hall")
+    assert mine["data"]["beingId"] == "@member"
+    resumed = await ws.subscribe("space.watchMine", {"lastEventId": events[1]["id"]})
+    assert [(await ws.next(resumed))["id"] for _ in range(3)] == [e["id"] for e in events[2:]]
+    anonymous = await WsRpc.connect(world.client)
+    refused = await anonymous.call("space.watchMine", {})
+    assert refused["error"]["data"]["code"] == "UNAUTHORIZED"
+    for socket in (ws, other, anonymous):
+        await socket.close()

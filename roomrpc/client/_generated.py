@@ -609,6 +609,16 @@ class SpaceProcedures(AsyncNamespace):
         """A space's changes (updated, deleted) and membership (added, removed, role changed), live."""
         return self._subscribe(schema.space.watch, input, params)
 
+    @typing.overload
+    def watchMine(self, input: schema.space.WatchMineInput, /) -> Subscription[schema.space.SpaceEvent]: ...
+    @typing.overload
+    def watchMine(self, *, lastEventId: builtins.str | None = ...) -> Subscription[schema.space.SpaceEvent]: ...
+    def watchMine(
+        self, input: schema.space.WatchMineInput | None = None, **params: typing.Any
+    ) -> Subscription[schema.space.SpaceEvent]:
+        """The caller's own memberships, live: added to (memberAdded), removed from (memberRemoved, also when the space is deleted) or given another role (roleChanged) in any space."""
+        return self._subscribe(schema.space.watch_mine, input, params)
+
 
 class SystemProcedures(AsyncNamespace):
     """The ``system`` namespace (async)."""
@@ -1054,6 +1064,16 @@ class SyncSpaceProcedures(SyncNamespace):
     ) -> SyncSubscription[schema.space.SpaceEvent]:
         """A space's changes (updated, deleted) and membership (added, removed, role changed), live."""
         return self._subscribe(schema.space.watch, input, params)
+
+    @typing.overload
+    def watchMine(self, input: schema.space.WatchMineInput, /) -> SyncSubscription[schema.space.SpaceEvent]: ...
+    @typing.overload
+    def watchMine(self, *, lastEventId: builtins.str | None = ...) -> SyncSubscription[schema.space.SpaceEvent]: ...
+    def watchMine(
+        self, input: schema.space.WatchMineInput | None = None, **params: typing.Any
+    ) -> SyncSubscription[schema.space.SpaceEvent]:
+        """The caller's own memberships, live: added to (memberAdded), removed from (memberRemoved, also when the space is deleted) or given another role (roleChanged) in any space."""
+        return self._subscribe(schema.space.watch_mine, input, params)
 
 
 class SyncSystemProcedures(SyncNamespace):

@@ -7,6 +7,7 @@ import contextlib
 import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -17,6 +18,7 @@ from schema.openrpc import build_openrpc, contract_hash
 from server import __version__
 from server.auth import BearerResolver, Tokens
 from server.bus import open_bus
+from server.domain.access import now
 from server.http.contracts import ClientContracts
 from server.http.cors import with_cors
 from server.http.explorer import add_explorer, secure
@@ -48,7 +50,7 @@ from server.rpc import (
     protected,
 )
 from server.settings import Settings
-from server.storage import Storage
+from server.storage import Storage, space_events
 from server.storage.idempotency import IdempotencyStore
 
 if TYPE_CHECKING:
@@ -63,6 +65,7 @@ __all__ = [
     "RATE_LIMITS",
     "create_app",
     "presence_ctx",
+    "prune_history",
     "storage_ctx",
 ]
 
@@ -154,7 +157,7 @@ def create_app(
     app[CLIENT_CONTRACTS] = contracts
     if limits is not None and not limits.synchronous:
         app[READY_CHECKS]["rate_limits"] = limits.ping
-    live = app[LIVE] = Live(settings)
+    live = app[LIVE] = Live(settings, limits=limits)
     # Counted when /metrics is scraped, from what is open: nothing to keep in step.
     metrics.ws_connections.set_function(live.websockets)
     metrics.subscriptions.set_function(live.subscriptions)
@@ -250,8 +253,17 @@ async def _close(limits: RateLimits) -> None:
     limits.close()
 
 
+async def prune_history(app: web.Application) -> int:
+    """Delete space events older than ``LIVE_HISTORY_SECONDS`` (each space keeps its newest);
+    how many went. A subscriber resuming from one gets PRECONDITION_FAILED ``history_gone``."""
+    deps = app[DEPS]
+    before = now() - timedelta(seconds=deps.settings.live_history_seconds)
+    async with deps.storage.write() as conn:
+        return await space_events.prune(conn, before)
+
+
 async def _purge_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Delete expired idempotent answers and rate counters every few minutes."""
+    """Delete expired idempotent answers, old space events and rate counters every few minutes."""
 
     async def purge() -> None:
         while True:
@@ -263,6 +275,10 @@ async def _purge_ctx(app: web.Application) -> AsyncIterator[None]:
                 await app[IDEMPOTENCY].purge()
             except Exception:  # the database is down: next time
                 log.warning("could not delete expired idempotency keys", exc_info=True)
+            try:
+                await prune_history(app)
+            except Exception:
+                log.warning("could not delete old space events", exc_info=True)
 
     task = asyncio.create_task(purge())
     yield

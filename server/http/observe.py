@@ -21,9 +21,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CALLS",
+    "CALL_SPANS",
     "METRICS",
     "REQUEST_ID",
+    "SOCKET_CALLS",
     "AccessLogger",
+    "CallTally",
     "metrics_handler",
     "tracer_provider",
     "tracing_middleware",
@@ -34,6 +37,37 @@ CALLS = web.RequestKey("rpc_calls", list[CallRecord])  # set by /rpc when someon
 REQUEST_ID = web.RequestKey("request_id", str)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 log = logging.getLogger("roomrpc")
+
+
+class CallTally:
+    """The calls one socket carried, counted by ``method:code``: its access log line says them.
+
+    Bounded: methods are the procedures' names (others are ``unknown``), codes the error table.
+    """
+
+    __slots__ = ("counts", "frames")
+
+    def __init__(self) -> None:
+        self.counts: dict[tuple[str, str], int] = {}
+        self.frames = 0
+
+    def add(self, calls: list[CallRecord]) -> None:
+        """Count the calls of one frame."""
+        self.frames += 1
+        counts = self.counts
+        for method, code, _start, _end in calls:
+            counts[method, code] = counts.get((method, code), 0) + 1
+
+    def summary(self) -> str:
+        """``method:code*n`` for each, by method (``-`` when none)."""
+        parts = [f"{m}:{c}*{n}" for (m, c), n in sorted(self.counts.items())]
+        return ",".join(parts) or "-"
+
+
+# A socket's calls: tallied for its one access log line (ACCESS_LOG=true), and handed to
+# the tracer frame by frame, so each becomes a span when it ends, not when the socket does.
+SOCKET_CALLS = web.RequestKey("socket_calls", CallTally)
+CALL_SPANS: web.RequestKey[Callable[[list[CallRecord]], None]] = web.RequestKey("call_spans")
 
 
 async def metrics_handler(request: web.Request) -> web.Response:
@@ -50,9 +84,27 @@ class AccessLogger(AbstractAccessLogger):
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
         calls = request.get(CALLS) or []
+        tally = request.get(SOCKET_CALLS)  # a WebSocket: one line when it closes
         request_id = request.get(REQUEST_ID, "-")
         client = client_address(request) if isinstance(request, web.Request) else request.remote
-        summary = ",".join(f"{method}:{code}" for method, code, _, _ in calls) or "-"
+        if tally is None:
+            summary = ",".join(f"{method}:{code}" for method, code, _, _ in calls) or "-"
+        else:
+            summary = tally.summary()
+        extra: dict[str, Any] = {
+            "client": client,
+            "http_method": request.method,
+            "path": request.path,
+            "status": response.status,
+            "duration_ms": round(time * 1000, 3),
+            "request_id": request_id,
+        }
+        if tally is None:
+            extra["rpc_methods"] = [method for method, _, _, _ in calls]
+            extra["rpc_codes"] = [code for _, code, _, _ in calls]
+        else:
+            extra["rpc_calls"] = {f"{m}:{c}": n for (m, c), n in sorted(tally.counts.items())}
+            extra["frames"] = tally.frames
         self.logger.info(
             "%s %s %s %d %.2fms %s %s",
             client,
@@ -62,16 +114,7 @@ class AccessLogger(AbstractAccessLogger):
             time * 1000,
             request_id,
             summary,
-            extra={
-                "client": client,
-                "http_method": request.method,
-                "path": request.path,
-                "status": response.status,
-                "duration_ms": round(time * 1000, 3),
-                "request_id": request_id,
-                "rpc_methods": [method for method, _, _, _ in calls],
-                "rpc_codes": [code for _, code, _, _ in calls],
-            },
+            extra=extra,
         )
 
 
@@ -122,20 +165,29 @@ def tracing_middleware(provider: TracerProvider) -> Any:
                 "client.address": client_address(request),
             },
         ) as span:
+            context = set_span_in_context(span)
+
+            def spans(calls: list[CallRecord]) -> None:
+                for method, code, start, end in calls:
+                    call = tracer.start_span(
+                        method,
+                        context=context,
+                        kind=SpanKind.INTERNAL,
+                        start_time=wall + int((start - clock) * 1e9),
+                        attributes={
+                            "rpc.system": "jsonrpc",
+                            "rpc.method": method,
+                            "rpc.code": code,
+                        },
+                    )
+                    if code != "OK":
+                        call.set_status(Status(StatusCode.ERROR, code))
+                    call.end(end_time=wall + int((end - clock) * 1e9))
+
+            request[CALL_SPANS] = spans  # a socket's calls, frame by frame
             response = await handler(request)
             span.set_attribute("http.response.status_code", response.status)
-            context = set_span_in_context(span)
-            for method, code, start, end in request[CALLS]:
-                call = tracer.start_span(
-                    method,
-                    context=context,
-                    kind=SpanKind.INTERNAL,
-                    start_time=wall + int((start - clock) * 1e9),
-                    attributes={"rpc.system": "jsonrpc", "rpc.method": method, "rpc.code": code},
-                )
-                if code != "OK":
-                    call.set_status(Status(StatusCode.ERROR, code))
-                call.end(end_time=wall + int((end - clock) * 1e9))
+            spans(request[CALLS])
             carrier: dict[str, str] = {}
             propagator.inject(carrier, context=context)
             if "traceparent" in carrier and not response.prepared:

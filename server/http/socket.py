@@ -13,28 +13,36 @@ import contextlib
 import functools
 import itertools
 import logging
+import math
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+import msgspec
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from schema import Feed
+from schema.errors import ERRORS
+from server.http._frames import Frames
+from server.http.forwarded import client_address
+from server.ratelimit import OpenLimit, RateLimits
 from server.rpc import (
     CloseCallback,
     Dispatcher,
     Gone,
+    Limited,
     Principal,
+    Reply,
     Resolver,
     RpcError,
     end_frame,
-    error_reply,
+    error_object,
     pump,
 )
 from server.settings import Settings
 
-__all__ = ["LIVE", "Live", "Socket", "socket_handler"]
+__all__ = ["LIVE", "Live", "Socket", "refusal", "socket_handler", "too_many"]
 
 log = logging.getLogger("roomrpc.live")
 _SHUTTING_DOWN = RpcError(
@@ -48,8 +56,14 @@ _BINARY = "Binary frames are not read: send each request as a text frame"
 class Live:
     """Every open socket and SSE stream of this app: per-being counts, shutdown."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        limits: RateLimits | None = None,
+    ) -> None:
         self.settings = settings
+        self.limits = limits  # sockets and subscriptions opened, per caller (None: off)
         self.sockets: set[Socket] = set()
         self.by_being: dict[str, set[Socket]] = {}
         self.closing = False
@@ -66,6 +80,14 @@ class Live:
         task = asyncio.get_running_loop().create_task(coro)
         self.background.add(task)
         task.add_done_callback(self.background.discard)
+
+    async def admit(self, limit: OpenLimit, who: str) -> None:
+        """Count a socket or a subscription opened by ``who``; TOO_MANY_REQUESTS past its limit."""
+        if self.limits is None:
+            return
+        limited = await self.limits.admit(limit, who)
+        if limited is not None:
+            raise too_many(limit, limited)
 
     def bind(self, socket: Socket, principal: Principal) -> None:
         """Count ``socket`` for its being; TOO_MANY_REQUESTS past the per-being limit."""
@@ -87,8 +109,8 @@ class Live:
                 del self.by_being[being_id]
 
     def websockets(self) -> int:
-        """Open WebSockets (SSE streams are not counted): read when metrics are scraped."""
-        return sum(1 for socket in self.sockets if socket.kind == "ws")
+        """Open WebSockets and SSE streams: read when metrics are scraped."""
+        return len(self.sockets)
 
     def subscriptions(self) -> int:
         """Subscriptions running on every socket and stream: read when metrics are scraped."""
@@ -103,14 +125,31 @@ class Live:
 LIVE = web.AppKey("live", Live)
 
 
+def too_many(limit: OpenLimit, limited: Limited) -> RpcError:
+    """TOO_MANY_REQUESTS for ``limit`` (``"socket"`` or ``"subscription"``), with ``retryAfter``."""
+    what = "sockets opened" if limit == "socket" else "subscriptions started"
+    message = f"Over the limit of {limited.limit} {what} per {limited.window} s"
+    retry_after = round(limited.retry_after, 3)
+    return RpcError(
+        "TOO_MANY_REQUESTS", message, reason="rate_limited", retryable=True, retry_after=retry_after
+    )
+
+
 class Socket:
     """One WebSocket or SSE stream: the ``Connection`` its calls see."""
 
-    def __init__(self, live: Live, kind: str, send: Callable[[bytes, str | None], Awaitable[None]]):
+    def __init__(
+        self,
+        live: Live,
+        kind: str,
+        send: Callable[[bytes, str | None], Awaitable[None]],
+        client: str = "",
+    ):
         self.id = live.new_id(kind)
         self.kind = kind
         self._live = live
         self._send = send
+        self.client = client  # the peer's address: who an anonymous socket is, for rate limits
         self._principal: Principal | None = None
         self._subs: dict[str, tuple[str, asyncio.Task[None] | None]] = {}
         self._pending: list[tuple[str, str, Feed[Any]]] = []
@@ -141,6 +180,14 @@ class Socket:
         else:
             self._callbacks.append(callback)
 
+    async def admit(self, method: str) -> None:
+        """Count a subscription against its caller's rate limit (being, else address)."""
+        if self.closed or self._live.closing:
+            raise _SHUTTING_DOWN
+        principal = self._principal
+        who = self.client if principal is None else principal.being_id
+        await self._live.admit("subscription", who)
+
     def start(self, method: str, feed: Feed[Any]) -> str:
         """Accept a subscription; it is pumped once the subscribe answer is sent."""
         if self.closed or self._live.closing:
@@ -156,7 +203,7 @@ class Socket:
 
     def unsubscribe(self, subscription: str) -> bool:
         """End one subscription from the client's side: True if it was running."""
-        entry = self._subs.pop(subscription, None)
+        entry = self._drop(subscription)
         if entry is None:
             return False
         self._stop(entry[1])
@@ -203,7 +250,7 @@ class Socket:
     def end_all(self, error: RpcError) -> None:
         """End every subscription with ``error`` (sent to the client)."""
         for sid, (method, task) in tuple(self._subs.items()):
-            del self._subs[sid]
+            self._drop(sid)
             self._stop(task)
             frame = end_frame(method, sid, error, None)
             self._live.spawn(self._send_quietly(frame))
@@ -226,9 +273,9 @@ class Socket:
             self._live.unbind(self, self._principal.being_id)
         if self._expiry is not None:
             self._expiry.cancel()
-        for _method, task in self._subs.values():
+        for sid, (_method, task) in tuple(self._subs.items()):
+            self._drop(sid)
             self._stop(task)
-        self._subs.clear()
         for _sid, _method, feed in self._pending:
             await _close(feed)
         self._pending.clear()
@@ -246,7 +293,11 @@ class Socket:
     def _forget(self, sid: str, task: asyncio.Task[None]) -> None:
         entry = self._subs.get(sid)
         if entry is not None and entry[1] is task:
-            del self._subs[sid]
+            self._drop(sid)
+
+    def _drop(self, sid: str) -> tuple[str, asyncio.Task[None] | None] | None:
+        """Forget a subscription (it is counted from `_subs`)."""
+        return self._subs.pop(sid, None)
 
     @staticmethod
     def _stop(task: asyncio.Task[None] | None) -> None:
@@ -274,7 +325,7 @@ async def _run_callback(callback: CloseCallback, socket_id: str) -> None:
 def socket_handler(
     dispatcher: Dispatcher[object], resolve: Resolver, live: Live
 ) -> Callable[[web.Request, str], Awaitable[web.StreamResponse]]:
-    """Serve one WebSocket: credentials on the upgrade, then frames until it closes."""
+    """Serve one WebSocket: credentials and the rate limit on the upgrade, then frames."""
     settings = live.settings
 
     async def serve(request: web.Request, request_id: str) -> web.StreamResponse:
@@ -287,6 +338,11 @@ def socket_handler(
                 return _refused(error, request_id)
         if live.closing:
             return _refused(_SHUTTING_DOWN, request_id)
+        client = client_address(request)
+        try:
+            await live.admit("socket", client if principal is None else principal.being_id)
+        except RpcError as error:
+            return _refused(error, request_id)
         ws = web.WebSocketResponse(
             heartbeat=settings.live_ping_seconds, max_msg_size=settings.rpc_max_body_bytes
         )
@@ -297,7 +353,7 @@ def socket_handler(
             except (ConnectionError, RuntimeError):
                 raise Gone() from None
 
-        socket = Socket(live, "ws", send)
+        socket = Socket(live, "ws", send, client)
         try:
             if principal is not None:
                 socket.authenticate(principal)
@@ -309,24 +365,21 @@ def socket_handler(
             await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
 
         socket.close_transport = close
-        frames = itertools.count(1)
+        frames = Frames(dispatcher, socket, request, request_id, access_log=settings.access_log)
         try:
             await ws.prepare(request)
             async for msg in ws:
-                rid = f"{request_id}.{next(frames)}"
                 socket.idle.clear()
                 try:
                     if msg.type == WSMsgType.TEXT:
-                        reply = await dispatcher.handle(
-                            msg.data.encode(), request_id=rid, authorization=None, connection=socket
-                        )
+                        reply = await frames.serve(msg.data.encode())
                     elif msg.type == WSMsgType.BINARY:
-                        reply = error_reply("BAD_REQUEST", rid, _BINARY)
+                        reply = frames.refuse(_BINARY)
                     else:
                         continue
-                    if reply.body is not None:
-                        await ws.send_frame(reply.body, WSMsgType.TEXT)
-                    socket.launch(rid)
+                    if reply is not None:
+                        await ws.send_frame(reply, WSMsgType.TEXT)
+                    socket.launch(frames.request_id)
                 finally:
                     socket.idle.set()
         finally:
@@ -338,7 +391,19 @@ def socket_handler(
     return serve
 
 
+def refusal(error: RpcError, request_id: str) -> Reply:
+    """A socket or stream refused before it opens: the JSON-RPC error (id null), its HTTP
+    status, and ``Retry-After`` when it says when to try again."""
+    error_json = msgspec.json.encode(error_object(error, path=None, request_id=request_id))
+    body = b'{"jsonrpc":"2.0","error":' + error_json + b',"id":null}'
+    headers = None
+    if error.retry_after is not None:
+        headers = {"Retry-After": str(max(1, math.ceil(error.retry_after)))}
+    return Reply(body, ERRORS[error.code].http_status, headers)
+
+
 def _refused(error: RpcError, request_id: str) -> web.Response:
-    reply = error_reply(error.code, request_id, error.message)
+    reply = refusal(error, request_id)
     headers = {"X-Request-Id": request_id, "Content-Type": "application/json"}
+    headers.update(reply.headers or {})
     return web.Response(body=reply.body, status=reply.status, headers=headers)

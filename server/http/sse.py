@@ -17,8 +17,9 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
-from server.http.socket import Live, Socket
-from server.rpc import Dispatcher, Reply, Resolver, RpcError, error_reply
+from server.http.forwarded import client_address
+from server.http.socket import Live, Socket, refusal
+from server.rpc import Dispatcher, Reply, Resolver, RpcError
 
 __all__ = ["serve_sse", "wants_sse", "with_last_event_id"]
 
@@ -68,20 +69,29 @@ async def serve_sse(
         if event_id is None:  # the end
             await queue.put(None)
 
-    stream = Socket(live, "sse", send)
+    client = client_address(request)
     principal: Any = None
     if authorization is not None:
         with contextlib.suppress(RpcError):  # the dispatcher answers the refusal itself
             principal = await resolve(authorization)
+    try:  # an SSE stream counts as a socket opened (its subscription, as any, when it starts)
+        await live.admit("socket", client if principal is None else principal.being_id)
+    except RpcError as error:
+        return refusal(error, request_id)
+    stream = Socket(live, "sse", send, client)
     try:
         if principal is not None:
             stream.authenticate(principal)
         reply = await dispatcher.handle(
-            body, request_id=request_id, authorization=authorization, connection=stream
+            body,
+            request_id=request_id,
+            authorization=authorization,
+            client=client,
+            connection=stream,
         )
     except RpcError as error:
         await stream.closed_by_transport()
-        return error_reply(error.code, request_id, error.message)
+        return refusal(error, request_id)
     if not stream.has_pending():
         await stream.closed_by_transport()
         return reply

@@ -101,10 +101,14 @@ class Metrics:
         self.database = _Family(CALL_BUCKETS)
         self.livekit = _Family(CALL_BUCKETS)
         self.ws_connections = Gauge(
-            "roomrpc_ws_connections", "Open WebSocket connections", registry=self.registry
+            "roomrpc_ws_connections",
+            "Open WebSocket connections and SSE streams",
+            registry=self.registry,
         )
         self.subscriptions = Gauge(
-            "roomrpc_subscriptions", "Active subscriptions", registry=self.registry
+            "roomrpc_subscriptions",
+            "Active subscriptions (WebSocket and SSE)",
+            registry=self.registry,
         )
         self.registry.register(_Collector(self))
         if process:  # the process's CPU, memory, file descriptors, GC and Python version

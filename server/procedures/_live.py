@@ -15,7 +15,14 @@ from server.domain.access import now
 from server.rpc import RpcError
 from server.storage import Storage, intentions, space_events
 
-__all__ = ["SharedReads", "event_after", "next_message", "record_space_event", "space_channel"]
+__all__ = [
+    "SharedReads",
+    "being_channel",
+    "event_after",
+    "next_message",
+    "record_space_event",
+    "space_channel",
+]
 
 _KEEP = 1024  # recent rows kept per process: one read per event, however many subscribers
 
@@ -25,6 +32,11 @@ def space_channel(space_id: str) -> str:
     return f"space:{space_id}"
 
 
+def being_channel(being_id: str) -> str:
+    """The bus channel of a being's own memberships (``space.watchMine``)."""
+    return f"being:{being_id}"
+
+
 async def record_space_event(
     bus: Bus,
     conn: AsyncConnection,
@@ -32,12 +44,18 @@ async def record_space_event(
     kind: SpaceEventType,
     being_id: str | None = None,
     role: str | None = None,
+    *,
+    tell_space: bool = True,
 ) -> None:
-    """Record a change of a space in the writing transaction and tell its subscribers."""
+    """Record a change of a space in the writing transaction and tell its subscribers
+    (those of the space unless ``tell_space`` is false; a member's, of its membership)."""
     event_id = await space_events.insert(
         conn, space_id, kind, now=now(), being_id=being_id, role=role
     )
-    await bus.publish(conn, Message(space_channel(space_id), kind, event_id, being_id))
+    if tell_space:
+        await bus.publish(conn, Message(space_channel(space_id), kind, event_id, being_id))
+    if being_id is not None and kind in space_events.MEMBERSHIP:
+        await bus.publish(conn, Message(being_channel(being_id), kind, event_id, being_id))
 
 
 def event_after(last_event_id: str | None) -> int | None:

@@ -176,6 +176,7 @@ async def delete(ctx: AuthedCtx, params: being.DeleteBeingInput) -> being.Being:
             message = f"{params.id} is the last owner of {', '.join(sole)}: name another first"
             raise RpcError("PRECONDITION_FAILED", message, reason="last_owner")
         gone = await memberships.of_being(conn, params.id)  # they leave their spaces too
+        members = await memberships.of_space(conn, params.id) if found.type == "space" else []
         await beings.delete(conn, params.id)
         for left in gone:
             await record_space_event(
@@ -183,6 +184,16 @@ async def delete(ctx: AuthedCtx, params: being.DeleteBeingInput) -> being.Being:
             )
         if found.type == "space":
             await record_space_event(ctx.deps.bus, conn, params.id, "deleted")
+            for member in members:  # after "deleted": for space.watchMine, not space.watch
+                await record_space_event(
+                    ctx.deps.bus,
+                    conn,
+                    params.id,
+                    "memberRemoved",
+                    member.being_id,
+                    member.role,
+                    tell_space=False,
+                )
             await presence.clear_room(conn, params.id)
             await revocations.clear_room(conn, params.id)
     storage.deletions += 1  # after the commit: tokens of this being stop working now

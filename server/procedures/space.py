@@ -12,7 +12,13 @@ from schema.errors import Issue
 from server.bus import RESYNC, Subscription
 from server.domain.access import MANAGERS, decode_cursor, encode_cursor, not_found, now
 from server.procedures._access import find_visible
-from server.procedures._live import event_after, next_message, record_space_event, space_channel
+from server.procedures._live import (
+    being_channel,
+    event_after,
+    next_message,
+    record_space_event,
+    space_channel,
+)
 from server.procedures.deps import AuthedCtx, Ctx, Deps
 from server.rpc import Principal, Router, RpcError
 from server.storage import beings, memberships, space_events
@@ -146,6 +152,12 @@ async def set_role(ctx: AuthedCtx, params: space.SetRoleInput) -> space.Member:
 
 
 _PAGE = 100
+_HISTORY_GONE = RpcError(
+    "PRECONDITION_FAILED",
+    "The events after lastEventId are no longer kept: read the space again, "
+    "then subscribe without lastEventId",
+    reason="history_gone",
+)
 _RECHECK = frozenset({"updated", "memberRemoved", "roleChanged"})  # may change who reads
 
 
@@ -162,6 +174,8 @@ async def watch(ctx: Ctx, params: space.WatchSpaceInput) -> Feed[space.SpaceEven
             await find_space(conn, params.space_id, ctx.principal)
             if after is None:  # only what happens from now on
                 after = await space_events.last_id(conn, params.space_id)
+            elif after and not await space_events.kept(conn, params.space_id, after):
+                raise _HISTORY_GONE
     except BaseException:
         listening.close()
         raise
@@ -193,5 +207,43 @@ async def _space_events(
                     continue
             message = await next_message(listening)
             pending = message.k == RESYNC or (message.k != "intention" and message.id > after)
+    finally:
+        listening.close()
+
+
+@router.procedure(space.watch_mine)
+async def watch_mine(ctx: AuthedCtx, params: space.WatchMineInput) -> Feed[space.SpaceEvent]:
+    """The caller's memberships: listen first, then read, as ``space.watch`` does."""
+    after = event_after(params.last_event_id)
+    deps, me = ctx.deps, ctx.principal.being_id
+    listening = deps.bus.subscribe(being_channel(me), limit=deps.settings.live_queue_size)
+    try:
+        async with deps.storage.read() as conn:
+            if after is None:  # only what happens from now on
+                after = await space_events.last_mine(conn, me)
+            elif after and not await space_events.kept_mine(conn, me, after):
+                raise _HISTORY_GONE
+    except BaseException:
+        listening.close()
+        raise
+    return _my_events(deps, me, after, listening)
+
+
+async def _my_events(
+    deps: Deps, being_id: str, after: int, listening: Subscription
+) -> AsyncIterator[Event[space.SpaceEvent]]:
+    try:
+        pending = True  # replay what came after the resume point first
+        while True:
+            if pending:
+                async with deps.storage.read() as conn:
+                    page = await space_events.mine(conn, being_id, after, _PAGE)
+                for event_id, change in page:
+                    after = event_id
+                    yield Event(str(event_id), change)
+                if len(page) == _PAGE:
+                    continue
+            message = await next_message(listening)
+            pending = message.k == RESYNC or message.id > after
     finally:
         listening.close()

@@ -19,12 +19,14 @@ HOW_TO_SUBSCRIBE = (
 
 
 def serving(run: Next) -> Next:
-    """Wrap a subscription's chain: refuse it without a socket, start its feed on one."""
+    """Wrap a subscription's chain: refuse it without a socket or past the caller's rate
+    limit (before the handler subscribes to anything), start its feed on a socket."""
 
     async def subscribe(ctx: Context[Any], params: Any) -> Subscribed:
         connection = ctx.connection
         if connection is None:
             raise RpcError("BAD_REQUEST", HOW_TO_SUBSCRIBE.format(name=ctx.path))
+        await connection.admit(ctx.path)  # the caller's rate limit of subscriptions started
         feed: Feed[Any] = await run(ctx, params)
         try:
             sid = connection.start(ctx.path, feed)

@@ -10,7 +10,7 @@ caller; over a socket it is a ``Connection``:
 - ``on_close(callback)``: ``callback()`` (async, no arguments) is awaited once
   when the socket closes, whatever the cause (client gone, heartbeat lost,
   server shutting down); callbacks registered after the close run at once;
-- ``start(method, feed)``, ``unsubscribe(sid)``, ``authenticate(principal)``:
+- ``admit(method)``, ``start(method, feed)``, ``unsubscribe(sid)``, ``authenticate(principal)``:
   used by the core (``server.rpc.subscriptions``), not by handlers.
 """
 
@@ -42,6 +42,11 @@ class Connection(Protocol):
 
     def on_close(self, callback: CloseCallback) -> None:
         """Await ``callback()`` once when the socket closes."""
+        ...
+
+    async def admit(self, method: str) -> None:
+        """Count one subscription of ``method`` against the caller's rate limit; RpcError
+        (TOO_MANY_REQUESTS with ``retryAfter``) past it."""
         ...
 
     def start(self, method: str, feed: Feed[Any]) -> str:

@@ -48,6 +48,7 @@ Resolved = tuple[Principal | None, RpcError | None]
 _ANONYMOUS: Resolved = (None, None)
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces
 _REPLAYED = {"Idempotent-Replayed": "true"}
+_UNANSWERABLE = RpcError("BAD_REQUEST", "A subscription needs an id: its answer names it")
 
 
 Id = msgspec.Raw | None  # raw JSON: a string, a number or null; None: not known
@@ -122,6 +123,10 @@ class _Method(msgspec.Struct):
     method: str = ""
 
 
+class _Identified(msgspec.Struct):
+    id: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET
+
+
 class _AnswerData(msgspec.Struct, rename="camel"):
     code: str = ""
     retryable: bool = False
@@ -136,6 +141,7 @@ class _Answer(msgspec.Struct):
 
 
 _decode_methods = msgspec.json.Decoder(_Method | list[_Method]).decode
+_decode_identified = msgspec.json.Decoder(_Identified | list[msgspec.Raw]).decode
 _decode_answers = msgspec.json.Decoder(_Answer | list[_Answer]).decode
 # Answers that say the call did not happen and may be tried again: the key is freed.
 _RETRY_CODES = frozenset({"TIMEOUT", "SERVICE_UNAVAILABLE", "TOO_MANY_REQUESTS"})
@@ -304,8 +310,9 @@ class Dispatcher(Generic[D]):
         scope = f"ip:{client}" if principal is None else principal.being_id
         try:
             stored = await store.begin(scope, key, hashlib.sha256(body).digest())
-        except RpcError as exc:
-            failure = _null_id(exc, request_id)
+        except RpcError as exc:  # a single call's answer carries its id (a socket matches by it)
+            failure = _Failure("2.0", error_object(exc, path=None, request_id=request_id), None)
+            failure.id = _id_of(body)
             return Reply(_encode(failure), failure.error.data.http_status)
         if stored is not None:
             return Reply(stored.body, stored.status, _REPLAYED)
@@ -557,6 +564,8 @@ class Dispatcher(Generic[D]):
                 raise RpcError("METHOD_NOT_FOUND")  # the spec's exact message; data.path names it
             if limited is not None:
                 raise _too_many(limited)
+            if rid is msgspec.UNSET and proc.spec.kind == "subscription":
+                raise _UNANSWERABLE  # nobody could hear its events: nothing starts
             params = proc.params.decode(None if raw is msgspec.UNSET else raw)
             ctx = Context(request_id, self._deps, principal, method, connection)
             coro = proc.run(ctx, params)
@@ -687,6 +696,17 @@ def _may_retry(reply: Reply) -> bool:
         if data is None or not (data.retryable or data.code in _RETRY_CODES):
             return False
     return True
+
+
+def _id_of(body: bytes) -> Id:
+    """A single request's id when it is one the spec allows, else None (a batch: null)."""
+    try:
+        decoded = _decode_identified(body)
+    except (msgspec.DecodeError, RecursionError):
+        return None
+    if isinstance(decoded, list) or decoded.id is msgspec.UNSET:
+        return None
+    return None if memoryview(decoded.id)[0] in _NOT_AN_ID else decoded.id
 
 
 def _is_utf8(body: bytes) -> bool:

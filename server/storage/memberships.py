@@ -20,6 +20,7 @@ __all__ = [
     "get",
     "is_bot_member",
     "of_being",
+    "of_space",
     "page",
     "remove",
     "role_of",
@@ -65,6 +66,12 @@ async def page(conn: AsyncConnection, space_id: str, after: str | None, limit: i
     )
     if after is not None:
         query = query.where(memberships.c.being_id > after)
+    return [_member(row) for row in await conn.execute(query)]
+
+
+async def of_space(conn: AsyncConnection, space_id: str) -> list[Member]:
+    """Every member of the space."""
+    query = sa.select(memberships).where(memberships.c.space_id == space_id)
     return [_member(row) for row in await conn.execute(query)]
 
 

@@ -107,6 +107,7 @@ space_events = sa.Table(
     sa.Column("role", sa.String(16), nullable=True),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Index("ix_space_events_space_id_id", "space_id", "id"),
+    sa.Index("ix_space_events_being_id_id", "being_id", "id"),  # space.watchMine
 )
 
 # --- LiveKit: webhook ids seen, presence in rooms, revoked participants ---

@@ -1046,6 +1046,16 @@ export interface WatchIntentionsInput {
   lastEventId?: string | null | undefined;
 }
 
+/** The caller's memberships, live; after `lastEventId` (an event id it sent) when given. */
+export interface WatchMineInput {
+  /**
+   * String, at most 64 characters.
+   *
+   * @defaultValue `null`
+   */
+  lastEventId?: string | null | undefined;
+}
+
 /** A space's changes, live; after `lastEventId` (an event id it sent) when given. */
 export interface WatchSpaceInput {
   /**
@@ -1439,10 +1449,20 @@ export interface Procedures {
   "space.watch": {
     input: WatchSpaceInput;
     output: Subscribed;
-    errors: "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TOO_MANY_REQUESTS";
-    reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "deleted" | "invalid_token" | "no_such_being" | "not_a_space" | "rate_limited" | "rebound" | "shutting_down" | "slow_consumer" | "sockets_per_being" | "subscriptions_per_socket" | "token_expired" | "token_predates_being" | "unknown_being";
+    errors: "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TOO_MANY_REQUESTS" | "PRECONDITION_FAILED";
+    reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "deleted" | "history_gone" | "invalid_token" | "no_such_being" | "not_a_space" | "rate_limited" | "rebound" | "shutting_down" | "slow_consumer" | "sockets_per_being" | "subscriptions_per_socket" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "subscription";
     protected: false;
+    event: SpaceEvent;
+  };
+  /** The caller's own memberships, live: added to (memberAdded), removed from (memberRemoved, also when the space is deleted) or given another role (roleChanged) in any space. */
+  "space.watchMine": {
+    input: WatchMineInput;
+    output: Subscribed;
+    errors: "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TOO_MANY_REQUESTS" | "PRECONDITION_FAILED";
+    reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "history_gone" | "invalid_token" | "rate_limited" | "rebound" | "shutting_down" | "slow_consumer" | "sockets_per_being" | "subscriptions_per_socket" | "token_expired" | "token_predates_being" | "unknown_being";
+    kind: "subscription";
+    protected: true;
     event: SpaceEvent;
   };
   /** Server status, version and time: proves the stack end to end. */
@@ -1791,9 +1811,16 @@ export interface Client {
      * A space's changes (updated, deleted) and membership (added, removed, role changed), live.
      *
      * `space.watch`: a subscription.
-     * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `TOO_MANY_REQUESTS`.
+     * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `TOO_MANY_REQUESTS`, `PRECONDITION_FAILED`.
      */
-    readonly watch: Subscription<"space.watch", WatchSpaceInput, SpaceEvent, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TOO_MANY_REQUESTS", "bad_algorithm" | "bad_signature" | "database_unavailable" | "deleted" | "invalid_token" | "no_such_being" | "not_a_space" | "rate_limited" | "rebound" | "shutting_down" | "slow_consumer" | "sockets_per_being" | "subscriptions_per_socket" | "token_expired" | "token_predates_being" | "unknown_being">;
+    readonly watch: Subscription<"space.watch", WatchSpaceInput, SpaceEvent, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TOO_MANY_REQUESTS" | "PRECONDITION_FAILED", "bad_algorithm" | "bad_signature" | "database_unavailable" | "deleted" | "history_gone" | "invalid_token" | "no_such_being" | "not_a_space" | "rate_limited" | "rebound" | "shutting_down" | "slow_consumer" | "sockets_per_being" | "subscriptions_per_socket" | "token_expired" | "token_predates_being" | "unknown_being">;
+    /**
+     * The caller's own memberships, live: added to (memberAdded), removed from (memberRemoved, also when the space is deleted) or given another role (roleChanged) in any space.
+     *
+     * `space.watchMine`: a subscription, needs a bearer token.
+     * Declared errors: `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `TOO_MANY_REQUESTS`, `PRECONDITION_FAILED`.
+     */
+    readonly watchMine: Subscription<"space.watchMine", WatchMineInput, SpaceEvent, "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TOO_MANY_REQUESTS" | "PRECONDITION_FAILED", "bad_algorithm" | "bad_signature" | "database_unavailable" | "history_gone" | "invalid_token" | "rate_limited" | "rebound" | "shutting_down" | "slow_consumer" | "sockets_per_being" | "subscriptions_per_socket" | "token_expired" | "token_predates_being" | "unknown_being">;
   };
   /** The `system` namespace: the server's own health. */
   readonly system: {
@@ -1849,13 +1876,14 @@ export const PROCEDURES = {
   "space.members": { kind: "query", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: false },
   "space.removeMember": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "PRECONDITION_FAILED", "CONFLICT"], protected: true },
   "space.setRole": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "PRECONDITION_FAILED", "CONFLICT"], protected: true },
-  "space.watch": { kind: "subscription", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TOO_MANY_REQUESTS"], protected: false },
+  "space.watch": { kind: "subscription", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TOO_MANY_REQUESTS", "PRECONDITION_FAILED"], protected: false },
+  "space.watchMine": { kind: "subscription", errors: ["UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TOO_MANY_REQUESTS", "PRECONDITION_FAILED"], protected: true },
   "system.health": { kind: "query", errors: [], protected: false },
 } as const;
 PROCEDURES satisfies Record<keyof Procedures, ProcedureMeta>;
 
 /** The hash of the contract this client was made from: sent as `X-Contract-Hash`. */
-export const CONTRACT_HASH = "31bda6fb0e1590d2";
+export const CONTRACT_HASH = "abe7783d88f708a8";
 
 /**
  * A client for this API: `await client.system.health()`.
