@@ -48,6 +48,7 @@ def _dispatcher(limits: bool) -> Any:
         Router,
         compile_procedures,
         discover_router,
+        live_router,
         protected,
     )
     from server.settings import Settings
@@ -60,13 +61,18 @@ def _dispatcher(limits: bool) -> Any:
 
     settings = Settings(rate_limit_reads="1000000000/minute")
     contract = (*schema.CONTRACT, add)
-    builtins = [discover_router(contract, title="bench", version="0")]
+    async def nobody(authorization: str) -> None:
+        return None
+
+    compiled: dict[str, Any] = {}
+    builtins = [
+        discover_router(contract, title="bench", version="0"),
+        live_router(nobody, compiled),
+    ]
     procedures = compile_procedures(
         contract, (*ROUTERS, router), builtins=builtins, protect=protected
     )
-
-    async def nobody(authorization: str) -> None:
-        return None
+    compiled.update(procedures)
 
     return Dispatcher(
         procedures,

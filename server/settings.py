@@ -45,6 +45,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
     access_log: bool = False
+    uvloop: bool = True  # uvloop's event loop where installed (Linux, macOS); false: asyncio's
     metrics: bool = True  # GET /metrics in Prometheus's format
     # Proxies (addresses or networks, or *) whose X-Forwarded-For / Forwarded are believed.
     forwarded_allow_ips: tuple[str, ...] = ()
