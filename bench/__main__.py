@@ -302,7 +302,7 @@ def _report_memory(seconds: int) -> None:
     """RSS of one ``roomrpc serve --worker`` (the database is migrated already, as a
     supervisor leaves it), idle, then after ``being.get`` calls at full speed; and of
     the minimal server, idle, for scale."""
-    from bench.beings import LOAD
+    from bench.beings import load_scenario
 
     print("\nresident memory (MiB)")
     port = _free_port()
@@ -320,7 +320,7 @@ def _report_memory(seconds: int) -> None:
         _wait(base)
         time.sleep(1)
         idle, _ = _rss_mib(worker.pid)
-        load = LOAD()
+        load = load_scenario()
         if load is not None:
             with tempfile.TemporaryDirectory() as tmp:
                 _wrk(base + load.path, load, seconds, Path(tmp))
@@ -328,7 +328,7 @@ def _report_memory(seconds: int) -> None:
             print(f"  roomrpc worker idle {idle:6.1f}   after load {now:6.1f}   peak {peak:6.1f}")
         else:
             print(f"  roomrpc worker idle {idle:6.1f}")
-        minimal, minimal_base = _start("minimal", {})
+        minimal, _base = _start("minimal", {})
         time.sleep(1)
         print(f"  minimal server idle {_rss_mib(minimal.pid)[0]:6.1f}")
     finally:

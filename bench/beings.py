@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
-__all__ = ["LATENCY", "LOAD", "RATIOS", "SERVERS", "main", "scenarios"]
+__all__ = ["LATENCY", "RATIOS", "SERVERS", "load_scenario", "main", "scenarios"]
 
 _KEEP: list[Any] = []  # temporary folders live as long as the bench
 SQLITE = "/rpc being.get, token, SQLite"
@@ -34,7 +34,7 @@ _LOAD: list[Any] = []
 SERVERS: dict[str, dict[str, str]] = {}  # the app on PostgreSQL, when reachable
 
 
-def LOAD() -> Any:  # noqa: N802
+def load_scenario() -> Any:
     """The being.get scenario on SQLite (what the memory figure loads a worker with)."""
     return _LOAD[0] if _LOAD else None
 

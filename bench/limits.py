@@ -61,6 +61,7 @@ def _dispatcher(limits: bool) -> Any:
 
     settings = Settings(rate_limit_reads="1000000000/minute")
     contract = (*schema.CONTRACT, add)
+
     async def nobody(authorization: str) -> None:
         return None
 

@@ -71,7 +71,9 @@ def _serve_one(settings: Settings, host: str, port: int, *, worker: bool) -> Non
     from server.http.loop import run
 
     prepared = None if worker else _prepare(settings)  # a worker's supervisor did it
-    run(_run(settings, host, port, reuse_port=worker, prepared=prepared), use_uvloop=settings.uvloop)
+    run(
+        _run(settings, host, port, reuse_port=worker, prepared=prepared), use_uvloop=settings.uvloop
+    )
 
 
 def _prepare(settings: Settings) -> Prepared:
