@@ -18,7 +18,7 @@ import os
 import secrets
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
@@ -149,7 +149,9 @@ async def _costs(env: dict[str, str], label: str) -> None:
         print(f"  {name:40} {micros:9.1f} µs")
 
 
-async def _pg_env(folder: str) -> tuple[dict[str, str], Callable[[], Awaitable[None]]] | None:
+async def _pg_env(
+    folder: str,
+) -> tuple[dict[str, str], Callable[[], Coroutine[Any, Any, None]]] | None:
     import asyncpg
 
     for user in ("postgres", "root"):
@@ -164,7 +166,7 @@ async def _pg_env(folder: str) -> tuple[dict[str, str], Callable[[], Awaitable[N
     return None
 
 
-def _dropper(url: str, schema: str) -> Callable[[], Awaitable[None]]:
+def _dropper(url: str, schema: str) -> Callable[[], Coroutine[Any, Any, None]]:
     async def drop() -> None:  # on a connection of its own: callable from any event loop
         import asyncpg
 
