@@ -147,7 +147,7 @@ def create_app(
         contracts,
         resolve=resolve_principal,
         live=live,
-        record=settings.access_log,
+        record=settings.access_log or tracing is not None,
     )
     handler, preflight = with_cors(handler, settings.cors_origins)
     app.router.add_route("OPTIONS", "/rpc", preflight)
