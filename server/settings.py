@@ -72,6 +72,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     auth_audience: str | None = None
     auth_public_key: str | None = None  # PEM (or a path to one): RS256/ES256 tokens
     auth_cache_seconds: Annotated[float, msgspec.Meta(ge=0)] = 2.0
+    # Rows read on nearly every call, kept in memory (0: off); the bus keeps them right.
+    cache_seconds: Annotated[float, msgspec.Meta(ge=0)] = 30.0
+    cache_max_entries: Positive = 10000
     # --- safe retries and fair use ---
     idempotency_ttl_seconds: Positive = 86400  # how long a stored answer replays
     idempotency_max_bytes: Positive = 256 * 1024  # larger answers are not kept

@@ -16,7 +16,7 @@ from schema import Procedure, jsonrpc_examples
 from schema.openrpc import build_openrpc, contract_hash
 from server import __version__
 from server.auth import BearerResolver, Tokens
-from server.bus import open_bus
+from server.bus import follow_invalidations, open_bus, publish_invalidation
 from server.http.contracts import ClientContracts
 from server.http.cors import with_cors
 from server.http.explorer import add_explorer
@@ -192,9 +192,15 @@ async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
         deps.opened_storage = None
         await storage.close()
         raise
+    follow = asyncio.create_task(follow_invalidations(bus, storage.cache), name="roomrpc-cache")
+    storage.publish = functools.partial(publish_invalidation, bus)
     try:
         yield
     finally:
+        storage.publish = None
+        follow.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await follow
         deps.opened_bus = None
         await bus.close()
         deps.opened_storage = None
