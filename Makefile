@@ -25,8 +25,8 @@ test: $(STAMP) setup-node browser lint
 
 lint: $(STAMP)
 	$(UV) lock --check
-	$(BIN)/ruff check server schema codegen tests bench
-	$(BIN)/ruff format --check server schema codegen tests bench
+	$(BIN)/ruff check server schema codegen roomrpc examples tests bench
+	$(BIN)/ruff format --check server schema codegen roomrpc examples tests bench
 	$(BIN)/mypy
 	@$(MAKE) --no-print-directory contract-check
 

@@ -105,6 +105,10 @@ def _register_extras() -> None:
 
     EXTRA.append(bench_livekit.scenarios)
     RATIOS.extend(bench_livekit.RATIOS)
+    # --- a trivial call's delay while heavy batches run (after the table) ---
+    from bench import fairness
+
+    EXTRA.append(fairness.prepare)
 
 
 def build_app() -> web.Application:
@@ -260,6 +264,9 @@ def main() -> None:
                 latency[name] = (_millis(out, "50"), _millis(out, "99"))
         _report(scenarios, rps, per_cpu)
         _report_latency(latency)
+        from bench import fairness
+
+        fairness.measure(servers["app"][1], args.seconds, LOAD_CPU)  # the app on SQLite
     finally:
         for process, _base in servers.values():
             process.send_signal(signal.SIGINT)

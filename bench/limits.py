@@ -65,15 +65,10 @@ def _dispatcher(limits: bool) -> Any:
     async def nobody(authorization: str) -> None:
         return None
 
-    compiled: dict[str, Any] = {}
-    builtins = [
-        discover_router(contract, title="bench", version="0"),
-        live_router(nobody, compiled),
-    ]
+    builtins = [discover_router(contract, title="bench", version="0"), live_router(nobody, {})]
     procedures = compile_procedures(
         contract, (*ROUTERS, router), builtins=builtins, protect=protected
     )
-    compiled.update(procedures)
 
     return Dispatcher(
         procedures,

@@ -1,4 +1,4 @@
-"""The client generator: the OpenRPC document and the TypeScript client, from the contract alone.
+"""The client generator: the OpenRPC document, the TypeScript and Python clients, from the contract.
 
 Reads ``schema/`` (msgspec and the standard library); never imports the server,
 so it runs wherever the contract does. ``generate`` returns every generated file
@@ -15,6 +15,7 @@ from types import ModuleType
 from typing import Any
 
 from codegen._emit import CORE_ERRORS, contract_ts, errors_ts, translator
+from codegen._python import PY_CLIENT_PATH, python_client
 from schema._procedure import Procedure
 from schema.openrpc import build_openrpc, contract_hash
 
@@ -22,6 +23,7 @@ __all__ = [
     "COMPILED_BANNER",
     "CORE_ERRORS",
     "OPENRPC_PATH",
+    "PY_CLIENT_PATH",
     "TS_CONTRACT_PATH",
     "TS_ERRORS_PATH",
     "api_version",
@@ -29,6 +31,7 @@ __all__ = [
     "generate",
     "mark_compiled",
     "namespace_docs",
+    "python_files",
     "stale",
     "write",
 ]
@@ -116,3 +119,10 @@ def mark_compiled(folder: Path) -> list[Path]:
             path.write_text(COMPILED_BANNER + text, encoding="utf-8")
             marked.append(path)
     return marked
+
+
+def python_files() -> dict[str, str]:
+    """The generated Python client surface, by its path relative to ``roomrpc/client/``."""
+    import schema
+
+    return {PY_CLIENT_PATH: python_client(schema.CONTRACT)}

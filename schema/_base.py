@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
 
-__all__ = ["Base"]
+__all__ = ["INT64_MAX", "Base", "Int64", "UInt32"]
+
+# Integers are bounded to what storage and clients hold: a number past a bound is
+# INVALID_PARAMS with its path, never an overflow in the database driver.
+INT64_MAX = 2**63 - 1
+Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=INT64_MAX)]
+UInt32 = Annotated[int, msgspec.Meta(ge=0, le=2**32 - 1)]  # LiveKit's counters
 
 
 class Base(msgspec.Struct, rename="camel", forbid_unknown_fields=True, kw_only=True):

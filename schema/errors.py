@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, NamedTuple, get_args
+from typing import Annotated, Literal, NamedTuple, get_args
 
 import msgspec
 
@@ -99,8 +99,10 @@ ANY_CALL: tuple[ErrorName, ...] = (
     "TOO_MANY_REQUESTS",
     "BAD_REQUEST",
 )
-# ``reason``s any call may give: a refused token, a rate limit.
+# ``reason``s any call may give: a refused token, a rate limit, a result too large
+# for the answer (RPC_MAX_RESPONSE_BYTES).
 ANY_CALL_REASONS: dict[ErrorName, tuple[str, ...]] = {
+    "PAYLOAD_TOO_LARGE": ("response_too_large",),
     "UNAUTHORIZED": (
         "bad_algorithm",
         "bad_signature",
@@ -143,7 +145,7 @@ class ErrorData(Base, omit_defaults=True):
     """``error.data``: the named code and what a client needs to act on it."""
 
     code: ErrorName
-    http_status: int
+    http_status: Annotated[int, msgspec.Meta(ge=100, le=599)]
     path: str | None = None
     request_id: str | None = None
     issues: list[Issue] | msgspec.UnsetType = msgspec.UNSET
@@ -155,6 +157,6 @@ class ErrorData(Base, omit_defaults=True):
 class ErrorObject(Base):
     """The JSON-RPC 2.0 error object."""
 
-    code: int
+    code: Annotated[int, msgspec.Meta(ge=-32768, le=-32000)]
     message: str
     data: ErrorData

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from schema._base import Base
+from schema._base import INT64_MAX, Base
 from schema._procedure import mutation, query, subscription
 from schema.being import BeingId, Limit
 
@@ -25,14 +25,14 @@ __all__ = [
 
 IntentionKind = Literal["message", "action", "system"]
 Content = Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
-IntentionId = Annotated[int, msgspec.Meta(ge=1)]
+IntentionId = Annotated[int, msgspec.Meta(ge=1, le=INT64_MAX)]
 EventId = Annotated[str, msgspec.Meta(max_length=64)]
 
 
 class Intention(Base):
     """Something said (``message``), done (``action``) or announced (``system``) in a space."""
 
-    id: int
+    id: IntentionId
     space_id: str
     author_id: str
     kind: IntentionKind
@@ -44,7 +44,7 @@ class IntentionPage(Base):
     """Newest first; pass ``nextBefore`` as ``before`` for older ones (null: no more)."""
 
     items: list[Intention]
-    next_before: int | None
+    next_before: IntentionId | None
 
 
 class CreateIntentionInput(Base):

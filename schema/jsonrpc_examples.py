@@ -9,10 +9,16 @@ the spec's own and cannot clash with the contract's ``namespace.procedure`` name
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from schema._base import Base
+import msgspec
+
+from schema._base import Base, Int64
 from schema._procedure import Procedure, mutation, query
+
+# Arithmetic on 64-bit integers: the operands are bounded so that the result fits too.
+Half = Annotated[int, msgspec.Meta(ge=-(2**62), le=2**62 - 1)]  # a difference of two
+Third = Annotated[int, msgspec.Meta(ge=-(2**61), le=2**61 - 1)]  # a sum of three
 
 __all__ = [
     "CONTRACT",
@@ -33,41 +39,41 @@ __all__ = [
 class SubtractInput(Base):
     """``minuend - subtrahend``; by position: ``[minuend, subtrahend]``."""
 
-    minuend: int
-    subtrahend: int
+    minuend: Half
+    subtrahend: Half
 
 
 class SumInput(Base):
     """Up to three numbers to add."""
 
-    a: int = 0
-    b: int = 0
-    c: int = 0
+    a: Third = 0
+    b: Third = 0
+    c: Third = 0
 
 
 class UpdateInput(Base):
     """Up to five numbers to record."""
 
-    a: int = 0
-    b: int = 0
-    c: int = 0
-    d: int = 0
-    e: int = 0
+    a: Int64 = 0
+    b: Int64 = 0
+    c: Int64 = 0
+    d: Int64 = 0
+    e: Int64 = 0
 
 
 class HelloInput(Base):
     """A number to greet."""
 
-    value: int
+    value: Int64
 
 
 class NoInput(Base):
     """No parameters."""
 
 
-subtract = query("subtract", SubtractInput, int, "minuend - subtrahend")
-sum_ = query("sum", SumInput, int, "a + b + c")
-notify_sum = mutation("notify_sum", SumInput, int, "a + b + c, usually sent as a notification")
+subtract = query("subtract", SubtractInput, Int64, "minuend - subtrahend")
+sum_ = query("sum", SumInput, Int64, "a + b + c")
+notify_sum = mutation("notify_sum", SumInput, Int64, "a + b + c, usually sent as a notification")
 update = mutation("update", UpdateInput, type(None), "Records the numbers (logged)")
 notify_hello = mutation("notify_hello", HelloInput, type(None), "Records a hello (logged)")
 get_data = query("get_data", NoInput, list[Any], 'The list ["hello", 5]')

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from schema._base import Base
+from schema._base import Base, UInt32
 from schema._procedure import Procedure, Reasons, mutation, query
 from schema.errors import ErrorName
 
@@ -121,11 +121,11 @@ class MediaRoom(Base):
     room_id: str
     sid: str
     created_at: datetime
-    max_participants: int  # 0: unlimited
-    empty_timeout_secs: int
-    departure_timeout_secs: int
+    max_participants: UInt32  # 0: unlimited
+    empty_timeout_secs: UInt32
+    departure_timeout_secs: UInt32
     metadata: str
-    num_participants: int
+    num_participants: UInt32
 
 
 class DeleteRoomInput(Base):

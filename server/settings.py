@@ -55,6 +55,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     rpc_max_body_bytes: Positive = 1024 * 1024
     rpc_max_batch: Positive = 100
     rpc_call_timeout: Seconds = 30.0
+    rpc_request_timeout: Seconds = 60.0  # a whole request, every call of a batch
+    rpc_max_response_bytes: Positive = 8 * 1024 * 1024
+    http_read_timeout: Seconds = 30.0  # to receive a whole request body
     cors_origins: tuple[str, ...] = ()
     # LiveKit: all of URL, key and secret, or none of them (media off).
     livekit_url: LiveKitUrl | None = None
@@ -72,6 +75,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     auth_audience: str | None = None
     auth_public_key: str | None = None  # PEM (or a path to one): RS256/ES256 tokens
     auth_cache_seconds: Annotated[float, msgspec.Meta(ge=0)] = 2.0
+    auth_leeway_seconds: Annotated[int, msgspec.Meta(ge=0, le=3600)] = 30  # clock drift
     # Rows read on nearly every call, kept in memory (0: off); the bus keeps them right.
     cache_seconds: Annotated[float, msgspec.Meta(ge=0)] = 30.0
     cache_max_entries: Positive = 10000
@@ -92,6 +96,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     live_sockets_per_being: Positive = 50
     live_queue_size: Positive = 256  # events queued per subscriber before it is cut off
     live_ping_seconds: Seconds = 15.0  # WebSocket ping and SSE ': ping' interval
+    # --- presence of our own: sessions kept by sockets ---
+    presence_grace_seconds: Annotated[float, msgspec.Meta(ge=0)] = 60.0  # after a socket closes
+    presence_ttl_seconds: Seconds = 30.0  # an instance silent this long loses its sessions
+    presence_sessions_per_socket: Positive = 16  # rooms x devices one socket may hold
 
     def __repr__(self) -> str:
         """Every setting, secrets and database passwords masked: safe to log."""

@@ -8,6 +8,7 @@ from typing import Any
 
 import jwt
 
+from server.cli.seed import create_being
 from tests.support.db import AUTH_SECRET
 from tests.support.world import Api
 
@@ -30,7 +31,7 @@ async def test_anonymous_calls_to_protected_procedures_are_unauthorized(world: A
 
 
 async def test_expired_token_is_unauthorized_even_for_public_reads(world: Api) -> None:
-    token = _forge({"sub": "@member", "exp": int(time.time()) - 5})
+    token = _forge({"sub": "@member", "exp": int(time.time()) - 120})  # past the leeway
     error = await world.error("being.get", {"id": "@hall"}, token=token)
     assert error["data"]["code"] == "UNAUTHORIZED"
     assert error["data"]["reason"] == "token_expired"
@@ -184,6 +185,49 @@ async def test_another_beings_token_acts_only_as_that_being(world: Api) -> None:
         error = await world.error(method, params, token=mine)
         assert error["data"]["code"] == "FORBIDDEN", (method, params)
     assert (await world.ok("being.get", {"id": "@bot"}))["name"] == "Bot"
+
+
+async def test_a_small_clock_drift_is_tolerated_on_iat_nbf_and_exp(world: Api) -> None:
+    now = int(time.time())  # AUTH_LEEWAY_SECONDS: 30 by default
+    for claims in (
+        {"sub": "@member", "iat": now + 10, "exp": now + 600},
+        {"sub": "@member", "iat": now, "nbf": now + 10, "exp": now + 600},
+        {"sub": "@member", "iat": now, "exp": now - 10},
+    ):
+        me = await world.ok("auth.me", token=_forge(claims))
+        assert me["being"]["id"] == "@member", claims
+    late = _forge({"sub": "@member", "iat": now + 120, "exp": now + 600})
+    assert (await world.error("auth.me", token=late))["data"]["reason"] == "invalid_token"
+
+
+async def test_claims_that_cannot_be_read_are_a_refused_token_never_an_internal_error(
+    world: Api,
+) -> None:
+    now = int(time.time())
+    soon = now + 60
+    for claims in (
+        {"sub": "@member", "iat": now, "exp": 10**400},
+        {"sub": "@member", "iat": now, "exp": float("inf")},
+        {"sub": "@member", "exp": soon, "iat": 10**400},
+        {"sub": "@member", "iat": now, "exp": soon, "nbf": float("-inf")},
+        {"sub": "@member", "exp": soon, "iat": "yesterday"},
+        {"sub": "@member", "iat": now, "exp": soon, "roles": "admin"},
+        {"sub": ["@member"], "iat": now, "exp": soon},
+        {"sub": "@member\n", "iat": now, "exp": soon},
+    ):
+        _status, body = await world.call("auth.me", token=_forge(claims))
+        assert body["error"]["data"]["code"] == "UNAUTHORIZED", (claims, body)
+        assert body["error"]["data"]["reason"] == "invalid_token", claims
+
+
+async def test_a_token_naming_a_space_is_refused_and_a_bot_s_works(world: Api) -> None:
+    await create_being(
+        world.storage, {"id": "@helper", "name": "Helper", "type": "bot", "ownerId": "@owner"}
+    )
+    assert (await world.ok("auth.me", as_="@helper"))["being"]["type"] == "bot"
+    _status, body = await world.call("auth.me", as_="@hall")
+    assert body["error"]["data"]["code"] == "UNAUTHORIZED", body
+    assert body["error"]["message"] == "A space cannot sign in"
 
 
 async def test_a_token_dies_with_its_being_even_if_the_id_comes_back(world: Api) -> None:

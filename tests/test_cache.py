@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from server.bus import Hub
 from server.cli.seed import create_being
 from server.http.app import DEPS
 from server.storage.cache import MISS, RowCache
@@ -100,7 +101,9 @@ async def test_a_resync_clears_the_cache(two: tuple[Api, Api]) -> None:
     await other.ok("being.get", {"id": "@kept"}, as_="@alice")
     cache = other.storage.cache
     assert len(cache) > 0
-    other.app[DEPS].bus.resync()  # what the PostgreSQL bus does after a reconnect
+    bus = other.app[DEPS].bus
+    assert isinstance(bus, Hub)
+    bus.resync()  # what the PostgreSQL bus does after a reconnect
 
     async def cleared() -> bool:
         return len(cache) == 0

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 import codegen
+import roomrpc
 import schema
 import server
 
@@ -29,6 +30,7 @@ LAYERS: dict[str, int] = {
     "schema": 0,
     "server": 0,  # the package itself holds only __version__
     "codegen": 1,
+    "roomrpc": 1,  # the Python client: the contract and the wire, never the server
     "server.rpc": 1,
     "server.settings": 1,
     "server.observe": 1,
@@ -57,7 +59,7 @@ def modules(package: object) -> list[str]:
     return found + [m.name for m in pkgutil.walk_packages(path, prefix)]
 
 
-OURS = modules(server) + modules(schema) + modules(codegen)
+OURS = modules(server) + modules(schema) + modules(codegen) + modules(roomrpc)
 
 
 def source_of(module: str) -> Path:
@@ -179,3 +181,10 @@ def test_contract_needs_only_msgspec_and_the_standard_library() -> None:
     loaded = imported_after("schema.openrpc") - baseline
     ours = {m.split(".")[0] for m in loaded} - set(sys.stdlib_module_names)
     assert ours <= {"schema"}, ours
+
+
+def test_the_python_client_needs_only_aiohttp_msgspec_and_the_contract() -> None:
+    baseline = imported_after("aiohttp") | imported_after("msgspec.json")
+    loaded = imported_after("roomrpc.client") - baseline
+    ours = {m.split(".")[0] for m in loaded} - set(sys.stdlib_module_names)
+    assert ours <= {"roomrpc", "schema"}, ours

@@ -85,3 +85,14 @@ async def test_bad_input_names_the_field(world: Api) -> None:
     for method, params, path in cases:
         error = await world.error(method, params, as_="@member")
         assert error["code"] == -32602 and error["data"]["issues"][0]["path"] == path, params
+
+
+async def test_a_cursor_past_what_storage_holds_is_invalid_params_with_its_path(
+    world: Api,
+) -> None:
+    params = {"spaceId": "@hall", "before": 2**63}
+    error = await world.error("intention.list", params, as_="@member")
+    assert error["data"]["code"] == "INVALID_PARAMS", error
+    assert error["data"]["issues"][0]["path"] == "$.before"
+    largest = await world.ok("intention.list", {**params, "before": 2**63 - 1}, as_="@member")
+    assert isinstance(largest["items"], list)

@@ -13,6 +13,7 @@ from livekit.protocol.webhook import WebhookEvent
 
 from tests.livekit_server import CONTENT_TYPE, LiveKitServer, encode_event, make_event
 from tests.support.live import declared, error_data, start_live, webhook_url
+from tests.support.sockets import WsRpc
 from tests.support.world import Api
 
 MakeApi = Callable[[dict[str, str]], Awaitable[Api]]
@@ -44,11 +45,19 @@ async def test_presence_follows_joins_and_leaves(live: Api, livekit_server: Live
     await livekit_server.join_with_token(token["token"])
     await livekit_server.join("@hall", "@owner", name="Owner")
     members = await live.ok("presence.members", HALL)  # public space: anyone sees
+    # Each being once, its LiveKit participants as sessions of source "livekit".
     assert [(m["beingId"], m["identity"], m["name"]) for m in members] == [
-        ("@member", "@member#t1", "Member"),
+        ("@member", "@member", "Member"),
         ("@owner", "@owner", "Owner"),
     ]
-    assert members[0]["joinedAt"].endswith("Z") or "+00:00" in members[0]["joinedAt"]
+    [tab] = members[0]["sessions"]
+    assert (tab["identity"], tab["device"], tab["source"]) == ("@member#t1", "t1", "livekit")
+    assert (tab["status"], tab["customStatus"], tab["since"]) == (
+        "online",
+        None,
+        members[0]["since"],
+    )
+    assert members[0]["since"].endswith("Z") or "+00:00" in members[0]["since"]
     await livekit_server.leave("@hall", "@member#t1")
     assert await present(live) == ["@owner"]
     await livekit_server.abort("@hall", "@owner")
@@ -140,7 +149,7 @@ async def test_a_replayed_event_is_ignored(
     current = livekit_server.participant("@hall", "@member")
     assert current is not None
     [member] = await live.ok("presence.members", HALL)
-    joined_at = datetime.datetime.fromisoformat(member["joinedAt"].replace("Z", "+00:00"))
+    joined_at = datetime.datetime.fromisoformat(member["since"].replace("Z", "+00:00"))
     assert int(joined_at.timestamp() * 1000) == current.joined_at_ms  # the third session
 
 
@@ -233,3 +242,20 @@ async def test_a_deleted_space_leaves_no_presence_behind(
     fields = {"id": "@hall", "name": "hall again", "type": "space"}
     await live.ok("being.create", fields, as_="@owner")
     assert await present(live) == []
+
+
+async def test_livekit_participants_are_watched_as_sessions(
+    live: Api, livekit_server: LiveKitServer
+) -> None:
+    ws = await WsRpc.connect(live.client, token=live.token("@owner"))
+    sid = await ws.subscribe("presence.watch", HALL)
+    assert (await ws.next(sid))["data"] == {"type": "snapshot", "members": []}
+    await livekit_server.join("@hall", "@member#t1", name="Member")
+    joined = (await ws.next(sid))["data"]
+    assert (joined["type"], joined["member"]["identity"]) == ("join", "@member")
+    [tab] = joined["member"]["sessions"]
+    assert (tab["source"], tab["device"], tab["identity"]) == ("livekit", "t1", "@member#t1")
+    await livekit_server.leave("@hall", "@member#t1")
+    left = (await ws.next(sid))["data"]
+    assert (left["type"], left["member"]["sessions"]) == ("leave", [])
+    await ws.close()

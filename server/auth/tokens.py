@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import secrets
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import jwt
+import msgspec
 
 from server.rpc import Principal, RpcError
+from server.rpc.params import issue_of
 from server.settings import Settings
 from server.storage import Storage, beings
 
@@ -32,8 +33,9 @@ __all__ = [
 SECRET_FILE = "auth_secret"
 ALGORITHM = "HS256"
 PUBLIC_ALGORITHMS = ("RS256", "ES256")  # an external identity provider's signatures
-_BEING_ID = re.compile(r"@[a-z0-9._-]{1,63}")  # fullmatch: no trailing newline
-_DEVICE = re.compile(r"[A-Za-z0-9._-]{1,32}")  # schema.livekit.Device; fullmatch
+_BEING_ID = r"^@[a-z0-9._-]{1,63}$(?!\n)"  # the whole string: no trailing newline
+_DEVICE = r"^[A-Za-z0-9._-]{1,32}$(?!\n)"  # schema.livekit.Device
+_LAST_SECOND = 253402300799  # 9999-12-31T23:59:59Z: a later time is not a time
 _CACHE_SIZE = 4096
 log = logging.getLogger("roomrpc.auth")
 
@@ -77,8 +79,10 @@ class Tokens:
         issuer: str | None = None,
         audience: str | None = None,
         public_key: str | None = None,
+        leeway: float = 0,
     ):
         self._secret = secret
+        self._leeway = leeway  # seconds of clock drift allowed on iat, nbf and exp
         self._issuer = issuer
         self._audience = audience
         self._options: Any = {"require": ["exp", "iat", "sub"]}
@@ -99,6 +103,7 @@ class Tokens:
             issuer=settings.auth_issuer,
             audience=settings.auth_audience,
             public_key=public_key,
+            leeway=settings.auth_leeway_seconds,
         )
 
     def mint(
@@ -143,7 +148,9 @@ class Tokens:
                 issuer=self._issuer,
                 audience=self._audience,
                 options=self._options,
+                leeway=self._leeway,
             )
+            read = msgspec.convert(claims, _Claims)
         except jwt.ExpiredSignatureError:
             raise _unauthorized("The token has expired", "token_expired") from None
         except jwt.InvalidSignatureError:
@@ -155,17 +162,37 @@ class Tokens:
             raise _unauthorized(
                 _REFUSED.get(type(exc), "The token is not valid"), "invalid_token"
             ) from None
-        sub, roles = claims.get("sub"), claims.get("roles", [])
-        if not isinstance(sub, str) or not _BEING_ID.fullmatch(sub):
-            raise _unauthorized("The token's subject is not a being id", "invalid_token")
-        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
-            raise _unauthorized("The token's roles must be a list of strings", "invalid_token")
-        expires = _seconds(claims, "exp")
-        device = claims.get("device")
-        if device is not None and (not isinstance(device, str) or not _DEVICE.fullmatch(device)):
-            raise _unauthorized("The token's device is not a device label", "invalid_token")
-        principal = Principal(sub, frozenset(roles), expires, device=device)
-        return principal, expires, _seconds(claims, "iat")
+        except msgspec.ValidationError as exc:  # a claim we read is not what it must be
+            field = issue_of(exc).path.removeprefix("$.").partition("[")[0]
+            message = _UNREADABLE.get(field, "The token is not valid")
+            raise _unauthorized(message, "invalid_token") from None
+        except (OverflowError, ValueError, TypeError) as exc:  # a time PyJWT cannot compare
+            log.info("token refused: unreadable claim (%s)", type(exc).__name__)
+            raise _unauthorized("The token's claims cannot be read", "invalid_token") from None
+        # a socket ends at the token's own expiry; a request is accepted up to the leeway
+        principal = Principal(read.sub, frozenset(read.roles), read.exp, device=read.device)
+        return principal, read.exp + self._leeway, read.iat
+
+
+class _Claims(msgspec.Struct):
+    """The claims we read, each checked; other claims are left alone."""
+
+    sub: Annotated[str, msgspec.Meta(pattern=_BEING_ID)]
+    exp: Annotated[float, msgspec.Meta(ge=0, le=_LAST_SECOND)]
+    iat: Annotated[float, msgspec.Meta(ge=0, le=_LAST_SECOND)]
+    nbf: Annotated[float, msgspec.Meta(ge=0, le=_LAST_SECOND)] | None = None
+    roles: list[str] = []
+    device: Annotated[str, msgspec.Meta(pattern=_DEVICE)] | None = None
+
+
+_UNREADABLE = {
+    "sub": "The token's subject is not a being id",
+    "roles": "The token's roles must be a list of strings",
+    "exp": "The token's expiry is not a time",
+    "iat": "The token's issue time is not a time",
+    "nbf": "The token's start time is not a time",
+    "device": "The token's device is not a device label",
+}
 
 
 _REFUSED: dict[type[Exception], str] = {
@@ -174,14 +201,6 @@ _REFUSED: dict[type[Exception], str] = {
     jwt.InvalidIssuerError: "The token's issuer is not accepted here",
     jwt.ImmatureSignatureError: "The token is not valid yet",
 }
-
-
-def _seconds(claims: dict[str, Any], name: str) -> float:
-    """A NumericDate claim PyJWT let through (it reads them with ``int()``) as a float."""
-    try:
-        return float(claims[name])
-    except (OverflowError, TypeError, ValueError):
-        raise _unauthorized(f"The token's {name!r} is not a time", "invalid_token") from None
 
 
 def _issued_before(iat: float, created: datetime) -> bool:
@@ -247,9 +266,12 @@ class BearerResolver:
         principal, expires, issued = self._tokens.verify(token.strip())
         deletions = storage.deletions
         async with storage.read() as conn:
-            created = await beings.created_at(conn, principal.being_id)
-        if created is None:
+            kind = await beings.type_of(conn, principal.being_id)
+            created = None if kind is None else await beings.created_at(conn, principal.being_id)
+        if kind is None or created is None:
             raise _unauthorized(f"No being {principal.being_id}", "unknown_being")
+        if kind == "space":  # a space is a place, never a caller
+            raise _unauthorized("A space cannot sign in", "invalid_token")
         if _issued_before(issued, created):
             message = f"The token was issued before {principal.being_id} was created"
             raise _unauthorized(message, "token_predates_being")

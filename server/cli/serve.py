@@ -228,26 +228,34 @@ def _reload(host: str, port: int) -> None:
     show_default=True,
     help="Folder to write openrpc.json and typescript/ into.",
 )
+@click.option(
+    "--python-out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("roomrpc/client"),
+    show_default=True,
+    help="Folder to write the Python client's generated surface into.",
+)
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if a file is out of date.")
 @click.option(
     "--mark-compiled",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     help="Only put the 'compiled, do not edit' banner on the .js files under this folder.",
 )
-def codegen(out: Path, check: bool, mark_compiled: Path | None) -> None:
-    """Generate the OpenRPC document and the TypeScript client from the contract."""
-    from codegen import contract_files, stale, write
+def codegen(out: Path, python_out: Path, check: bool, mark_compiled: Path | None) -> None:
+    """Generate the OpenRPC document, the TypeScript and the Python client from the contract."""
+    from codegen import contract_files, python_files, stale, write
     from codegen import mark_compiled as mark
 
     if mark_compiled is not None:
         mark(mark_compiled)
         return
 
-    files = contract_files()
+    targets = ((contract_files(), out), (python_files(), python_out))
     if check:
-        outdated = stale(files, out)
+        outdated = [path for files, root in targets for path in stale(files, root)]
         for path in outdated:
             click.echo(f"roomrpc: out of date: {path} (run `make client`)", err=True)
         sys.exit(1 if outdated else 0)
-    for path in write(files, out):
-        click.echo(f"roomrpc: wrote {path}")
+    for files, root in targets:
+        for path in write(files, root):
+            click.echo(f"roomrpc: wrote {path}")

@@ -19,9 +19,10 @@ from server.auth import BearerResolver, Tokens
 from server.bus import follow_invalidations, open_bus, publish_invalidation
 from server.http.contracts import ClientContracts
 from server.http.cors import with_cors
-from server.http.explorer import add_explorer
+from server.http.explorer import add_explorer, secure
 from server.http.forwarded import TRUSTED_PROXIES, TrustedProxies
 from server.http.health import READY_CHECKS, healthz, readyz
+from server.http.noise import NOISE, Noise, ServerLog, quiet_accept_errors
 from server.http.observe import METRICS, metrics_handler, tracer_provider, tracing_middleware
 from server.http.rpc import rpc_handler, upgrade_handler
 from server.http.socket import LIVE, Live
@@ -58,6 +59,7 @@ __all__ = [
     "PROCEDURES",
     "RATE_LIMITS",
     "create_app",
+    "presence_ctx",
     "storage_ctx",
 ]
 
@@ -118,13 +120,22 @@ def create_app(
         limiter=limits,
         idempotency=idempotency,
         observe=metrics.observe_call if settings.metrics else None,
+        max_response_bytes=settings.rpc_max_response_bytes,
+        request_timeout=settings.rpc_request_timeout,
     )
     document = build_openrpc(contract, title="roomrpc", version=__version__)
     contracts = ClientContracts(contract_hash(document))
     own_tracing = tracing is None
     tracing = tracing or tracer_provider(settings)
     middlewares = [] if tracing is None else [tracing_middleware(tracing)]
-    app = web.Application(client_max_size=settings.rpc_max_body_bytes, middlewares=middlewares)
+    noise = Noise(logging.getLogger("roomrpc.http"))
+    app = web.Application(
+        client_max_size=settings.rpc_max_body_bytes,
+        middlewares=middlewares,
+        handler_args={"logger": ServerLog(logging.getLogger("aiohttp.server"), noise)},
+    )
+    app.on_response_prepare.append(_explorer_headers if settings.explorer else _server_header)
+    app[NOISE] = noise
     if tracing is not None and own_tracing:
         app.on_cleanup.append(_shutdown(tracing))  # the last spans are sent, not lost
     app[DEPS] = deps
@@ -148,6 +159,7 @@ def create_app(
         resolve=resolve_principal,
         live=live,
         record=settings.access_log or tracing is not None,
+        noise=noise,
     )
     handler, preflight = with_cors(handler, settings.cors_origins)
     app.router.add_route("OPTIONS", "/rpc", preflight)
@@ -158,7 +170,9 @@ def create_app(
     app.on_shutdown.append(live.shutdown)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.cleanup_ctx.append(quiet_accept_errors)
     app.cleanup_ctx.append(storage_ctx)
+    app.cleanup_ctx.append(presence_ctx)  # after storage: stops before it closes
     app.cleanup_ctx.append(_purge_ctx)
     # LiveKit: one shared session for the app's life, and a readiness check.
     if livekit is not None:
@@ -168,6 +182,17 @@ def create_app(
     if settings.explorer:  # the API explorer at GET /
         add_explorer(app)
     return app
+
+
+async def _server_header(request: web.Request, response: web.StreamResponse) -> None:
+    """``Server`` names the product, not the versions of Python and aiohttp behind it."""
+    response.headers["Server"] = "roomrpc"
+
+
+async def _explorer_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """The same, and the explorer's security headers on its files: one hook, not two."""
+    response.headers["Server"] = "roomrpc"
+    secure(request, response)
 
 
 def _shutdown(provider: TracerProvider) -> Callable[[web.Application], Awaitable[None]]:
@@ -205,6 +230,13 @@ async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
         await bus.close()
         deps.opened_storage = None
         await storage.close()
+
+
+async def presence_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Renew this instance's presence sessions and sweep expired ones while the app runs."""
+    deps = app[DEPS]
+    async with deps.presence.running(deps.storage, deps.bus):
+        yield
 
 
 async def _close(limits: RateLimits) -> None:

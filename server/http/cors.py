@@ -76,11 +76,11 @@ def with_cors(handler: Handler, origins: Iterable[str]) -> tuple[Handler, Handle
         origin = request.headers.get("Origin")
         if origin is None:
             return response
+        response.headers["Vary"] = "Origin"  # the answer depends on it, allowed or not
         granted = allow(request, origin)
         if granted is not None:
             response.headers["Access-Control-Allow-Origin"] = granted
             response.headers["Access-Control-Expose-Headers"] = _EXPOSE_HEADERS
-            response.headers["Vary"] = "Origin"
         elif foreign(request, origin):
             refused.refuse(origin, "a call")
         return response
@@ -94,6 +94,7 @@ def with_cors(handler: Handler, origins: Iterable[str]) -> tuple[Handler, Handle
             return web.Response(
                 status=403,
                 text=f"origin {origin} is not allowed: the server's CORS_ORIGINS must list it\n",
+                headers={"Vary": "Origin"},
             )
         return web.Response(
             status=204,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import logging
 import re
 import secrets
 from collections.abc import Awaitable, Callable
@@ -13,6 +15,7 @@ from aiohttp import web
 from schema.errors import Issue
 from server.http import forwarded
 from server.http.contracts import ClientContracts
+from server.http.noise import Noise
 from server.http.observe import CALLS, REQUEST_ID
 from server.http.socket import Live, socket_handler
 from server.http.sse import serve_sse, wants_sse
@@ -86,6 +89,7 @@ def rpc_handler(
     resolve: Resolver | None = None,
     live: Live | None = None,
     record: bool = False,
+    noise: Noise | None = None,
 ) -> Handler:
     """The aiohttp handler: media type and size checks, then the dispatcher (or SSE).
 
@@ -94,6 +98,8 @@ def rpc_handler(
     set ``CALLS`` already). Without it nothing is looked up on the request.
     """
     max_body = settings.rpc_max_body_bytes
+    read_timeout = settings.http_read_timeout
+    quiet = noise or Noise(logging.getLogger("roomrpc.http"))
     request_ids = RequestIds()
 
     async def handle(request: web.Request) -> web.StreamResponse:
@@ -118,9 +124,16 @@ def rpc_handler(
             if length is not None and length > max_body:  # refused before it is read
                 return _respond(_too_large(max_body, request_id), request_id)
             try:
-                body = await request.read()
+                async with asyncio.timeout(read_timeout):
+                    body = await request.read()
             except web.HTTPRequestEntityTooLarge:
                 return _respond(_too_large(max_body, request_id), request_id)
+            except TimeoutError:  # a body trickling in: 408, and the connection is closed
+                quiet.note("slow-body", f"request bodies not received within {read_timeout:g} s")
+                message = f"The request body did not arrive within {read_timeout:g} s"
+                response = _respond(error_reply("TIMEOUT", request_id, message), request_id)
+                response.force_close()
+                return response
         headers = request.headers
         timeout = None
         deadline = headers.get("X-Timeout-Ms")

@@ -11,8 +11,10 @@ since deleted (``beingCreatedAt``), is removed again through RoomService.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
+from datetime import datetime
 
 from aiohttp import web
 from livekit.api import WebhookEvent
@@ -21,11 +23,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.domain.access import now
 from server.domain.presence import CREATED_ATTRIBUTE, being_of, outlived, subject_of
+from server.http.noise import NOISE
 from server.livekit import LiveKit, WebhookRejected
 from server.livekit.participants import session
+from server.procedures._presence import PresenceKeeper
 from server.procedures.deps import Deps
 from server.rpc import RpcError
-from server.storage import Storage, beings, presence, revocations
+from server.storage import Storage, beings, presence, presence_sessions, revocations
 from server.storage.errors import is_unique_violation
 
 __all__ = ["PATH", "add_webhook", "apply_event"]
@@ -38,18 +42,28 @@ _LEAVING = frozenset({"participant_left", "participant_connection_aborted"})
 def add_webhook(app: web.Application, deps: Deps, livekit: LiveKit) -> None:
     """Mount ``POST /livekit/webhook`` (only when media is on)."""
 
+    read_timeout = deps.settings.http_read_timeout
+
     async def handle(request: web.Request) -> web.Response:
-        body = await request.read()
+        noise = request.app[NOISE]
+        try:
+            async with asyncio.timeout(read_timeout):
+                body = await request.read()
+        except TimeoutError:  # a body trickling in: 408, and the connection is closed
+            noise.note("slow-body", f"request bodies not received within {read_timeout:g} s")
+            response = web.Response(status=408, text="the body did not arrive in time\n")
+            response.force_close()
+            return response
         try:
             event = livekit.verify_webhook(body, request.headers.get("Authorization"))
-        except WebhookRejected as rejected:
-            log.warning("webhook rejected (401) from %s: %s", request.remote, rejected.reason)
+        except WebhookRejected as rejected:  # anyone can send these: one line a minute
+            noise.note(f"webhook:{rejected.reason}", f"webhook rejected (401): {rejected.reason}")
             return web.Response(status=401, text="webhook signature rejected\n")
         if not event.id:
             log.warning("webhook %s without an id: ignored", event.event)
             return web.Response(status=400, text="webhook event has no id\n")
         try:
-            kick = await apply_event(deps.storage, event)
+            kick = await apply_event(deps.storage, event, deps.presence)
         except IntegrityError as exc:
             if not is_unique_violation(exc):
                 raise
@@ -62,31 +76,39 @@ def add_webhook(app: web.Application, deps: Deps, livekit: LiveKit) -> None:
     app.router.add_post(PATH, handle)
 
 
-async def apply_event(storage: Storage, event: WebhookEvent) -> str | None:
-    """Record ``event`` once; the identity to remove again when a revoked being joined."""
+async def apply_event(storage: Storage, event: WebhookEvent, keeper: PresenceKeeper) -> str | None:
+    """Record ``event`` once, telling presence watchers what changed; the identity to
+    remove again when a revoked being joined."""
     room, at = event.room, now()
     async with storage.write() as conn:
         if not await presence.first_sighting(conn, event.id, event.event, at):
             log.info("webhook %s %s: a replay, ignored", event.event, event.id)
             return None
-        name = event.event
-        if name.startswith("participant_") and not event.participant.identity:
-            log.warning("webhook %s %s without a participant: ignored", name, event.id)
-        elif name == "participant_joined":
-            person = event.participant
-            subject = subject_of(person.identity, person.attributes)
-            if await revocations.active_until(conn, room.name, subject, at) is not None:
-                return person.identity
-            if await _outlived(conn, person.identity, person.attributes):
-                return person.identity
-            await presence.joined(conn, session(room.name, room.sid, person))
-        elif name in _LEAVING:
-            await presence.left(conn, session(room.name, room.sid, event.participant))
-        elif name == "room_started":
-            created_ms = room.creation_time_ms or room.creation_time * 1000
-            await presence.room_started(conn, room.name, room.sid, created_ms)
-        elif name == "room_finished":
-            await presence.room_finished(conn, room.name, room.sid)
+        before = await presence_sessions.room_members(conn, room.name, at)
+        kick = await _apply(conn, event, at)
+        await keeper.room_told(conn, room.name, before, at)
+    return kick
+
+
+async def _apply(conn: AsyncConnection, event: WebhookEvent, at: datetime) -> str | None:
+    room, name = event.room, event.event
+    if name.startswith("participant_") and not event.participant.identity:
+        log.warning("webhook %s %s without a participant: ignored", name, event.id)
+    elif name == "participant_joined":
+        person = event.participant
+        subject = subject_of(person.identity, person.attributes)
+        if await revocations.active_until(conn, room.name, subject, at) is not None:
+            return person.identity
+        if await _outlived(conn, person.identity, person.attributes):
+            return person.identity
+        await presence.joined(conn, session(room.name, room.sid, person))
+    elif name in _LEAVING:
+        await presence.left(conn, session(room.name, room.sid, event.participant))
+    elif name == "room_started":
+        created_ms = room.creation_time_ms or room.creation_time * 1000
+        await presence.room_started(conn, room.name, room.sid, created_ms)
+    elif name == "room_finished":
+        await presence.room_finished(conn, room.name, room.sid)
     return None
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from server.bus import Bus
 from server.livekit import LiveKit
 from server.procedures._live import SharedReads
+from server.procedures._presence import PresenceKeeper
 from server.rpc import AuthedContext, Context
 from server.settings import Settings
 from server.storage import Storage
@@ -26,6 +27,12 @@ class Deps:
     # --- live: the event bus, opened with storage ---
     opened_bus: Bus | None = None
     shared: SharedReads = field(default_factory=SharedReads)
+
+    # --- presence: this instance's sockets' sessions, built from the settings ---
+    presence: PresenceKeeper = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.presence = PresenceKeeper(self.settings)
 
     @property
     def storage(self) -> Storage:

@@ -13,6 +13,7 @@ import hashlib
 import logging
 import math
 import re
+import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from time import perf_counter
@@ -22,6 +23,7 @@ import msgspec
 
 from schema.errors import ErrorName, ErrorObject, Issue
 from server.rpc._eager import Resume
+from server.rpc._turns import Turns
 from server.rpc.connection import Connection
 from server.rpc.context import Context, Principal
 from server.rpc.errors import RpcError, error_object
@@ -87,12 +89,22 @@ _Response = _Success | _Failure
 _decode_request = msgspec.json.Decoder(_Request).decode
 _decode_batch = msgspec.json.Decoder(list[_Request]).decode  # every entry valid: one pass
 _decode_entries = msgspec.json.Decoder(list[msgspec.Raw]).decode  # else entry by entry
-_encode = msgspec.json.Encoder().encode
+_encoder = msgspec.json.Encoder()
+_encode = _encoder.encode
+_encode_into = _encoder.encode_into
 _BATCH = re.compile(rb"[ \t\r\n]*\[")
 _BOM = b"\xef\xbb\xbf"  # RFC 8259 section 8.1: a parser MAY ignore one
 _NOT_AN_ID = frozenset(b"{[tf")  # an object, an array, true, false: first bytes of raw JSON
 _STRUCTURED = frozenset(b"{[")
 _BAD_ID = Issue(path="$.id", message="Expected a string, a number or null")
+# A batch runs its calls freely for this long; after that it is heavy, and each of its
+# calls waits for a turn (server/rpc/_turns.py): one heavy call per round of the loop.
+_FREE = 0.002
+# Answers are encoded this many at a time (a heavy batch's, one at a time), each chunk
+# with one call of the encoder and counted against max_response_bytes; only a chunk that
+# would not fit is encoded again, one answer at a time, to find the results left out.
+_CHUNK = 64
+_LOOK = 4  # a light batch looks at the clock every this many calls
 
 
 class Reply(msgspec.Struct, frozen=True):
@@ -146,9 +158,14 @@ class Dispatcher(Generic[D]):
         limiter: RateLimiter | None = None,
         idempotency: Idempotency | None = None,
         observe: CallObserver | None = None,
+        max_response_bytes: int = 8 * 1024 * 1024,
+        request_timeout: float = 60.0,
     ) -> None:
         self._procedures = dict(procedures)
         self._observe = observe
+        self._max_response = max_response_bytes
+        self._request_timeout = request_timeout
+        self._turns = Turns()
         self._deps = deps
         self._resolve = resolve_principal
         self._timeout = call_timeout
@@ -226,13 +243,16 @@ class Dispatcher(Generic[D]):
             else:
                 limited = await self._ahit(limiter, request.method, principal, client)
         response = self._begin(request, request_id, principal, denied, limited, connection, calls)
-        if isinstance(response, _Suspended):
-            response = await self._finish(response, request_id, timeout)
+        if isinstance(response, _Suspended):  # a single call: the request is this call
+            response = await self._finish(response, request_id, timeout, self._request_timeout)
         if response is None:
             return _NO_REPLY
         body = self._encode(response, request.method, request_id)
         if limited is not None and isinstance(response, _Failure):
             return Reply(body, 429, _limit_headers(limited))
+        if len(body) > self._max_response:  # an error always fits: only a result is this big
+            error = error_object(self._full(), path=request.method, request_id=request_id)
+            body = _encode(_Failure("2.0", error, response.id))
         return Reply(body)
 
     def _hit(
@@ -344,8 +364,16 @@ class Dispatcher(Generic[D]):
             principal, denied = await self._principal(authorization, request_id)
         elif connection is not None and resolved is None:
             principal = connection.principal
-        responses: list[_Response] = []
+        clock = time.monotonic  # asyncio's own clock, without its method call on every call
+        started = clock()
+        deadline = started + self._request_timeout
+        free_until = min(started + _FREE, deadline)
+        out = bytearray(b"[")
+        pending: list[_Response] = []
         methods: list[str | None] = []
+        full = False  # a result was left out: the batch's further reads are not run
+        heavy = False  # the batch has used its free time: one call per turn from now on
+        tick = 1  # calls until the next look at the clock
         limiter = self._limiter
         limited: Limited | None = None
         refused: list[Limited] = []  # every call limited: the whole request is 429
@@ -356,7 +384,7 @@ class Dispatcher(Generic[D]):
                 try:
                     request = _decode_request(entry)
                 except msgspec.ValidationError as exc:
-                    responses.append(_invalid(exc, request_id))
+                    pending.append(_invalid(exc, request_id))
                     methods.append(None)
                     continue
             if limiter is not None:  # a batch counts each of its calls
@@ -366,26 +394,131 @@ class Dispatcher(Generic[D]):
                     limited = await self._ahit(limiter, request.method, principal, client)
                 if limited is not None:
                     refused.append(limited)
-            response = self._begin(
-                request, request_id, principal, denied, limited, connection, calls
-            )
+            response: _Response | _Suspended | None
+            if full and self._is_query(request.method):
+                response = self._failure(self._full(), request.id, request.method, request_id)
+            elif heavy:
+                response = await self._turn(
+                    request, request_id, principal, denied, limited, connection, calls, deadline
+                )
+            elif (tick := tick - 1) > 0:  # the usual case: a light batch
+                response = self._begin(
+                    request, request_id, principal, denied, limited, connection, calls
+                )
+            elif (now := clock()) < free_until:
+                tick = _LOOK
+                response = self._begin(
+                    request, request_id, principal, denied, limited, connection, calls
+                )
+            elif now >= deadline:
+                response = self._late(request.id, request.method, request_id)
+            else:  # the batch has had its free time: one call per turn from now on
+                heavy = True
+                response = await self._turn(
+                    request, request_id, principal, denied, limited, connection, calls, deadline
+                )
             if isinstance(response, _Suspended):
-                response = await self._finish(response, request_id, timeout)
+                response = await self._finish(response, request_id, timeout, deadline - clock())
+                tick = 1  # time has passed: look at the clock before the next call
             if response is not None:
-                responses.append(response)
+                pending.append(response)
                 methods.append(request.method)
-        if not responses:
+                if heavy or len(pending) == _CHUNK:
+                    full = self._flush(out, pending, methods, request_id) or full
+        if pending:
+            self._flush(out, pending, methods, request_id)
+        if len(out) == 1:
             return _NO_REPLY
+        out[-1:] = b"]"
         if len(refused) == len(entries):
             worst = max(refused, key=lambda lim: lim.retry_after)
-            return Reply(_encode(responses), 429, _limit_headers(worst))
+            return Reply(bytes(out), 429, _limit_headers(worst))
+        return Reply(bytes(out))
+
+    async def _turn(
+        self,
+        request: _Request,
+        request_id: str,
+        principal: Principal | None,
+        denied: RpcError | None,
+        limited: Limited | None,
+        connection: Connection | None,
+        calls: list[CallRecord] | None,
+        deadline: float,
+    ) -> _Response | _Suspended | None:
+        """Begin a heavy batch's call when it has the turn (the oldest batch's first)."""
+        await self._turns.take(deadline)  # the same timeout for all: the earliest deadline
         try:
-            return Reply(_encode(responses))
-        except (TypeError, ValueError, OverflowError):  # one result is not JSON: find it
-            parts = [
-                self._encode(r, m, request_id) for r, m in zip(responses, methods, strict=True)
-            ]
-            return Reply(b"[" + b",".join(parts) + b"]")
+            if time.monotonic() < deadline:
+                return self._begin(
+                    request, request_id, principal, denied, limited, connection, calls
+                )
+            return self._late(request.id, request.method, request_id)  # it passed meanwhile
+        finally:
+            self._turns.give()
+
+    def _flush(
+        self,
+        out: bytearray,
+        pending: list[_Response],
+        methods: list[str | None],
+        request_id: str,
+    ) -> bool:
+        """Add ``pending`` to the batch's answer and empty it; True if a result was left out."""
+        try:
+            chunk = _encode(pending)
+        except (TypeError, ValueError, OverflowError):  # some result is not JSON
+            chunk = None
+        left_out = False
+        if chunk is not None and len(out) + len(chunk) - 1 <= self._max_response:
+            out += memoryview(chunk)[1:]  # without its "[", and its "]" becomes a comma
+            out[-1] = 44
+        else:  # one at a time, to find what is left out
+            for response, method in zip(pending, methods, strict=True):
+                left_out = self._append(out, response, method, request_id) or left_out
+        pending.clear()
+        methods.clear()
+        return left_out
+
+    def _append(
+        self, out: bytearray, response: _Response, method: str | None, request_id: str
+    ) -> bool:
+        """Encode ``response`` at the end of the batch's answer, then a comma.
+
+        The bytes are counted as they are written: a result that would take the
+        answer past ``max_response_bytes`` is cut off and replaced by an error
+        (and True is returned).
+        """
+        left_out = False
+        start = len(out)
+        try:
+            _encode_into(response, out, -1)
+        except (TypeError, ValueError, OverflowError):  # error objects always encode
+            del out[start:]
+            log.exception("result of %s cannot be encoded (request %s)", method, request_id)
+            _encode_into(_Failure("2.0", _internal(method, request_id), response.id), out, -1)
+        if len(out) > self._max_response and isinstance(response, _Success):
+            del out[start:]
+            error = error_object(self._full(), path=method, request_id=request_id)
+            _encode_into(_Failure("2.0", error, response.id), out, -1)
+            left_out = True
+        out += b","
+        return left_out
+
+    def _is_query(self, method: str) -> bool:
+        proc = self._procedures.get(method)
+        return proc is not None and proc.spec.kind == "query"
+
+    def _full(self) -> RpcError:
+        message = f"The answer would exceed {self._max_response} bytes: this result is left out"
+        return RpcError("PAYLOAD_TOO_LARGE", message, reason="response_too_large")
+
+    def _late(self, rid: Id | msgspec.UnsetType, method: str, request_id: str) -> _Failure | None:
+        return self._failure(self._late_error(), rid, method, request_id)
+
+    def _late_error(self) -> RpcError:
+        message = f"The request did not finish within {self._request_timeout:g} s"
+        return RpcError("TIMEOUT", message, retryable=True)
 
     async def _principal(
         self, authorization: str, request_id: str
@@ -448,10 +581,13 @@ class Dispatcher(Generic[D]):
             return None
         return _Success("2.0", result, rid)
 
-    async def _finish(self, call: _Suspended, request_id: str, limit: float) -> _Response | None:
-        """Drive a suspended call to its end within ``limit`` seconds; past it, what the call
-        awaits (a query, a LiveKit request) is cancelled."""
-        timeout = asyncio.timeout(limit)
+    async def _finish(
+        self, call: _Suspended, request_id: str, limit: float, remaining: float
+    ) -> _Response | None:
+        """Drive a suspended call to its end within ``limit`` seconds and the ``remaining``
+        seconds of the request; past either, what the call awaits (a query, a LiveKit
+        request) is cancelled."""
+        timeout = asyncio.timeout(min(limit, remaining))
         try:
             async with timeout:
                 result = await Resume(call.coro, call.yielded)
@@ -459,6 +595,8 @@ class Dispatcher(Generic[D]):
             if not timeout.expired():
                 log.exception("internal error in %s (request %s)", call.method, request_id)
                 return self._failed(_INTERNAL, call, request_id)
+            if remaining < limit:
+                return self._failed(self._late_error(), call, request_id)
             message = f"{call.method} did not finish within {limit:g} s"
             error = RpcError("TIMEOUT", message, retryable=True)
             return self._failed(error, call, request_id)

@@ -18,6 +18,7 @@ _decode_array = msgspec.json.Decoder(list[msgspec.Raw]).decode
 _AT = re.compile(r"^(?P<message>.*?)(?: - at `(?P<path>[^`]*)`)?$", re.DOTALL)
 _FIELD = re.compile(r"(?:missing required|unknown) field `(?P<field>[^`]*)`")
 _TOO_DEEP = Issue(path="$", message="Nested too deeply")
+_ECHO = 128  # a caller's own text (an unknown field's name) is echoed back at most this long
 
 
 class NotStructured(RpcError):
@@ -78,5 +79,14 @@ def issue_of(exc: msgspec.ValidationError) -> Issue:
     message, path = match["message"], match["path"] or "$"
     field = _FIELD.search(message)
     if field is not None:
-        path = f"{path}.{field['field']}"
-    return Issue(path=path, message=message)
+        name = field["field"]
+        if len(name) > _ECHO:
+            short = f"{name[:_ECHO]}…"
+            message = message.replace(f"`{name}`", f"`{short}`")
+            name = short
+        path = f"{path}.{name}"
+    return Issue(path=_shortened(path), message=_shortened(message))
+
+
+def _shortened(text: str, limit: int = 2 * _ECHO) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}…"

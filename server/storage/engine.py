@@ -30,7 +30,6 @@ _SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",  # readers never wait for the writer
     "PRAGMA synchronous=NORMAL",  # durable at each checkpoint, safe with WAL
     "PRAGMA foreign_keys=ON",
-    "PRAGMA busy_timeout=5000",
 )
 
 
@@ -82,7 +81,8 @@ def create_engine(settings: Settings, *, create: bool = True) -> AsyncEngine:
     }
     if url.get_backend_name() == "sqlite":
         engine = create_async_engine(url, pool_size=settings.database_pool_size, **common)
-        _sqlite_transactions(engine)
+        # A writer waits for the write lock no longer than its call may run.
+        _sqlite_transactions(engine, busy_ms=int(settings.rpc_call_timeout * 1000))
         return engine
     server_settings = {"application_name": "roomrpc"}
     if settings.database_schema:
@@ -120,7 +120,7 @@ def create_sqlite_reader(url: sa.URL, pool_size: int) -> sa.Engine:
     return engine
 
 
-def _sqlite_transactions(engine: AsyncEngine) -> None:
+def _sqlite_transactions(engine: AsyncEngine, *, busy_ms: int) -> None:
     """SQLAlchemy's documented recipe: we emit BEGIN ourselves, IMMEDIATE for writes.
 
     A writer takes the write lock when it begins, so two writers queue on
@@ -134,6 +134,7 @@ def _sqlite_transactions(engine: AsyncEngine) -> None:
         cursor = dbapi_connection.cursor()
         for pragma in _SQLITE_PRAGMAS:
             cursor.execute(pragma)
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms:d}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

@@ -17,6 +17,7 @@ __all__ = [
     "memberships",
     "metadata",
     "presence",
+    "presence_sessions",
     "revocations",
     "space_events",
     "webhook_events",
@@ -157,4 +158,27 @@ idempotency_keys = sa.Table(
     sa.Column("started_at", UtcDateTime(), nullable=False),
     sa.Column("expires_at", UtcDateTime(), nullable=False),
     sa.Index("ix_idempotency_keys_expires_at", "expires_at"),
+)
+
+# --- Presence of our own: one row per socket session (LiveKit's stay in ``presence``) ---
+presence_sessions = sa.Table(
+    "presence_sessions",
+    metadata,
+    sa.Column(
+        "room_id", BEING_ID, sa.ForeignKey("beings.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column(
+        "being_id", BEING_ID, sa.ForeignKey("beings.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("device", sa.String(32), primary_key=True),  # "" when joined without one
+    sa.Column("status", sa.String(8), nullable=False),
+    sa.Column("custom_status", sa.String(100)),
+    sa.Column("since", UtcDateTime(), nullable=False),
+    sa.Column("instance_id", sa.String(64), nullable=False),  # the server that holds it
+    sa.Column("connected", sa.Boolean(), nullable=False),  # false: in its grace period
+    sa.Column("expires_at", UtcDateTime(), nullable=False),
+    sa.CheckConstraint("status IN ('online', 'away', 'busy')", name="ck_presence_sessions_status"),
+    sa.Index("ix_presence_sessions_expires_at", "expires_at"),
+    sa.Index("ix_presence_sessions_instance_id", "instance_id"),
+    sa.Index("ix_presence_sessions_being_id", "being_id"),
 )

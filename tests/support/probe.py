@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Annotated, Any
 
 import msgspec
@@ -39,6 +40,14 @@ class EchoInput(Base):
     address: Address | None = None
 
 
+class BlobInput(Base):
+    size: Annotated[int, msgspec.Meta(ge=0, le=10_000_000)]
+
+
+class SpinInput(Base):
+    ms: Annotated[float, msgspec.Meta(ge=0, le=100)]
+
+
 class WhoAmI(Base):
     being_id: str
     admin: bool
@@ -50,6 +59,8 @@ sleep = query("probe.sleep", SleepInput, float, "Sleeps, then answers")
 echo = query("probe.echo", EchoInput, EchoInput, "Answers its params")
 whoami = query("probe.whoami", Nothing, WhoAmI, "The caller", protected=True)
 unencodable = query("probe.unencodable", Nothing, Any, "Returns what JSON cannot hold")
+blob = query("probe.blob", BlobInput, str, "size x U+0001: six bytes each in JSON")
+spin = query("probe.spin", SpinInput, float, "Holds the event loop's thread for ms")
 
 nap = mutation("probe.nap", SleepInput, int, "Sleeps, then answers how many naps ran so far")
 NAPS: list[float] = []  # every nap that ran: what idempotency tests count
@@ -62,6 +73,8 @@ CONTRACT: tuple[Procedure[Any, Any], ...] = (
     echo,
     whoami,
     unencodable,
+    blob,
+    spin,
     nap,
     db_sleep,
 )
@@ -98,6 +111,19 @@ async def _whoami(ctx: AuthedContext[Any], params: Nothing) -> WhoAmI:
 @router.procedure(unencodable)
 async def _unencodable(ctx: Context[Any], params: Nothing) -> Any:
     return {"value": object()}
+
+
+@router.procedure(blob)
+async def _blob(ctx: Context[Any], params: BlobInput) -> str:
+    return "\u0001" * params.size
+
+
+@router.procedure(spin)
+async def _spin(ctx: Context[Any], params: SpinInput) -> float:
+    ends = time.perf_counter() + params.ms / 1000
+    while time.perf_counter() < ends:  # a synchronous read on the loop's thread, say
+        pass
+    return params.ms
 
 
 @router.procedure(nap)

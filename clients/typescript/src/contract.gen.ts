@@ -199,7 +199,7 @@ export type HealthInput = Record<string, never>;
 
 /** Something said (`message`), done (`action`) or announced (`system`) in a space. */
 export interface Intention {
-  /** Integer. */
+  /** Integer, ≥ 1, ≤ 9223372036854775807. */
   id: number;
   spaceId: string;
   authorId: string;
@@ -212,7 +212,7 @@ export interface Intention {
 /** Newest first; pass `nextBefore` as `before` for older ones (null: no more). */
 export interface IntentionPage {
   items: Intention[];
-  /** Integer. */
+  /** Integer, ≥ 1, ≤ 9223372036854775807. */
   nextBefore: number | null;
 }
 
@@ -267,7 +267,7 @@ export interface ListIntentionsInput {
    */
   spaceId: string;
   /**
-   * Integer, ≥ 1.
+   * Integer, ≥ 1, ≤ 9223372036854775807.
    *
    * @defaultValue `null`
    */
@@ -308,14 +308,14 @@ export interface MediaRoom {
   sid: string;
   /** Date and time, RFC 3339 (`2024-05-01T12:00:00Z`). */
   createdAt: string;
-  /** Integer. */
+  /** Integer, ≥ 0, ≤ 4294967295. */
   maxParticipants: number;
-  /** Integer. */
+  /** Integer, ≥ 0, ≤ 4294967295. */
   emptyTimeoutSecs: number;
-  /** Integer. */
+  /** Integer, ≥ 0, ≤ 4294967295. */
   departureTimeoutSecs: number;
   metadata: string;
-  /** Integer. */
+  /** Integer, ≥ 0, ≤ 4294967295. */
   numParticipants: number;
 }
 
@@ -398,7 +398,78 @@ export interface ParticipantPermissions {
   canPublishData: boolean;
 }
 
-/** The space's room; with `reconcile` (signed-in callers), refresh from LiveKit first. */
+/** A being's first session in the space began. */
+export interface PresenceJoinEvent {
+  type: "join";
+  member: PresentMember;
+}
+
+/** Be present in a space while this socket is open (and a grace period after). */
+export interface PresenceJoinInput {
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
+   */
+  roomBeingId: string;
+  /**
+   * A tab or device label: the identity becomes '@alice#<device>'.
+   *
+   * String, matching `^[A-Za-z0-9._-]{1,32}$(?!\n)`.
+   *
+   * @defaultValue `null`
+   */
+  device?: string | null | undefined;
+  /**
+   * A session's status.
+   *
+   * @defaultValue `null`
+   */
+  status?: "away" | "busy" | "online" | null | undefined;
+  /**
+   * A short custom status line, 1 to 100 characters.
+   *
+   * String, 1 to 100 characters.
+   *
+   * @defaultValue `null`
+   */
+  customStatus?: string | null | undefined;
+}
+
+/**
+ * The caller as the room now sees it; `resumed` when a session within its grace
+ * period was taken up again (no leave, no join was told).
+ */
+export interface PresenceJoined {
+  member: PresentMember;
+  resumed: boolean;
+}
+
+/** A being's last session in the space ended (`sessions` is empty). */
+export interface PresenceLeaveEvent {
+  type: "leave";
+  member: PresentMember;
+}
+
+/** End the caller's session (`device` names it) at once, without a grace period. */
+export interface PresenceLeaveInput {
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
+   */
+  roomBeingId: string;
+  /**
+   * A tab or device label: the identity becomes '@alice#<device>'.
+   *
+   * String, matching `^[A-Za-z0-9._-]{1,32}$(?!\n)`.
+   *
+   * @defaultValue `null`
+   */
+  device?: string | null | undefined;
+}
+
+/** The space's room; with `reconcile` (signed-in callers), refresh LiveKit's part first. */
 export interface PresenceMembersInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
@@ -410,13 +481,93 @@ export interface PresenceMembersInput {
   reconcile?: boolean | undefined;
 }
 
-/** One connected participant; `beingId` is null for identities that are not beings. */
+/**
+ * One live session: a socket of ours (`socket`) or a LiveKit participant (`livekit`).
+ *
+ * `identity` is the being's id for a socket session and the participant's
+ * identity for LiveKit's; `device` is the one given at join (or after `#`
+ * in a LiveKit identity), null when none was.
+ */
+export interface PresenceSession {
+  identity: string;
+  device: string | null;
+  /** A session's status. */
+  status: "away" | "busy" | "online";
+  customStatus: string | null;
+  /** Date and time, RFC 3339 (`2024-05-01T12:00:00Z`). */
+  since: string;
+  source: "livekit" | "socket";
+}
+
+/** Everyone present now: the first event, and again after a resume or a lost listener. */
+export interface PresenceSnapshotEvent {
+  type: "snapshot";
+  members: PresentMember[];
+}
+
+/** A being's sessions changed: a status, a device joined or left. */
+export interface PresenceUpdateEvent {
+  type: "update";
+  member: PresentMember;
+}
+
+/**
+ * Change the status of the caller's session (`device` names it); absent fields stay,
+ * a null `customStatus` clears it.
+ */
+export interface PresenceUpdateInput {
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
+   */
+  roomBeingId: string;
+  /**
+   * A tab or device label: the identity becomes '@alice#<device>'.
+   *
+   * String, matching `^[A-Za-z0-9._-]{1,32}$(?!\n)`.
+   *
+   * @defaultValue `null`
+   */
+  device?: string | null | undefined;
+  /** A session's status. */
+  status?: "away" | "busy" | "online" | undefined;
+  /**
+   * A short custom status line, 1 to 100 characters.
+   *
+   * String, 1 to 100 characters.
+   */
+  customStatus?: string | null | undefined;
+}
+
+/** The space whose presence to follow; `lastEventId` resumes (a snapshot comes again). */
+export interface PresenceWatchInput {
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
+   */
+  roomBeingId: string;
+  /**
+   * String, at most 64 characters.
+   *
+   * @defaultValue `null`
+   */
+  lastEventId?: string | null | undefined;
+}
+
+/**
+ * A being in the room with its live sessions, oldest first; `since` is the earliest.
+ *
+ * `beingId` is null (and `identity` LiveKit's) for a participant that is no being.
+ */
 export interface PresentMember {
   beingId: string | null;
   identity: string;
   name: string;
   /** Date and time, RFC 3339 (`2024-05-01T12:00:00Z`). */
-  joinedAt: string;
+  since: string;
+  sessions: PresenceSession[];
 }
 
 /** Who leaves which space. */
@@ -983,7 +1134,25 @@ export interface Procedures {
     kind: "query";
     protected: true;
   };
-  /** Who is in a space's room now, in the order they joined (whoever may see the space). */
+  /** Be present in a space while this WebSocket is open, and PRESENCE_GRACE_SECONDS after; over plain HTTP it is a BAD_REQUEST. */
+  "presence.join": {
+    input: PresenceJoinInput;
+    output: PresenceJoined;
+    errors: "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "BAD_REQUEST" | "TOO_MANY_REQUESTS" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "no_such_being" | "not_a_space" | "rate_limited" | "token_expired" | "token_predates_being" | "too_many_sessions" | "unknown_being" | "websocket_required";
+    kind: "mutation";
+    protected: true;
+  };
+  /** Leave a space at once; false when the caller had no such session. */
+  "presence.leave": {
+    input: PresenceLeaveInput;
+    output: boolean;
+    errors: "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "no_such_being" | "not_a_space" | "token_expired" | "token_predates_being" | "unknown_being";
+    kind: "mutation";
+    protected: true;
+  };
+  /** Who is in a space now, each being once with its sessions, in the order they arrived (whoever may see the space). */
   "presence.members": {
     input: PresenceMembersInput;
     output: PresentMember[];
@@ -991,6 +1160,25 @@ export interface Procedures {
     reasons: "anonymous" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "media_bad_response" | "media_credentials_rejected" | "media_not_configured" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "query";
     protected: false;
+  };
+  /** Change the status or custom status of the caller's session in a space. */
+  "presence.update": {
+    input: PresenceUpdateInput;
+    output: PresentMember;
+    errors: "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "no_such_being" | "not_a_space" | "not_present" | "token_expired" | "token_predates_being" | "unknown_being";
+    kind: "mutation";
+    protected: true;
+  };
+  /** Who is in a space, live: a snapshot first (and again after a resume or a lost listener), then each being's join, leave and update. */
+  "presence.watch": {
+    input: PresenceWatchInput;
+    output: Subscribed;
+    errors: "NOT_FOUND" | "UNAUTHORIZED" | "TOO_MANY_REQUESTS" | "SERVICE_UNAVAILABLE";
+    reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "no_such_being" | "not_a_space" | "rate_limited" | "rebound" | "shutting_down" | "slow_consumer" | "sockets_per_being" | "subscriptions_per_socket" | "token_expired" | "token_predates_being" | "unknown_being";
+    kind: "subscription";
+    protected: false;
+    event: PresenceSnapshotEvent | PresenceJoinEvent | PresenceLeaveEvent | PresenceUpdateEvent;
   };
   /** Bind this WebSocket to a token's being; answers what auth.me answers. */
   "rpc.authenticate": {
@@ -1268,19 +1456,49 @@ export interface Client {
     readonly mediaUrl: Procedure<"media.mediaUrl", MediaUrlInput, string | null, "UNAUTHORIZED" | "FORBIDDEN", "bad_algorithm" | "bad_signature" | "invalid_token" | "token_expired" | "token_predates_being" | "unknown_being">;
   };
   /**
-   * The `presence` namespace: who is in a space's LiveKit room now.
+   * The `presence` namespace: who is in a space now, with a status per session.
    *
-   * Kept in the database from LiveKit's webhooks, so every server instance sees the
-   * same; `reconcile` asks LiveKit itself (webhooks can be lost).
+   * Two sources feed one model: sessions of our own, held by a WebSocket
+   * (`presence.join`), and LiveKit's participants, kept from its webhooks
+   * (`reconcile` asks LiveKit itself, as webhooks can be lost). Each being is
+   * listed once, with its sessions.
    */
   readonly presence: {
     /**
-     * Who is in a space's room now, in the order they joined (whoever may see the space).
+     * Be present in a space while this WebSocket is open, and PRESENCE_GRACE_SECONDS after; over plain HTTP it is a BAD_REQUEST.
+     *
+     * `presence.join`: a mutation, needs a bearer token.
+     * Declared errors: `NOT_FOUND`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `BAD_REQUEST`, `TOO_MANY_REQUESTS`, `CONFLICT`.
+     */
+    readonly join: Procedure<"presence.join", PresenceJoinInput, PresenceJoined, "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "BAD_REQUEST" | "TOO_MANY_REQUESTS" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "no_such_being" | "not_a_space" | "rate_limited" | "token_expired" | "token_predates_being" | "too_many_sessions" | "unknown_being" | "websocket_required">;
+    /**
+     * Leave a space at once; false when the caller had no such session.
+     *
+     * `presence.leave`: a mutation, needs a bearer token.
+     * Declared errors: `NOT_FOUND`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `CONFLICT`.
+     */
+    readonly leave: Procedure<"presence.leave", PresenceLeaveInput, boolean, "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "no_such_being" | "not_a_space" | "token_expired" | "token_predates_being" | "unknown_being">;
+    /**
+     * Who is in a space now, each being once with its sessions, in the order they arrived (whoever may see the space).
      *
      * `presence.members`: a query.
      * Declared errors: `NOT_FOUND`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
      */
     readonly members: Procedure<"presence.members", PresenceMembersInput, PresentMember[], "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS", "anonymous" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "media_bad_response" | "media_credentials_rejected" | "media_not_configured" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being">;
+    /**
+     * Change the status or custom status of the caller's session in a space.
+     *
+     * `presence.update`: a mutation, needs a bearer token.
+     * Declared errors: `NOT_FOUND`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `CONFLICT`.
+     */
+    readonly update: Procedure<"presence.update", PresenceUpdateInput, PresentMember, "NOT_FOUND" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "no_such_being" | "not_a_space" | "not_present" | "token_expired" | "token_predates_being" | "unknown_being">;
+    /**
+     * Who is in a space, live: a snapshot first (and again after a resume or a lost listener), then each being's join, leave and update.
+     *
+     * `presence.watch`: a subscription.
+     * Declared errors: `NOT_FOUND`, `UNAUTHORIZED`, `TOO_MANY_REQUESTS`, `SERVICE_UNAVAILABLE`.
+     */
+    readonly watch: Subscription<"presence.watch", PresenceWatchInput, PresenceSnapshotEvent | PresenceJoinEvent | PresenceLeaveEvent | PresenceUpdateEvent, "NOT_FOUND" | "UNAUTHORIZED" | "TOO_MANY_REQUESTS" | "SERVICE_UNAVAILABLE">;
   };
   /** The reserved `rpc` namespace: service discovery (served by the RPC core itself). */
   readonly rpc: {
@@ -1379,7 +1597,11 @@ export const PROCEDURES = {
   "media.generateToken": { kind: "mutation", errors: ["UNAUTHORIZED", "FORBIDDEN", "SERVICE_UNAVAILABLE", "CONFLICT"], protected: true },
   "media.listRooms": { kind: "query", errors: ["UNAUTHORIZED", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
   "media.mediaUrl": { kind: "query", errors: ["UNAUTHORIZED", "FORBIDDEN"], protected: true },
+  "presence.join": { kind: "mutation", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TIMEOUT", "BAD_REQUEST", "TOO_MANY_REQUESTS", "CONFLICT"], protected: true },
+  "presence.leave": { kind: "mutation", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TIMEOUT", "CONFLICT"], protected: true },
   "presence.members": { kind: "query", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: false },
+  "presence.update": { kind: "mutation", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "TIMEOUT", "CONFLICT"], protected: true },
+  "presence.watch": { kind: "subscription", errors: ["NOT_FOUND", "UNAUTHORIZED", "TOO_MANY_REQUESTS", "SERVICE_UNAVAILABLE"], protected: false },
   "rpc.authenticate": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "TOO_MANY_REQUESTS", "SERVICE_UNAVAILABLE", "CONFLICT"], protected: false },
   "rpc.discover": { kind: "query", errors: [], protected: false },
   "rpc.unsubscribe": { kind: "mutation", errors: ["BAD_REQUEST", "CONFLICT"], protected: false },
@@ -1393,7 +1615,7 @@ export const PROCEDURES = {
 PROCEDURES satisfies Record<keyof Procedures, ProcedureMeta>;
 
 /** The hash of the contract this client was made from: sent as `X-Contract-Hash`. */
-export const CONTRACT_HASH = "279aeafdfff27582";
+export const CONTRACT_HASH = "39b1d8584976de8a";
 
 /**
  * A client for this API: `await client.system.health()`.

@@ -69,6 +69,7 @@ export type CoreReason =
   | "bad_signature"
   | "invalid_token"
   | "rate_limited"
+  | "response_too_large"
   | "token_expired"
   | "token_predates_being"
   | "unknown_being";
@@ -76,7 +77,7 @@ export type CoreReason =
 /** `error.data`: the named code and what a client needs to act on it. */
 export interface ErrorData {
   code: ErrorCode;
-  /** Integer. */
+  /** Integer, ≥ 100, ≤ 599. */
   httpStatus: number;
   /** @defaultValue `null` */
   path?: string | null;
@@ -90,7 +91,7 @@ export interface ErrorData {
 
 /** The JSON-RPC 2.0 error object. */
 export interface ErrorObject {
-  /** Integer. */
+  /** Integer, ≥ -32768, ≤ -32000. */
   code: number;
   message: string;
   data: ErrorData;

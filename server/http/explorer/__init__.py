@@ -13,7 +13,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-__all__ = ["STATIC", "add_explorer"]
+__all__ = ["STATIC", "add_explorer", "secure"]
 
 STATIC = Path(__file__).parent / "static"
 _POLICY = (
@@ -22,16 +22,25 @@ _POLICY = (
 )
 
 
+_SECURITY = {
+    "Content-Security-Policy": _POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
 async def _page(request: web.Request) -> web.FileResponse:
     return web.FileResponse(
-        STATIC / "index.html",
-        headers={
-            "Content-Type": "text/html; charset=utf-8",
-            "Content-Security-Policy": _POLICY,
-            "X-Content-Type-Options": "nosniff",
-            "Referrer-Policy": "no-referrer",
-        },
+        STATIC / "index.html", headers={"Content-Type": "text/html; charset=utf-8"}
     )
+
+
+def secure(request: web.Request, response: web.StreamResponse) -> None:
+    """Every file of the explorer, the page at ``/`` or under ``/explorer/``, gets the policy
+    (called as each response is prepared)."""
+    path = request.path
+    if path == "/" or path.startswith("/explorer/"):
+        response.headers.update(_SECURITY)
 
 
 def add_explorer(app: web.Application) -> None:

@@ -1,0 +1,1 @@
+"""roomrpc's importable extras: ``roomrpc.client``, the typed Python client of the contract."""
