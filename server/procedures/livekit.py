@@ -23,7 +23,7 @@ from server.domain.presence import (
 from server.domain.rooms import RANKS, grants_for, media_allowed, rank_of, revised
 from server.livekit import require_media
 from server.livekit.participants import participant, track
-from server.procedures._access import find_visible
+from server.procedures._access import find_visible_cached
 from server.procedures._rooms import Room, check_target, managed_room, member_room
 from server.procedures.deps import AuthedCtx
 from server.procedures.media import room_info
@@ -42,10 +42,13 @@ async def get_join_token(ctx: AuthedCtx, params: livekit.GetJoinTokenInput) -> l
     """The cookbook's checks in its order, then membership, revocation and role grants."""
     handle = require_media(ctx.deps.livekit)
     principal, room_id = ctx.principal, params.room_being_id
-    async with ctx.deps.storage.read() as conn:
-        space, role = await find_visible(conn, room_id, principal)
-        if space.type != "space":
-            raise RpcError("BAD_REQUEST", f"{room_id} is not a space", reason="not_a_space")
+    storage = ctx.deps.storage
+    # The space and the caller's role from the row cache (the bus keeps it right); the
+    # caller's name and any revocation from the database, exact at join time.
+    space, role = await find_visible_cached(storage, room_id, principal)
+    if space.type != "space":
+        raise RpcError("BAD_REQUEST", f"{room_id} is not a space", reason="not_a_space")
+    async with storage.read() as conn:
         me = await revocations.joiner(conn, room_id, principal.being_id, now())
     if me is None:
         raise RpcError("UNAUTHORIZED", "Your being no longer exists", reason="no_such_being")
