@@ -23,31 +23,47 @@ __all__ = [
     "DEMO_TOPIC",
     "INTENTION_TOPIC",
     "SYSTEM_TOPIC",
+    "Dispatch",
+    "DispatchBotInput",
     "GetJoinTokenInput",
     "JoinToken",
     "LiftRevocationInput",
+    "ListDispatchesInput",
     "ListParticipantsInput",
+    "ListRecordingsInput",
     "MessageSent",
     "MuteTrackInput",
     "Participant",
     "ParticipantPermissions",
+    "Recording",
+    "RecordingFile",
+    "RecordingStatus",
+    "RemoveDispatchInput",
     "RemoveParticipantInput",
     "RemovedParticipant",
     "RevocationLifted",
     "SendSystemMessageInput",
     "SendTestMessageInput",
+    "StartRecordingInput",
+    "StopRecordingInput",
     "Track",
     "TrackKind",
     "TrackSource",
     "UpdateParticipantInput",
     "UpdateRoomMetadataInput",
+    "dispatch_bot",
     "get_join_token",
     "lift_revocation",
+    "list_dispatches",
     "list_participants",
+    "list_recordings",
     "mute_track",
+    "remove_dispatch",
     "remove_participant",
     "send_system_message",
     "send_test_message",
+    "start_recording",
+    "stop_recording",
     "update_participant",
     "update_room_metadata",
 ]
@@ -102,12 +118,13 @@ class GetJoinTokenInput(Base):
 
 
 class JoinToken(Base):
-    """A LiveKit join token, where to use it, and who it makes you."""
+    """A LiveKit join token, where to use it, and who it makes you (and under what name)."""
 
     token: str
     ws_url: str
     room_id: str
     identity: str
+    name: str
 
 
 class SendSystemMessageInput(Base):
@@ -192,21 +209,29 @@ class RemoveParticipantInput(Base):
     Revocations name beings: an identity that is no being's is only disconnected
     (``revokeSeconds: 0``). A revocation set by someone of higher rank (admin, then
     owner, then moderator) may be lengthened, never shortened.
+
+    ``lock: true`` keeps the being out until an owner lifts it (``livekit.liftRevocation``),
+    whatever ``revokeSeconds`` says. LiveKit is also told to refuse the identity's tokens
+    issued before the removal (``revoke_token_ts``), so a connected client's refreshed
+    token does not bring it back.
     """
 
     room_being_id: BeingId
     identity: Identity
     revoke_seconds: RevokeSeconds = 900
+    lock: bool = False
 
 
 class RemovedParticipant(Base):
     """``removed`` is false when the identity was not connected; ``revokedUntil`` is
-    when the being may join again, by the revocation now in force (null: none)."""
+    when the being may join again, by the revocation now in force (null: none);
+    ``locked``: only ``livekit.liftRevocation`` lets it back."""
 
     identity: str
     being_id: str
     removed: bool
     revoked_until: datetime | None
+    locked: bool = False
 
 
 class LiftRevocationInput(Base):
@@ -253,6 +278,91 @@ class UpdateParticipantInput(Base):
     permissions: ParticipantPermissions | None = None
 
 
+class DispatchBotInput(Base):
+    """Dispatch a bot of the space into its room as a LiveKit agent (``agentName`` = bot id)."""
+
+    room_being_id: BeingId
+    bot_id: BeingId
+    metadata: Annotated[str, msgspec.Meta(max_length=65536)] | None = None
+
+
+class Dispatch(Base):
+    """An agent dispatch: which bot is (or will be) sent into which room."""
+
+    dispatch_id: str
+    room_id: str
+    bot_id: str
+    metadata: str
+    created_at: datetime | None
+
+
+class ListDispatchesInput(Base):
+    """The agent dispatches of a space's room."""
+
+    room_being_id: BeingId
+
+
+class RemoveDispatchInput(Base):
+    """Withdraw an agent dispatch."""
+
+    room_being_id: BeingId
+    dispatch_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+RecordingStatus = Literal[  # LiveKit's EgressStatus
+    "EGRESS_STARTING",
+    "EGRESS_ACTIVE",
+    "EGRESS_ENDING",
+    "EGRESS_COMPLETE",
+    "EGRESS_FAILED",
+    "EGRESS_ABORTED",
+    "EGRESS_LIMIT_REACHED",
+]
+
+
+class StartRecordingInput(Base):
+    """Record a space's room to a file (the output target comes from the server's settings)."""
+
+    room_being_id: BeingId
+    audio_only: bool = False
+    layout: Annotated[str, msgspec.Meta(pattern=r"^[a-z-]{1,32}$(?!\n)")] | None = None  # "grid"
+
+
+class RecordingFile(Base, omit_defaults=True):
+    """A file an egress writes: its name, where it is stored, and its size once written."""
+
+    filename: str
+    location: str = ""
+    size: int = 0
+    duration_ms: int = 0
+
+
+class Recording(Base):
+    """A recording of a room, as LiveKit last reported it."""
+
+    egress_id: str
+    room_id: str
+    started_by: str | None
+    status: RecordingStatus
+    files: list[RecordingFile]
+    error: str | None
+    started_at: datetime | None
+    ended_at: datetime | None
+
+
+class StopRecordingInput(Base):
+    """Stop a recording of the space's room."""
+
+    room_being_id: BeingId
+    egress_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+class ListRecordingsInput(Base):
+    """The recordings of a space's room, newest first."""
+
+    room_being_id: BeingId
+
+
 class UpdateRoomMetadataInput(Base):
     """Replace the room's metadata (the room must be active)."""
 
@@ -268,12 +378,19 @@ get_join_token = mutation(
     errors=("NOT_FOUND", "BAD_REQUEST", "FORBIDDEN", "SERVICE_UNAVAILABLE"),
     limit="token",
     protected=True,
+    # POST /livekit/token runs the same code: its refusals are declared here too.
     reasons={
-        "BAD_REQUEST": ("not_a_space",),
-        "FORBIDDEN": ("revoked",),
+        "BAD_REQUEST": ("not_a_space", "room_name_required", "invalid_request", "not_json"),
+        "FORBIDDEN": (
+            "revoked",
+            "not_owner",
+            "not_a_bot_of_space",
+            "identity_not_yours",
+            "server_attribute",
+        ),
         "NOT_FOUND": ("no_such_being",),
         "SERVICE_UNAVAILABLE": ("media_not_configured",),
-        "UNAUTHORIZED": ("no_such_being",),
+        "UNAUTHORIZED": ("no_such_being", "missing_token"),
     },
 )
 send_system_message = mutation(
@@ -382,5 +499,92 @@ update_room_metadata = mutation(
         (*_ROOM_ERRORS, "CONFLICT"),
         FORBIDDEN=("not_manager",),
         NOT_FOUND=("no_such_being", "not_a_space"),
+    ),
+)
+dispatch_bot = mutation(
+    "livekit.dispatchBot",
+    DispatchBotInput,
+    Dispatch,
+    "Dispatch a bot of the space into its room as a LiveKit agent (owners and moderators).",
+    errors=_ROOM_ERRORS,
+    limit="livekit",
+    protected=True,
+    reasons=media_reasons(
+        (*_ROOM_ERRORS, "CONFLICT"),
+        FORBIDDEN=("not_manager", "not_a_bot_of_space"),
+        NOT_FOUND=("no_such_being", "not_a_space"),
+    ),
+)
+list_dispatches = query(
+    "livekit.listDispatches",
+    ListDispatchesInput,
+    list[Dispatch],
+    "The agent dispatches of a space's room (owners and moderators).",
+    errors=_ROOM_ERRORS,
+    limit="livekit",
+    protected=True,
+    reasons=media_reasons(
+        _ROOM_ERRORS,
+        FORBIDDEN=("not_manager",),
+        NOT_FOUND=("no_such_being", "not_a_space"),
+    ),
+)
+remove_dispatch = mutation(
+    "livekit.removeDispatch",
+    RemoveDispatchInput,
+    Dispatch,
+    "Withdraw an agent dispatch from a space's room (owners and moderators).",
+    errors=_ROOM_ERRORS,
+    limit="livekit",
+    protected=True,
+    reasons=media_reasons(
+        (*_ROOM_ERRORS, "CONFLICT"),
+        FORBIDDEN=("not_manager",),
+        NOT_FOUND=("no_such_being", "not_a_space"),
+    ),
+)
+start_recording = mutation(
+    "livekit.startRecording",
+    StartRecordingInput,
+    Recording,
+    "Record a space's room to a file through LiveKit Egress (owners and admins).",
+    errors=_ROOM_ERRORS,
+    limit="livekit",
+    protected=True,
+    reasons=media_reasons(
+        (*_ROOM_ERRORS, "CONFLICT"),
+        FORBIDDEN=("not_owner",),
+        NOT_FOUND=("no_such_being", "not_a_space"),
+        SERVICE_UNAVAILABLE=("recordings_not_configured",),
+    ),
+)
+stop_recording = mutation(
+    "livekit.stopRecording",
+    StopRecordingInput,
+    Recording,
+    "Stop a recording of a space's room (owners and admins).",
+    errors=(*_ROOM_ERRORS, "PRECONDITION_FAILED"),  # it has already ended
+    limit="livekit",
+    protected=True,
+    reasons=media_reasons(
+        (*_ROOM_ERRORS, "PRECONDITION_FAILED", "CONFLICT"),
+        FORBIDDEN=("not_owner",),
+        NOT_FOUND=("no_such_being", "not_a_space"),
+        SERVICE_UNAVAILABLE=("recordings_not_configured",),
+    ),
+)
+list_recordings = query(
+    "livekit.listRecordings",
+    ListRecordingsInput,
+    list[Recording],
+    "The recordings of a space's room with their state and files (owners and admins).",
+    errors=_ROOM_ERRORS,
+    limit="livekit",
+    protected=True,
+    reasons=media_reasons(
+        _ROOM_ERRORS,
+        FORBIDDEN=("not_owner",),
+        NOT_FOUND=("no_such_being", "not_a_space"),
+        SERVICE_UNAVAILABLE=("recordings_not_configured",),
     ),
 )

@@ -219,7 +219,7 @@ generate_token = mutation(
     errors=("FORBIDDEN", "SERVICE_UNAVAILABLE"),
     limit="token",
     protected=True,
-    reasons={"SERVICE_UNAVAILABLE": ("media_not_configured",)},
+    reasons={"FORBIDDEN": ("revoked",), "SERVICE_UNAVAILABLE": ("media_not_configured",)},
 )
 media_url: Procedure[MediaUrlInput, str | None] = query(
     "media.mediaUrl",

@@ -135,6 +135,12 @@ _ROOM_ERRORS: tuple[ErrorName, ...] = (
     "SERVICE_UNAVAILABLE",
     "TIMEOUT",
 )
+# presence.members may ask LiveKit (reconcile: true).
+_MEMBERS_REASONS = {
+    **media_reasons(("SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS")),
+    "NOT_FOUND": ("no_such_being", "not_a_space"),
+    "UNAUTHORIZED": ("anonymous",),
+}
 
 members = query(
     "presence.members",

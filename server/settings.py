@@ -65,6 +65,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     livekit_api_key: NonEmpty | None = None
     livekit_api_secret: NonEmpty | None = None
     livekit_call_timeout: Seconds = 5.0
+    # Recordings (Egress): the file each recording is written to, a LiveKit egress path
+    # template such as "recordings/{room_name}-{time}.mp4"; unset: recordings are off.
+    livekit_recording_filepath: NonEmpty | None = None
+    # How often rooms with presence are reconciled with LiveKit's ListParticipants.
+    livekit_reconcile_seconds: Seconds = 60.0
     # --- storage and auth ---
     data_dir: str = "data"
     database_url: str | None = None

@@ -637,3 +637,100 @@ async def test_runs_as_a_module_with_http_controls() -> None:
     finally:
         process.terminate()
         await process.wait()
+
+
+# Behaviours followed from livekit-server -----------------------------------------------------
+
+
+async def test_a_permission_replaces_the_whole_set_and_unpublishes(
+    lkapi: api.LiveKitAPI, livekit_server: LiveKitServer
+) -> None:
+    kept = ParticipantPermission(
+        can_publish=True, can_subscribe=True, can_publish_data=True, hidden=True
+    )
+    await livekit_server.join("room", "@alice", permission=kept, publish=[TrackType.AUDIO])
+    updated = await lkapi.room.update_participant(
+        api.UpdateParticipantRequest(
+            room="room", identity="@alice", permission=ParticipantPermission(can_subscribe=True)
+        )
+    )
+    assert not updated.permission.hidden and not updated.permission.can_publish_data
+    assert list(updated.tracks) == []  # publish revoked: the track is unpublished
+    await livekit_server.flush_webhooks()
+    assert livekit_server.event_names()[-1] == "track_unpublished"
+
+
+async def test_revoke_token_ts_refuses_older_tokens(
+    lkapi: api.LiveKitAPI, livekit_server: LiveKitServer
+) -> None:
+    def minted(nbf_offset: int) -> str:
+        grants = api.VideoGrants(room_join=True, room="room")
+        token = api.AccessToken(LIVEKIT_KEY, LIVEKIT_SECRET).with_identity("@a").with_grants(grants)
+        claims = jwt.decode(token.to_jwt(), options={"verify_signature": False})
+        claims["nbf"] += nbf_offset
+        return jwt.encode(claims, LIVEKIT_SECRET, algorithm="HS256")
+
+    await livekit_server.join_with_token(minted(-10))
+    request = api.RoomParticipantIdentity(room="room", identity="@a")
+    request.revoke_token_ts = int(jwt.decode(minted(0), options={"verify_signature": False})["nbf"])
+    await lkapi.room.remove_participant(request)
+    with pytest.raises(PermissionError, match="revoked"):
+        await livekit_server.join_with_token(minted(-10))
+    assert (await livekit_server.join_with_token(minted(0))).identity == "@a"
+
+
+async def test_webhooks_older_than_the_max_age_are_dropped(receiver: tuple[str, Received]) -> None:
+    url, received = receiver
+    async with LiveKitServer(api_key=LIVEKIT_KEY, api_secret=LIVEKIT_SECRET, webhook_url=url) as lk:
+        lk.webhooks.max_age = 0.5  # LiveKit's 30 s, shortened
+        lk.webhooks.hold()  # the endpoint is unreachable for a while
+        lk.store.join("room", "@a")
+        await asyncio.sleep(0.7)
+        lk.store.join("room", "@b")  # young enough when the queue moves again
+        lk.webhooks.release()
+        await lk.flush_webhooks()
+        assert [e.event for e in lk.webhooks.dropped] == ["room_started", "participant_joined"]
+    assert [verify(h, b).participant.identity for h, b in received] == ["@b"]
+
+
+async def test_agent_dispatch_service(lkapi: api.LiveKitAPI, livekit_server: LiveKitServer) -> None:
+    made = await lkapi.agent_dispatch.create_dispatch(
+        api.CreateAgentDispatchRequest(agent_name="@bot", room="room", metadata="m")
+    )
+    assert (made.agent_name, made.room, made.metadata) == ("@bot", "room", "m")
+    assert livekit_server.room("room") is not None  # created with the dispatch
+    listed = await lkapi.agent_dispatch.list_dispatch("room")
+    assert [d.id for d in listed] == [made.id]
+    await lkapi.agent_dispatch.delete_dispatch(made.id, "room")
+    assert await lkapi.agent_dispatch.list_dispatch("room") == []
+    error = await refused(lkapi.agent_dispatch.delete_dispatch(made.id, "room"))
+    assert error.code == "not_found"
+    other = with_token(livekit_server, api.VideoGrants(room_admin=True, room="elsewhere"))
+    error = await refused(other.agent_dispatch.list_dispatch("room"))
+    assert error.code == "unauthenticated"
+    await other.aclose()
+
+
+async def test_egress_service(lkapi: api.LiveKitAPI, livekit_server: LiveKitServer) -> None:
+    await livekit_server.join("room", "@a")
+    output = api.Output(file=api.FileOutput(filepath="rec/{room_name}.mp4"))
+    started = await lkapi.egress.start_egress(
+        api.StartEgressRequest(room_name="room", template=api.TemplateSource(), outputs=[output])
+    )
+    assert started.status == api.EgressStatus.EGRESS_ACTIVE
+    assert started.file_results[0].filename == "rec/room.mp4"
+    listed = await lkapi.egress.list_egress(api.ListEgressRequest(room_name="room", active=True))
+    assert [e.egress_id for e in listed.items] == [started.egress_id]
+    stopping = await lkapi.egress.stop_egress(api.StopEgressRequest(egress_id=started.egress_id))
+    assert stopping.status == api.EgressStatus.EGRESS_ENDING
+    error = await refused(
+        lkapi.egress.stop_egress(api.StopEgressRequest(egress_id=started.egress_id))
+    )
+    assert (error.code, "cannot be stopped" in error.message) == ("failed_precondition", True)
+    await livekit_server.flush_webhooks()
+    names = [n for n in livekit_server.event_names() if n.startswith("egress_")]
+    assert names == ["egress_started", "egress_updated", "egress_updated", "egress_ended"]
+    no_record = with_token(livekit_server, api.VideoGrants(room_admin=True, room="room"))
+    error = await refused(no_record.egress.list_egress(api.ListEgressRequest()))
+    assert error.code == "unauthenticated"
+    await no_record.aclose()

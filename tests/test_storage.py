@@ -221,6 +221,20 @@ async def test_a_reader_creates_nothing(tmp_path: Path) -> None:
     assert not (tmp_path / "data").exists()
 
 
+def test_migrations_form_one_chain_in_file_order() -> None:
+    """One head, and each file revises the one before it: a merge cannot leave two heads."""
+    from alembic.script import ScriptDirectory
+
+    from server.storage.migrate import MIGRATIONS
+
+    scripts = ScriptDirectory(str(MIGRATIONS))
+    assert len(scripts.get_heads()) == 1
+    chain = [s.revision for s in reversed(list(scripts.walk_revisions()))]
+    files = sorted(p.stem for p in (MIGRATIONS / "versions").glob("0*.py"))
+    by_file = [Path(str(scripts.get_revision(r).module.__file__)).stem for r in chain]
+    assert by_file == files
+
+
 def test_the_newest_revision_is_read_as_alembic_reads_it() -> None:
     """Start-up compares the database with a head read from the scripts' text (so a
     database at head never imports Alembic); it must be the head Alembic finds."""

@@ -276,6 +276,16 @@ class LivekitProcedures(AsyncNamespace):
     """The ``livekit`` namespace (async)."""
 
     @typing.overload
+    async def dispatchBot(self, input: schema.livekit.DispatchBotInput, /) -> schema.livekit.Dispatch: ...
+    @typing.overload
+    async def dispatchBot(self, *, roomBeingId: builtins.str, botId: builtins.str, metadata: builtins.str | None = ...) -> schema.livekit.Dispatch: ...
+    async def dispatchBot(
+        self, input: schema.livekit.DispatchBotInput | None = None, **params: typing.Any
+    ) -> schema.livekit.Dispatch:
+        """Dispatch a bot of the space into its room as a LiveKit agent (owners and moderators)."""
+        return await self._call(schema.livekit.dispatch_bot, input, params)
+
+    @typing.overload
     async def getJoinToken(self, input: schema.livekit.GetJoinTokenInput, /) -> schema.livekit.JoinToken: ...
     @typing.overload
     async def getJoinToken(self, *, roomBeingId: builtins.str, ttlSeconds: builtins.int = ..., device: builtins.str | None = ...) -> schema.livekit.JoinToken: ...
@@ -296,6 +306,16 @@ class LivekitProcedures(AsyncNamespace):
         return await self._call(schema.livekit.lift_revocation, input, params)
 
     @typing.overload
+    async def listDispatches(self, input: schema.livekit.ListDispatchesInput, /) -> builtins.list[schema.livekit.Dispatch]: ...
+    @typing.overload
+    async def listDispatches(self, *, roomBeingId: builtins.str) -> builtins.list[schema.livekit.Dispatch]: ...
+    async def listDispatches(
+        self, input: schema.livekit.ListDispatchesInput | None = None, **params: typing.Any
+    ) -> builtins.list[schema.livekit.Dispatch]:
+        """The agent dispatches of a space's room (owners and moderators)."""
+        return await self._call(schema.livekit.list_dispatches, input, params)
+
+    @typing.overload
     async def listParticipants(self, input: schema.livekit.ListParticipantsInput, /) -> builtins.list[schema.livekit.Participant]: ...
     @typing.overload
     async def listParticipants(self, *, roomBeingId: builtins.str) -> builtins.list[schema.livekit.Participant]: ...
@@ -304,6 +324,16 @@ class LivekitProcedures(AsyncNamespace):
     ) -> builtins.list[schema.livekit.Participant]:
         """Who is connected to a space's room (owners and moderators)."""
         return await self._call(schema.livekit.list_participants, input, params)
+
+    @typing.overload
+    async def listRecordings(self, input: schema.livekit.ListRecordingsInput, /) -> builtins.list[schema.livekit.Recording]: ...
+    @typing.overload
+    async def listRecordings(self, *, roomBeingId: builtins.str) -> builtins.list[schema.livekit.Recording]: ...
+    async def listRecordings(
+        self, input: schema.livekit.ListRecordingsInput | None = None, **params: typing.Any
+    ) -> builtins.list[schema.livekit.Recording]:
+        """The recordings of a space's room with their state and files (owners and admins)."""
+        return await self._call(schema.livekit.list_recordings, input, params)
 
     @typing.overload
     async def muteTrack(self, input: schema.livekit.MuteTrackInput, /) -> schema.livekit.Track: ...
@@ -316,9 +346,19 @@ class LivekitProcedures(AsyncNamespace):
         return await self._call(schema.livekit.mute_track, input, params)
 
     @typing.overload
+    async def removeDispatch(self, input: schema.livekit.RemoveDispatchInput, /) -> schema.livekit.Dispatch: ...
+    @typing.overload
+    async def removeDispatch(self, *, roomBeingId: builtins.str, dispatchId: builtins.str) -> schema.livekit.Dispatch: ...
+    async def removeDispatch(
+        self, input: schema.livekit.RemoveDispatchInput | None = None, **params: typing.Any
+    ) -> schema.livekit.Dispatch:
+        """Withdraw an agent dispatch from a space's room (owners and moderators)."""
+        return await self._call(schema.livekit.remove_dispatch, input, params)
+
+    @typing.overload
     async def removeParticipant(self, input: schema.livekit.RemoveParticipantInput, /) -> schema.livekit.RemovedParticipant: ...
     @typing.overload
-    async def removeParticipant(self, *, roomBeingId: builtins.str, identity: builtins.str, revokeSeconds: builtins.int = ...) -> schema.livekit.RemovedParticipant: ...
+    async def removeParticipant(self, *, roomBeingId: builtins.str, identity: builtins.str, revokeSeconds: builtins.int = ..., lock: builtins.bool = ...) -> schema.livekit.RemovedParticipant: ...
     async def removeParticipant(
         self, input: schema.livekit.RemoveParticipantInput | None = None, **params: typing.Any
     ) -> schema.livekit.RemovedParticipant:
@@ -344,6 +384,26 @@ class LivekitProcedures(AsyncNamespace):
     ) -> schema.livekit.MessageSent:
         """Send {type: 'test_message', fromBeingId, message, timestamp} on topic 'demo' (members)."""
         return await self._call(schema.livekit.send_test_message, input, params)
+
+    @typing.overload
+    async def startRecording(self, input: schema.livekit.StartRecordingInput, /) -> schema.livekit.Recording: ...
+    @typing.overload
+    async def startRecording(self, *, roomBeingId: builtins.str, audioOnly: builtins.bool = ..., layout: builtins.str | None = ...) -> schema.livekit.Recording: ...
+    async def startRecording(
+        self, input: schema.livekit.StartRecordingInput | None = None, **params: typing.Any
+    ) -> schema.livekit.Recording:
+        """Record a space's room to a file through LiveKit Egress (owners and admins)."""
+        return await self._call(schema.livekit.start_recording, input, params)
+
+    @typing.overload
+    async def stopRecording(self, input: schema.livekit.StopRecordingInput, /) -> schema.livekit.Recording: ...
+    @typing.overload
+    async def stopRecording(self, *, roomBeingId: builtins.str, egressId: builtins.str) -> schema.livekit.Recording: ...
+    async def stopRecording(
+        self, input: schema.livekit.StopRecordingInput | None = None, **params: typing.Any
+    ) -> schema.livekit.Recording:
+        """Stop a recording of a space's room (owners and admins)."""
+        return await self._call(schema.livekit.stop_recording, input, params)
 
     @typing.overload
     async def updateParticipant(self, input: schema.livekit.UpdateParticipantInput, /) -> schema.livekit.Participant: ...
@@ -662,6 +722,16 @@ class SyncLivekitProcedures(SyncNamespace):
     """The ``livekit`` namespace (blocking)."""
 
     @typing.overload
+    def dispatchBot(self, input: schema.livekit.DispatchBotInput, /) -> schema.livekit.Dispatch: ...
+    @typing.overload
+    def dispatchBot(self, *, roomBeingId: builtins.str, botId: builtins.str, metadata: builtins.str | None = ...) -> schema.livekit.Dispatch: ...
+    def dispatchBot(
+        self, input: schema.livekit.DispatchBotInput | None = None, **params: typing.Any
+    ) -> schema.livekit.Dispatch:
+        """Dispatch a bot of the space into its room as a LiveKit agent (owners and moderators)."""
+        return self._call(schema.livekit.dispatch_bot, input, params)
+
+    @typing.overload
     def getJoinToken(self, input: schema.livekit.GetJoinTokenInput, /) -> schema.livekit.JoinToken: ...
     @typing.overload
     def getJoinToken(self, *, roomBeingId: builtins.str, ttlSeconds: builtins.int = ..., device: builtins.str | None = ...) -> schema.livekit.JoinToken: ...
@@ -682,6 +752,16 @@ class SyncLivekitProcedures(SyncNamespace):
         return self._call(schema.livekit.lift_revocation, input, params)
 
     @typing.overload
+    def listDispatches(self, input: schema.livekit.ListDispatchesInput, /) -> builtins.list[schema.livekit.Dispatch]: ...
+    @typing.overload
+    def listDispatches(self, *, roomBeingId: builtins.str) -> builtins.list[schema.livekit.Dispatch]: ...
+    def listDispatches(
+        self, input: schema.livekit.ListDispatchesInput | None = None, **params: typing.Any
+    ) -> builtins.list[schema.livekit.Dispatch]:
+        """The agent dispatches of a space's room (owners and moderators)."""
+        return self._call(schema.livekit.list_dispatches, input, params)
+
+    @typing.overload
     def listParticipants(self, input: schema.livekit.ListParticipantsInput, /) -> builtins.list[schema.livekit.Participant]: ...
     @typing.overload
     def listParticipants(self, *, roomBeingId: builtins.str) -> builtins.list[schema.livekit.Participant]: ...
@@ -690,6 +770,16 @@ class SyncLivekitProcedures(SyncNamespace):
     ) -> builtins.list[schema.livekit.Participant]:
         """Who is connected to a space's room (owners and moderators)."""
         return self._call(schema.livekit.list_participants, input, params)
+
+    @typing.overload
+    def listRecordings(self, input: schema.livekit.ListRecordingsInput, /) -> builtins.list[schema.livekit.Recording]: ...
+    @typing.overload
+    def listRecordings(self, *, roomBeingId: builtins.str) -> builtins.list[schema.livekit.Recording]: ...
+    def listRecordings(
+        self, input: schema.livekit.ListRecordingsInput | None = None, **params: typing.Any
+    ) -> builtins.list[schema.livekit.Recording]:
+        """The recordings of a space's room with their state and files (owners and admins)."""
+        return self._call(schema.livekit.list_recordings, input, params)
 
     @typing.overload
     def muteTrack(self, input: schema.livekit.MuteTrackInput, /) -> schema.livekit.Track: ...
@@ -702,9 +792,19 @@ class SyncLivekitProcedures(SyncNamespace):
         return self._call(schema.livekit.mute_track, input, params)
 
     @typing.overload
+    def removeDispatch(self, input: schema.livekit.RemoveDispatchInput, /) -> schema.livekit.Dispatch: ...
+    @typing.overload
+    def removeDispatch(self, *, roomBeingId: builtins.str, dispatchId: builtins.str) -> schema.livekit.Dispatch: ...
+    def removeDispatch(
+        self, input: schema.livekit.RemoveDispatchInput | None = None, **params: typing.Any
+    ) -> schema.livekit.Dispatch:
+        """Withdraw an agent dispatch from a space's room (owners and moderators)."""
+        return self._call(schema.livekit.remove_dispatch, input, params)
+
+    @typing.overload
     def removeParticipant(self, input: schema.livekit.RemoveParticipantInput, /) -> schema.livekit.RemovedParticipant: ...
     @typing.overload
-    def removeParticipant(self, *, roomBeingId: builtins.str, identity: builtins.str, revokeSeconds: builtins.int = ...) -> schema.livekit.RemovedParticipant: ...
+    def removeParticipant(self, *, roomBeingId: builtins.str, identity: builtins.str, revokeSeconds: builtins.int = ..., lock: builtins.bool = ...) -> schema.livekit.RemovedParticipant: ...
     def removeParticipant(
         self, input: schema.livekit.RemoveParticipantInput | None = None, **params: typing.Any
     ) -> schema.livekit.RemovedParticipant:
@@ -730,6 +830,26 @@ class SyncLivekitProcedures(SyncNamespace):
     ) -> schema.livekit.MessageSent:
         """Send {type: 'test_message', fromBeingId, message, timestamp} on topic 'demo' (members)."""
         return self._call(schema.livekit.send_test_message, input, params)
+
+    @typing.overload
+    def startRecording(self, input: schema.livekit.StartRecordingInput, /) -> schema.livekit.Recording: ...
+    @typing.overload
+    def startRecording(self, *, roomBeingId: builtins.str, audioOnly: builtins.bool = ..., layout: builtins.str | None = ...) -> schema.livekit.Recording: ...
+    def startRecording(
+        self, input: schema.livekit.StartRecordingInput | None = None, **params: typing.Any
+    ) -> schema.livekit.Recording:
+        """Record a space's room to a file through LiveKit Egress (owners and admins)."""
+        return self._call(schema.livekit.start_recording, input, params)
+
+    @typing.overload
+    def stopRecording(self, input: schema.livekit.StopRecordingInput, /) -> schema.livekit.Recording: ...
+    @typing.overload
+    def stopRecording(self, *, roomBeingId: builtins.str, egressId: builtins.str) -> schema.livekit.Recording: ...
+    def stopRecording(
+        self, input: schema.livekit.StopRecordingInput | None = None, **params: typing.Any
+    ) -> schema.livekit.Recording:
+        """Stop a recording of a space's room (owners and admins)."""
+        return self._call(schema.livekit.stop_recording, input, params)
 
     @typing.overload
     def updateParticipant(self, input: schema.livekit.UpdateParticipantInput, /) -> schema.livekit.Participant: ...

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from schema.being import Being
 from server.domain.access import MANAGERS
 from server.rpc import Principal
 
 __all__ = [
+    "LOCKED_UNTIL",
     "MEDIA_FLAG",
     "RANKS",
     "JoinGrants",
     "Revocation",
     "grants_for",
     "is_manager",
+    "may_name_agents",
+    "may_record",
     "media_allowed",
     "rank_of",
     "revised",
@@ -51,6 +54,16 @@ def is_manager(principal: Principal, role: str | None) -> bool:
     return principal.is_admin or role in MANAGERS
 
 
+def may_name_agents(principal: Principal, role: str | None) -> bool:
+    """Agents ride in on a join token only for the space's owners and admins."""
+    return principal.is_admin or role == "owner"
+
+
+def may_record(principal: Principal, role: str | None) -> bool:
+    """Recordings are started, stopped and listed by the space's owners and admins."""
+    return principal.is_admin or role == "owner"
+
+
 def grants_for(space: Being, role: str | None, principal: Principal) -> JoinGrants:
     """Every flag explicit: managers may publish media where the space allows it, members
     publish data, listeners and visitors of a public space only subscribe."""
@@ -80,6 +93,10 @@ class Revocation:
 
     until: datetime
     rank: int
+
+
+# ``removeParticipant {lock: true}``: a revocation with no end but ``liftRevocation``.
+LOCKED_UNTIL = datetime(9999, 12, 31, tzinfo=UTC)
 
 
 def revised(current: Revocation | None, wanted: datetime | None, rank: int) -> Revocation | None:

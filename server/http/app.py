@@ -22,8 +22,11 @@ from server.http.cors import with_cors
 from server.http.explorer import add_explorer, secure
 from server.http.forwarded import TRUSTED_PROXIES, TrustedProxies
 from server.http.health import READY_CHECKS, healthz, readyz
+from server.http.livekit_token import PATH as TOKEN_PATH
+from server.http.livekit_token import token_handler
 from server.http.noise import NOISE, Noise, ServerLog, quiet_accept_errors
 from server.http.observe import METRICS, metrics_handler, tracer_provider, tracing_middleware
+from server.http.reconcile import reconcile_ctx
 from server.http.rpc import rpc_handler, upgrade_handler
 from server.http.socket import LIVE, Live
 from server.http.webhook import add_webhook
@@ -166,6 +169,11 @@ def create_app(
     app.router.add_post("/rpc", handler)
     if settings.metrics:
         app.router.add_get("/metrics", metrics_handler)
+    # LiveKit's standard token endpoint, for browsers as /rpc is (CORS alike).
+    token = token_handler(deps, resolve_principal, call_timeout=settings.rpc_call_timeout)
+    token, token_preflight = with_cors(token, settings.cors_origins)
+    app.router.add_route("OPTIONS", TOKEN_PATH, token_preflight)
+    app.router.add_post(TOKEN_PATH, token)
     app.router.add_get("/rpc", upgrade_handler(dispatcher, resolve_principal, live))  # type: ignore[arg-type]
     app.on_shutdown.append(live.shutdown)
     app.router.add_get("/healthz", healthz)
@@ -179,6 +187,8 @@ def create_app(
         app.cleanup_ctx.append(livekit.lifespan)
         app[READY_CHECKS]["livekit"] = livekit.ping
         add_webhook(app, deps, livekit)  # POST /livekit/webhook: presence from LiveKit's events
+        every = settings.livekit_reconcile_seconds  # and, for what webhooks lost, ListParticipants
+        app.cleanup_ctx.append(reconcile_ctx(deps, livekit, every))
     if settings.explorer:  # the API explorer at GET /
         add_explorer(app)
     return app

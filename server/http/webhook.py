@@ -24,12 +24,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from server.domain.access import now
 from server.domain.presence import CREATED_ATTRIBUTE, being_of, outlived, subject_of
 from server.http.noise import NOISE
-from server.livekit import LiveKit, WebhookRejected
+from server.livekit import LiveKit, WebhookRejected, recording_of
 from server.livekit.participants import session
 from server.procedures._presence import PresenceKeeper
 from server.procedures.deps import Deps
 from server.rpc import RpcError
-from server.storage import Storage, beings, presence, presence_sessions, revocations
+from server.storage import Storage, beings, presence, presence_sessions, recordings, revocations
 from server.storage.errors import is_unique_violation
 
 __all__ = ["PATH", "add_webhook", "apply_event"]
@@ -37,6 +37,7 @@ __all__ = ["PATH", "add_webhook", "apply_event"]
 PATH = "/livekit/webhook"
 log = logging.getLogger("roomrpc.webhook")
 _LEAVING = frozenset({"participant_left", "participant_connection_aborted"})
+_EGRESS = frozenset({"egress_started", "egress_updated", "egress_ended"})
 
 
 def add_webhook(app: web.Application, deps: Deps, livekit: LiveKit) -> None:
@@ -109,6 +110,9 @@ async def _apply(conn: AsyncConnection, event: WebhookEvent, at: datetime) -> st
         await presence.room_started(conn, room.name, room.sid, created_ms)
     elif name == "room_finished":
         await presence.room_finished(conn, room.name, room.sid)
+    elif name in _EGRESS and event.HasField("egress_info"):
+        info = event.egress_info  # the newest report of the egress wins, whatever the order
+        await recordings.record(conn, recording_of(info), info.updated_at)
     return None
 
 

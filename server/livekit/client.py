@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 
 import aiohttp
 from aiohttp import web
 from livekit.api import LiveKitAPI, WebhookEvent
 from livekit.api.room_service import RoomService
 
+from server.livekit.agents import Agents
 from server.livekit.config import LiveKitConfig
+from server.livekit.egress import Egress
 from server.livekit.errors import media_not_configured
 from server.livekit.rooms import Rooms
-from server.livekit.tokens import JoinGrants, mint_join_token
+from server.livekit.tokens import AgentDispatch, JoinGrants, mint_join_token
 from server.livekit.webhooks import verify_webhook
 from server.settings import Settings
 
@@ -23,7 +25,8 @@ _PING_ROOM = "roomrpc-readiness-probe"
 
 
 class LiveKit:
-    """LiveKit for this app: RoomService (``rooms``), join tokens, webhook verification.
+    """LiveKit for this app: RoomService (``rooms``), AgentDispatchService (``agents``),
+    Egress (``egress``), join tokens, webhook verification.
 
     One aiohttp session serves every call; ``lifespan`` opens and closes it as an
     aiohttp ``cleanup_ctx`` entry.
@@ -34,6 +37,8 @@ class LiveKit:
         self._api: LiveKitAPI | None = None
         self._session: aiohttp.ClientSession | None = None
         self.rooms = Rooms(self._room_service, config.call_timeout)
+        self.agents = Agents(lambda: self._connected().agent_dispatch, config.call_timeout)
+        self.egress = Egress(lambda: self._connected().egress, config.call_timeout)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LiveKit | None:
@@ -66,10 +71,13 @@ class LiveKit:
         if session is not None:  # LiveKitAPI leaves a session it was given open: ours to close
             await session.close()
 
-    def _room_service(self) -> RoomService:
+    def _connected(self) -> LiveKitAPI:
         if self._api is None:
             raise RuntimeError("LiveKit handle used outside the app's lifespan")
-        return self._api.room
+        return self._api
+
+    def _room_service(self) -> RoomService:
+        return self._connected().room
 
     def mint_token(
         self,
@@ -81,6 +89,8 @@ class LiveKit:
         name: str | None = None,
         metadata: str | None = None,
         attributes: Mapping[str, str] | None = None,
+        agent: bool = False,
+        agents: Sequence[AgentDispatch] = (),
     ) -> str:
         """A join token for ``identity`` in ``room`` with exactly ``grants``."""
         return mint_join_token(
@@ -92,6 +102,8 @@ class LiveKit:
             name=name,
             metadata=metadata,
             attributes=attributes,
+            agent=agent,
+            agents=agents,
         )
 
     def verify_webhook(self, body: bytes, authorization: str | None) -> WebhookEvent:

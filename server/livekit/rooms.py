@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from time import perf_counter
 from typing import TypeVar
@@ -32,6 +33,8 @@ from server.rpc import RpcError
 __all__ = ["Rooms"]
 
 T = TypeVar("T")
+# livekit-protocol 1.0.4 and later carry RoomParticipantIdentity.revoke_token_ts.
+_REVOKE_TOKEN_TS = "revoke_token_ts" in RoomParticipantIdentity.DESCRIPTOR.fields_by_name
 
 
 class Rooms:
@@ -115,9 +118,18 @@ class Rooms:
         request = RoomParticipantIdentity(room=room, identity=identity)
         return await self._call("GetParticipant", lambda s: s.get_participant(request))
 
-    async def remove_participant(self, room: str, identity: str) -> bool:
-        """Disconnect ``identity``; False when it was not connected."""
+    async def remove_participant(
+        self, room: str, identity: str, *, revoke_tokens: bool = False
+    ) -> bool:
+        """Disconnect ``identity``; False when it was not connected.
+
+        ``revoke_tokens``: LiveKit also refuses the identity's tokens whose ``nbf`` is before
+        the next second (``revoke_token_ts``, where the installed protocol has the field),
+        so the token a connected client refreshes, or one it kept, cannot bring it back.
+        """
         request = RoomParticipantIdentity(room=room, identity=identity)
+        if revoke_tokens and _REVOKE_TOKEN_TS:
+            request.revoke_token_ts = int(time.time()) + 1
         try:
             await self._call("RemoveParticipant", lambda s: s.remove_participant(request))
         except RpcError as error:

@@ -9,14 +9,24 @@ from __future__ import annotations
 
 import datetime
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import jwt
 
 from server.domain.rooms import JoinGrants
 from server.livekit.config import LiveKitConfig
 
-__all__ = ["JoinGrants", "mint_join_token"]
+__all__ = ["AgentDispatch", "JoinGrants", "mint_join_token"]
+
+
+@dataclass(frozen=True, slots=True)
+class AgentDispatch:
+    """An agent LiveKit dispatches into the room when the token's holder joins it
+    (the token's ``roomConfig.agents``, LiveKit's ``RoomAgentDispatch``)."""
+
+    agent_name: str
+    metadata: str = ""
 
 
 def mint_join_token(
@@ -29,6 +39,8 @@ def mint_join_token(
     name: str | None = None,
     metadata: str | None = None,
     attributes: Mapping[str, str] | None = None,
+    agent: bool = False,
+    agents: Sequence[AgentDispatch] = (),
 ) -> str:
     """A signed JWT that lets ``identity`` join ``room`` with exactly ``grants``.
 
@@ -42,7 +54,8 @@ def mint_join_token(
     claims: dict[str, object] = {}
     if name:
         claims["name"] = name
-    claims["kind"] = "standard"
+    # An agent (a bot) does not count toward maxParticipants nor keep an empty room open.
+    claims["kind"] = "agent" if agent else "standard"
     if metadata:
         claims["metadata"] = metadata
     video: dict[str, object] = {
@@ -59,7 +72,7 @@ def mint_join_token(
         "canUpdateOwnMetadata": grants.can_update_own_metadata,
         "ingressAdmin": False,
         "hidden": grants.hidden,
-        "agent": False,
+        "agent": agent,
     }
     if grants.can_publish_sources is not None:
         if not grants.can_publish_sources:  # LiveKit reads an empty list as "any source"
@@ -68,8 +81,17 @@ def mint_join_token(
     claims["video"] = video
     if attributes:
         claims["attributes"] = dict(attributes)
+    if agents:  # MessageToDict(RoomConfiguration(agents=[...])), as livekit-api writes it
+        claims["roomConfig"] = {"agents": [_dispatch(a) for a in agents]}
     issued = int(time.time())
     claims.update(
         sub=identity, iss=config.api_key, nbf=issued, exp=issued + int(ttl.total_seconds())
     )
     return jwt.encode(claims, config.api_secret, algorithm="HS256")
+
+
+def _dispatch(agent: AgentDispatch) -> dict[str, str]:
+    found = {"agentName": agent.agent_name}
+    if agent.metadata:
+        found["metadata"] = agent.metadata
+    return found

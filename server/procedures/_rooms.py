@@ -15,7 +15,7 @@ from server.procedures.space import find_space
 from server.rpc import Principal, RpcError
 from server.storage import memberships
 
-__all__ = ["Room", "check_target", "managed_room", "member_room"]
+__all__ = ["Room", "any_room", "check_target", "managed_room", "member_room"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +36,11 @@ async def _room(ctx: AuthedCtx, space_id: str) -> Room:
     async with ctx.deps.storage.read() as conn:
         space, role = await find_space(conn, space_id, ctx.principal)
     return Room(space, role, livekit)
+
+
+async def any_room(ctx: AuthedCtx, space_id: str) -> Room:
+    """The room of a space the caller may see, with the caller's role; checks are the caller's."""
+    return await _room(ctx, space_id)
 
 
 async def managed_room(ctx: AuthedCtx, space_id: str) -> Room:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 import msgspec
 from livekit.api import ParticipantPermission
+from livekit.protocol.agent_dispatch import AgentDispatch as AgentDispatch_
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schema import livekit
 from schema.errors import Issue
@@ -20,28 +24,50 @@ from server.domain.presence import (
     created_attribute,
     subject_of,
 )
-from server.domain.rooms import RANKS, grants_for, media_allowed, rank_of, revised
-from server.livekit import require_media
+from server.domain.rooms import (
+    LOCKED_UNTIL,
+    RANKS,
+    Revocation,
+    grants_for,
+    may_name_agents,
+    may_record,
+    media_allowed,
+    rank_of,
+    revised,
+)
+from server.livekit import AgentDispatch, recording_of, require_media
 from server.livekit.participants import participant, track
-from server.procedures._access import find_visible_cached
-from server.procedures._rooms import Room, check_target, managed_room, member_room
+from server.procedures._access import find_visible, find_visible_cached
+from server.procedures._rooms import Room, any_room, check_target, managed_room, member_room
 from server.procedures.deps import AuthedCtx
 from server.procedures.media import room_info
 from server.procedures.space import find_space
-from server.rpc import Router, RpcError
-from server.storage import beings, revocations
+from server.rpc import Principal, Router, RpcError
+from server.storage import beings, memberships, recordings, revocations
 
-__all__ = ["router"]
+__all__ = ["JoinRequest", "join_token", "router"]
 
 router = Router()
 _encode = msgspec.json.Encoder().encode
 
 
-@router.procedure(livekit.get_join_token)
-async def get_join_token(ctx: AuthedCtx, params: livekit.GetJoinTokenInput) -> livekit.JoinToken:
-    """The cookbook's checks in its order, then membership, revocation and role grants."""
+@dataclass(frozen=True, slots=True)
+class JoinRequest:
+    """What a join token is asked for, by ``getJoinToken`` or by ``POST /livekit/token``."""
+
+    room_id: str
+    ttl: timedelta
+    device: str | None = None
+    metadata: str | None = None
+    attributes: Mapping[str, str] = field(default_factory=dict)
+    agents: Sequence[AgentDispatch] = ()
+
+
+async def join_token(ctx: AuthedCtx, request: JoinRequest) -> livekit.JoinToken:
+    """The one way a join token is made: the cookbook's checks in its order, then
+    membership, revocation and role grants; bots join as agents."""
     handle = require_media(ctx.deps.livekit)
-    principal, room_id = ctx.principal, params.room_being_id
+    principal, room_id = ctx.principal, request.room_id
     storage = ctx.deps.storage
     # The space and the caller's role from the row cache (the bus keeps it right); the
     # caller's name and any revocation from the database, exact at join time.
@@ -49,27 +75,61 @@ async def get_join_token(ctx: AuthedCtx, params: livekit.GetJoinTokenInput) -> l
     if space.type != "space":
         raise RpcError("BAD_REQUEST", f"{room_id} is not a space", reason="not_a_space")
     async with storage.read() as conn:
+        if request.agents:  # dispatching agents is checked against the database's rows
+            space, role = await find_visible(conn, room_id, principal)
         me = await revocations.joiner(conn, room_id, principal.being_id, now())
+        if request.agents:
+            await _check_agents(conn, space.id, role, principal, request.agents)
     if me is None:
         raise RpcError("UNAUTHORIZED", "Your being no longer exists", reason="no_such_being")
-    name, created_at, until = me
-    if until is not None:
-        message = f"You were removed from {room_id}; you may rejoin after {until.isoformat()}"
+    if me.revoked_until is not None:
+        until = me.revoked_until.isoformat()
+        message = f"You were removed from {room_id}; you may rejoin after {until}"
         raise RpcError("FORBIDDEN", message, reason="revoked", retryable=True)
-    device = principal.device if params.device is None else params.device
+    device = principal.device if request.device is None else request.device
     identity = principal.being_id if device is None else f"{principal.being_id}#{device}"
     token = handle.mint_token(
         room=room_id,
         identity=identity,
         grants=grants_for(space, role, principal),
-        ttl=timedelta(seconds=params.ttl_seconds),
-        name=name,
+        ttl=request.ttl,
+        name=me.name,
+        metadata=request.metadata,
         attributes={
+            **request.attributes,
             BEING_ATTRIBUTE: principal.being_id,
-            CREATED_ATTRIBUTE: created_attribute(created_at),
+            CREATED_ATTRIBUTE: created_attribute(me.created_at),
         },
+        agent=me.type == "bot",
+        agents=request.agents,
     )
-    return livekit.JoinToken(token=token, ws_url=handle.url, room_id=room_id, identity=identity)
+    return livekit.JoinToken(
+        token=token, ws_url=handle.url, room_id=room_id, identity=identity, name=me.name
+    )
+
+
+async def _check_agents(
+    conn: AsyncConnection,
+    space_id: str,
+    role: str | None,
+    principal: Principal,
+    agents: Sequence[AgentDispatch],
+) -> None:
+    """Owners and admins name agents, and only bots that are members of the space."""
+    if not may_name_agents(principal, role):
+        message = f"Only owners of {space_id} dispatch agents into its room"
+        raise RpcError("FORBIDDEN", message, reason="not_owner")
+    for agent in agents:
+        if not await memberships.is_bot_member(conn, space_id, agent.agent_name):
+            message = f"{agent.agent_name} is not a bot of {space_id}"
+            raise RpcError("FORBIDDEN", message, reason="not_a_bot_of_space")
+
+
+@router.procedure(livekit.get_join_token)
+async def get_join_token(ctx: AuthedCtx, params: livekit.GetJoinTokenInput) -> livekit.JoinToken:
+    """A join token with the role's grants (see ``join_token``)."""
+    ttl = timedelta(seconds=params.ttl_seconds)
+    return await join_token(ctx, JoinRequest(params.room_being_id, ttl, params.device))
 
 
 async def _send(
@@ -148,16 +208,22 @@ def _invalid(path: str, message: str) -> RpcError:
     return RpcError("INVALID_PARAMS", issues=[Issue(path=path, message=message)])
 
 
-async def _revoke(ctx: AuthedCtx, room: Room, subject: str, seconds: int) -> datetime | None:
+async def _revoke(
+    ctx: AuthedCtx, room: Room, subject: str, seconds: int, *, lock: bool = False
+) -> datetime | None:
     """The revocation in force once the caller's is applied (``revised`` says how)."""
     stamp = now()
     wanted = stamp + timedelta(seconds=seconds) if seconds else None
+    if lock:
+        wanted = LOCKED_UNTIL
     async with ctx.deps.storage.write() as conn:
         await beings.lock(conn, room.id)  # one room's revocations take turns
         if wanted is not None and not await beings.exists(conn, subject):
             raise not_found(subject)  # revocations name beings, not whatever identity
         before = await revocations.current(conn, room.id, subject, stamp)
         after = revised(before, wanted, rank_of(ctx.principal, room.role))
+        if after is not None and after.until == LOCKED_UNTIL:  # only an owner lifts a lock
+            after = Revocation(LOCKED_UNTIL, max(after.rank, RANKS["owner"]))
         if after is not None and after != before:
             await revocations.revoke(conn, room.id, subject, after, ctx.principal.being_id)
     return None if after is None else after.until
@@ -170,13 +236,19 @@ async def remove_participant(
     """Revoke first (a rejoin racing the removal is refused), then disconnect."""
     room = await managed_room(ctx, params.room_being_id)
     subject = await _target(ctx, room, params.identity)
-    if params.revoke_seconds and being_of(params.identity) is None:
+    if (params.revoke_seconds or params.lock) and being_of(params.identity) is None:
         message = "Only a being's participants are revoked; remove this one with revokeSeconds 0"
         raise _invalid("$.identity", message)
-    until = await _revoke(ctx, room, subject, params.revoke_seconds)
-    removed = await room.livekit.rooms.remove_participant(room.id, params.identity)
+    until = await _revoke(ctx, room, subject, params.revoke_seconds, lock=params.lock)
+    removed = await room.livekit.rooms.remove_participant(
+        room.id, params.identity, revoke_tokens=until is not None
+    )
     return livekit.RemovedParticipant(
-        identity=params.identity, being_id=subject, removed=removed, revoked_until=until
+        identity=params.identity,
+        being_id=subject,
+        removed=removed,
+        revoked_until=until,
+        locked=until == LOCKED_UNTIL,
     )
 
 
@@ -219,7 +291,8 @@ async def mute_track(ctx: AuthedCtx, params: livekit.MuteTrackInput) -> livekit.
 async def update_participant(
     ctx: AuthedCtx, params: livekit.UpdateParticipantInput
 ) -> livekit.Participant:
-    """Publishing media needs a space that allows it."""
+    """Publishing media needs a space that allows it; revoking publish unpublishes the
+    participant's tracks (LiveKit does that itself)."""
     owned = sorted(SERVER_ATTRIBUTES.intersection(params.attributes or ()))
     if owned:
         raise _invalid(f"$.attributes.{owned[0]}", "This attribute is the server's: it is not set")
@@ -230,11 +303,15 @@ async def update_participant(
         if params.permissions.can_publish and not media_allowed(room.space):
             message = f"{room.id} does not allow publishing media (metadata.allowMedia)"
             raise RpcError("FORBIDDEN", message, reason="media_not_allowed")
-        permission = ParticipantPermission(
-            can_publish=params.permissions.can_publish,
-            can_subscribe=params.permissions.can_subscribe,
-            can_publish_data=params.permissions.can_publish_data,
-        )
+        # LiveKit replaces the whole permission set (a field left out becomes false, so
+        # canPublishSources, hidden, agent, canUpdateMetadata would be lost): the
+        # participant's own set is read and only the three flags given are changed.
+        current = await room.livekit.rooms.get_participant(room.id, params.identity)
+        permission = ParticipantPermission()
+        permission.CopyFrom(current.permission)
+        permission.can_publish = params.permissions.can_publish
+        permission.can_subscribe = params.permissions.can_subscribe
+        permission.can_publish_data = params.permissions.can_publish_data
     info = await room.livekit.rooms.update_participant(
         room.id,
         params.identity,
@@ -253,3 +330,100 @@ async def update_room_metadata(
     """Replace the metadata of the active room."""
     room = await managed_room(ctx, params.room_being_id)
     return room_info(await room.livekit.rooms.update_room_metadata(room.id, params.metadata))
+
+
+# Bots as agents --------------------------------------------------------------------------
+
+
+def _dispatch(found: AgentDispatch_) -> livekit.Dispatch:
+    created = found.state.created_at
+    return livekit.Dispatch(
+        dispatch_id=found.id,
+        room_id=found.room,
+        bot_id=found.agent_name,
+        metadata=found.metadata,
+        created_at=datetime.fromtimestamp(created / 1e9, UTC) if created else None,
+    )
+
+
+@router.procedure(livekit.dispatch_bot)
+async def dispatch_bot(ctx: AuthedCtx, params: livekit.DispatchBotInput) -> livekit.Dispatch:
+    """Only a bot that is a member of the space is sent, under its being id as agent name."""
+    room = await managed_room(ctx, params.room_being_id)
+    async with ctx.deps.storage.read() as conn:
+        if not await memberships.is_bot_member(conn, room.id, params.bot_id):
+            message = f"{params.bot_id} is not a bot of {room.id}"
+            raise RpcError("FORBIDDEN", message, reason="not_a_bot_of_space")
+    made = await room.livekit.agents.dispatch(room.id, params.bot_id, params.metadata or "")
+    return _dispatch(made)
+
+
+@router.procedure(livekit.list_dispatches)
+async def list_dispatches(
+    ctx: AuthedCtx, params: livekit.ListDispatchesInput
+) -> list[livekit.Dispatch]:
+    """LiveKit's own list for the room."""
+    room = await managed_room(ctx, params.room_being_id)
+    return [_dispatch(d) for d in await room.livekit.agents.list(room.id)]
+
+
+@router.procedure(livekit.remove_dispatch)
+async def remove_dispatch(ctx: AuthedCtx, params: livekit.RemoveDispatchInput) -> livekit.Dispatch:
+    """Withdraw a dispatch of the room (NOT_FOUND if the room has no such dispatch)."""
+    room = await managed_room(ctx, params.room_being_id)
+    return _dispatch(await room.livekit.agents.remove(room.id, params.dispatch_id))
+
+
+# Recordings ------------------------------------------------------------------------------
+
+
+async def _recorded_room(ctx: AuthedCtx, space_id: str) -> tuple[Room, str]:
+    """The room and the file path template, for owners and admins, when recordings are on."""
+    room = await any_room(ctx, space_id)
+    if not may_record(ctx.principal, room.role):
+        message = f"Only owners of {space_id} record its room"
+        raise RpcError("FORBIDDEN", message, reason="not_owner")
+    filepath = ctx.deps.settings.livekit_recording_filepath
+    if filepath is None:
+        message = "Recordings are not configured on this server (LIVEKIT_RECORDING_FILEPATH)"
+        raise RpcError("SERVICE_UNAVAILABLE", message, reason="recordings_not_configured")
+    return room, filepath
+
+
+@router.procedure(livekit.start_recording)
+async def start_recording(ctx: AuthedCtx, params: livekit.StartRecordingInput) -> livekit.Recording:
+    """Start an egress to a file and keep it; its webhooks tell the rest."""
+    room, filepath = await _recorded_room(ctx, params.room_being_id)
+    info = await room.livekit.egress.record(
+        room.id, filepath, audio_only=params.audio_only, layout=params.layout
+    )
+    found = recording_of(info, room.id)
+    async with ctx.deps.storage.write() as conn:
+        await recordings.record(conn, found, info.updated_at, ctx.principal.being_id)
+        stored = await recordings.get(conn, found.egress_id)
+    return stored or found
+
+
+@router.procedure(livekit.stop_recording)
+async def stop_recording(ctx: AuthedCtx, params: livekit.StopRecordingInput) -> livekit.Recording:
+    """Stop one of the room's recordings (NOT_FOUND for another room's)."""
+    room, _ = await _recorded_room(ctx, params.room_being_id)
+    async with ctx.deps.storage.read() as conn:
+        known = await recordings.get(conn, params.egress_id)
+    if known is None or known.room_id != room.id:
+        raise RpcError("NOT_FOUND", f"No recording {params.egress_id} of {room.id}")
+    info = await room.livekit.egress.stop(params.egress_id)
+    async with ctx.deps.storage.write() as conn:
+        await recordings.record(conn, recording_of(info, room.id), info.updated_at)
+        stored = await recordings.get(conn, params.egress_id)
+    return stored or known
+
+
+@router.procedure(livekit.list_recordings)
+async def list_recordings(
+    ctx: AuthedCtx, params: livekit.ListRecordingsInput
+) -> list[livekit.Recording]:
+    """What the egress webhooks (and our own calls) last said, newest first."""
+    room, _ = await _recorded_room(ctx, params.room_being_id)
+    async with ctx.deps.storage.read() as conn:
+        return await recordings.for_room(conn, room.id)

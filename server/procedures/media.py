@@ -8,9 +8,12 @@ from typing import Any
 from livekit.api import Room
 
 from schema import media
+from server.domain.access import now
+from server.domain.presence import subject_of
 from server.livekit import JoinGrants, require_media
 from server.procedures.deps import AuthedCtx
 from server.rpc import Context, Next, Router, RpcError
+from server.storage import revocations
 
 __all__ = ["room_info", "router"]
 
@@ -59,6 +62,12 @@ async def generate_token(ctx: AuthedCtx, params: media.GenerateTokenInput) -> me
     """A join token with the participant's grants spelt out, and the URL to use it with."""
     livekit = require_media(ctx.deps.livekit)
     who = params.participant
+    subject = subject_of(who.identity, who.attributes)
+    async with ctx.deps.storage.read() as conn:  # a removed being gets no token, from anyone
+        until = await revocations.active_until(conn, params.room_id, subject, now())
+    if until is not None:
+        message = f"{subject} was removed from {params.room_id} until {until.isoformat()}"
+        raise RpcError("FORBIDDEN", message, reason="revoked", retryable=True)
     grants = JoinGrants(
         can_publish=who.can_publish,
         can_subscribe=who.can_subscribe,

@@ -20,13 +20,12 @@ from server.bus import RESYNC, Message, Subscription
 from server.domain.access import now
 from server.domain.presence import Member, PresentSession, SessionKey, change_of
 from server.livekit import require_media
-from server.livekit.participants import session
 from server.procedures._live import event_after, next_message, space_channel
 from server.procedures._presence import PRESENCE, PresenceKeeper, presence_channel
+from server.procedures._reconcile import reconcile_room
 from server.procedures.deps import AuthedCtx, Ctx, Deps
 from server.procedures.space import find_space
 from server.rpc import Principal, Router, RpcError
-from server.storage import presence as stored
 from server.storage import presence_sessions as sessions
 
 __all__ = ["member_of", "router"]
@@ -74,15 +73,7 @@ async def members(ctx: Ctx, params: presence.PresenceMembersInput) -> list[prese
 async def _reconcile(ctx: Ctx, room_id: str) -> None:
     if ctx.principal is None:
         raise RpcError("UNAUTHORIZED", "Sign in to reconcile presence", reason="anonymous")
-    rooms = require_media(ctx.deps.livekit).rooms
-    room = await rooms.get_room(room_id)
-    connected = [] if room is None else await rooms.list_participants(room_id)
-    sid = "" if room is None else room.sid
-    async with ctx.deps.storage.write() as conn:
-        at = now()
-        before = await sessions.room_members(conn, room_id, at)
-        await stored.reconcile(conn, room_id, [session(room_id, sid, p) for p in connected])
-        await _keeper(ctx).room_told(conn, room_id, before, at)
+    await reconcile_room(ctx.deps, require_media(ctx.deps.livekit), room_id)
 
 
 def _key(ctx: AuthedCtx, room_id: str, device: str | None) -> SessionKey:

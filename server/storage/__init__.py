@@ -13,6 +13,7 @@ from server.storage import (
     intentions,
     memberships,
     presence,
+    recordings,
     revocations,
     space_events,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "intentions",
     "memberships",
     "presence",
+    "recordings",
     "revocations",
     "space_events",
 ]

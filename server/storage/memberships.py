@@ -13,12 +13,13 @@ from schema.space import Member, Role
 from server.rpc import RpcError
 from server.storage.errors import is_unique_violation
 from server.storage.store import invalidate
-from server.storage.tables import memberships
+from server.storage.tables import beings, memberships
 
 __all__ = [
     "add",
     "count_owners",
     "get",
+    "is_bot_member",
     "of_being",
     "page",
     "remove",
@@ -130,6 +131,20 @@ async def sole_owner_of(conn: AsyncConnection, being_id: str) -> list[str]:
         .order_by(memberships.c.space_id)
     )
     return list((await conn.execute(query)).scalars())
+
+
+async def is_bot_member(conn: AsyncConnection, space_id: str, being_id: str) -> bool:
+    """Whether ``being_id`` is a bot with a role in ``space_id``."""
+    query = (
+        sa.select(sa.literal(1))
+        .select_from(memberships.join(beings, beings.c.id == memberships.c.being_id))
+        .where(
+            memberships.c.space_id == space_id,
+            memberships.c.being_id == being_id,
+            beings.c.type == "bot",
+        )
+    )
+    return (await conn.execute(query)).first() is not None
 
 
 async def of_being(conn: AsyncConnection, being_id: str) -> list[Member]:

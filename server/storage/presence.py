@@ -13,10 +13,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.domain.presence import Session
-from server.storage.tables import presence, webhook_events
+from server.storage.tables import presence, reconcile_leases, webhook_events
 
 __all__ = [
     "Session",
@@ -28,6 +29,8 @@ __all__ = [
     "reconcile",
     "room_finished",
     "room_started",
+    "rooms_with_presence",
+    "take_lease",
 ]
 
 _KEEP_EVENT_IDS = timedelta(days=1)  # a signed webhook is valid for minutes; ids kept a day
@@ -90,9 +93,17 @@ async def joined(conn: AsyncConnection, session: Session) -> bool:
 
 
 async def left(conn: AsyncConnection, session: Session) -> bool:
-    """``participant_left`` or ``participant_connection_aborted``; False when stale."""
+    """``participant_left`` or ``participant_connection_aborted``; False when stale.
+
+    Sessions are told apart by their participant sid: a leaving of another sid that did
+    not join later than the stored session is about an older session and changes nothing.
+    """
     row = await _latest(conn, session.room_id, session.identity)
-    if row is not None and row.joined_at_ms > session.joined_at_ms:
+    if (
+        row is not None
+        and row.participant_sid != session.participant_sid
+        and row.joined_at_ms >= session.joined_at_ms
+    ):
         return False  # the identity rejoined since: this leaving is about an older session
     await _put(conn, session, present=False, exists=row is not None)
     return True
@@ -126,19 +137,50 @@ async def clear_room(conn: AsyncConnection, room_id: str) -> None:
     await conn.execute(presence.delete().where(presence.c.room_id == room_id))
 
 
-async def reconcile(conn: AsyncConnection, room_id: str, sessions: Iterable[Session]) -> None:
-    """Make presence what ListParticipants said just now."""
+async def reconcile(
+    conn: AsyncConnection, room_id: str, sessions: Iterable[Session], asked_ms: int
+) -> None:
+    """Make presence what ListParticipants said; ``asked_ms``: when it was asked (Unix ms).
+
+    A session not listed is gone only if it joined before the question (one that joined
+    meanwhile, told by its webhook, stays); a listed one is written unless a newer
+    session of the identity is stored.
+    """
     now_present = {s.identity: s for s in sessions}
     rows = {
         row.identity: row
         for row in await conn.execute(sa.select(presence).where(presence.c.room_id == room_id))
     }
     for identity, row in rows.items():
-        if row.present and identity not in now_present:
+        if row.present and identity not in now_present and row.joined_at_ms < asked_ms:
             where = (presence.c.room_id == room_id, presence.c.identity == identity)
             await conn.execute(presence.update().where(*where).values(present=False))
     for identity, session in now_present.items():
-        await _put(conn, session, present=True, exists=identity in rows)
+        known = rows.get(identity)
+        if known is None or known.joined_at_ms <= session.joined_at_ms:
+            await _put(conn, session, present=True, exists=known is not None)
+
+
+async def rooms_with_presence(conn: AsyncConnection) -> list[str]:
+    """The rooms someone is listed in, which the periodic reconcile visits."""
+    query = sa.select(presence.c.room_id).where(presence.c.present.is_(True)).distinct()
+    return sorted(row.room_id for row in await conn.execute(query))
+
+
+async def take_lease(
+    conn: AsyncConnection, room_id: str, holder: str, now: datetime, seconds: float
+) -> bool:
+    """Whether ``holder`` may reconcile ``room_id`` now: True when no other instance holds an
+    unexpired lease on it (one statement, so two instances cannot both win)."""
+    until = now + timedelta(seconds=seconds)
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    insert = dialect.insert(reconcile_leases).values(room_id=room_id, holder=holder, until=until)
+    upsert = insert.on_conflict_do_update(
+        index_elements=[reconcile_leases.c.room_id],
+        set_={"holder": holder, "until": until},
+        where=sa.or_(reconcile_leases.c.until <= now, reconcile_leases.c.holder == holder),
+    )
+    return bool((await conn.execute(upsert)).rowcount)
 
 
 async def members(conn: AsyncConnection, room_id: str) -> list[Session]:

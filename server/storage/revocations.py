@@ -8,6 +8,7 @@ of the subject is removed again, until ``until``.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from server.domain.rooms import Revocation
 from server.storage.tables import beings, revocations
 
-__all__ = ["active_until", "clear_room", "current", "joiner", "lift", "revoke"]
+__all__ = ["Joiner", "active_until", "clear_room", "current", "joiner", "lift", "revoke"]
 
 _ACTIVE = sa.select(revocations.c.until).where(  # built once: it runs on every join token
     revocations.c.room_id == sa.bindparam("room"),
@@ -29,22 +30,31 @@ _CURRENT = sa.select(revocations.c.until, revocations.c.rank).where(
     revocations.c.until > sa.bindparam("now", type_=revocations.c.until.type),
 )
 
-# The caller's name and its revocation in the room, in one round trip (getJoinToken).
+# The caller's name, type, creation and revocation in the room, in one round trip.
 _JOINER = sa.select(
     beings.c.name,
+    beings.c.type,
     beings.c.created_at,
     _ACTIVE.where(revocations.c.subject == beings.c.id).scalar_subquery(),
 ).where(beings.c.id == sa.bindparam("subject"))
 
 
+class Joiner(NamedTuple):
+    """Who asks to join: its name, type and creation, and when its revocation ends."""
+
+    name: str
+    type: str
+    created_at: datetime
+    revoked_until: datetime | None  # None: not revoked
+
+
 async def joiner(
     conn: AsyncConnection, room_id: str, being_id: str, now: datetime
-) -> tuple[str, datetime, datetime | None] | None:
-    """``being_id``'s name, creation time, and when its revocation in ``room_id`` ends
-    (None: not revoked); None when there is no such being."""
+) -> Joiner | None:
+    """``being_id`` as it joins ``room_id``; None when there is no such being."""
     params = {"room": room_id, "subject": being_id, "now": now}
     row = (await conn.execute(_JOINER, params)).first()
-    return None if row is None else (row[0], row[1], row[2])
+    return None if row is None else Joiner(row[0], row[1], row[2], row[3])
 
 
 async def current(

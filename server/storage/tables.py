@@ -18,6 +18,8 @@ __all__ = [
     "metadata",
     "presence",
     "presence_sessions",
+    "reconcile_leases",
+    "recordings",
     "revocations",
     "space_events",
     "webhook_events",
@@ -181,4 +183,28 @@ presence_sessions = sa.Table(
     sa.Index("ix_presence_sessions_expires_at", "expires_at"),
     sa.Index("ix_presence_sessions_instance_id", "instance_id"),
     sa.Index("ix_presence_sessions_being_id", "being_id"),
+)
+
+
+recordings = sa.Table(
+    "recordings",
+    metadata,
+    sa.Column("egress_id", sa.String(64), primary_key=True),
+    sa.Column("room_id", ROOM_ID, nullable=False),
+    sa.Column("started_by", BEING_ID),  # null: started elsewhere, known from its webhooks
+    sa.Column("status", sa.String(32), nullable=False),  # EgressStatus, e.g. EGRESS_ACTIVE
+    sa.Column("files", sa.JSON(), nullable=False),  # [{"filename", "location", "size", ...}]
+    sa.Column("error", sa.String(1024), nullable=False),
+    sa.Column("started_at", UtcDateTime()),
+    sa.Column("ended_at", UtcDateTime()),
+    sa.Column("updated_ns", sa.BigInteger(), nullable=False),  # orders reports: newer wins
+    sa.Index("ix_recordings_room", "room_id", "started_at"),
+)
+
+reconcile_leases = sa.Table(
+    "reconcile_leases",
+    metadata,
+    sa.Column("room_id", ROOM_ID, primary_key=True),
+    sa.Column("holder", sa.String(64), nullable=False),  # the instance reconciling the room
+    sa.Column("until", UtcDateTime(), nullable=False),
 )

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import NoReturn
 
 from livekit.api.access_token import Claims
-from livekit.protocol.models import ParticipantInfo, Room, TrackInfo
+from livekit.protocol.models import ParticipantInfo, ParticipantPermission, Room, TrackInfo
 from livekit.protocol.room import (
     CreateRoomRequest,
     DeleteRoomRequest,
@@ -91,6 +91,8 @@ class RoomService:
         self.remote_unmute = remote_unmute
         self.affinity_timeout = affinity_timeout
         self.sent: list[SentData] = []
+        # (room, identity) -> RemoveParticipant's revoke_token_ts: older tokens are refused
+        self.revoked_before: dict[tuple[str, str], int] = {}
 
     def methods(self) -> dict[str, Method]:
         """Twirp method name to handler, for ``twirp_handler``."""
@@ -152,6 +154,8 @@ class RoomService:
         require_admin(claims, req.room)
         if self.store.participant(req.room, req.identity) is None:
             raise TwirpError("not_found", "participant not found")
+        if req.revoke_token_ts:  # livekit_room.proto: tokens whose nbf is before it are refused
+            self.revoked_before[(req.room, req.identity)] = req.revoke_token_ts
         self.store.leave(req.room, req.identity)
         return RemoveParticipantResponse()
 
@@ -185,7 +189,7 @@ class RoomService:
         if req.metadata:
             participant.metadata = req.metadata
         if req.HasField("permission"):
-            participant.permission.CopyFrom(req.permission)
+            self._set_permission(req.room, participant, req.permission)
         for key, value in req.attributes.items():  # an empty value deletes the key
             if value:
                 participant.attributes[key] = value
@@ -195,6 +199,19 @@ class RoomService:
         copy = ParticipantInfo()
         copy.CopyFrom(participant)
         return copy
+
+    def _set_permission(
+        self, room: str, participant: ParticipantInfo, permission: ParticipantPermission
+    ) -> None:
+        """livekit/protocol auth/grants.go ``VideoGrant.UpdateFromPermission``: the permission
+        replaces the whole set (a field left out is false); then livekit-server's
+        pkg/rtc/participant.go ``SetPermission`` removes the published tracks whose source
+        may no longer be published."""
+        participant.permission.CopyFrom(permission)
+        allowed = permission.can_publish_sources  # empty: any source
+        for track in list(participant.tracks):
+            if not permission.can_publish or (allowed and track.source not in allowed):
+                self.store.unpublish(room, participant.identity, track.sid)
 
     async def update_subscriptions(
         self, claims: Claims | None, req: UpdateSubscriptionsRequest

@@ -8,7 +8,9 @@ import secrets
 from collections.abc import Iterable, Mapping
 from types import TracebackType
 
+import jwt
 from aiohttp import web
+from livekit.protocol.egress import EgressInfo
 from livekit.protocol.models import (
     ParticipantInfo,
     ParticipantPermission,
@@ -19,8 +21,12 @@ from livekit.protocol.models import (
 )
 from livekit.protocol.webhook import WebhookEvent
 
+from tests.livekit_server.agent_dispatch import SERVICE as DISPATCH_SERVICE
+from tests.livekit_server.agent_dispatch import AgentDispatchService
 from tests.livekit_server.auth import Authenticator
 from tests.livekit_server.controls import add_control_routes
+from tests.livekit_server.egress import SERVICE as EGRESS_SERVICE
+from tests.livekit_server.egress import EgressService
 from tests.livekit_server.room_service import AFFINITY_TIMEOUT, SERVICE, RoomService, SentData
 from tests.livekit_server.state import DEFAULTS, Limits, RoomDefaults, RoomStore
 from tests.livekit_server.twirp import PlainHttpError, twirp_handler
@@ -69,6 +75,8 @@ class LiveKitServer:
             remote_unmute=remote_unmute,
             affinity_timeout=affinity_timeout,
         )
+        self.dispatch = AgentDispatchService(self.store, limits)
+        self.egress = EgressService(self.store, self._emit_egress)
         self._auth = Authenticator(self._secret_for)
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
@@ -79,7 +87,20 @@ class LiveKitServer:
     async def start(self) -> LiveKitServer:
         """Listen on ``host``:``port`` (0: an ephemeral port, then kept across ``down``/``up``)."""
         app = web.Application()
-        handle = twirp_handler(SERVICE, self.service.methods(), self._auth, self._before_call)
+        services = {
+            SERVICE: self.service.methods(),
+            DISPATCH_SERVICE: self.dispatch.methods(),
+            EGRESS_SERVICE: self.egress.methods(),
+        }
+        handlers = {
+            name: twirp_handler(name, methods, self._auth, self._before_call)
+            for name, methods in services.items()
+        }
+
+        async def handle(request: web.Request) -> web.StreamResponse:
+            name = request.match_info["service"]
+            return await handlers.get(name, handlers[SERVICE])(request)  # unknown: bad_route
+
         app.router.add_route("*", "/twirp/{service}/{method}", handle)
         app.router.add_get("/", _ok)  # livekit-server answers its root with 200 "OK"
         if self._http_controls:
@@ -176,9 +197,13 @@ class LiveKitServer:
         attributes: Mapping[str, str] | None = None,
         permission: ParticipantPermission | None = None,
         publish: Iterable[TrackType] = (),
+        kind: ParticipantInfo.Kind | None = None,
+        agents: Iterable[str] = (),
     ) -> ParticipantInfo:
         """``identity`` connects to ``room`` (created if needed) and publishes ``publish``;
-        returns once the webhooks that causes have been delivered."""
+        returns once the webhooks that causes have been delivered. ``agents`` (a token's
+        ``roomConfig.agents``) are dispatched into the room as it is created."""
+        fresh = self.store.room(room) is None
         joined = self.store.join(
             room,
             identity,
@@ -186,9 +211,13 @@ class LiveKitServer:
             metadata=metadata,
             attributes=attributes,
             permission=permission,
+            kind=ParticipantInfo.Kind.STANDARD if kind is None else kind,
         )
-        for kind in publish:
-            self.store.publish(room, identity, kind=kind, source=_SOURCES[kind])
+        if fresh:
+            for agent in agents:
+                self.dispatch.create_for_token(room, agent)
+        for track in publish:
+            self.store.publish(room, identity, kind=track, source=_SOURCES[track])
         await self.flush_webhooks()
         return self.participant(room, identity) or joined
 
@@ -202,6 +231,10 @@ class LiveKitServer:
         video = claims.video
         if video is None or not video.room_join or not video.room or not claims.identity:
             raise PermissionError("permissions denied: the token has no roomJoin grant")
+        revoked = self.service.revoked_before.get((video.room, claims.identity))
+        nbf = jwt.decode(token, options={"verify_signature": False}).get("nbf", 0)
+        if revoked is not None and nbf < revoked:
+            raise PermissionError("permissions denied: the token was revoked")
         permission = ParticipantPermission(
             can_publish=video.can_publish,
             can_publish_sources=[_SOURCE_NAMES[n] for n in video.can_publish_sources or ()],
@@ -217,6 +250,8 @@ class LiveKitServer:
             metadata=claims.metadata,
             attributes=claims.attributes,
             permission=permission,
+            kind=ParticipantInfo.Kind.AGENT if claims.kind == "agent" else None,
+            agents=[a.agent_name for a in claims.room_config.agents] if claims.room_config else (),
         )
 
     async def publish(
@@ -298,6 +333,11 @@ class LiveKitServer:
         self, name: str, room: Room, participant: ParticipantInfo | None, track: TrackInfo | None
     ) -> None:
         event = make_event(name, room, participant, track)
+        self.webhooks.enqueue(event, self.api_key, self.secret)
+
+    def _emit_egress(self, name: str, info: EgressInfo) -> None:
+        event = make_event(name)
+        event.egress_info.CopyFrom(info)
         self.webhooks.enqueue(event, self.api_key, self.secret)
 
 

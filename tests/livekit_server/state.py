@@ -283,6 +283,17 @@ class RoomStore:
         self._emit("track_published", _copy(state.info), _copy(participant), _copy(track))
         return _copy(track)
 
+    def unpublish(self, room: str, identity: str, track_sid: str) -> None:
+        """A published track goes away (``track_unpublished``)."""
+        state = self.rooms[room]
+        participant = state.participants[identity]
+        track = next(t for t in participant.tracks if t.sid == track_sid)
+        participant.tracks.remove(track)
+        participant.is_publisher = bool(participant.tracks)
+        participant.version += 1
+        self._recount(state)
+        self._emit("track_unpublished", _copy(state.info), _copy(participant), _copy(track))
+
     def _recount(self, state: RoomState) -> None:
         people = state.participants.values()
         state.info.num_participants = len(state.participants)

@@ -72,16 +72,37 @@ class Delivery:
     error: str | None
 
 
-class WebhookSender:
-    """Posts events in order, one at a time, from a queue (as LiveKit's notifier does)."""
+# livekit/protocol webhook/resource_url_notifier.go: DefaultResourceURLNotifierConfig.MaxAge.
+MAX_AGE = 30.0
 
-    def __init__(self, url: str | None, *, retries: int = 2, retry_wait: float = 0.05) -> None:
+
+class WebhookSender:
+    """Posts events in order, one at a time, from a queue (as LiveKit's notifier does).
+
+    As livekit/protocol's ``ResourceURLNotifier.Process`` does, an event that waited in
+    the queue longer than ``max_age`` (30 s) is dropped, not sent ("dropped webhook",
+    reason "age"); ``hold`` keeps events queued (a slow or unreachable endpoint) so that
+    tests can make them age.
+    """
+
+    def __init__(
+        self,
+        url: str | None,
+        *,
+        retries: int = 2,
+        retry_wait: float = 0.05,
+        max_age: float = MAX_AGE,
+    ) -> None:
         self.url = url
         self.retries = retries
         self.retry_wait = retry_wait
+        self.max_age = max_age
         self.events: list[WebhookEvent] = []
         self.deliveries: list[Delivery] = []
-        self._queue: asyncio.Queue[tuple[WebhookEvent, str, str]] = asyncio.Queue()
+        self.dropped: list[WebhookEvent] = []
+        self._open = asyncio.Event()
+        self._open.set()
+        self._queue: asyncio.Queue[tuple[WebhookEvent, str, str, float]] = asyncio.Queue()
         self._session: aiohttp.ClientSession | None = None
         self._worker: asyncio.Task[None] | None = None
 
@@ -100,7 +121,14 @@ class WebhookSender:
         """Record ``event`` and queue it for delivery, signed with these credentials."""
         self.events.append(event)
         if self.url is not None:
-            self._queue.put_nowait((event, api_key, api_secret))
+            self._queue.put_nowait((event, api_key, api_secret, time.monotonic()))
+
+    def hold(self) -> None:
+        """Keep events in the queue until ``release`` (they age meanwhile)."""
+        self._open.clear()
+
+    def release(self) -> None:
+        self._open.set()
 
     async def flush(self) -> None:
         """Wait until every queued event has been delivered (or given up on)."""
@@ -108,9 +136,14 @@ class WebhookSender:
 
     async def _run(self) -> None:
         while True:
-            event, key, secret = await self._queue.get()
+            event, key, secret, queued_at = await self._queue.get()
             try:
-                await self.post(event, key, secret)
+                await self._open.wait()
+                if time.monotonic() - queued_at > self.max_age:
+                    log.info("dropped webhook %s %s: reason age", event.event, event.id)
+                    self.dropped.append(event)
+                else:
+                    await self.post(event, key, secret)
             finally:
                 self._queue.task_done()
 

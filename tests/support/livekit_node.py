@@ -1,11 +1,13 @@
-"""LiveKit's own Node server SDK (``livekit-server-sdk``) verifying our tokens and webhooks.
+"""LiveKit's own Node SDKs: ``livekit-server-sdk`` verifying our tokens and webhooks, and
+``livekit-client``'s ``TokenSource.endpoint`` fetching from our token endpoint.
 
-``make setup-node`` installs it from ``tests/livekit_node/package-lock.json``; the
-check runs ``tests/livekit_node/verify.mjs`` under Node with what Python hands it.
+``make setup-node`` installs them from ``tests/livekit_node/package-lock.json``; the
+checks run ``tests/livekit_node/verify.mjs`` and ``token_source.mjs`` under Node.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import subprocess
@@ -15,10 +17,11 @@ from typing import Any
 
 import pytest
 
-__all__ = ["NodeVerdicts", "verify_with_node"]
+__all__ = ["NodeVerdicts", "token_source_fetch", "verify_with_node"]
 
 _FOLDER = Path(__file__).resolve().parents[1] / "livekit_node"
 _SDK = _FOLDER / "node_modules" / "livekit-server-sdk" / "package.json"
+_CLIENT = _FOLDER / "node_modules" / "livekit-client" / "package.json"
 
 NodeVerdicts = dict[str, list[dict[str, Any]]]
 
@@ -55,3 +58,30 @@ def verify_with_node(
         pytest.fail(f"verify.mjs failed:\n{done.stdout}{done.stderr}")
     verdicts: NodeVerdicts = json.loads(done.stdout)
     return verdicts
+
+
+async def token_source_fetch(
+    url: str, authorization: str | None, fetches: Sequence[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """``TokenSource.endpoint(url, {headers: {Authorization}}).fetch(options)`` of
+    ``livekit-client`` under Node, for each options object: ``{"response", "cached"}`` or
+    ``{"error"}``. Runs as a subprocess without blocking the loop the server runs on."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("Node.js 20 or newer is needed to run livekit-client")
+    if not _CLIENT.is_file():
+        pytest.fail("tests/livekit_node/node_modules is missing: run `make setup-node`")
+    request = {"url": url, "authorization": authorization, "fetches": list(fetches)}
+    process = await asyncio.create_subprocess_exec(
+        node,
+        str(_FOLDER / "token_source.mjs"),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=_FOLDER,
+    )
+    out, err = await asyncio.wait_for(process.communicate(json.dumps(request).encode()), 60)
+    if process.returncode != 0:
+        pytest.fail(f"token_source.mjs failed:\n{out.decode()}{err.decode()}")
+    found: list[dict[str, Any]] = json.loads(out)["fetches"]
+    return found

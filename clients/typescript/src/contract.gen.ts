@@ -133,6 +133,38 @@ export interface DeletedRoom {
 /** No parameters. */
 export type DiscoverInput = Record<string, never>;
 
+/** An agent dispatch: which bot is (or will be) sent into which room. */
+export interface Dispatch {
+  dispatchId: string;
+  roomId: string;
+  botId: string;
+  metadata: string;
+  /** Date and time, RFC 3339 (`2024-05-01T12:00:00Z`). */
+  createdAt: string | null;
+}
+
+/** Dispatch a bot of the space into its room as a LiveKit agent (`agentName` = bot id). */
+export interface DispatchBotInput {
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
+   */
+  roomBeingId: string;
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
+   */
+  botId: string;
+  /**
+   * String, at most 65536 characters.
+   *
+   * @defaultValue `null`
+   */
+  metadata?: string | null | undefined;
+}
+
 /** A join token for one participant in one room. */
 export interface GenerateTokenInput {
   /**
@@ -216,12 +248,13 @@ export interface IntentionPage {
   nextBefore: number | null;
 }
 
-/** A LiveKit join token, where to use it, and who it makes you. */
+/** A LiveKit join token, where to use it, and who it makes you (and under what name). */
 export interface JoinToken {
   token: string;
   wsUrl: string;
   roomId: string;
   identity: string;
+  name: string;
 }
 
 /** Let a removed being join the room again now. */
@@ -258,6 +291,16 @@ export interface ListBeingsInput {
   limit?: number | undefined;
 }
 
+/** The agent dispatches of a space's room. */
+export interface ListDispatchesInput {
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
+   */
+  roomBeingId: string;
+}
+
 /** A space's history, newest first, strictly older than `before` when given. */
 export interface ListIntentionsInput {
   /**
@@ -282,6 +325,16 @@ export interface ListIntentionsInput {
 
 /** Who is connected to the space's room, from LiveKit itself. */
 export interface ListParticipantsInput {
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
+   */
+  roomBeingId: string;
+}
+
+/** The recordings of a space's room, newest first. */
+export interface ListRecordingsInput {
   /**
    * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
    *
@@ -570,6 +623,51 @@ export interface PresentMember {
   sessions: PresenceSession[];
 }
 
+/** A recording of a room, as LiveKit last reported it. */
+export interface Recording {
+  egressId: string;
+  roomId: string;
+  startedBy: string | null;
+  status: "EGRESS_ABORTED" | "EGRESS_ACTIVE" | "EGRESS_COMPLETE" | "EGRESS_ENDING" | "EGRESS_FAILED" | "EGRESS_LIMIT_REACHED" | "EGRESS_STARTING";
+  files: RecordingFile[];
+  error: string | null;
+  /** Date and time, RFC 3339 (`2024-05-01T12:00:00Z`). */
+  startedAt: string | null;
+  /** Date and time, RFC 3339 (`2024-05-01T12:00:00Z`). */
+  endedAt: string | null;
+}
+
+/** A file an egress writes: its name, where it is stored, and its size once written. */
+export interface RecordingFile {
+  filename: string;
+  /** @defaultValue `""` */
+  location?: string;
+  /**
+   * Integer.
+   *
+   * @defaultValue `0`
+   */
+  size?: number;
+  /**
+   * Integer.
+   *
+   * @defaultValue `0`
+   */
+  durationMs?: number;
+}
+
+/** Withdraw an agent dispatch. */
+export interface RemoveDispatchInput {
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
+   */
+  roomBeingId: string;
+  /** String, 1 to 64 characters. */
+  dispatchId: string;
+}
+
 /** Who leaves which space. */
 export interface RemoveMemberInput {
   /**
@@ -592,6 +690,11 @@ export interface RemoveMemberInput {
  * Revocations name beings: an identity that is no being's is only disconnected
  * (`revokeSeconds: 0`). A revocation set by someone of higher rank (admin, then
  * owner, then moderator) may be lengthened, never shortened.
+ *
+ * `lock: true` keeps the being out until an owner lifts it (`livekit.liftRevocation`),
+ * whatever `revokeSeconds` says. LiveKit is also told to refuse the identity's tokens
+ * issued before the removal (`revoke_token_ts`), so a connected client's refreshed
+ * token does not bring it back.
  */
 export interface RemoveParticipantInput {
   /**
@@ -614,11 +717,14 @@ export interface RemoveParticipantInput {
    * @defaultValue `900`
    */
   revokeSeconds?: number | undefined;
+  /** @defaultValue `false` */
+  lock?: boolean | undefined;
 }
 
 /**
  * `removed` is false when the identity was not connected; `revokedUntil` is
- * when the being may join again, by the revocation now in force (null: none).
+ * when the being may join again, by the revocation now in force (null: none);
+ * `locked`: only `livekit.liftRevocation` lets it back.
  */
 export interface RemovedParticipant {
   identity: string;
@@ -626,6 +732,8 @@ export interface RemovedParticipant {
   removed: boolean;
   /** Date and time, RFC 3339 (`2024-05-01T12:00:00Z`). */
   revokedUntil: string | null;
+  /** @defaultValue `false` */
+  locked: boolean;
 }
 
 /** `lifted` is false when no revocation of the being was in force. */
@@ -756,6 +864,36 @@ export interface SpaceMembersInput {
    * @defaultValue `100`
    */
   limit?: number | undefined;
+}
+
+/** Record a space's room to a file (the output target comes from the server's settings). */
+export interface StartRecordingInput {
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
+   */
+  roomBeingId: string;
+  /** @defaultValue `false` */
+  audioOnly?: boolean | undefined;
+  /**
+   * String, matching `^[a-z-]{1,32}$(?!\n)`.
+   *
+   * @defaultValue `null`
+   */
+  layout?: string | null | undefined;
+}
+
+/** Stop a recording of the space's room. */
+export interface StopRecordingInput {
+  /**
+   * '@' then 1-63 of a-z 0-9 . _ - (a space's LiveKit room, a user's identity)
+   *
+   * String, matching `^@[a-z0-9._-]{1,63}$(?!\n)`.
+   */
+  roomBeingId: string;
+  /** String, 1 to 64 characters. */
+  egressId: string;
 }
 
 /** What subscribing answers: the subscription's id, named in each of its events. */
@@ -1008,12 +1146,21 @@ export interface Procedures {
     protected: false;
     event: Intention;
   };
+  /** Dispatch a bot of the space into its room as a LiveKit agent (owners and moderators). */
+  "livekit.dispatchBot": {
+    input: DispatchBotInput;
+    output: Dispatch;
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_bot_of_space" | "not_a_space" | "not_manager" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being";
+    kind: "mutation";
+    protected: true;
+  };
   /** A join token for a space's room, with grants from your role (data-only by default). */
   "livekit.getJoinToken": {
     input: GetJoinTokenInput;
     output: JoinToken;
     errors: "UNAUTHORIZED" | "NOT_FOUND" | "BAD_REQUEST" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "CONFLICT";
-    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_not_configured" | "no_such_being" | "not_a_space" | "revoked" | "token_expired" | "token_predates_being" | "unknown_being";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "identity_not_yours" | "in_progress" | "invalid_request" | "invalid_token" | "media_not_configured" | "missing_token" | "no_such_being" | "not_a_bot_of_space" | "not_a_space" | "not_json" | "not_owner" | "revoked" | "room_name_required" | "server_attribute" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -1026,6 +1173,15 @@ export interface Procedures {
     kind: "mutation";
     protected: true;
   };
+  /** The agent dispatches of a space's room (owners and moderators). */
+  "livekit.listDispatches": {
+    input: ListDispatchesInput;
+    output: Dispatch[];
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "media_bad_response" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being";
+    kind: "query";
+    protected: true;
+  };
   /** Who is connected to a space's room (owners and moderators). */
   "livekit.listParticipants": {
     input: ListParticipantsInput;
@@ -1035,12 +1191,30 @@ export interface Procedures {
     kind: "query";
     protected: true;
   };
+  /** The recordings of a space's room with their state and files (owners and admins). */
+  "livekit.listRecordings": {
+    input: ListRecordingsInput;
+    output: Recording[];
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS";
+    reasons: "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "media_bad_response" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_owner" | "rate_limited" | "recordings_not_configured" | "token_expired" | "token_predates_being" | "unknown_being";
+    kind: "query";
+    protected: true;
+  };
   /** Mute a participant's published track (owners and moderators). */
   "livekit.muteTrack": {
     input: MuteTrackInput;
     output: Track;
     errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "PRECONDITION_FAILED" | "CONFLICT";
     reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_precondition_failed" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "not_owner" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being";
+    kind: "mutation";
+    protected: true;
+  };
+  /** Withdraw an agent dispatch from a space's room (owners and moderators). */
+  "livekit.removeDispatch": {
+    input: RemoveDispatchInput;
+    output: Dispatch;
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -1068,6 +1242,24 @@ export interface Procedures {
     output: MessageSent;
     errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT";
     reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "listener" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_member" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being";
+    kind: "mutation";
+    protected: true;
+  };
+  /** Record a space's room to a file through LiveKit Egress (owners and admins). */
+  "livekit.startRecording": {
+    input: StartRecordingInput;
+    output: Recording;
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_owner" | "rate_limited" | "recordings_not_configured" | "token_expired" | "token_predates_being" | "unknown_being";
+    kind: "mutation";
+    protected: true;
+  };
+  /** Stop a recording of a space's room (owners and admins). */
+  "livekit.stopRecording": {
+    input: StopRecordingInput;
+    output: Recording;
+    errors: "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "PRECONDITION_FAILED" | "CONFLICT";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_precondition_failed" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_owner" | "rate_limited" | "recordings_not_configured" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -1112,7 +1304,7 @@ export interface Procedures {
     input: GenerateTokenInput;
     output: MediaToken;
     errors: "UNAUTHORIZED" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "CONFLICT";
-    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_not_configured" | "token_expired" | "token_predates_being" | "unknown_being";
+    reasons: "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_not_configured" | "revoked" | "token_expired" | "token_predates_being" | "unknown_being";
     kind: "mutation";
     protected: true;
   };
@@ -1348,12 +1540,19 @@ export interface Client {
    */
   readonly livekit: {
     /**
+     * Dispatch a bot of the space into its room as a LiveKit agent (owners and moderators).
+     *
+     * `livekit.dispatchBot`: a mutation, needs a bearer token.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `CONFLICT`.
+     */
+    readonly dispatchBot: Procedure<"livekit.dispatchBot", DispatchBotInput, Dispatch, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_bot_of_space" | "not_a_space" | "not_manager" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being">;
+    /**
      * A join token for a space's room, with grants from your role (data-only by default).
      *
      * `livekit.getJoinToken`: a mutation, needs a bearer token.
      * Declared errors: `UNAUTHORIZED`, `NOT_FOUND`, `BAD_REQUEST`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `CONFLICT`.
      */
-    readonly getJoinToken: Procedure<"livekit.getJoinToken", GetJoinTokenInput, JoinToken, "UNAUTHORIZED" | "NOT_FOUND" | "BAD_REQUEST" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_not_configured" | "no_such_being" | "not_a_space" | "revoked" | "token_expired" | "token_predates_being" | "unknown_being">;
+    readonly getJoinToken: Procedure<"livekit.getJoinToken", GetJoinTokenInput, JoinToken, "UNAUTHORIZED" | "NOT_FOUND" | "BAD_REQUEST" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "identity_not_yours" | "in_progress" | "invalid_request" | "invalid_token" | "media_not_configured" | "missing_token" | "no_such_being" | "not_a_bot_of_space" | "not_a_space" | "not_json" | "not_owner" | "revoked" | "room_name_required" | "server_attribute" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Let a removed being join a space's room again now (owners, admins; not above their rank).
      *
@@ -1362,6 +1561,13 @@ export interface Client {
      */
     readonly liftRevocation: Procedure<"livekit.liftRevocation", LiftRevocationInput, RevocationLifted, "UNAUTHORIZED" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "no_such_being" | "not_a_space" | "not_owner" | "outranked" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
+     * The agent dispatches of a space's room (owners and moderators).
+     *
+     * `livekit.listDispatches`: a query, needs a bearer token.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
+     */
+    readonly listDispatches: Procedure<"livekit.listDispatches", ListDispatchesInput, Dispatch[], "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS", "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "media_bad_response" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being">;
+    /**
      * Who is connected to a space's room (owners and moderators).
      *
      * `livekit.listParticipants`: a query, needs a bearer token.
@@ -1369,12 +1575,26 @@ export interface Client {
      */
     readonly listParticipants: Procedure<"livekit.listParticipants", ListParticipantsInput, Participant[], "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS", "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "media_bad_response" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
+     * The recordings of a space's room with their state and files (owners and admins).
+     *
+     * `livekit.listRecordings`: a query, needs a bearer token.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`.
+     */
+    readonly listRecordings: Procedure<"livekit.listRecordings", ListRecordingsInput, Recording[], "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS", "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "media_bad_response" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_owner" | "rate_limited" | "recordings_not_configured" | "token_expired" | "token_predates_being" | "unknown_being">;
+    /**
      * Mute a participant's published track (owners and moderators).
      *
      * `livekit.muteTrack`: a mutation, needs a bearer token.
      * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `PRECONDITION_FAILED`, `CONFLICT`.
      */
     readonly muteTrack: Procedure<"livekit.muteTrack", MuteTrackInput, Track, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "PRECONDITION_FAILED" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_precondition_failed" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "not_owner" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being">;
+    /**
+     * Withdraw an agent dispatch from a space's room (owners and moderators).
+     *
+     * `livekit.removeDispatch`: a mutation, needs a bearer token.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `CONFLICT`.
+     */
+    readonly removeDispatch: Procedure<"livekit.removeDispatch", RemoveDispatchInput, Dispatch, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_manager" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Disconnect a participant and refuse its being new tokens for a while (owners, moderators).
      *
@@ -1396,6 +1616,20 @@ export interface Client {
      * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `CONFLICT`.
      */
     readonly sendTestMessage: Procedure<"livekit.sendTestMessage", SendTestMessageInput, MessageSent, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "listener" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_member" | "rate_limited" | "token_expired" | "token_predates_being" | "unknown_being">;
+    /**
+     * Record a space's room to a file through LiveKit Egress (owners and admins).
+     *
+     * `livekit.startRecording`: a mutation, needs a bearer token.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `CONFLICT`.
+     */
+    readonly startRecording: Procedure<"livekit.startRecording", StartRecordingInput, Recording, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_owner" | "rate_limited" | "recordings_not_configured" | "token_expired" | "token_predates_being" | "unknown_being">;
+    /**
+     * Stop a recording of a space's room (owners and admins).
+     *
+     * `livekit.stopRecording`: a mutation, needs a bearer token.
+     * Declared errors: `UNAUTHORIZED`, `BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `TIMEOUT`, `TOO_MANY_REQUESTS`, `PRECONDITION_FAILED`, `CONFLICT`.
+     */
+    readonly stopRecording: Procedure<"livekit.stopRecording", StopRecordingInput, Recording, "UNAUTHORIZED" | "BAD_REQUEST" | "NOT_FOUND" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "TOO_MANY_REQUESTS" | "PRECONDITION_FAILED" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "gone" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_bad_response" | "media_conflict" | "media_credentials_rejected" | "media_invalid_argument" | "media_not_configured" | "media_not_found" | "media_permission_denied" | "media_precondition_failed" | "media_rate_limited" | "media_refused" | "media_timeout" | "media_unavailable" | "media_unreachable" | "media_unsupported" | "no_such_being" | "not_a_space" | "not_owner" | "rate_limited" | "recordings_not_configured" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * Change a participant's name, metadata, attributes or permissions (owners, moderators).
      *
@@ -1439,7 +1673,7 @@ export interface Client {
      * `media.generateToken`: a mutation, needs a bearer token.
      * Declared errors: `UNAUTHORIZED`, `FORBIDDEN`, `SERVICE_UNAVAILABLE`, `CONFLICT`.
      */
-    readonly generateToken: Procedure<"media.generateToken", GenerateTokenInput, MediaToken, "UNAUTHORIZED" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_not_configured" | "token_expired" | "token_predates_being" | "unknown_being">;
+    readonly generateToken: Procedure<"media.generateToken", GenerateTokenInput, MediaToken, "UNAUTHORIZED" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "CONFLICT", "answer_not_kept" | "bad_algorithm" | "bad_signature" | "database_unavailable" | "idempotency_key_reused" | "in_progress" | "invalid_token" | "media_not_configured" | "revoked" | "token_expired" | "token_predates_being" | "unknown_being">;
     /**
      * The active LiveKit rooms.
      *
@@ -1583,13 +1817,19 @@ export const PROCEDURES = {
   "intention.create": { kind: "mutation", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "SERVICE_UNAVAILABLE", "CONFLICT"], protected: true },
   "intention.list": { kind: "query", errors: ["NOT_FOUND", "UNAUTHORIZED", "SERVICE_UNAVAILABLE"], protected: false },
   "intention.watch": { kind: "subscription", errors: ["NOT_FOUND", "FORBIDDEN", "UNAUTHORIZED", "TOO_MANY_REQUESTS", "SERVICE_UNAVAILABLE"], protected: false },
+  "livekit.dispatchBot": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "CONFLICT"], protected: true },
   "livekit.getJoinToken": { kind: "mutation", errors: ["UNAUTHORIZED", "NOT_FOUND", "BAD_REQUEST", "FORBIDDEN", "SERVICE_UNAVAILABLE", "CONFLICT"], protected: true },
   "livekit.liftRevocation": { kind: "mutation", errors: ["UNAUTHORIZED", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "CONFLICT"], protected: true },
+  "livekit.listDispatches": { kind: "query", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
   "livekit.listParticipants": { kind: "query", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
+  "livekit.listRecordings": { kind: "query", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS"], protected: true },
   "livekit.muteTrack": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "PRECONDITION_FAILED", "CONFLICT"], protected: true },
+  "livekit.removeDispatch": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "CONFLICT"], protected: true },
   "livekit.removeParticipant": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "CONFLICT"], protected: true },
   "livekit.sendSystemMessage": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "CONFLICT"], protected: true },
   "livekit.sendTestMessage": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "CONFLICT"], protected: true },
+  "livekit.startRecording": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "CONFLICT"], protected: true },
+  "livekit.stopRecording": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "PRECONDITION_FAILED", "CONFLICT"], protected: true },
   "livekit.updateParticipant": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "CONFLICT"], protected: true },
   "livekit.updateRoomMetadata": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "NOT_FOUND", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "CONFLICT"], protected: true },
   "media.createRoom": { kind: "mutation", errors: ["UNAUTHORIZED", "BAD_REQUEST", "FORBIDDEN", "SERVICE_UNAVAILABLE", "TIMEOUT", "TOO_MANY_REQUESTS", "CONFLICT"], protected: true },
@@ -1615,7 +1855,7 @@ export const PROCEDURES = {
 PROCEDURES satisfies Record<keyof Procedures, ProcedureMeta>;
 
 /** The hash of the contract this client was made from: sent as `X-Contract-Hash`. */
-export const CONTRACT_HASH = "39b1d8584976de8a";
+export const CONTRACT_HASH = "2daf014ae7389a49";
 
 /**
  * A client for this API: `await client.system.health()`.
