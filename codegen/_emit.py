@@ -165,7 +165,9 @@ def _member(ts: TypeScript, p: Procedure[Any, Any], key: str, indent: str) -> st
         lines.append(f"Declared errors: {', '.join(f'`{e}`' for e in p.errors)}.")
     if p.event is not None:  # served over a socket: the client's subscription types
         event = ts.expr(_info(p.event))
-        signature = f'Subscription<"{p.name}", {_input(ts, p)}, {event}, {_errors(p)}>'
+        signature = (
+            f'Subscription<"{p.name}", {_input(ts, p)}, {event}, {_errors(p)}, {_reasons(p)}>'
+        )
     else:
         signature = (
             f'Procedure<"{p.name}", {_input(ts, p)}, {_output(ts, p)}, {_errors(p)}, {_reasons(p)}>'

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 from typing import Any
 
 import pytest
@@ -86,6 +87,7 @@ async def test_list_limit_and_cursor_are_checked(world: Api) -> None:
         ({"limit": 101}, "$.limit"),
         ({"limit": 0}, "$.limit"),
         ({"cursor": "not-ours"}, "$.cursor"),
+        ({"cursor": "é😀"}, "$.cursor"),  # not ASCII: not base64 at all
         ({"type": "robot"}, "$.type"),
     ):
         error = await world.error("being.list", params, as_="@member")
@@ -236,3 +238,26 @@ async def test_a_last_owner_or_a_bot_owner_cannot_be_deleted(world: Api) -> None
     members = (await world.ok("space.members", {"spaceId": "@hall"}))["items"]
     assert {m["beingId"]: m["role"] for m in members}["@mod"] == "owner"
     assert "@owner" not in [m["beingId"] for m in members]
+
+
+# PostgreSQL's text and jsonb cannot hold U+0000: refused as INVALID_PARAMS naming the
+# field, on every database alike, never an internal error.
+NUL_CALLS = [
+    ("being.create", SPACE | {"name": "a\x00b"}, "$.name"),
+    ("being.create", SPACE | {"metadata": {"k": ["ok", "a\x00"]}}, "$.metadata"),
+    ("being.create", SPACE | {"metadata": {"k\x00": 1}}, "$.metadata"),
+    ("being.update", {"id": "@hall", "name": "\x00"}, "$.name"),
+    ("being.update", {"id": "@hall", "metadata": {"x": {"y": "\x00"}}}, "$.metadata"),
+    ("intention.create", {"spaceId": "@hall", "content": "hi\x00"}, "$.content"),
+    ("being.list", {"cursor": base64.urlsafe_b64encode(b"@a\x00").decode()}, "$.cursor"),
+]
+
+
+@pytest.mark.parametrize(("method", "params", "path"), NUL_CALLS)
+async def test_text_with_nul_is_invalid_params(
+    world: Api, method: str, params: dict[str, Any], path: str
+) -> None:
+    error = await world.error(method, params, as_="@owner")
+    assert error["code"] == -32602, error
+    assert error["data"]["issues"][0]["path"] == path
+    assert (await world.ok("being.get", {"id": "@hall"}))["name"] != "\x00"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import shutil
@@ -13,8 +14,10 @@ import pytest
 from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestServer
 
+from server.http.socket import LIVE
 from tests.support import codegen_zoo, spec_examples
 from tests.support.typescript import TS, build_for, run_node_tests, tsc
+from tests.support.world import USERS, Api
 
 
 @pytest.fixture
@@ -274,3 +277,130 @@ def test_the_readme_example_type_checks_in_a_browser_app(installed: Path) -> Non
     config = {"compilerOptions": {**_STRICTEST, **options}, "files": ["readme.ts"]}
     (installed / "tsconfig.readme.json").write_text(json.dumps(config), encoding="utf-8")
     tsc("-p", installed / "tsconfig.readme.json")
+
+
+# --- subscriptions: the client in Node against the real app, through a relay that cuts ---
+
+
+class CuttingRelay:
+    """A TCP relay to ``target``; ``cut()`` drops every connection at once (no close frame,
+    no end of stream: the sockets are aborted), as a lost network or a killed proxy would."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.open: set[asyncio.StreamWriter] = set()
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(self.host, self.port)
+        self.open |= {writer, up_writer}
+        await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+        self.open -= {writer, up_writer}
+
+    def cut(self) -> int:
+        dropped = len(self.open) // 2
+        for writer in self.open:
+            writer.transport.abort()
+        self.open.clear()
+        return dropped
+
+    async def stop(self) -> None:
+        self.cut()
+        self.server.close()
+        await self.server.wait_closed()
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    except OSError:
+        pass
+    finally:
+        writer.transport.abort()
+
+
+async def test_client_subscribes_and_resumes_against_live_server(
+    ts_build: Path,
+    world: Api,
+    aiohttp_server: Callable[[web.Application], Awaitable[TestServer]],
+) -> None:
+    """``live.test.ts``: typed events over a WebSocket and over SSE, forced disconnects
+    resumed with no gap and no duplicate, re-authentication, the ends, the iterator."""
+    url = world.client.make_url("/rpc")
+    assert url.host is not None and url.port is not None
+    relay = CuttingRelay(url.host, url.port)
+    port = await relay.start()
+    control = web.Application()
+
+    async def cut(request: web.Request) -> web.Response:
+        return web.Response(text=str(relay.cut()))
+
+    control.router.add_post("/cut", cut)
+    control_server = await aiohttp_server(control)
+    env = {
+        "ROOMRPC_URL": str(url),
+        "ROOMRPC_PROXY_URL": f"http://127.0.0.1:{port}/rpc",
+        "ROOMRPC_CUT_URL": str(control_server.make_url("/cut")),
+        "ROOMRPC_TOKENS": json.dumps({b: world.token(b) for b in USERS}),
+        "NODE_OPTIONS": "--experimental-websocket",  # Node 20's WebSocket (Node 22: always there)
+    }
+    try:
+        output = await run_node_tests([ts_build / "test" / "live.test.js"], env)
+    finally:
+        await relay.stop()
+    passed = re.search(r"^\S pass (\d+)$", output, re.MULTILINE)
+    assert passed is not None and int(passed[1]) >= 17, output
+    assert re.search(r"^\S fail 0$", output, re.MULTILINE), output
+
+
+@pytest.mark.parametrize("db_env", ["postgresql"], indirect=True)
+async def test_client_resumes_on_the_next_server_when_one_shuts_down(
+    ts_build: Path,
+    world: Api,
+    make_api: Callable[[dict[str, str]], Awaitable[Api]],
+    db_env: dict[str, str],
+    aiohttp_server: Callable[[web.Application], Awaitable[TestServer]],
+) -> None:
+    """``live.failover.test.ts``: three instances on one PostgreSQL; the relay's instance
+    shuts down (its real shutdown: subscriptions end SERVICE_UNAVAILABLE, retryable), the
+    relay now reaches the next, and the client resumes there by itself."""
+    instances = [world, await make_api(db_env), await make_api(db_env)]
+    urls = [api.client.make_url("/rpc") for api in instances]
+    relay = CuttingRelay(urls[0].host or "", urls[0].port or 0)
+    port = await relay.start()
+    serving = 0
+
+    async def failover(request: web.Request) -> web.Response:
+        nonlocal serving
+        current = instances[serving].client.app
+        assert current is not None
+        serving += 1
+        relay.host, relay.port = urls[serving].host or "", urls[serving].port or 0
+        try:
+            await asyncio.wait_for(current[LIVE].shutdown(current), 10)
+        except TimeoutError:
+            return web.Response(status=500, text="the shutdown did not finish within 10 s")
+        relay.cut()  # kept-alive HTTP connections too: a stopped server takes no more requests
+        return web.Response(text=str(serving))
+
+    control = web.Application()
+    control.router.add_post("/failover", failover)
+    control_server = await aiohttp_server(control)
+    env = {
+        "ROOMRPC_PROXY_URL": f"http://127.0.0.1:{port}/rpc",
+        "ROOMRPC_WRITE_URL": str(urls[-1]),
+        "ROOMRPC_FAILOVER_URL": str(control_server.make_url("/failover")),
+        "ROOMRPC_TOKENS": json.dumps({b: world.token(b) for b in USERS}),
+        "NODE_OPTIONS": "--experimental-websocket",
+    }
+    try:
+        output = await run_node_tests([ts_build / "test" / "live.failover.test.js"], env, 90)
+    finally:
+        await relay.stop()
+    assert re.search(r"^\S pass 2$", output, re.MULTILINE), output
+    assert serving == 2

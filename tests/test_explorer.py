@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import filecmp
+import json
 import os
 import shutil
 from collections.abc import Awaitable, Callable
@@ -22,6 +23,7 @@ from server.http.explorer import STATIC
 from tests.support import codegen_zoo
 from tests.support.app import make_settings
 from tests.support.typescript import ARTIFACTS, TS, run_node_tests, tsc
+from tests.support.world import USERS, Api
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -127,3 +129,20 @@ async def test_explorer_on_the_demo_world_at_desktop_and_phone_width(
     await run_node_tests([ts_build / "test" / "explorer.demo.browser.test.js"], env, timeout=240)
     for width in ("desktop", "phone"):
         assert (shots / f"explorer-demo-{width}.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("db_env", ["sqlite"], indirect=True)
+async def test_explorer_watches_a_subscription_live_in_chromium(ts_build: Path, world: Api) -> None:
+    """The shipped page subscribes to ``intention.watch``; intentions another client
+    creates appear on it as they arrive, until Stop."""
+    if not CHROMIUM.exists():
+        pytest.fail("the browser test needs Debian's chromium at /usr/bin/chromium (see README)")
+    shots = ARTIFACTS / "explorer-live"
+    shutil.rmtree(shots, ignore_errors=True)
+    env = {
+        "ROOMRPC_URL": str(world.client.make_url("/rpc")),
+        "ROOMRPC_TOKENS": json.dumps({b: world.token(b) for b in USERS}),
+        "ARTIFACTS": os.fspath(shots),
+    }
+    await run_node_tests([ts_build / "test" / "explorer.live.browser.test.js"], env, timeout=240)
+    assert (shots / "explorer-live.png").stat().st_size > 10_000

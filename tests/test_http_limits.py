@@ -224,6 +224,39 @@ BROKEN_BODIES = {
 }
 
 
+@pytest.mark.parametrize("content_length", [True, False])
+async def test_a_body_that_does_not_inflate_is_a_parse_error_not_a_500(
+    client: TestClient[Any, Any], caplog: pytest.LogCaptureFixture, content_length: bool
+) -> None:
+    port = client.server.port
+    assert port is not None
+    body = b"x" * 100
+    framing = b"Content-Length: 100\r\n" if content_length else b"Transfer-Encoding: chunked\r\n"
+    payload = body if content_length else b"64\r\n" + body + b"\r\n0\r\n\r\n"
+    with caplog.at_level(logging.INFO):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(_HEAD + b"Content-Encoding: gzip\r\n" + framing + b"\r\n" + payload)
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.read(4096), 5)
+        writer.close()
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
+    assert b'"code":-32700' in answer and b'"id":null' in answer, answer
+    assert not any(r.exc_info for r in caplog.records)
+    response = await client.post("/rpc", data=json.dumps(_call("system.health", {}, 1)))
+    assert response.status == 200  # and the server goes on serving
+
+
+@pytest.mark.parametrize("coding", ["compress", "bogus", "gzip, zstd"])
+async def test_a_content_encoding_we_cannot_decode_is_415(
+    client: TestClient[Any, Any], coding: str
+) -> None:
+    body = json.dumps(_call("system.health", {}, 1))
+    response = await client.post("/rpc", data=body, headers={"Content-Encoding": coding})
+    assert response.status == 415
+    answer = await response.json()
+    assert answer["error"]["data"]["code"] == "UNSUPPORTED_MEDIA_TYPE" and answer["id"] is None
+
+
 async def test_a_client_breaking_or_leaving_mid_body_is_one_short_line(
     client: TestClient[Any, Any], caplog: pytest.LogCaptureFixture
 ) -> None:

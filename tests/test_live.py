@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from schema import Base, query
 from tests.support.sockets import WsRpc, read_sse
@@ -441,3 +442,30 @@ async def test_shutdown_lets_the_call_in_flight_finish(aiohttp_client: Any, tmp_
     async with asyncio.timeout(5):
         await ws._reader
     assert ws.ws.close_code == 1001
+
+
+async def _gauges(api: Api) -> tuple[float, float]:
+    response = await api.client.get("/metrics")
+    values = {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(await response.text())
+        for sample in family.samples
+    }
+    return values["roomrpc_ws_connections"], values["roomrpc_subscriptions"]
+
+
+async def test_metrics_count_open_sockets_and_subscriptions(world: Api) -> None:
+    assert await _gauges(world) == (0, 0)
+    first, second = await _ws(world, "@member"), await _ws(world)
+    sid = await first.subscribe("intention.watch", {"spaceId": "@room"})
+    await first.subscribe("space.watch", {"spaceId": "@hall"})
+    await second.subscribe("intention.watch", {"spaceId": "@hall"})
+    assert await _gauges(world) == (2, 3)
+    await first.call("rpc.unsubscribe", {"subscription": sid})
+    assert await _gauges(world) == (2, 2)
+    await first.close()
+    await asyncio.sleep(0.2)
+    assert await _gauges(world) == (1, 1)
+    await second.close()
+    await asyncio.sleep(0.2)
+    assert await _gauges(world) == (0, 0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from datetime import datetime
 from typing import Any
@@ -532,6 +533,14 @@ async def test_deleting_a_space_deletes_its_room(live: Api, livekit_server: Live
     await livekit_server.down()  # no room, or no LiveKit: the space is deleted all the same
     await live.ok("being.delete", {"id": "@room"}, as_="@owner")
     await livekit_server.up()
+
+
+async def test_deleting_a_space_without_a_room_logs_nothing(
+    live: Api, livekit_server: LiveKitServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO):
+        await live.ok("being.delete", {"id": "@hall"}, as_="@owner")
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
 # Faults and the media gate -----------------------------------------------------------------

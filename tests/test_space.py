@@ -34,6 +34,12 @@ async def test_members_of_a_public_space_are_public_and_paged(world: Api) -> Non
     assert await world.code("space.members", {"spaceId": "@member"}) == "NOT_FOUND"
 
 
+@pytest.mark.parametrize("cursor", ["not-ours", "é😀"])
+async def test_members_cursor_not_ours_is_invalid_params(world: Api, cursor: str) -> None:
+    error = await world.error("space.members", {"spaceId": "@hall", "cursor": cursor})
+    assert error["code"] == -32602 and error["data"]["issues"][0]["path"] == "$.cursor"
+
+
 @pytest.mark.parametrize(
     ("caller", "admin", "role", "expected"),
     [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-import binascii
+import re
 from datetime import UTC, datetime
 
 from schema.being import Being
@@ -13,6 +13,7 @@ from server.rpc import Principal, RpcError
 __all__ = [
     "MANAGERS",
     "can_see",
+    "check_text",
     "decode_cursor",
     "encode_cursor",
     "not_found",
@@ -20,6 +21,7 @@ __all__ = [
     "owns",
 ]
 
+_CURSOR_ID = re.compile(r"@[a-z0-9._-]{1,63}")
 MANAGERS = frozenset({"owner", "moderator"})
 
 
@@ -62,9 +64,27 @@ def decode_cursor(cursor: str | None, path: str = "$.cursor") -> str | None:
         return None
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # binascii.Error, UnicodeDecodeError, and a cursor that is not ASCII
         raw = ""
-    if not raw.startswith("@") or len(raw) > 64:
+    if _CURSOR_ID.fullmatch(raw) is None:  # cursors carry a being id, nothing else
         issue = Issue(path=path, message="Not a cursor this server handed out")
         raise RpcError("INVALID_PARAMS", issues=[issue])
     return raw
+
+
+def check_text(value: object, path: str) -> None:
+    """INVALID_PARAMS naming ``path`` when a string in ``value`` (keys and nested values
+    included) holds the NUL character, which PostgreSQL's text and jsonb cannot store:
+    refused the same way on every database."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                issue = Issue(path=path, message="Text may not contain the NUL character (\\u0000)")
+                raise RpcError("INVALID_PARAMS", issues=[issue])
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)

@@ -155,6 +155,9 @@ def create_app(
     if limits is not None and not limits.synchronous:
         app[READY_CHECKS]["rate_limits"] = limits.ping
     live = app[LIVE] = Live(settings)
+    # Counted when /metrics is scraped, from what is open: nothing to keep in step.
+    metrics.ws_connections.set_function(live.websockets)
+    metrics.subscriptions.set_function(live.subscriptions)
     handler = rpc_handler(
         dispatcher,  # type: ignore[arg-type]
         settings,

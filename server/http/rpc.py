@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 
 import msgspec
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 
 from schema.errors import Issue
 from server.http import forwarded
@@ -40,6 +41,9 @@ _MEDIA_TYPES = frozenset(
         "application/x-www-form-urlencoded",
     }
 )
+# Content codings aiohttp decodes for us; any other is 415 (RFC 9110 15.5.16), not a
+# body read as if it were plain.
+_CODINGS = frozenset({"", "identity", "gzip", "x-gzip", "deflate"})
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _MS = re.compile(r"^[0-9]{1,9}$")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -114,9 +118,16 @@ def rpc_handler(
         if content_type != "application/json" and not _is_json(content_type):
             message = "Content-Type must be application/json"
             return _respond(error_reply("UNSUPPORTED_MEDIA_TYPE", request_id, message), request_id)
+        coding = request.headers.get("Content-Encoding")
+        if coding is not None and coding.strip().lower() not in _CODINGS:
+            message = "Content-Encoding must be gzip, deflate or none"
+            return _respond(error_reply("UNSUPPORTED_MEDIA_TYPE", request_id, message), request_id)
         content = request.content
         if content.is_eof():  # the whole body has arrived (the usual case): nothing to await
-            body = content.read_nowait()
+            try:
+                body = content.read_nowait()
+            except RequestPayloadError:  # e.g. a gzip body that does not inflate
+                return _respond(_undecodable(request_id), request_id)
             if len(body) > max_body:  # a compressed body is checked as decompressed
                 return _respond(_too_large(max_body, request_id), request_id)
         else:
@@ -128,6 +139,8 @@ def rpc_handler(
                     body = await request.read()
             except web.HTTPRequestEntityTooLarge:
                 return _respond(_too_large(max_body, request_id), request_id)
+            except RequestPayloadError:  # a body that does not decode, or that broke off
+                return _respond(_undecodable(request_id), request_id)
             except TimeoutError:  # a body trickling in: 408, and the connection is closed
                 quiet.note("slow-body", f"request bodies not received within {read_timeout:g} s")
                 message = f"The request body did not arrive within {read_timeout:g} s"
@@ -171,6 +184,10 @@ def _is_json(content_type: str) -> bool:
 
 def _too_large(max_body: int, request_id: str) -> Reply:
     return error_reply("PAYLOAD_TOO_LARGE", request_id, f"Body exceeds {max_body} bytes")
+
+
+def _undecodable(request_id: str) -> Reply:
+    return error_reply("PARSE_ERROR", request_id, "The body could not be read or decoded")
 
 
 def _bad_deadline(request_id: str) -> Reply:

@@ -86,6 +86,14 @@ class Live:
             if not mine:
                 del self.by_being[being_id]
 
+    def websockets(self) -> int:
+        """Open WebSockets (SSE streams are not counted): read when metrics are scraped."""
+        return sum(1 for socket in self.sockets if socket.kind == "ws")
+
+    def subscriptions(self) -> int:
+        """Subscriptions running on every socket and stream: read when metrics are scraped."""
+        return sum(socket.subscription_count for socket in self.sockets)
+
     async def shutdown(self, app: web.Application) -> None:
         """End every subscription (SERVICE_UNAVAILABLE), let in-flight calls finish, close 1001."""
         self.closing = True
@@ -100,6 +108,7 @@ class Socket:
 
     def __init__(self, live: Live, kind: str, send: Callable[[bytes, str | None], Awaitable[None]]):
         self.id = live.new_id(kind)
+        self.kind = kind
         self._live = live
         self._send = send
         self._principal: Principal | None = None
@@ -113,6 +122,11 @@ class Socket:
         self.idle.set()
         self.close_transport: Callable[[], Awaitable[None]] | None = None
         live.sockets.add(self)
+
+    @property
+    def subscription_count(self) -> int:
+        """How many subscriptions this socket holds now."""
+        return len(self._subs)
 
     # --- the Connection protocol ---
     @property

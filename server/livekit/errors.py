@@ -121,7 +121,10 @@ def translate(operation: str, exc: BaseException) -> RpcError:
     """The RpcError for a failed LiveKit call (and one log line with the cause)."""
     mapping = _mapping(exc)
     if isinstance(exc, ServerError):
-        log.warning(
+        # LiveKit saying a room or participant is absent is an answer, not a fault: deleting
+        # a space whose room never opened must not cost a warning line each time.
+        log.log(
+            logging.DEBUG if exc.code == "not_found" else logging.WARNING,
             "livekit %s failed: twirp %s (HTTP %s): %s",
             operation,
             exc.code,

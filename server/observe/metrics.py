@@ -88,8 +88,8 @@ class Metrics:
     Other code counts through these handles:
 
     - ``observe_call(method, code, seconds)``: the dispatcher, once per call;
-    - ``ws_connections`` / ``subscriptions``: prometheus-client gauges
-      (``inc()``, ``dec()``) for the socket transport;
+    - ``ws_connections`` / ``subscriptions``: prometheus-client gauges; the app
+      reads them from its open sockets when scraped (``set_function``);
     - ``database.get("read" | "write").observe(seconds)``, and ``livekit`` by
       RoomService method.
     """

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schema import being
 from schema.errors import Issue
-from server.domain.access import decode_cursor, encode_cursor, now, owns
+from server.domain.access import check_text, decode_cursor, encode_cursor, now, owns
 from server.livekit import LiveKit
 from server.procedures._access import find_visible, find_visible_cached
 from server.procedures._live import record_space_event
@@ -36,6 +36,7 @@ def _check_metadata(metadata: dict[str, object]) -> None:
     if size > being.MAX_METADATA_BYTES:
         message = f"Metadata is {size} bytes as JSON; at most {being.MAX_METADATA_BYTES} allowed"
         raise _invalid("$.metadata", message)
+    check_text(metadata, "$.metadata")
 
 
 def _depth(value: object) -> int:
@@ -80,6 +81,7 @@ async def list_(ctx: Ctx, params: being.ListBeingsInput) -> being.BeingPage:
 def _check_create(ctx: AuthedCtx, params: being.CreateBeingInput) -> str | None:
     """The owner the new being gets; refuses what the caller may not create."""
     principal = ctx.principal
+    check_text(params.name, "$.name")
     _check_metadata(params.metadata)
     if params.type != "space" and params.visibility is not None:
         raise _invalid("$.visibility", "Only spaces have a visibility")
@@ -131,6 +133,8 @@ async def create(ctx: AuthedCtx, params: being.CreateBeingInput) -> being.Being:
 @router.procedure(being.update)
 async def update(ctx: AuthedCtx, params: being.UpdateBeingInput) -> being.Being:
     """Change what was given; owners only."""
+    if params.name is not msgspec.UNSET:
+        check_text(params.name, "$.name")
     if params.metadata is not msgspec.UNSET:
         _check_metadata(params.metadata)
     async with ctx.deps.storage.write() as conn:

@@ -11,7 +11,7 @@ import msgspec
 from schema import Event, Feed, intention
 from schema.livekit import INTENTION_TOPIC
 from server.bus import RESYNC, Message, Subscription
-from server.domain.access import MANAGERS, now
+from server.domain.access import MANAGERS, check_text, now
 from server.livekit import LiveKit
 from server.procedures._live import event_after, next_message, space_channel
 from server.procedures.deps import AuthedCtx, Ctx, Deps
@@ -30,6 +30,7 @@ _encode = msgspec.json.Encoder().encode
 async def create(ctx: AuthedCtx, params: intention.CreateIntentionInput) -> intention.Intention:
     """Members speak; listeners listen; ``system`` is for managers and admins."""
     principal = ctx.principal
+    check_text(params.content, "$.content")
     async with ctx.deps.storage.write() as conn:
         # The space's row is locked until commit, so a space's intentions commit in id
         # order: a subscriber resuming after id N misses none committed later.

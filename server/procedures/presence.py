@@ -17,7 +17,7 @@ import msgspec
 
 from schema import Event, Feed, presence
 from server.bus import RESYNC, Message, Subscription
-from server.domain.access import now
+from server.domain.access import check_text, now
 from server.domain.presence import Member, PresentSession, SessionKey, change_of
 from server.livekit import require_media
 from server.procedures._live import event_after, next_message, space_channel
@@ -95,6 +95,7 @@ async def join(ctx: AuthedCtx, params: presence.PresenceJoinInput) -> presence.P
             "call it on a socket (GET /rpc with Upgrade: websocket)",
             reason="websocket_required",
         )
+    check_text(params.custom_status, "$.customStatus")
     keeper = _keeper(ctx)
     key = _key(ctx, params.room_being_id, params.device)
     if keeper.hold(key, connection.id):
@@ -120,6 +121,7 @@ async def update(ctx: AuthedCtx, params: presence.PresenceUpdateInput) -> presen
     if params.status is not msgspec.UNSET:
         values["status"] = params.status
     if params.custom_status is not msgspec.UNSET:
+        check_text(params.custom_status, "$.customStatus")
         values["custom_status"] = params.custom_status
     key = _key(ctx, params.room_being_id, params.device)
     async with ctx.deps.storage.write() as conn:

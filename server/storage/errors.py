@@ -11,6 +11,7 @@ __all__ = [
     "DatabaseOpenError",
     "StorageUnavailable",
     "is_down",
+    "is_invalid_text",
     "is_missing_reference",
     "is_unique_violation",
     "sqlstate",
@@ -82,6 +83,16 @@ def is_down(exc: BaseException) -> bool:
     if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
         return True
     return isinstance(exc, _DOWN) or isinstance(getattr(exc, "orig", None), _DOWN)
+
+
+# 22021 character not in repertoire (a NUL in text), 22P05 untranslatable character
+# (a \u0000 in jsonb): the caller's data, not the database, is at fault.
+_BAD_TEXT = frozenset({"22021", "22P05"})
+
+
+def is_invalid_text(exc: BaseException) -> bool:
+    """True when the database refused a value's characters (PostgreSQL: NUL in text)."""
+    return sqlstate(exc) in _BAD_TEXT
 
 
 def is_unique_violation(exc: sa_exc.IntegrityError) -> bool:

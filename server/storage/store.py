@@ -12,6 +12,7 @@ from typing import Any, TypeVar, cast
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from schema.errors import Issue
 from server.observe import Metrics
 from server.rpc import RpcError
 from server.settings import Settings
@@ -29,6 +30,7 @@ from server.storage.errors import (
     DatabaseOpenError,
     StorageUnavailable,
     is_down,
+    is_invalid_text,
     is_missing_reference,
     sqlstate,
 )
@@ -116,6 +118,12 @@ class _LoopRead:
             raise
         if isinstance(exc, Exception) and is_down(exc):
             raise _unavailable(exc) from exc
+
+
+def _invalid_text() -> RpcError:
+    """What a value the database cannot store answers, when no rule refused it first."""
+    issue = Issue(path="$", message="Text may not contain the NUL character (\\u0000)")
+    return RpcError("INVALID_PARAMS", issues=[issue])
 
 
 def _cause(exc: BaseException) -> str:
@@ -255,6 +263,8 @@ class Storage:
         except Exception as exc:
             if is_down(exc):
                 raise _unavailable(exc) from exc
+            if is_invalid_text(exc):
+                raise _invalid_text() from None
             raise
         finally:
             await _close(conn)
@@ -291,6 +301,8 @@ class Storage:
         except Exception as exc:
             if is_down(exc):
                 raise _unavailable(exc) from exc
+            if is_invalid_text(exc):
+                raise _invalid_text() from None
             raise
         finally:
             await _close(conn)

@@ -48,8 +48,10 @@ export interface Method {
   params: ContentDescriptor[];
   result: ContentDescriptor;
   errors: { $ref: string }[];
-  "x-kind"?: "query" | "mutation";
+  "x-kind"?: "query" | "mutation" | "subscription";
   "x-protected"?: boolean;
+  /** A subscription's event type, and how it is served. */
+  "x-subscription"?: { event: JsonSchema; notification: string; transports: string[]; resume: string };
 }
 
 export interface OpenRpcDocument {

@@ -2,9 +2,14 @@
 
 import { CORE_ERRORS } from "./errors.gen.js";
 import type { CoreErrorCode, CoreReason, ErrorCode } from "./errors.gen.js";
-import type { RpcError } from "./errors.js";
+import type { NetworkError, ResponseError, RpcError } from "./errors.js";
 import { HttpLink } from "./link.js";
-import type { AbortSignalLike, FetchLike, HeadersLike, UrlLike } from "./platform.js";
+import { SseLink, WsLink } from "./live.js";
+import type { LiveLink, Unsubscribable } from "./live.js";
+import { platform } from "./platform.js";
+import type { AbortSignalLike, FetchLike, HeadersLike, UrlLike, WebSocketConstructor } from "./platform.js";
+
+export type { Unsubscribable } from "./live.js";
 
 /** A bearer token, or a function giving one (called once per HTTP request; nothing: no header). */
 export type TokenSource =
@@ -45,6 +50,25 @@ export interface ClientOptions {
   idempotencyKeys?: boolean | undefined;
   /** A deadline for every call, in milliseconds (see {@link CallOptions.timeout}). */
   timeout?: number | undefined;
+  /**
+   * How subscriptions travel: `"websocket"` (the default where a `WebSocket` class exists)
+   * or `"sse"` (Server-Sent Events read with `fetch`: `Authorization` works as for calls).
+   */
+  subscriptions?: "websocket" | "sse" | undefined;
+  /** The socket's URL (default: `url` with `ws:`/`wss:`). */
+  wsUrl?: string | UrlLike | undefined;
+  /** The `WebSocket` class (default `globalThis.WebSocket`; in Node 20, `ws`'s). */
+  WebSocket?: WebSocketConstructor | undefined;
+  /**
+   * Send queries and mutations over the subscriptions' socket too (default `false`: over HTTP).
+   * Calls over the socket are not retried, and carry no idempotency key nor deadline header.
+   */
+  callsOverSocket?: boolean | undefined;
+  /**
+   * How a dropped subscription is resumed: backoff with jitter between tries (default
+   * 250 ms doubling up to 10 s, tries without end). The count restarts once it resumes.
+   */
+  reconnect?: RetryOptions | undefined;
 }
 
 /** How calls are retried. */
@@ -109,17 +133,67 @@ export type ErrorOf<P extends AnyProcedure> = RpcError<ErrorCodeOf<P>, ReasonOf<
  * of each event's `data`. Subscribing answers `{subscription: sid}`; events arrive as
  * notifications `{method: path, params: {subscription, id, data: Ev}}`.
  */
-export interface Subscription<Path extends string, I, Ev, E extends ErrorCode> {
+export interface Subscription<Path extends string, I, Ev, E extends ErrorCode, R extends string = string> {
+  /**
+   * Subscribes: `onData` gets each event until `unsubscribe()`, the signal, or the end.
+   * A dropped connection, or a retryable end (`slow_consumer`, `shutting_down`), is
+   * resumed from the last event by itself; another error calls `onError`.
+   */
+  (...args: SubscribeArgs<I, SubscriptionHandlers<Ev, SubscriptionError<E, R>>>): Unsubscribable;
+  /**
+   * The same subscription as an async iterable: `for await (const { id, data } of
+   * client.intention.watch.iterate(input, { signal }))`. Leaving the loop unsubscribes;
+   * an error the subscription cannot resume from is thrown by the loop.
+   */
+  iterate(...args: IterateArgs<I>): AsyncIterableIterator<TrackedEvent<Ev>>;
   /** The wire name, e.g. `"intention.watch"`. */
   readonly path: Path;
   readonly kind: "subscription";
   /** Every code the subscription may fail or end with: its declared ones, then the core ones. */
   readonly errors: readonly (E | CoreErrorCode)[];
   /** Types only (never set at run time). */
-  readonly "~types"?: { input: I; event: Ev; errors: E };
+  readonly "~types"?: { input: I; event: Ev; errors: E; reasons: R };
 }
 
-/** A procedure as the generated table describes it at run time. */
+/** What a subscription calls back with. All optional but `onData`. */
+export interface SubscriptionHandlers<Ev, Err> {
+  /** Each event's data, and its id (increasing; what `lastEventId` resumes after). */
+  onData: (data: Ev, id: string) => void;
+  /** The subscription ended with an error it cannot resume from (it is over). */
+  onError?: ((error: Err) => void) | undefined;
+  /** The subscription ended without error: the server completed it, or it was unsubscribed. */
+  onComplete?: (() => void) | undefined;
+  /** Subscribed (again after each reconnect): from now on, nothing is missed. */
+  onStarted?: (() => void) | undefined;
+  /** Aborting unsubscribes. */
+  signal?: AbortSignalLike | undefined;
+}
+
+/** How an async-iterated subscription is run. */
+export interface IterateOptions {
+  /** Aborting ends the iteration (the loop then simply exits). */
+  signal?: AbortSignalLike | undefined;
+}
+
+/** One event of an iterated subscription: its id and its data. */
+export interface TrackedEvent<Ev> {
+  readonly id: string;
+  readonly data: Ev;
+}
+
+/** What a subscription may end with: a server error (its declared codes and the core ones), or no server. */
+export type SubscriptionError<E extends ErrorCode, R extends string = string> =
+  | RpcError<E | CoreErrorCode, R | CoreReason>
+  | NetworkError
+  | ResponseError;
+
+/** An iterated subscription's parameters: its input is optional when it has no required field. */
+export type IterateArgs<I> = {} extends I
+  ? [input?: I, options?: IterateOptions]
+  : [input: I, options?: IterateOptions];
+
+/** A subscription's parameters: its input is optional when it has no required field. */
+export type SubscribeArgs<I, H> = {} extends I ? [input: I | undefined, handlers: H] : [input: I, handlers: H];
 export interface ProcedureMeta {
   readonly kind: "query" | "mutation" | "subscription";
   readonly errors: readonly ErrorCode[];
@@ -130,6 +204,10 @@ export interface ProcedureMeta {
 export interface RawClient {
   /** Calls `method` by its wire name with `params`; the answer is not checked. */
   $call(method: string, params?: unknown, options?: CallOptions): Promise<unknown>;
+  /** Subscribes to `method` by its wire name; events are not checked. */
+  $subscribe(method: string, params: unknown, handlers: SubscriptionHandlers<unknown, unknown>): Unsubscribable;
+  /** Ends every subscription and closes the socket (a new call or subscription opens it again). */
+  $close(): void;
 }
 
 /** Builds the namespaces of a generated client (the generated `createClient` calls this). */
@@ -139,13 +217,33 @@ export function buildClient<C>(
   contractHash?: string,
 ): C & RawClient {
   const link = new HttpLink(options, contractHash);
+  let live: LiveLink | undefined;
+  let socket: WsLink | undefined;
+  const overSse = options.subscriptions === "sse" || (options.subscriptions === undefined && (options.WebSocket ?? platform.WebSocket) === undefined);
+  const liveLink = (): LiveLink => (live ??= overSse ? new SseLink(options) : (socket = new WsLink(options)));
+  const subscribe = (method: string, input: unknown, handlers: SubscriptionHandlers<unknown, unknown>) =>
+    liveLink().subscribe(method, input, handlers);
+  const call = (method: string, input: unknown, opts: CallOptions | undefined, kind: ProcedureMeta["kind"] | undefined) => {
+    if (options.callsOverSocket === true && !overSse) {
+      liveLink();
+      if (socket !== undefined) return socket.call(method, input, opts);
+    }
+    return link.call(method, input, opts, overHttp(kind ?? "mutation"));
+  };
   const root: Record<string, unknown> = {
-    $call: (method: string, params?: unknown, call?: CallOptions) =>
-      link.call(method, params, call, overHttp(table[method]?.kind ?? "mutation")),
+    $call: (method: string, params?: unknown, opts?: CallOptions) => call(method, params, opts, table[method]?.kind),
+    $subscribe: subscribe,
+    $close: () => live?.close(),
   };
   const spaces: Record<string, Record<string, unknown>> = {};
   for (const [path, meta] of Object.entries(table)) {
-    const fn = (input?: unknown, call?: CallOptions) => link.call(path, input, call, overHttp(meta.kind));
+    const fn =
+      meta.kind === "subscription"
+        ? Object.assign(
+            (input: unknown, handlers: SubscriptionHandlers<unknown, unknown>) => subscribe(path, input, handlers),
+            { iterate: (input: unknown, opts?: IterateOptions) => iterate(subscribe, path, input, opts) },
+          )
+        : (input?: unknown, opts?: CallOptions) => call(path, input, opts, meta.kind);
     Object.defineProperty(fn, "name", { value: path });
     Object.assign(fn, {
       path,
@@ -162,6 +260,63 @@ export function buildClient<C>(
   }
   for (const [name, space] of Object.entries(spaces)) root[name] = Object.freeze(space);
   return Object.freeze(root) as C & RawClient;
+}
+
+/** A subscription as an async iterator: events queue until the loop reads them. */
+function iterate(
+  subscribe: (method: string, input: unknown, handlers: SubscriptionHandlers<unknown, unknown>) => Unsubscribable,
+  method: string,
+  input: unknown,
+  options: IterateOptions = {},
+): AsyncIterableIterator<TrackedEvent<unknown>> {
+  const queue: TrackedEvent<unknown>[] = [];
+  let ended: { error: unknown } | "done" | undefined;
+  let wake: (() => void) | undefined;
+  const notify = () => {
+    wake?.();
+    wake = undefined;
+  };
+  const handle = subscribe(method, input, {
+    onData: (data, id) => {
+      queue.push({ id, data });
+      notify();
+    },
+    onError: (error) => {
+      ended = { error };
+      notify();
+    },
+    onComplete: () => {
+      ended ??= "done";
+      notify();
+    },
+    signal: options.signal,
+  });
+  const finish = (): Promise<IteratorResult<TrackedEvent<unknown>>> => {
+    ended ??= "done";
+    handle.unsubscribe();
+    queue.length = 0;
+    return Promise.resolve({ done: true, value: undefined });
+  };
+  const iterator: AsyncIterableIterator<TrackedEvent<unknown>> = {
+    async next() {
+      for (;;) {
+        const event = queue.shift();
+        if (event !== undefined) return { done: false, value: event };
+        if (ended === "done") return { done: true, value: undefined };
+        if (ended !== undefined) {
+          const { error } = ended;
+          ended = "done";
+          throw error;
+        }
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
+    },
+    return: finish,
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
 }
 
 /** How a call goes over HTTP: a subscription is refused there (BAD_REQUEST says how to subscribe). */

@@ -1528,7 +1528,7 @@ export interface Client {
      * `intention.watch`: a subscription.
      * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `TOO_MANY_REQUESTS`, `SERVICE_UNAVAILABLE`.
      */
-    readonly watch: Subscription<"intention.watch", WatchIntentionsInput, Intention, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "TOO_MANY_REQUESTS" | "SERVICE_UNAVAILABLE">;
+    readonly watch: Subscription<"intention.watch", WatchIntentionsInput, Intention, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "TOO_MANY_REQUESTS" | "SERVICE_UNAVAILABLE", "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "no_such_being" | "not_a_space" | "rate_limited" | "rebound" | "shutting_down" | "slow_consumer" | "sockets_per_being" | "subscriptions_per_socket" | "token_expired" | "token_predates_being" | "unknown_being">;
   };
   /**
    * The `livekit` namespace: a space's LiveKit room, for the beings in the space.
@@ -1732,7 +1732,7 @@ export interface Client {
      * `presence.watch`: a subscription.
      * Declared errors: `NOT_FOUND`, `UNAUTHORIZED`, `TOO_MANY_REQUESTS`, `SERVICE_UNAVAILABLE`.
      */
-    readonly watch: Subscription<"presence.watch", PresenceWatchInput, PresenceSnapshotEvent | PresenceJoinEvent | PresenceLeaveEvent | PresenceUpdateEvent, "NOT_FOUND" | "UNAUTHORIZED" | "TOO_MANY_REQUESTS" | "SERVICE_UNAVAILABLE">;
+    readonly watch: Subscription<"presence.watch", PresenceWatchInput, PresenceSnapshotEvent | PresenceJoinEvent | PresenceLeaveEvent | PresenceUpdateEvent, "NOT_FOUND" | "UNAUTHORIZED" | "TOO_MANY_REQUESTS" | "SERVICE_UNAVAILABLE", "bad_algorithm" | "bad_signature" | "database_unavailable" | "invalid_token" | "no_such_being" | "not_a_space" | "rate_limited" | "rebound" | "shutting_down" | "slow_consumer" | "sockets_per_being" | "subscriptions_per_socket" | "token_expired" | "token_predates_being" | "unknown_being">;
   };
   /** The reserved `rpc` namespace: service discovery (served by the RPC core itself). */
   readonly rpc: {
@@ -1793,7 +1793,7 @@ export interface Client {
      * `space.watch`: a subscription.
      * Declared errors: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `SERVICE_UNAVAILABLE`, `TOO_MANY_REQUESTS`.
      */
-    readonly watch: Subscription<"space.watch", WatchSpaceInput, SpaceEvent, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TOO_MANY_REQUESTS">;
+    readonly watch: Subscription<"space.watch", WatchSpaceInput, SpaceEvent, "NOT_FOUND" | "FORBIDDEN" | "UNAUTHORIZED" | "SERVICE_UNAVAILABLE" | "TOO_MANY_REQUESTS", "bad_algorithm" | "bad_signature" | "database_unavailable" | "deleted" | "invalid_token" | "no_such_being" | "not_a_space" | "rate_limited" | "rebound" | "shutting_down" | "slow_consumer" | "sockets_per_being" | "subscriptions_per_socket" | "token_expired" | "token_predates_being" | "unknown_being">;
   };
   /** The `system` namespace: the server's own health. */
   readonly system: {

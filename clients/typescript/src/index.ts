@@ -16,7 +16,10 @@ export type {
   FetchResponse,
   HeadersLike,
   PlatformAbortSignal,
+  StreamReader,
   UrlLike,
+  WebSocketConstructor,
+  WebSocketLike,
 } from "./platform.js";
 export { buildClient } from "./client.js";
 export type {
@@ -35,5 +38,12 @@ export type {
   ReasonOf,
   RetryOptions,
   TokenSource,
+  IterateArgs,
+  IterateOptions,
+  SubscribeArgs,
   Subscription,
+  SubscriptionError,
+  SubscriptionHandlers,
+  TrackedEvent,
+  Unsubscribable,
 } from "./client.js";

@@ -38,7 +38,33 @@ export interface FetchResponse {
   readonly status: number;
   readonly headers: { get(name: string): string | null };
   text(): Promise<string>;
+  /** The body as a stream (read for Server-Sent Events). */
+  readonly body?: { getReader(): StreamReader } | null;
 }
+
+/** What the client reads of a response body's stream reader. */
+export interface StreamReader {
+  read(): Promise<{ done: boolean; value?: Uint8Array | undefined }>;
+  cancel(): Promise<void>;
+}
+
+/** An event handler property, checked loosely so the platforms' own event types fit. */
+type Handler<E> = { bivarianceHack(event: E): void }["bivarianceHack"] | null;
+
+/** What the client uses of a `WebSocket` (the browser's, Node 22's, the `ws` package's). */
+export interface WebSocketLike {
+  /** 0 connecting, 1 open, 2 closing, 3 closed. */
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: Handler<unknown>;
+  onmessage: Handler<{ readonly data: unknown }>;
+  onclose: Handler<unknown>;
+  onerror: Handler<unknown>;
+}
+
+/** A `WebSocket` class: `globalThis.WebSocket` by default, or e.g. `import { WebSocket } from "ws"`. */
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
 
 /** A `fetch`: the platform's, or any function of this shape (tests, proxies, retries). */
 export type FetchLike = (input: string, init: FetchInit) => Promise<FetchResponse>;
@@ -54,6 +80,9 @@ interface Globals {
   setTimeout(callback: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
   crypto?: { randomUUID?: () => string };
+  WebSocket?: WebSocketConstructor;
+  URL: new (url: string, base?: string) => { protocol: string; readonly href: string };
+  TextDecoder: new () => { decode(input?: Uint8Array, options?: { stream?: boolean }): string };
 }
 
 /** The platform's globals, typed by the shapes above (read when used, so they can be replaced). */

@@ -43,6 +43,16 @@ const recordingFetch = (input, init) => {
     return fetch(input, init);
 };
 const client = buildClient({}, { url: endpoint, token: () => tokenInput.value.trim() || null, batch: false, fetch: recordingFetch });
+/** The subscription the page runs (one at a time), and its own client (its own socket). */
+let running;
+function stopRunning() {
+    if (running === undefined)
+        return;
+    const { handle, client: live } = running;
+    running = undefined;
+    handle.unsubscribe();
+    live.$close();
+}
 /** Redraws the curl line of the procedure on show (set by `select`). */
 let refreshCurl = () => undefined;
 tokenInput.addEventListener("input", () => refreshCurl());
@@ -84,7 +94,7 @@ function renderNav(filter) {
     nav.replaceChildren(...[...groups].map(([ns, methods]) => h("section", { class: "namespace", "data-namespace": ns }, h("h2", {}, ns), h("ul", {}, ...methods.map((m) => navItem(m))))));
 }
 function navItem(m) {
-    const link = h("a", { href: `#${m.name}`, "data-procedure": m.name, title: m.summary }, h("span", { class: `kind ${m["x-kind"] ?? "query"}` }, m["x-kind"] === "mutation" ? "M" : "Q"), h("span", { class: "name" }, m.name.includes(".") ? m.name.slice(m.name.indexOf(".") + 1) : m.name), m["x-protected"] ? h("span", { class: "lock", title: "needs a bearer token" }, "token") : null);
+    const link = h("a", { href: `#${m.name}`, "data-procedure": m.name, title: m.summary }, h("span", { class: `kind ${m["x-kind"] ?? "query"}` }, KIND_LETTER[m["x-kind"] ?? "query"]), h("span", { class: "name" }, m.name.includes(".") ? m.name.slice(m.name.indexOf(".") + 1) : m.name), m["x-protected"] ? h("span", { class: "lock", title: "needs a bearer token" }, "token") : null);
     link.addEventListener("click", (e) => {
         e.preventDefault();
         history.pushState(null, "", `#${m.name}`);
@@ -92,7 +102,10 @@ function navItem(m) {
     });
     return h("li", {}, link);
 }
+const KIND_LETTER = { query: "Q", mutation: "M", subscription: "S" };
 function select(m) {
+    stopRunning();
+    const live = m["x-kind"] === "subscription";
     for (const a of document.querySelectorAll("[data-procedure]")) {
         a.classList.toggle("active", a.getAttribute("data-procedure") === m.name);
     }
@@ -106,7 +119,7 @@ function select(m) {
     lastSent = null; // a new page: id 1 until this procedure is sent
     const showCurl = () => {
         const id = lastSent !== null && lastSent.method === m.name ? lastSent.id : 1;
-        curl.textContent = curlOf(m.name, editor.value, id);
+        curl.textContent = curlOf(m.name, editor.value, id, live);
     };
     const hint = tokenHint(m["x-protected"] === true);
     refreshCurl = () => {
@@ -120,14 +133,32 @@ function select(m) {
         void navigator.clipboard.writeText(curl.textContent ?? "").then(() => (copy.textContent = "Copied"), () => (copy.textContent = "Select and copy"));
         setTimeout(() => (copy.textContent = "Copy"), 1500);
     });
-    const send = h("button", { id: "send", type: "button" }, "Send");
-    send.addEventListener("click", () => void call(m, editor, send));
+    const send = h("button", { id: "send", type: "button" }, live ? "Subscribe" : "Send");
+    const stop = h("button", { id: "stop", type: "button", class: "secondary" }, "Stop");
+    stop.hidden = true;
+    send.addEventListener("click", () => live ? subscribe(m, editor, send, stop) : void call(m, editor, send));
     editor.addEventListener("keydown", (e) => {
         if (e.key === "Enter" && (e.ctrlKey || e.metaKey))
             send.click();
     });
-    const page = h("article", { "data-method": m.name }, h("header", { class: "heading" }, h("h1", { id: "method-name" }, m.name), h("span", { class: `badge ${m["x-kind"] ?? "query"}` }, m["x-kind"] ?? "query"), m["x-protected"] ? h("span", { class: "badge protected" }, "bearer token") : null), h("p", { class: "summary" }, m.summary), m.description ? h("p", { class: "description" }, m.description) : null, h("h3", {}, "Params"), paramsTable(m), h("h3", {}, "Result"), h("p", { class: "result-type" }, h("code", {}, schemas.typeName(m.result.schema))), fieldsTable(m.result.schema), h("h3", {}, "Declared errors"), errorsList(m), h("h3", {}, "Try it"), h("div", { class: "editor" }, editor, h("div", { class: "actions" }, send, h("span", { class: "hint" }, "Ctrl+Enter"))), hint, h("div", { id: "result", class: "result empty", "aria-live": "polite" }, "Send the call to see its answer here."), h("div", { class: "curl-box" }, h("div", { class: "curl-head" }, h("span", {}, "The same call with curl"), copy), curl));
+    const page = h("article", { "data-method": m.name }, h("header", { class: "heading" }, h("h1", { id: "method-name" }, m.name), h("span", { class: `badge ${m["x-kind"] ?? "query"}` }, m["x-kind"] ?? "query"), m["x-protected"] ? h("span", { class: "badge protected" }, "bearer token") : null), h("p", { class: "summary" }, m.summary), m.description ? h("p", { class: "description" }, m.description) : null, h("h3", {}, "Params"), paramsTable(m), ...resultSection(m), h("h3", {}, "Declared errors"), errorsList(m), h("h3", {}, "Try it"), h("div", { class: "editor" }, editor, h("div", { class: "actions" }, send, stop, h("span", { class: "hint" }, "Ctrl+Enter"))), hint, h("div", { id: "result", class: "result empty", "aria-live": "polite" }, live ? "Subscribe to see its events arrive here, live." : "Send the call to see its answer here."), h("div", { class: "curl-box" }, h("div", { class: "curl-head" }, h("span", {}, live ? "The same subscription with curl (Server-Sent Events)" : "The same call with curl"), copy), curl));
     byId("procedure").replaceChildren(page);
+}
+/** What a call answers, or what a subscription sends. */
+function resultSection(m) {
+    const event = m["x-subscription"]?.event;
+    if (event === undefined) {
+        return [
+            h("h3", {}, "Result"),
+            h("p", { class: "result-type" }, h("code", {}, schemas.typeName(m.result.schema))),
+            fieldsTable(m.result.schema),
+        ];
+    }
+    return [
+        h("h3", {}, "Events"),
+        h("p", { class: "result-type" }, h("code", {}, schemas.typeName(event)), " · over a WebSocket (GET ", endpoint, ") or Server-Sent Events · resumes after ", h("code", {}, "lastEventId")),
+        fieldsTable(event),
+    ];
 }
 /** Examples that work as @alice on the demo world, where the schema's own would not. */
 const DEMO_PARAMS = {
@@ -170,7 +201,7 @@ function table(fields) {
     return h("table", { class: "params" }, h("thead", {}, head), h("tbody", {}, ...rows));
 }
 /** The call as a curl line anyone can paste: the real token, the id the page sent. */
-function curlOf(method, params, id) {
+function curlOf(method, params, id, live = false) {
     let body;
     try {
         body = JSON.stringify({ jsonrpc: "2.0", method, params: JSON.parse(params || "{}"), id });
@@ -180,7 +211,8 @@ function curlOf(method, params, id) {
     }
     const bearer = tokenInput.value.trim();
     const token = bearer ? ` \\\n  -H 'Authorization: Bearer ${bearer.replaceAll("'", "")}'` : "";
-    return `curl -s ${new URL(endpoint, location.href).href} \\\n  -H 'Content-Type: application/json'${token} \\\n  -d '${body.replaceAll("'", "'\\''")}'`;
+    const stream = live ? ` \\\n  -H 'Accept: text/event-stream'` : "";
+    return `curl -s${live ? "N" : ""} ${new URL(endpoint, location.href).href} \\\n  -H 'Content-Type: application/json'${stream}${token} \\\n  -d '${body.replaceAll("'", "'\\''")}'`;
 }
 /** The procedure's own errors, then those any call may get (the client's CORE_ERRORS). */
 function errorsList(m) {
@@ -216,6 +248,57 @@ async function call(m, editor, send) {
     finally {
         send.disabled = false;
     }
+}
+/** Subscribes on a socket of its own (the token field as it is now); events are listed as they come. */
+function subscribe(m, editor, send, stop) {
+    const out = byId("result");
+    let params;
+    try {
+        params = editor.value.trim() === "" ? {} : JSON.parse(editor.value);
+    }
+    catch (error) {
+        show(out, "failure", "Params are not valid JSON", h("pre", {}, describe(error)));
+        return;
+    }
+    stopRunning();
+    const status = h("div", { id: "result-status", class: "status" }, "Subscribing…");
+    const list = h("ol", { id: "events", class: "events", reversed: "" });
+    out.className = "result live";
+    out.replaceChildren(status, list);
+    let count = 0;
+    const token = tokenInput.value.trim() || undefined;
+    const live = buildClient({}, { url: endpoint, token });
+    const ended = (kind, title, body) => {
+        send.disabled = false;
+        stop.hidden = true;
+        running = undefined;
+        live.$close();
+        out.className = `result live ${kind}`;
+        status.textContent = title;
+        if (body !== undefined)
+            out.insertBefore(body, list);
+    };
+    const handle = live.$subscribe(m.name, params, {
+        onStarted: () => {
+            status.textContent = count === 0 ? "Live · waiting for events" : `Live · ${count} events (resumed)`;
+            out.classList.add("running");
+        },
+        onData: (data, id) => {
+            count += 1;
+            status.textContent = `Live · ${count} event${count === 1 ? "" : "s"}`;
+            const item = h("li", { class: "event", "data-event-id": id }, h("div", { class: "event-head" }, h("code", {}, `id ${id}`), h("span", {}, new Date().toLocaleTimeString())), h("pre", {}, JSON.stringify(data, null, 2)));
+            list.prepend(item);
+            while (list.childElementCount > 200)
+                list.lastElementChild?.remove();
+        },
+        onError: (error) => ended("failure", `Ended: ${errorTitle(error)}`, errorBody(error)),
+        onComplete: () => ended("success", `Stopped · ${count} event${count === 1 ? "" : "s"}`),
+    });
+    running = { handle, client: live };
+    send.disabled = true;
+    stop.hidden = false;
+    stop.onclick = () => stopRunning();
+    out.scrollIntoView({ block: "nearest", behavior: "smooth" });
 }
 function show(out, kind, title, body) {
     out.className = `result ${kind}`;

@@ -1,0 +1,505 @@
+// Compiled by `make client` (tsc) from clients/typescript: do not edit, edit the source.
+/**
+ * Subscriptions: over a WebSocket (`GET /rpc` upgraded) or over Server-Sent Events
+ * (`POST /rpc` with `Accept: text/event-stream`, read with `fetch`).
+ *
+ * Each subscription remembers the id of the last event it delivered. When its
+ * connection drops, or the server ends it with a retryable error (`slow_consumer`,
+ * `shutting_down`), it subscribes again with that `lastEventId` after a backoff with
+ * jitter: the server replays what came after it, so nothing is lost and nothing
+ * repeats. A socket authenticates with `rpc.authenticate` (browsers cannot set
+ * headers on a WebSocket) each time it opens; SSE sends `Authorization` and
+ * `Last-Event-ID` headers.
+ */
+import { NetworkError, ResponseError, RpcError } from "./errors.js";
+import { headerRecord, platform } from "./platform.js";
+const DEFAULT_RECONNECT = { attempts: Infinity, baseDelayMs: 250, maxDelayMs: 10_000 };
+/** One subscription, across however many connections it takes. */
+class Sub {
+    method;
+    input;
+    /** The server's id for it on the current connection. */
+    sid;
+    lastEventId;
+    done = false;
+    /** Tries since the last successful subscribe. */
+    tries = 0;
+    onStop;
+    #handlers;
+    #abort;
+    constructor(method, input, handlers) {
+        this.method = method;
+        this.input = input;
+        this.#handlers = handlers;
+        const last = input["lastEventId"];
+        if (typeof last === "string")
+            this.lastEventId = last;
+        const signal = handlers.signal;
+        if (signal !== undefined) {
+            this.#abort = () => this.unsubscribe();
+            signal.addEventListener("abort", this.#abort, { once: true });
+        }
+    }
+    /** The input to subscribe with now: resuming after the last event delivered. */
+    params() {
+        return this.lastEventId === undefined ? this.input : { ...this.input, lastEventId: this.lastEventId };
+    }
+    started(sid) {
+        this.sid = sid;
+        this.tries = 0;
+        this.#handlers.onStarted?.();
+    }
+    /** A notification's params for this subscription: an event, or the end. */
+    notified(params, retry) {
+        if (this.done)
+            return;
+        if ("error" in params) {
+            const error = RpcError.fromWire(params["error"], { path: this.method });
+            this.sid = undefined;
+            if (error.retryable === true)
+                retry(error);
+            else
+                this.fail(error);
+        }
+        else if (typeof params["id"] === "string") {
+            this.lastEventId = params["id"];
+            this.#handlers.onData(params["data"], params["id"]);
+        }
+        else {
+            this.sid = undefined;
+            this.#finish();
+            this.#handlers.onComplete?.();
+        }
+    }
+    fail(error) {
+        if (this.done)
+            return;
+        this.#finish();
+        this.#handlers.onError?.(error);
+    }
+    unsubscribe() {
+        if (this.done)
+            return;
+        this.#finish();
+        this.#handlers.onComplete?.();
+    }
+    #finish() {
+        this.done = true;
+        if (this.#abort !== undefined)
+            this.#handlers.signal?.removeEventListener("abort", this.#abort);
+        this.onStop?.();
+    }
+}
+/** The wait before try number `tries` (1 = the first retry), "equal jitter"; undefined: give up. */
+function backoffMs(backoff, tries, error) {
+    if (tries > backoff.attempts)
+        return undefined;
+    const ceiling = Math.min(backoff.maxDelayMs, backoff.baseDelayMs * 2 ** Math.max(0, tries - 1));
+    const floor = error instanceof RpcError ? (error.data.retryAfter ?? 0) * 1000 : 0;
+    return Math.max(floor, ceiling / 2 + Math.random() * (ceiling / 2));
+}
+function reconnectOf(options) {
+    const r = options.reconnect ?? {};
+    return {
+        attempts: r.attempts ?? DEFAULT_RECONNECT.attempts,
+        baseDelayMs: r.baseDelayMs ?? DEFAULT_RECONNECT.baseDelayMs,
+        maxDelayMs: r.maxDelayMs ?? DEFAULT_RECONNECT.maxDelayMs,
+    };
+}
+async function resolve(source) {
+    return typeof source === "function" ? await source() : source;
+}
+function isObject(value) {
+    return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+/** The socket's URL: `wsUrl`, or the HTTP URL with `ws:`/`wss:` (relative URLs against the page). */
+export function socketUrl(options) {
+    if (options.wsUrl !== undefined)
+        return typeof options.wsUrl === "string" ? options.wsUrl : options.wsUrl.href;
+    const http = typeof options.url === "string" ? options.url : options.url.href;
+    const base = globalThis.location?.href;
+    const url = base === undefined ? new platform.URL(http) : new platform.URL(http, base);
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    return url.href;
+}
+/**
+ * One WebSocket shared by every subscription (and, with `callsOverSocket`, every call).
+ * Opened on first use, re-opened with backoff while anything needs it, closed when nothing does.
+ */
+export class WsLink {
+    #options;
+    #url;
+    #backoff;
+    #subs = new Set();
+    #bySid = new Map();
+    #waiting = new Map();
+    #ws;
+    /** Resolves once the current socket is open and authenticated. */
+    #ready;
+    #calls = 0;
+    #nextId = 1;
+    #closed = false;
+    constructor(options) {
+        this.#options = options;
+        this.#url = socketUrl(options);
+        this.#backoff = reconnectOf(options);
+    }
+    subscribe(method, input, handlers) {
+        const sub = new Sub(method, isObject(input) ? input : {}, handlers);
+        if (handlers.signal?.aborted) {
+            sub.done = true;
+            return sub;
+        }
+        sub.onStop = () => this.#stop(sub);
+        this.#subs.add(sub);
+        void this.#start(sub);
+        return sub;
+    }
+    /** A query or mutation over the socket (not retried: a dropped socket rejects it). */
+    async call(method, params, options = {}) {
+        const { signal } = options;
+        if (signal?.aborted)
+            throw signal.reason;
+        this.#calls += 1;
+        try {
+            await this.#open();
+            return await this.#request(method, params, signal);
+        }
+        finally {
+            this.#calls -= 1;
+            this.#idle();
+        }
+    }
+    /** Ends every subscription (onComplete) and closes the socket. */
+    close() {
+        for (const sub of [...this.#subs])
+            sub.unsubscribe();
+        this.#closed = true;
+        this.#drop(new NetworkError(this.#url, [], "the client was closed"));
+    }
+    async #start(sub) {
+        try {
+            await this.#open();
+            if (sub.done)
+                return;
+            const answer = await this.#request(sub.method, sub.params(), undefined);
+            const sid = isObject(answer) && typeof answer["subscription"] === "string" ? answer["subscription"] : undefined;
+            if (sid === undefined)
+                throw new NetworkError(this.#url, [sub.method], "the subscribe answer has no subscription id");
+            if (sub.done) {
+                this.#request("rpc.unsubscribe", { subscription: sid }, undefined).catch(() => undefined);
+                return;
+            }
+            this.#bySid.set(sid, sub);
+            sub.started(sid);
+        }
+        catch (error) {
+            this.#retry(sub, error);
+        }
+    }
+    /** After `error`: try `sub` again later when that may help, else end it with the error. */
+    #retry(sub, error) {
+        if (sub.done)
+            return;
+        if (sub.sid !== undefined)
+            this.#bySid.delete(sub.sid);
+        sub.sid = undefined;
+        const retryable = error instanceof NetworkError || (error instanceof RpcError && error.retryable === true);
+        sub.tries += 1;
+        const wait = retryable ? backoffMs(this.#backoff, sub.tries, error) : undefined;
+        if (wait === undefined) {
+            sub.fail(error);
+            return;
+        }
+        platform.setTimeout(() => {
+            if (!sub.done && sub.sid === undefined)
+                void this.#start(sub);
+        }, wait);
+    }
+    #stop(sub) {
+        this.#subs.delete(sub);
+        if (sub.sid !== undefined) {
+            this.#bySid.delete(sub.sid);
+            if (this.#ws !== undefined && this.#ws.readyState === 1) {
+                // The socket closes, if nothing else needs it, once the server has answered.
+                const answered = this.#request("rpc.unsubscribe", { subscription: sub.sid }, undefined);
+                void answered.catch(() => undefined).finally(() => this.#idle());
+                return;
+            }
+        }
+        platform.setTimeout(() => this.#idle(), 0);
+    }
+    /** Closes the socket when nothing uses it. */
+    #idle() {
+        if (this.#subs.size === 0 && this.#calls === 0 && this.#waiting.size === 0 && this.#ws !== undefined) {
+            const ws = this.#ws;
+            this.#forget();
+            ws.close(1000, "idle");
+        }
+    }
+    /** The socket, open and authenticated (opened, with backoff after failures, on demand). */
+    #open() {
+        if (this.#closed)
+            return Promise.reject(new NetworkError(this.#url, [], "the client was closed"));
+        this.#ready ??= this.#connect();
+        return this.#ready;
+    }
+    async #connect() {
+        const Ctor = this.#options.WebSocket ?? platform.WebSocket;
+        if (Ctor === undefined) {
+            throw new NetworkError(this.#url, [], "no WebSocket here: pass the `WebSocket` option, or use `subscriptions: \"sse\"`");
+        }
+        const ws = new Ctor(this.#url);
+        this.#ws = ws;
+        await new Promise((opened, failed) => {
+            ws.onopen = () => opened();
+            ws.onerror = () => failed(new NetworkError(this.#url, [], "the WebSocket did not open"));
+            ws.onclose = () => failed(new NetworkError(this.#url, [], "the WebSocket closed while opening"));
+        }).catch((error) => {
+            if (this.#ws === ws)
+                this.#forget();
+            throw error;
+        });
+        ws.onmessage = (event) => this.#receive(event.data);
+        ws.onerror = () => undefined; // onclose follows
+        ws.onclose = () => {
+            if (this.#ws === ws)
+                this.#drop(new NetworkError(this.#url, [], "the WebSocket closed"));
+        };
+        const token = await resolve(this.#options.token);
+        if (token) {
+            try {
+                await this.#request("rpc.authenticate", { token }, undefined);
+            }
+            catch (error) {
+                if (error instanceof RpcError) {
+                    for (const sub of [...this.#subs])
+                        sub.fail(error);
+                }
+                if (this.#ws === ws)
+                    this.#drop(error);
+                throw error;
+            }
+        }
+    }
+    /** The socket is gone: reject its calls, resume its subscriptions on a new one. */
+    #drop(error) {
+        const ws = this.#ws;
+        this.#forget();
+        if (ws !== undefined && ws.readyState <= 1)
+            ws.close(1000, "dropped");
+        for (const waiting of this.#waiting.values())
+            waiting.reject(error);
+        this.#waiting.clear();
+        for (const sub of this.#subs)
+            if (sub.sid !== undefined)
+                this.#retry(sub, error);
+    }
+    #forget() {
+        if (this.#ws !== undefined) {
+            this.#ws.onmessage = null;
+            this.#ws.onclose = null;
+            this.#ws.onerror = null;
+            this.#ws.onopen = null;
+        }
+        this.#ws = undefined;
+        this.#ready = undefined;
+        this.#bySid.clear();
+    }
+    #request(method, params, signal) {
+        const ws = this.#ws;
+        if (ws === undefined || ws.readyState !== 1) {
+            return Promise.reject(new NetworkError(this.#url, [method], "the WebSocket is not open"));
+        }
+        const id = this.#nextId++;
+        return new Promise((resolve, reject) => {
+            const onAbort = () => {
+                this.#waiting.delete(id);
+                reject(signal?.reason);
+            };
+            signal?.addEventListener("abort", onAbort, { once: true });
+            const settle = (action) => {
+                signal?.removeEventListener("abort", onAbort);
+                action();
+            };
+            this.#waiting.set(id, {
+                method,
+                resolve: (value) => settle(() => resolve(value)),
+                reject: (reason) => settle(() => reject(reason)),
+            });
+            ws.send(JSON.stringify({ jsonrpc: "2.0", method, params: params ?? {}, id }));
+        });
+    }
+    #receive(data) {
+        let message;
+        try {
+            message = JSON.parse(String(data));
+        }
+        catch {
+            return;
+        }
+        for (const entry of Array.isArray(message) ? message : [message]) {
+            if (!isObject(entry))
+                continue;
+            const params = entry["params"];
+            if (typeof entry["method"] === "string" && isObject(params) && typeof params["subscription"] === "string") {
+                const sub = this.#bySid.get(params["subscription"]);
+                if (sub === undefined)
+                    continue;
+                if (!("id" in params))
+                    this.#bySid.delete(params["subscription"]);
+                sub.notified(params, (error) => this.#retry(sub, error));
+                continue;
+            }
+            const waiting = typeof entry["id"] === "number" ? this.#waiting.get(entry["id"]) : undefined;
+            if (waiting === undefined)
+                continue;
+            this.#waiting.delete(entry["id"]);
+            if ("error" in entry)
+                waiting.reject(RpcError.fromWire(entry["error"], { path: waiting.method }));
+            else
+                waiting.resolve(entry["result"]);
+        }
+    }
+}
+/** Subscriptions over Server-Sent Events: one `fetch` stream each, resumed with `Last-Event-ID`. */
+export class SseLink {
+    #options;
+    #url;
+    #fetch;
+    #backoff;
+    #subs = new Set();
+    constructor(options) {
+        this.#options = options;
+        this.#url = typeof options.url === "string" ? options.url : options.url.href;
+        this.#fetch = options.fetch ?? ((input, init) => platform.fetch(input, init));
+        this.#backoff = reconnectOf(options);
+    }
+    subscribe(method, input, handlers) {
+        const sub = new Sub(method, isObject(input) ? input : {}, handlers);
+        if (handlers.signal?.aborted) {
+            sub.done = true;
+            return sub;
+        }
+        const controller = new platform.AbortController();
+        sub.onStop = () => {
+            this.#subs.delete(sub);
+            controller.abort();
+        };
+        this.#subs.add(sub);
+        void this.#run(sub, controller.signal);
+        return sub;
+    }
+    close() {
+        for (const sub of [...this.#subs])
+            sub.unsubscribe();
+    }
+    async #run(sub, signal) {
+        while (!sub.done) {
+            let error;
+            try {
+                await this.#stream(sub, signal);
+                if (sub.done)
+                    return;
+                error = new NetworkError(this.#url, [sub.method], "the event stream ended without its end");
+            }
+            catch (caught) {
+                if (sub.done)
+                    return;
+                error = caught;
+            }
+            const retryable = error instanceof NetworkError ||
+                (error instanceof RpcError && error.retryable === true) ||
+                (error instanceof ResponseError && (error.status === 429 || error.status >= 500));
+            sub.tries += 1;
+            const wait = retryable ? backoffMs(this.#backoff, sub.tries, error) : undefined;
+            if (wait === undefined) {
+                sub.fail(error);
+                return;
+            }
+            await new Promise((done) => platform.setTimeout(done, wait));
+        }
+    }
+    /** One stream: returns when it closes; throws what ended it. */
+    async #stream(sub, signal) {
+        const headers = headerRecord(await resolve(this.#options.headers));
+        headers["content-type"] = "application/json";
+        headers["accept"] = "text/event-stream";
+        const token = await resolve(this.#options.token);
+        if (token)
+            headers["authorization"] = `Bearer ${token}`;
+        if (sub.lastEventId !== undefined)
+            headers["last-event-id"] = sub.lastEventId;
+        const body = JSON.stringify({ jsonrpc: "2.0", method: sub.method, params: sub.params(), id: 1 });
+        let response;
+        try {
+            response = await this.#fetch(this.#url, { method: "POST", headers, body, signal });
+        }
+        catch (cause) {
+            throw new NetworkError(this.#url, [sub.method], cause);
+        }
+        if (!(response.headers.get("Content-Type") ?? "").startsWith("text/event-stream")) {
+            const text = await response.text();
+            let payload;
+            try {
+                payload = JSON.parse(text);
+            }
+            catch {
+                throw new ResponseError("not-json", response, text, sub.method);
+            }
+            const context = { path: sub.method, status: response.status, requestId: response.headers.get("X-Request-Id") ?? undefined };
+            if (isObject(payload) && "error" in payload)
+                throw RpcError.fromWire(payload["error"], context);
+            throw new ResponseError("not-json-rpc", response, text, sub.method);
+        }
+        const reader = response.body?.getReader();
+        if (reader === undefined)
+            throw new NetworkError(this.#url, [sub.method], "the response has no readable body");
+        sub.started(undefined);
+        let retry;
+        const decoder = new platform.TextDecoder();
+        let buffer = "";
+        let data = [];
+        try {
+            for (;;) {
+                const chunk = await reader.read();
+                if (chunk.done)
+                    break;
+                buffer += decoder.decode(chunk.value, { stream: true });
+                let newline;
+                while ((newline = buffer.search(/\r\n|\r|\n/)) >= 0) {
+                    const line = buffer.slice(0, newline);
+                    buffer = buffer.slice(newline + (buffer.startsWith("\r\n", newline) ? 2 : 1));
+                    if (line === "") {
+                        // A blank line dispatches the event ("id:" is in the data too: params.id).
+                        if (data.length > 0) {
+                            const message = JSON.parse(data.join("\n"));
+                            data = [];
+                            const params = isObject(message) ? message["params"] : undefined;
+                            if (isObject(params)) {
+                                sub.notified(params, (error) => (retry = error));
+                                if (!("id" in params)) {
+                                    if (retry !== undefined)
+                                        throw retry;
+                                    return;
+                                }
+                            }
+                        }
+                    }
+                    else if (line.startsWith("data:")) {
+                        data.push(line.slice(line.startsWith("data: ") ? 6 : 5));
+                    }
+                    // "id:" lines repeat params.id; ":" lines are comments (pings).
+                }
+            }
+        }
+        catch (error) {
+            if (error instanceof RpcError || sub.done)
+                throw error;
+            throw new NetworkError(this.#url, [sub.method], error);
+        }
+        finally {
+            reader.cancel().catch(() => undefined);
+        }
+    }
+}
