@@ -1,11 +1,16 @@
-"""``make bench``: /rpc against a plain aiohttp JSON handler, same process, same run.
+"""``make bench``: /rpc against a minimal aiohttp server in a process of its own.
 
-The server runs in a child process pinned to one core, wrk on the other. For each
-scenario we report requests per second and per CPU-second of the server process,
-and the ratio to the plain handler measured in the same run (rounds interleave,
-the median of each is kept). The plain handler reads and parses the body as /rpc
-must; a second one that answers without reading it is the harder baseline, and
-/rpc's ratios to it are printed after the table.
+The honest baseline is ``bench/minimal.py``: aiohttp on the same event loop kind,
+the JSON-RPC body decoded with msgspec and a result encoded, nothing else. Every
+scenario is reported as requests (and calls) per CPU-second of its server process,
+and as a ratio to the minimal server's; rounds interleave, the median of each is
+kept. The servers share one core, wrk runs on the other. A plain handler mounted
+inside the roomrpc app is kept too: its ratio separates what the application
+costs (middlewares, routing, the transport) from what dispatch costs.
+
+After the table: the ratios the goals name, p50/p99 latency at a fixed load (wrk,
+a fixed number of connections), and the resident memory of a ``roomrpc serve``
+worker idle and under load.
 
     python -m bench [--seconds 5] [--rounds 3]
 """
@@ -56,14 +61,18 @@ class Scenario:
     body: bytes
     calls: int = 1  # calls per HTTP request
     headers: tuple[tuple[str, str], ...] = ()
+    server: str = "app"  # which server process answers: a key of SERVERS
 
 
 def _call(i: int) -> dict[str, Any]:
     return {"jsonrpc": "2.0", "method": "bench.add", "params": {"a": i, "b": 2}, "id": i}
 
 
-BASELINE = Scenario("plain aiohttp handler", "/plain", b'{"a": 1, "b": 2}')
-BARE = Scenario("plain handler, body unread", "/plain-bare", b'{"a": 1, "b": 2}')
+MINIMAL = Scenario(
+    "minimal aiohttp+msgspec server", "/rpc", json.dumps(_call(1)).encode(), server="minimal"
+)
+BASELINE = Scenario("in-app plain handler", "/plain", b'{"a": 1, "b": 2}')
+BARE = Scenario("in-app plain, body unread", "/plain-bare", b'{"a": 1, "b": 2}')
 SINGLE = Scenario("/rpc bench.add", "/rpc", json.dumps(_call(1)).encode())
 BATCH = Scenario(
     "/rpc batch of 50 bench.add", "/rpc", json.dumps([_call(i) for i in range(50)]).encode(), 50
@@ -72,7 +81,16 @@ SCENARIOS: list[Scenario] = [BARE, SINGLE, BATCH]
 # Other modules add scenarios (and the server-side setup they need) through this hook.
 EXTRA: list[Callable[[], list[Scenario]]] = []
 # (scenario, baseline scenario) pairs reported as a ratio of calls/s after the table.
-RATIOS: list[tuple[str, str]] = [(SINGLE.name, BARE.name), (BATCH.name, BARE.name)]
+RATIOS: list[tuple[str, str]] = [
+    (SINGLE.name, MINIMAL.name),
+    (SINGLE.name, BASELINE.name),
+    (BATCH.name, SINGLE.name),
+]
+# Server processes beside the app (name -> extra environment); other modules add some
+# (bench/beings.py: the app on PostgreSQL).
+SERVERS: dict[str, dict[str, str]] = {"app": {}, "minimal": {}}
+# Scenarios whose p50/p99 latency is printed at a fixed load.
+LATENCY: list[str] = [MINIMAL.name, SINGLE.name]
 
 
 def _register_extras() -> None:
@@ -80,6 +98,8 @@ def _register_extras() -> None:
     from bench import beings as bench_beings
 
     EXTRA.append(bench_beings.scenarios)
+    RATIOS.extend(bench_beings.RATIOS)
+    LATENCY.extend(bench_beings.LATENCY)
     # --- livekit.getJoinToken against minting with livekit-api alone ---
     from bench import livekit as bench_livekit
 
@@ -125,7 +145,12 @@ def build_app() -> web.Application:
 
 
 def serve(port: int) -> None:
-    web.run_app(build_app(), host="127.0.0.1", port=port, access_log=None, print=None)
+    from server.http.loop import loop_factory
+    from server.settings import load_settings
+
+    factory = loop_factory(load_settings(env_file=None).uvloop)  # as roomrpc serve
+    loop = factory() if factory is not None else None
+    web.run_app(build_app(), host="127.0.0.1", port=port, access_log=None, print=None, loop=loop)
 
 
 def _free_port() -> int:
@@ -140,7 +165,9 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _wrk(url: str, scenario: Scenario, seconds: float, script_dir: Path) -> float:
+def _wrk(
+    url: str, scenario: Scenario, seconds: float, script_dir: Path, connections: int = 32
+) -> str:
     script = script_dir / "post.lua"
     headers = "".join(f'wrk.headers["{k}"] = "{v}"\n' for k, v in scenario.headers)
     body = scenario.body.decode().replace("\\", "\\\\").replace('"', '\\"')
@@ -149,16 +176,29 @@ def _wrk(url: str, scenario: Scenario, seconds: float, script_dir: Path) -> floa
         f'wrk.headers["Content-Type"] = "application/json"\n{headers}'
     )
     done = subprocess.run(
-        ["taskset", "-c", LOAD_CPU, "wrk", "-t1", "-c32", f"-d{seconds}s", "-s", str(script), url],
+        [
+            *("taskset", "-c", LOAD_CPU, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s"),
+            *("--latency", "-s", str(script), url),
+        ],
         capture_output=True,
         text=True,
         check=True,
     )
     if "Non-2xx" in done.stdout:
         raise SystemExit(f"{scenario.name}: non-2xx answers\n{done.stdout}")
-    match = re.search(r"Requests/sec:\s+([\d.]+)", done.stdout)
-    assert match, done.stdout
+    return done.stdout
+
+
+def _rate(wrk_output: str) -> float:
+    match = re.search(r"Requests/sec:\s+([\d.]+)", wrk_output)
+    assert match, wrk_output
     return float(match.group(1))
+
+
+def _millis(wrk_output: str, percentile: str) -> float:
+    match = re.search(rf"^\s+{percentile}%\s+([\d.]+)(us|ms|s)\s*$", wrk_output, re.M)
+    assert match, wrk_output
+    return float(match.group(1)) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[match.group(2)]
 
 
 def _check(url: str, scenario: Scenario) -> None:
@@ -189,40 +229,120 @@ def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("make bench needs wrk: apt-get install wrk")
     _register_extras()
-    scenarios = [BASELINE, *SCENARIOS, *(s for extra in EXTRA for s in extra())]
-    port = _free_port()
-    server = subprocess.Popen(
-        ["taskset", "-c", SERVER_CPU, sys.executable, "-m", "bench", "--serve", str(port)],
-        env={**os.environ, "LOG_LEVEL": "WARNING", **_UNREACHED_LIMITS},
-    )
-    base = f"http://127.0.0.1:{port}"
+    scenarios = [MINIMAL, BASELINE, *SCENARIOS, *(s for extra in EXTRA for s in extra())]
+    from bench.beings import SERVERS as BEINGS_SERVERS
+
+    SERVERS.update(BEINGS_SERVERS)
+    servers: dict[str, tuple[subprocess.Popen[bytes], str]] = {}
     try:
-        _wait(base)
+        for name, extra_env in SERVERS.items():
+            servers[name] = _start(name, extra_env)
         for scenario in scenarios:
-            _check(base + scenario.path, scenario)
+            _check(servers[scenario.server][1] + scenario.path, scenario)
         rps: dict[str, list[float]] = {s.name: [] for s in scenarios}
         per_cpu: dict[str, list[float]] = {s.name: [] for s in scenarios}
+        latency: dict[str, tuple[float, float]] = {}
         with tempfile.TemporaryDirectory() as tmp:
             for _ in range(args.rounds):
                 for scenario in scenarios:
-                    cpu = _cpu_seconds(server.pid)
-                    rate = _wrk(base + scenario.path, scenario, args.seconds, Path(tmp))
-                    used = _cpu_seconds(server.pid) - cpu
+                    process, base = servers[scenario.server]
+                    cpu = _cpu_seconds(process.pid)
+                    rate = _rate(_wrk(base + scenario.path, scenario, args.seconds, Path(tmp)))
+                    used = _cpu_seconds(process.pid) - cpu
                     rps[scenario.name].append(rate)
                     per_cpu[scenario.name].append(rate * args.seconds / max(used, 1e-9))
+            by_name = {s.name: s for s in scenarios}
+            for name in LATENCY:
+                scenario = by_name[name]
+                out = _wrk(
+                    servers[scenario.server][1] + scenario.path,
+                    scenario,
+                    args.seconds,
+                    Path(tmp),
+                    connections=LATENCY_CONNECTIONS,
+                )
+                latency[name] = (_millis(out, "50"), _millis(out, "99"))
         _report(scenarios, rps, per_cpu)
+        _report_latency(latency)
         from bench import fairness
 
-        fairness.measure(base, args.seconds, LOAD_CPU)
+        fairness.measure(servers["app"][1], args.seconds, LOAD_CPU)  # the app on SQLite
     finally:
-        server.send_signal(signal.SIGINT)
-        server.wait(timeout=10)
+        for process, _base in servers.values():
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=10)
+    _report_memory(args.seconds)
     # --- rate limits: their cost per call, and a flood beside a quiet caller ---
     from bench import limits as bench_limits
 
     bench_limits.main()
     # Fan-out to WebSocket subscribers against a plain aiohttp broadcast (bench/live.py).
     subprocess.run([sys.executable, "-m", "bench.live"], check=True)
+
+
+LATENCY_CONNECTIONS = 4  # the fixed load of the latency figures: 4 connections back to back
+
+
+def _start(name: str, extra_env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    if name == "minimal":
+        command = ["-m", "bench.minimal", str(port)]
+    else:
+        command = ["-m", "bench", "--serve", str(port)]
+    process = subprocess.Popen(
+        ["taskset", "-c", SERVER_CPU, sys.executable, *command],
+        env={**os.environ, "LOG_LEVEL": "WARNING", **_UNREACHED_LIMITS, **extra_env},
+    )
+    base = f"http://127.0.0.1:{port}"
+    _wait(base)
+    return process, base
+
+
+def _rss_mib(pid: int) -> tuple[float, float]:
+    """Resident memory now and at its peak (VmHWM), in MiB."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    found = dict(re.findall(r"^(VmRSS|VmHWM):\s+(\d+) kB", status, re.M))
+    return int(found["VmRSS"]) / 1024, int(found["VmHWM"]) / 1024
+
+
+def _report_memory(seconds: int) -> None:
+    """RSS of one ``roomrpc serve --worker`` (the database is migrated already, as a
+    supervisor leaves it), idle, then after ``being.get`` calls at full speed; and of
+    the minimal server, idle, for scale."""
+    from bench.beings import load_scenario
+
+    print("\nresident memory (MiB)")
+    port = _free_port()
+    env = {**os.environ, "LOG_LEVEL": "WARNING", **_UNREACHED_LIMITS}
+    worker = subprocess.Popen(
+        [
+            *("taskset", "-c", SERVER_CPU, sys.executable, "-m", "server", "serve"),
+            *("--worker", "--port", str(port)),
+        ],
+        env=env,
+    )
+    minimal = None
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait(base)
+        time.sleep(1)
+        idle, _ = _rss_mib(worker.pid)
+        load = load_scenario()
+        if load is not None:
+            with tempfile.TemporaryDirectory() as tmp:
+                _wrk(base + load.path, load, seconds, Path(tmp))
+            now, peak = _rss_mib(worker.pid)
+            print(f"  roomrpc worker idle {idle:6.1f}   after load {now:6.1f}   peak {peak:6.1f}")
+        else:
+            print(f"  roomrpc worker idle {idle:6.1f}")
+        minimal, _base = _start("minimal", {})
+        time.sleep(1)
+        print(f"  minimal server idle {_rss_mib(minimal.pid)[0]:6.1f}")
+    finally:
+        for process in (worker, minimal):
+            if process is not None:
+                process.send_signal(signal.SIGINT)
+                process.wait(timeout=10)
 
 
 def _wait(base: str) -> None:
@@ -239,22 +359,31 @@ def _wait(base: str) -> None:
 def _report(
     scenarios: list[Scenario], rps: dict[str, list[float]], per_cpu: dict[str, list[float]]
 ) -> None:
-    plain_rps = statistics.median(rps[BASELINE.name])
+    minimal_cpu = statistics.median(per_cpu[MINIMAL.name])
     plain_cpu = statistics.median(per_cpu[BASELINE.name])
-    columns = ("req/s", "req/CPU-s", "calls/s", "ratio", "ratio/CPU")
-    print(f"{'scenario':34} " + " ".join(f"{c:>9}" for c in columns))
+    columns = ("req/s", "req/CPU-s", "calls/CPU-s", "/minimal", "/in-app")
+    print(f"{'scenario':36} " + " ".join(f"{c:>11}" for c in columns))
     for s in scenarios:
         r, c = statistics.median(rps[s.name]), statistics.median(per_cpu[s.name])
         print(
-            f"{s.name:34} {r:9.0f} {c:9.0f} {r * s.calls:9.0f} "
-            f"{r * s.calls / plain_rps:9.2f} {c * s.calls / plain_cpu:9.2f}"
+            f"{s.name:36} {r:11.0f} {c:11.0f} {c * s.calls:11.0f} "
+            f"{c * s.calls / minimal_cpu:11.2f} {c * s.calls / plain_cpu:11.2f}"
         )
-    print("ratio: calls/s over the plain handler's req/s; ratio/CPU: the same per CPU-second")
+    print(
+        "/minimal, /in-app: calls per CPU-second of the server over the minimal server's"
+        " (own process) and the in-app plain handler's"
+    )
     calls = {s.name: s.calls for s in scenarios}
     for name, base in RATIOS:
         r = statistics.median(rps[name]) * calls[name] / statistics.median(rps[base])
         c = statistics.median(per_cpu[name]) * calls[name] / statistics.median(per_cpu[base])
-        print(f"{name} / {base}: {r:.2f} (per CPU-second {c:.2f})")
+        print(f"{name} / {base}: per CPU-second {c:.2f} (per second {r:.2f})")
+
+
+def _report_latency(latency: dict[str, tuple[float, float]]) -> None:
+    print(f"\nlatency at a fixed load ({LATENCY_CONNECTIONS} connections back to back), ms")
+    for name, (p50, p99) in latency.items():
+        print(f"  {name:36} p50 {p50:7.2f}   p99 {p99:7.2f}")
 
 
 if __name__ == "__main__":

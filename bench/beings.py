@@ -12,18 +12,31 @@ on SQLite and, when reachable, PostgreSQL.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import os
 import secrets
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
-__all__ = ["main", "scenarios"]
+__all__ = ["LATENCY", "RATIOS", "SERVERS", "load_scenario", "main", "scenarios"]
 
 _KEEP: list[Any] = []  # temporary folders live as long as the bench
+SQLITE = "/rpc being.get, token, SQLite"
+POSTGRES = "/rpc being.get, token, PostgreSQL"
+# For bench/__main__.py: ratios printed after its table, scenarios timed at a fixed load.
+RATIOS = [(SQLITE, "minimal aiohttp+msgspec server"), (POSTGRES, "minimal aiohttp+msgspec server")]
+LATENCY = [SQLITE, POSTGRES]
+_LOAD: list[Any] = []
+SERVERS: dict[str, dict[str, str]] = {}  # the app on PostgreSQL, when reachable
+
+
+def load_scenario() -> Any:
+    """The being.get scenario on SQLite (what the memory figure loads a worker with)."""
+    return _LOAD[0] if _LOAD else None
 
 
 def _env(data_dir: str, **extra: str) -> dict[str, str]:
@@ -61,11 +74,26 @@ def scenarios() -> list[Any]:
         return {"jsonrpc": "2.0", "method": "being.get", "params": {"id": id_}, "id": i}
 
     batch = json.dumps([call(i) for i in range(50)]).encode()
-    return [
-        Scenario("/rpc being.get, token, SQLite", "/rpc", json.dumps(call(1)).encode(), 1, auth),
+    single = Scenario(SQLITE, "/rpc", json.dumps(call(1)).encode(), 1, auth)
+    _LOAD.append(single)
+    found = [
+        single,
         Scenario("/rpc being.get, anonymous", "/rpc", json.dumps(call(1)).encode()),
         Scenario("/rpc batch of 50 being.get, token", "/rpc", batch, 50, auth),
     ]
+    pg = asyncio.run(_pg_env(folder.name))
+    if pg is None:
+        print("being.get on PostgreSQL: not reachable at 127.0.0.1:5432, skipped")
+        RATIOS.remove((POSTGRES, "minimal aiohttp+msgspec server"))
+        LATENCY.remove(POSTGRES)
+        return found
+    pg_env, drop = pg
+    pg_token = asyncio.run(_seed(pg_env))
+    atexit.register(lambda: asyncio.run(drop()))
+    SERVERS["app-pg"] = pg_env
+    pg_auth = (("Authorization", f"Bearer {pg_token}"),)
+    body = json.dumps(call(1)).encode()
+    return [*found, Scenario(POSTGRES, "/rpc", body, 1, pg_auth, server="app-pg")]
 
 
 async def _per_call(fn: Callable[[], Awaitable[Any]], n: int) -> float:
@@ -121,7 +149,9 @@ async def _costs(env: dict[str, str], label: str) -> None:
         print(f"  {name:40} {micros:9.1f} µs")
 
 
-async def _pg_env(folder: str) -> tuple[dict[str, str], Callable[[], Awaitable[None]]] | None:
+async def _pg_env(
+    folder: str,
+) -> tuple[dict[str, str], Callable[[], Coroutine[Any, Any, None]]] | None:
     import asyncpg
 
     for user in ("postgres", "root"):
@@ -130,15 +160,21 @@ async def _pg_env(folder: str) -> tuple[dict[str, str], Callable[[], Awaitable[N
             conn = await asyncpg.connect(url, timeout=2)
         except (OSError, asyncpg.PostgresError, TimeoutError):
             continue
+        await conn.close()
         schema = f"roomrpc_bench_{secrets.token_hex(4)}"
-        return _env(folder, DATABASE_URL=url, DATABASE_SCHEMA=schema), _dropper(conn, schema)
+        return _env(folder, DATABASE_URL=url, DATABASE_SCHEMA=schema), _dropper(url, schema)
     return None
 
 
-def _dropper(conn: Any, schema: str) -> Callable[[], Awaitable[None]]:
-    async def drop() -> None:
-        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        await conn.close()
+def _dropper(url: str, schema: str) -> Callable[[], Coroutine[Any, Any, None]]:
+    async def drop() -> None:  # on a connection of its own: callable from any event loop
+        import asyncpg
+
+        conn = await asyncpg.connect(url, timeout=5)
+        try:
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        finally:
+            await conn.close()
 
     return drop
 

@@ -45,6 +45,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
     access_log: bool = False
+    uvloop: bool = True  # uvloop's event loop where installed (Linux, macOS); false: asyncio's
     metrics: bool = True  # GET /metrics in Prometheus's format
     # Proxies (addresses or networks, or *) whose X-Forwarded-For / Forwarded are believed.
     forwarded_allow_ips: tuple[str, ...] = ()
@@ -80,6 +81,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     auth_public_key: str | None = None  # PEM (or a path to one): RS256/ES256 tokens
     auth_cache_seconds: Annotated[float, msgspec.Meta(ge=0)] = 2.0
     auth_leeway_seconds: Annotated[int, msgspec.Meta(ge=0, le=3600)] = 30  # clock drift
+    # Rows read on nearly every call, kept in memory (0: off); the bus keeps them right.
+    cache_seconds: Annotated[float, msgspec.Meta(ge=0)] = 30.0
+    cache_max_entries: Positive = 10000
     # --- safe retries and fair use ---
     idempotency_ttl_seconds: Positive = 86400  # how long a stored answer replays
     idempotency_max_bytes: Positive = 256 * 1024  # larger answers are not kept

@@ -233,3 +233,37 @@ def test_migrations_form_one_chain_in_file_order() -> None:
     files = sorted(p.stem for p in (MIGRATIONS / "versions").glob("0*.py"))
     by_file = [Path(str(scripts.get_revision(r).module.__file__)).stem for r in chain]
     assert by_file == files
+
+
+def test_the_newest_revision_is_read_as_alembic_reads_it() -> None:
+    """Start-up compares the database with a head read from the scripts' text (so a
+    database at head never imports Alembic); it must be the head Alembic finds."""
+    from alembic.script import ScriptDirectory
+
+    from server.storage import migrate
+
+    expected = ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
+    assert expected is not None
+    assert migrate.head() == expected
+
+
+def test_a_worker_at_the_newest_revision_does_not_import_alembic(tmp_path: Path) -> None:
+    """Opening a database at head (as each worker does) leaves Alembic unimported."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DATA_DIR": str(tmp_path), "AUTH_SECRET": "s" * 48}
+    code = (
+        "import asyncio, sys\n"
+        "from server.settings import load_settings\n"
+        "from server.storage import Storage\n"
+        "async def main():\n"
+        "    storage = await Storage.open(load_settings(env_file=None))\n"
+        "    await storage.close()\n"
+        "asyncio.run(main())\n"
+        "print('alembic' in sys.modules)\n"
+    )
+    first = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert first.stdout.strip() == "True", first.stderr  # an empty database: migrated
+    again = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert again.stdout.strip() == "False", again.stderr

@@ -14,6 +14,7 @@ every instance on one PostgreSQL database hears every commit.
 """
 
 from server.bus._hub import RESYNC, Bus, Hub, Message, Overflow, Prepare, Subscription
+from server.bus.cache import follow_invalidations, publish_invalidation
 from server.bus.local import LocalBus
 from server.bus.postgres import PostgresBus, open_bus
 
@@ -27,5 +28,7 @@ __all__ = [
     "PostgresBus",
     "Prepare",
     "Subscription",
+    "follow_invalidations",
     "open_bus",
+    "publish_invalidation",
 ]

@@ -68,8 +68,12 @@ def _serve_one(settings: Settings, host: str, port: int, *, worker: bool) -> Non
     from server.cli._start import quiet_libraries
 
     quiet_libraries(settings)
+    from server.http.loop import run
+
     prepared = None if worker else _prepare(settings)  # a worker's supervisor did it
-    asyncio.run(_run(settings, host, port, reuse_port=worker, prepared=prepared))
+    run(
+        _run(settings, host, port, reuse_port=worker, prepared=prepared), use_uvloop=settings.uvloop
+    )
 
 
 def _prepare(settings: Settings) -> Prepared:

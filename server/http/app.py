@@ -17,7 +17,7 @@ from schema import Procedure, jsonrpc_examples
 from schema.openrpc import build_openrpc, contract_hash
 from server import __version__
 from server.auth import BearerResolver, Tokens
-from server.bus import open_bus
+from server.bus import follow_invalidations, open_bus, publish_invalidation
 from server.domain.access import now
 from server.http.contracts import ClientContracts
 from server.http.cors import with_cors
@@ -167,7 +167,7 @@ def create_app(
         contracts,
         resolve=resolve_principal,
         live=live,
-        record=settings.access_log,
+        record=settings.access_log or tracing is not None,
         noise=noise,
     )
     handler, preflight = with_cors(handler, settings.cors_origins)
@@ -233,9 +233,15 @@ async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
         deps.opened_storage = None
         await storage.close()
         raise
+    follow = asyncio.create_task(follow_invalidations(bus, storage.cache), name="roomrpc-cache")
+    storage.publish = functools.partial(publish_invalidation, bus)
     try:
         yield
     finally:
+        storage.publish = None
+        follow.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await follow
         deps.opened_bus = None
         await bus.close()
         deps.opened_storage = None

@@ -56,14 +56,15 @@ _CLIENT = web.RequestKey("client_address", str)
 
 
 def client_address(request: web.Request) -> str:
-    """The address to log and to rate-limit by (computed once per request)."""
+    """The address to log and to rate-limit by (behind trusted proxies, computed once
+    per request; else the peer's, which costs less to read again than to keep)."""
+    proxies = request.app.get(TRUSTED_PROXIES)
+    if not proxies:
+        return _peer(request)
     found: str | None = request.get(_CLIENT)
     if found is not None:
         return found
-    peer = _peer(request)
-    proxies = request.app.get(TRUSTED_PROXIES)
-    address = peer if not proxies else proxies.client(peer, _hops(request))
-    request[_CLIENT] = address
+    address = request[_CLIENT] = proxies.client(_peer(request), _hops(request))
     return address
 
 

@@ -97,9 +97,9 @@ def rpc_handler(
 ) -> Handler:
     """The aiohttp handler: media type and size checks, then the dispatcher (or SSE).
 
-    With ``record`` (the access log is on), the request id and a record of each
-    call are kept on the request for the access log; a tracer asks by setting
-    ``CALLS`` itself.
+    With ``record`` (the access log or tracing is on), the request id and a record
+    of each call are kept on the request for them (a tracer's middleware may have
+    set ``CALLS`` already). Without it nothing is looked up on the request.
     """
     max_body = settings.rpc_max_body_bytes
     read_timeout = settings.http_read_timeout
@@ -108,9 +108,10 @@ def rpc_handler(
 
     async def handle(request: web.Request) -> web.StreamResponse:
         request_id = request_ids(request)
-        calls = request.get(CALLS)
+        calls = None
         if record:
             request[REQUEST_ID] = request_id
+            calls = request.get(CALLS)
             if calls is None:
                 calls = request[CALLS] = []
         content_type = request.headers.get("Content-Type", "")

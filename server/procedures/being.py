@@ -11,7 +11,7 @@ from schema import being
 from schema.errors import Issue
 from server.domain.access import check_text, decode_cursor, encode_cursor, now, owns
 from server.livekit import LiveKit
-from server.procedures._access import find_visible
+from server.procedures._access import find_visible, find_visible_cached
 from server.procedures._live import record_space_event
 from server.procedures.deps import AuthedCtx, Ctx
 from server.rpc import Router, RpcError
@@ -55,8 +55,7 @@ def _depth(value: object) -> int:
 @router.procedure(being.get)
 async def get(ctx: Ctx, params: being.GetBeingInput) -> being.Being:
     """A being the caller may see."""
-    async with ctx.deps.storage.read() as conn:
-        found, _ = await find_visible(conn, params.id, ctx.principal)
+    found, _ = await find_visible_cached(ctx.deps.storage, params.id, ctx.principal)
     return found
 
 

@@ -37,7 +37,7 @@ from server.domain.rooms import (
 )
 from server.livekit import AgentDispatch, recording_of, require_media
 from server.livekit.participants import participant, track
-from server.procedures._access import find_visible
+from server.procedures._access import find_visible, find_visible_cached
 from server.procedures._rooms import Room, any_room, check_target, managed_room, member_room
 from server.procedures.deps import AuthedCtx
 from server.procedures.media import room_info
@@ -68,10 +68,15 @@ async def join_token(ctx: AuthedCtx, request: JoinRequest) -> livekit.JoinToken:
     membership, revocation and role grants; bots join as agents."""
     handle = require_media(ctx.deps.livekit)
     principal, room_id = ctx.principal, request.room_id
-    async with ctx.deps.storage.read() as conn:
-        space, role = await find_visible(conn, room_id, principal)
-        if space.type != "space":
-            raise RpcError("BAD_REQUEST", f"{room_id} is not a space", reason="not_a_space")
+    storage = ctx.deps.storage
+    # The space and the caller's role from the row cache (the bus keeps it right); the
+    # caller's name and any revocation from the database, exact at join time.
+    space, role = await find_visible_cached(storage, room_id, principal)
+    if space.type != "space":
+        raise RpcError("BAD_REQUEST", f"{room_id} is not a space", reason="not_a_space")
+    async with storage.read() as conn:
+        if request.agents:  # dispatching agents is checked against the database's rows
+            space, role = await find_visible(conn, room_id, principal)
         me = await revocations.joiner(conn, room_id, principal.being_id, now())
         if request.agents:
             await _check_agents(conn, space.id, role, principal, request.agents)

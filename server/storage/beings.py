@@ -11,7 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schema.being import Being, BeingType, Visibility
 from server.rpc import RpcError
+from server.storage.cache import MISS
 from server.storage.errors import is_unique_violation
+from server.storage.store import Storage, invalidate
 from server.storage.tables import beings, memberships
 
 __all__ = [
@@ -83,6 +85,22 @@ async def get(
     """The being and ``viewer``'s role in it (None: not a member), or None if absent."""
     row = (await conn.execute(_GET, {"id": being_id, "viewer": viewer})).first()
     return None if row is None else (_being(row), row.viewer_role)
+
+
+async def get_cached(
+    storage: Storage, being_id: str, viewer: str | None
+) -> tuple[Being, str | None] | None:
+    """``get``, from ``storage.cache`` when it holds the answer (see server/storage/cache.py)."""
+    cache = storage.cache
+    key = ("being", being_id, viewer)
+    found = cache.get(key)
+    if found is not MISS:
+        return found  # type: ignore[no-any-return]
+    generation = cache.generation
+    async with storage.read() as conn:
+        found = await get(conn, being_id, viewer)
+    cache.put(key, found, (being_id, viewer), generation)
+    return found
 
 
 async def exists(conn: AsyncConnection, being_id: str) -> bool:
@@ -173,6 +191,7 @@ async def insert(conn: AsyncConnection, being: Being) -> None:
         if is_unique_violation(exc):
             raise RpcError("CONFLICT", f"{being.id} already exists", reason="id_taken") from None
         raise
+    await invalidate(conn, being.id)  # a cached "absent"
 
 
 async def update(
@@ -193,11 +212,13 @@ async def update(
     if metadata is not None:
         values["meta"] = metadata
     await conn.execute(beings.update().where(beings.c.id == being_id).values(values))
+    await invalidate(conn, being_id)
 
 
 async def delete(conn: AsyncConnection, being_id: str) -> bool:
     """Delete the being (its memberships and, for a space, its history go with it)."""
     result = await conn.execute(beings.delete().where(beings.c.id == being_id))
+    await invalidate(conn, being_id)  # and what was read of its memberships, either side
     return result.rowcount > 0
 
 

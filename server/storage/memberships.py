@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from schema.space import Member, Role
 from server.rpc import RpcError
 from server.storage.errors import is_unique_violation
+from server.storage.store import invalidate
 from server.storage.tables import beings, memberships
 
 __all__ = [
@@ -88,6 +89,7 @@ async def add(
             message = f"{being_id} is already a member of {space_id}"
             raise RpcError("CONFLICT", message, reason="already_member") from None
         raise
+    await invalidate(conn, space_id, being_id)
     return member
 
 
@@ -98,6 +100,7 @@ async def set_role(conn: AsyncConnection, space_id: str, being_id: str, role: Ro
         .where(memberships.c.space_id == space_id, memberships.c.being_id == being_id)
         .values(role=role)
     )
+    await invalidate(conn, space_id, being_id)
 
 
 async def remove(conn: AsyncConnection, space_id: str, being_id: str) -> None:
@@ -107,6 +110,7 @@ async def remove(conn: AsyncConnection, space_id: str, being_id: str) -> None:
             memberships.c.space_id == space_id, memberships.c.being_id == being_id
         )
     )
+    await invalidate(conn, space_id, being_id)
 
 
 async def count_owners(conn: AsyncConnection, space_id: str) -> int:

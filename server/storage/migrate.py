@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import re
 import zlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic (some 12 MiB once imported) is imported only when something is to be done:
+# a server whose database is at the newest revision already, such as each worker of
+# ``roomrpc serve --workers``, never imports it.
 
 __all__ = ["MIGRATIONS", "alembic_config", "current", "head", "new_revision", "upgrade"]
 
@@ -19,6 +24,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def alembic_config(connection: sa.Connection | None = None) -> Config:
     """Alembic's configuration, pointing at our scripts (no alembic.ini needed)."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     if connection is not None:
@@ -26,8 +33,30 @@ def alembic_config(connection: sa.Connection | None = None) -> Config:
     return config
 
 
+_REVISION = re.compile(r"^revision\s*(?::[^=]*)?=\s*[\"']([^\"']+)[\"']", re.M)
+_DOWN = re.compile(r"^down_revision\s*(?::[^=]*)?=\s*(.+)$", re.M)
+
+
 def head() -> str | None:
-    """The newest revision the code knows."""
+    """The newest revision the code knows: read from the scripts' ``revision`` and
+    ``down_revision`` lines (the one no other revision follows); Alembic decides
+    when the history has no single such revision."""
+    revisions: set[str] = set()
+    followed: set[str] = set()
+    for script in (MIGRATIONS / "versions").glob("*.py"):
+        text = script.read_text()
+        revision, down = _REVISION.search(text), _DOWN.search(text)
+        if revision is None or down is None:
+            return _alembic_head()
+        revisions.add(revision.group(1))
+        followed.update(re.findall(r"[\"']([^\"']+)[\"']", down.group(1)))
+    heads = revisions - followed
+    return heads.pop() if len(heads) == 1 else _alembic_head()
+
+
+def _alembic_head() -> str | None:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
@@ -52,11 +81,19 @@ async def current(conn: AsyncConnection) -> str | None:
 
 
 def _current(connection: sa.Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     return MigrationContext.configure(connection).get_current_revision()
 
 
 def _upgrade(connection: sa.Connection) -> str | None:
-    before = MigrationContext.configure(connection).get_current_revision()
+    if sa.inspect(connection).has_table("alembic_version"):  # at head already: nothing to do
+        stored = connection.execute(sa.text("SELECT version_num FROM alembic_version")).all()
+        if len(stored) == 1 and stored[0][0] == head():
+            return head()
+    from alembic import command
+
+    before = _current(connection)
     command.upgrade(alembic_config(connection), "head")
     return before
 
@@ -68,6 +105,9 @@ async def new_revision(conn: AsyncConnection, message: str, *, autogenerate: boo
 
 
 def _revision(connection: sa.Connection, message: str, autogenerate: bool) -> str:
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
     config = alembic_config(connection)
     count = len(list(ScriptDirectory.from_config(config).walk_revisions()))
     script = command.revision(config, message, autogenerate=autogenerate, rev_id=f"{count + 1:04d}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from time import perf_counter
 from typing import Any, TypeVar, cast
@@ -17,6 +17,7 @@ from server.observe import Metrics
 from server.rpc import RpcError
 from server.settings import Settings
 from server.storage import migrate
+from server.storage.cache import RowCache
 from server.storage.engine import (
     MODE,
     create_engine,
@@ -34,9 +35,12 @@ from server.storage.errors import (
     sqlstate,
 )
 
-__all__ = ["Storage", "after_commit"]
+__all__ = ["Publish", "Storage", "after_commit", "invalidate"]
 
 _AFTER_COMMIT = "roomrpc.after_commit"
+_STORAGE = "roomrpc.storage"
+# Tells other instances (the bus) that rows of these beings change when ``conn`` commits.
+Publish = Callable[[AsyncConnection, tuple[str, ...]], Awaitable[None]]
 
 log = logging.getLogger("roomrpc.storage")
 T = TypeVar("T")
@@ -164,8 +168,12 @@ class Storage:
         fresh: bool,
         schema: str | None = None,
         loop_reader: sa.Engine | None = None,
+        cache: RowCache | None = None,
     ) -> None:
         self.engine = engine
+        # Rows nearly every call reads (see server/storage/cache.py); ttl 0: nothing kept.
+        self.cache = cache if cache is not None else RowCache(ttl=0, size=0)
+        self.publish: Publish | None = None  # set by the app: the bus's notification
         self.loop_reader = loop_reader  # SQLite: reads run on the loop's thread
         self._idle: list[sa.Connection] = []  # its connections, kept open between reads
         self.dialect = engine.dialect.name
@@ -219,7 +227,11 @@ class Storage:
         if engine.dialect.name == "sqlite":
             reader = create_sqlite_reader(engine.url, settings.database_pool_size)
         return cls(
-            engine, fresh=before is None, schema=settings.database_schema, loop_reader=reader
+            engine,
+            fresh=before is None,
+            schema=settings.database_schema,
+            loop_reader=reader,
+            cache=RowCache(ttl=settings.cache_seconds, size=settings.cache_max_entries),
         )
 
     async def close(self) -> None:
@@ -274,11 +286,13 @@ class Storage:
         try:
             async with conn.begin():
                 conn.info[_AFTER_COMMIT] = callbacks
+                conn.info[_STORAGE] = self
                 try:
                     yield conn
                 finally:
                     with contextlib.suppress(Exception):  # a broken connection has no info
                         conn.info.pop(_AFTER_COMMIT, None)
+                        conn.info.pop(_STORAGE, None)
         except sa.exc.IntegrityError as exc:
             if is_missing_reference(exc):  # deleted by another call since it was read
                 message = "A being this write refers to no longer exists"
@@ -303,3 +317,15 @@ def after_commit(conn: AsyncConnection, callback: Callable[[], None]) -> None:
     if callbacks is None:
         raise RuntimeError("after_commit needs a connection of Storage.write()")
     callbacks.append(callback)
+
+
+async def invalidate(conn: AsyncConnection, *being_ids: str) -> None:
+    """Cached rows of these beings change in ``conn``'s transaction (of ``Storage.write``):
+    this process drops them when it commits, other instances when the bus tells them."""
+    storage: Storage | None = conn.info.get(_STORAGE)
+    if storage is None:
+        raise RuntimeError("invalidate needs a connection of Storage.write()")
+    cache = storage.cache
+    after_commit(conn, lambda: cache.drop(being_ids))
+    if storage.publish is not None:
+        await storage.publish(conn, being_ids)
