@@ -338,7 +338,11 @@ def _serve_with_few_files(tmp_path: Path, port: int, out: IO[bytes]) -> subproce
     def few_files() -> None:  # in the child: 128 descriptors, as a small container gives
         resource.setrlimit(resource.RLIMIT_NOFILE, (128, 128))
 
+    # asyncio's own loop logs every accept() that fails for want of a file descriptor;
+    # uvloop's (libuv) drops such connections without a word, so the asyncio loop is the
+    # one whose noise this checks.
     env = {**os.environ, "PORT": str(port), "HTTP_READ_TIMEOUT": "2", "DATA_DIR": str(tmp_path)}
+    env["UVLOOP"] = "false"
     return subprocess.Popen(
         [sys.executable, "-m", "server", "serve"],
         cwd=tmp_path,
