@@ -9,12 +9,12 @@ SERVICE_UNAVAILABLE and ``data.reason = "media_not_configured"``.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 import msgspec
 
 from schema._base import INT64_MAX, Base
-from schema._procedure import mutation, query
+from schema._procedure import Procedure, mutation, query
 from schema.being import BeingId
 from schema.errors import ErrorName
 from schema.media import AttributeKey, Identity, MediaRoom, Metadata, Name, media_reasons
@@ -97,6 +97,9 @@ RevokeSeconds = Annotated[
     ),
 ]
 
+In = TypeVar("In")
+Out = TypeVar("Out")
+
 # Every procedure finds the space (NOT_FOUND) and may need LiveKit (which may refuse an
 # argument: BAD_REQUEST).
 _ROOM_ERRORS: tuple[ErrorName, ...] = (
@@ -107,6 +110,23 @@ _ROOM_ERRORS: tuple[ErrorName, ...] = (
     "TIMEOUT",
     "TOO_MANY_REQUESTS",
 )
+
+
+def _room_control(
+    name: str, input: type[In], output: type[Out], summary: str, **own: tuple[str, ...]
+) -> Procedure[In, Out]:
+    """A mutation on a space's LiveKit room: protected, counted as a LiveKit call, with
+    LiveKit's reasons for the room errors and the procedure's ``own`` reasons by code."""
+    return mutation(
+        name,
+        input,
+        output,
+        summary,
+        errors=_ROOM_ERRORS,
+        limit="livekit",
+        protected=True,
+        reasons=media_reasons((*_ROOM_ERRORS, "CONFLICT"), **own),
+    )
 
 
 class GetJoinTokenInput(Base):
@@ -393,33 +413,21 @@ get_join_token = mutation(
         "UNAUTHORIZED": ("no_such_being", "missing_token"),
     },
 )
-send_system_message = mutation(
+send_system_message = _room_control(
     "livekit.sendSystemMessage",
     SendSystemMessageInput,
     MessageSent,
     "Send a reliable data message into a space's room (owners and moderators).",
-    errors=_ROOM_ERRORS,
-    limit="livekit",
-    protected=True,
-    reasons=media_reasons(
-        (*_ROOM_ERRORS, "CONFLICT"),
-        FORBIDDEN=("not_manager",),
-        NOT_FOUND=("no_such_being", "not_a_space"),
-    ),
+    FORBIDDEN=("not_manager",),
+    NOT_FOUND=("no_such_being", "not_a_space"),
 )
-send_test_message = mutation(
+send_test_message = _room_control(
     "livekit.sendTestMessage",
     SendTestMessageInput,
     MessageSent,
     "Send {type: 'test_message', fromBeingId, message, timestamp} on topic 'demo' (members).",
-    errors=_ROOM_ERRORS,
-    limit="livekit",
-    protected=True,
-    reasons=media_reasons(
-        (*_ROOM_ERRORS, "CONFLICT"),
-        FORBIDDEN=("listener", "not_member"),
-        NOT_FOUND=("no_such_being", "not_a_space"),
-    ),
+    FORBIDDEN=("listener", "not_member"),
+    NOT_FOUND=("no_such_being", "not_a_space"),
 )
 list_participants = query(
     "livekit.listParticipants",
@@ -433,19 +441,13 @@ list_participants = query(
         _ROOM_ERRORS, FORBIDDEN=("not_manager",), NOT_FOUND=("no_such_being", "not_a_space")
     ),
 )
-remove_participant = mutation(
+remove_participant = _room_control(
     "livekit.removeParticipant",
     RemoveParticipantInput,
     RemovedParticipant,
     "Disconnect a participant and refuse its being new tokens for a while (owners, moderators).",
-    errors=_ROOM_ERRORS,
-    limit="livekit",
-    protected=True,
-    reasons=media_reasons(
-        (*_ROOM_ERRORS, "CONFLICT"),
-        FORBIDDEN=("not_manager", "not_owner"),
-        NOT_FOUND=("no_such_being", "not_a_space"),
-    ),
+    FORBIDDEN=("not_manager", "not_owner"),
+    NOT_FOUND=("no_such_being", "not_a_space"),
 )
 lift_revocation = mutation(
     "livekit.liftRevocation",
@@ -473,47 +475,29 @@ mute_track = mutation(
         NOT_FOUND=("no_such_being", "not_a_space"),
     ),
 )
-update_participant = mutation(
+update_participant = _room_control(
     "livekit.updateParticipant",
     UpdateParticipantInput,
     Participant,
     "Change a participant's name, metadata, attributes or permissions (owners, moderators).",
-    errors=_ROOM_ERRORS,
-    limit="livekit",
-    protected=True,
-    reasons=media_reasons(
-        (*_ROOM_ERRORS, "CONFLICT"),
-        FORBIDDEN=("media_not_allowed", "not_manager", "not_owner"),
-        NOT_FOUND=("no_such_being", "not_a_space"),
-    ),
+    FORBIDDEN=("media_not_allowed", "not_manager", "not_owner"),
+    NOT_FOUND=("no_such_being", "not_a_space"),
 )
-update_room_metadata = mutation(
+update_room_metadata = _room_control(
     "livekit.updateRoomMetadata",
     UpdateRoomMetadataInput,
     MediaRoom,
     "Replace a space's room metadata (owners and moderators; the room must be active).",
-    errors=_ROOM_ERRORS,
-    limit="livekit",
-    protected=True,
-    reasons=media_reasons(
-        (*_ROOM_ERRORS, "CONFLICT"),
-        FORBIDDEN=("not_manager",),
-        NOT_FOUND=("no_such_being", "not_a_space"),
-    ),
+    FORBIDDEN=("not_manager",),
+    NOT_FOUND=("no_such_being", "not_a_space"),
 )
-dispatch_bot = mutation(
+dispatch_bot = _room_control(
     "livekit.dispatchBot",
     DispatchBotInput,
     Dispatch,
     "Dispatch a bot of the space into its room as a LiveKit agent (owners and moderators).",
-    errors=_ROOM_ERRORS,
-    limit="livekit",
-    protected=True,
-    reasons=media_reasons(
-        (*_ROOM_ERRORS, "CONFLICT"),
-        FORBIDDEN=("not_manager", "not_a_bot_of_space"),
-        NOT_FOUND=("no_such_being", "not_a_space"),
-    ),
+    FORBIDDEN=("not_manager", "not_a_bot_of_space"),
+    NOT_FOUND=("no_such_being", "not_a_space"),
 )
 list_dispatches = query(
     "livekit.listDispatches",
@@ -529,34 +513,22 @@ list_dispatches = query(
         NOT_FOUND=("no_such_being", "not_a_space"),
     ),
 )
-remove_dispatch = mutation(
+remove_dispatch = _room_control(
     "livekit.removeDispatch",
     RemoveDispatchInput,
     Dispatch,
     "Withdraw an agent dispatch from a space's room (owners and moderators).",
-    errors=_ROOM_ERRORS,
-    limit="livekit",
-    protected=True,
-    reasons=media_reasons(
-        (*_ROOM_ERRORS, "CONFLICT"),
-        FORBIDDEN=("not_manager",),
-        NOT_FOUND=("no_such_being", "not_a_space"),
-    ),
+    FORBIDDEN=("not_manager",),
+    NOT_FOUND=("no_such_being", "not_a_space"),
 )
-start_recording = mutation(
+start_recording = _room_control(
     "livekit.startRecording",
     StartRecordingInput,
     Recording,
     "Record a space's room to a file through LiveKit Egress (owners and admins).",
-    errors=_ROOM_ERRORS,
-    limit="livekit",
-    protected=True,
-    reasons=media_reasons(
-        (*_ROOM_ERRORS, "CONFLICT"),
-        FORBIDDEN=("not_owner",),
-        NOT_FOUND=("no_such_being", "not_a_space"),
-        SERVICE_UNAVAILABLE=("recordings_not_configured",),
-    ),
+    FORBIDDEN=("not_owner",),
+    NOT_FOUND=("no_such_being", "not_a_space"),
+    SERVICE_UNAVAILABLE=("recordings_not_configured",),
 )
 stop_recording = mutation(
     "livekit.stopRecording",
