@@ -246,18 +246,23 @@ def test_two_workers_serve_on_one_port(tmp_path: Path) -> None:
         lines = _until_curl(process)
         assert any("with 2 workers" in line for line in lines)
         starts: set[str] = set()
+        refused: OSError | None = None
         deadline = time.monotonic() + 60  # the second worker may still be starting
         while len(starts) < 2 and time.monotonic() < deadline:
             # each connection goes to one worker; both answer once both listen
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
-                text = r.read().decode()
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+                    text = r.read().decode()
+            except OSError as exc:  # the supervisor's output below says why
+                refused = exc
+                break
             match = re.search(r'^roomrpc_worker\{pid="(\d+)"\} 1\.0$', text, re.MULTILINE)
             assert match
             starts.add(match[1])
             time.sleep(0.02)
-        assert len(starts) == 2
     finally:
         rest = _stop(process)
+    assert refused is None and len(starts) == 2, "\n".join([*lines, rest, repr(refused)])
     assert process.returncode == 0, rest
     assert "\n".join(lines).count("database migrated") == 1
 
