@@ -67,6 +67,37 @@ async def test_a_batch_counts_each_call(
     assert status == 429 and "Retry-After" in headers  # none did
 
 
+async def test_a_batch_counts_each_class_in_the_order_of_its_calls(
+    aiohttp_client: AppClient, make_app: Callable[..., web.Application]
+) -> None:
+    client = await aiohttp_client(
+        make_app(RATE_LIMIT_READS="2/minute", RATE_LIMIT_WRITES="1/minute")
+    )
+    write = call("probe.nap", seconds=0)
+    batch = [
+        call(rid=1),
+        write,
+        call(rid=3),
+        {"foo": 1},
+        call("no.such", rid=5),
+        write,
+        call(rid=7),
+    ]
+    status, _headers, answers = await send(client, batch)
+    codes = [a.get("error", {}).get("data", {}).get("code", "ok") for a in answers]
+    assert status == 200
+    assert codes == [
+        "ok",
+        "ok",
+        "ok",
+        "INVALID_REQUEST",
+        "METHOD_NOT_FOUND",  # not counted: nothing runs
+        "TOO_MANY_REQUESTS",
+        "TOO_MANY_REQUESTS",
+    ]
+    assert (await send(client, call()))[0] == 429  # the reads of the window are used up
+
+
 async def test_anonymous_callers_are_counted_by_address(
     aiohttp_client: AppClient, make_app: Callable[..., web.Application]
 ) -> None:
@@ -87,6 +118,23 @@ async def test_limits_in_redis_are_shared_by_instances(
     assert [(await send(c, write, who))[0] for c in (one, two, one)] == [200, 200, 200]
     status, _headers, body = await send(two, write, who)
     assert status == 429 and body["error"]["data"]["retryAfter"] > 0
+
+
+async def test_a_batch_counts_in_redis_as_its_calls_would_one_by_one(
+    aiohttp_client: AppClient, make_app: Callable[..., web.Application]
+) -> None:
+    env = {"RATE_LIMIT_STORAGE": "redis://127.0.0.1:6379", "RATE_LIMIT_WRITES": "3/minute"}
+    one, two = [await aiohttp_client(make_app(**env)) for _ in range(2)]
+    who = f"@t{uuid.uuid4().hex[:12]}"
+    writes = [call("probe.nap", rid=i, seconds=0) for i in range(2)]
+    status, _headers, answers = await send(one, writes, who)
+    assert status == 200 and all("result" in a for a in answers)
+    status, _headers, answers = await send(two, writes, who)
+    assert status == 200 and "result" in answers[0]
+    assert answers[1]["error"]["data"]["code"] == "TOO_MANY_REQUESTS"
+    assert answers[1]["error"]["data"]["retryAfter"] > 0
+    status, headers, _answers = await send(one, writes, who)
+    assert status == 429 and "Retry-After" in headers
 
 
 async def test_sockets_and_subscriptions_have_limits_of_their_own(

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import Storage as AsyncStorage
-from limits.aio.strategies import FixedWindowRateLimiter as AsyncFixedWindow
 from limits.storage import MemoryStorage, storage_from_string
 
 from schema import LimitClass
@@ -51,6 +50,20 @@ class _LoopMemory(MemoryStorage):
         """Drop the counters whose window has passed."""
         self._MemoryStorage__expire_events()  # type: ignore[attr-defined]
 
+    def count(self, key: str, expiry: int, amount: int) -> int:
+        """``incr`` for the event loop's thread alone: the same counters and expirations,
+        without the per-key lock, the error wrapper and a second clock read that every
+        ``incr`` pays (about 0.5 µs a call instead of 5). The new count."""
+        now = time.time()
+        storage = self.storage
+        if self.expirations.get(key, 0.0) <= now:  # a window that has passed starts anew
+            storage.pop(key, None)
+        count = storage[key] + amount
+        storage[key] = count
+        if count == amount:
+            self.expirations[key] = now + expiry
+        return count
+
 
 class RateLimits:
     """The limits of every class, in one storage; ``hit`` and ``admit`` count a call."""
@@ -73,7 +86,6 @@ class RateLimits:
         self.synchronous = uri.startswith("memory://")
         self._memory = _LoopMemory() if self.synchronous else None
         self._shared: AsyncStorage | None = None
-        self._strategy: AsyncFixedWindow | None = None
         self._pool: coredis.ConnectionPool | None = None
         if not self.synchronous:  # our own pool, so that shutdown closes its connections
             import coredis  # imported when Redis counts: some 15 MiB a memory-only worker spares
@@ -83,33 +95,72 @@ class RateLimits:
             shared = storage_from_string(f"async+{uri}", **options)
             assert isinstance(shared, AsyncStorage)
             self._shared = shared
-            self._strategy = AsyncFixedWindow(shared)
 
     def hit(self, limit: LimitClass | OpenLimit, who: str) -> Limited | None:
         """Count one call of ``who`` (memory storage); None when within the limit."""
         item, window, amount, keys = self._classes[limit]
         key = keys.get(who)
         if key is None:
-            if len(keys) >= _CACHE_MAX:
-                keys.clear()
-            key = keys[who] = item.key_for(limit, who)
+            key = self._key(item, keys, limit, who)
         memory = self._memory
         assert memory is not None, "hit() needs memory storage: use ahit()"
-        if memory.incr(key, window) <= amount:
+        if memory.count(key, window, 1) <= amount:
             return None
-        reset = memory.get_expiry(key)
-        return Limited(max(reset - time.time(), 0.001), amount, window)
+        return Limited(max(memory.get_expiry(key) - time.time(), 0.001), amount, window)
+
+    def hit_many(self, limit: LimitClass, who: str, calls: int) -> tuple[int, Limited | None]:
+        """Count ``calls`` calls of ``who`` at once (a batch's calls of one class): how
+        many of them, the first ones, are within the limit, and the limit the others hit.
+
+        The same counts as ``calls`` hits one after another, with one ``incr``.
+        """
+        item, window, amount, keys = self._classes[limit]
+        key = keys.get(who)
+        if key is None:
+            key = self._key(item, keys, limit, who)
+        memory = self._memory
+        assert memory is not None, "hit_many() needs memory storage: use ahit_many()"
+        count = memory.count(key, window, calls)
+        if count <= amount:
+            return calls, None
+        within = max(amount - (count - calls), 0)
+        return within, Limited(max(memory.get_expiry(key) - time.time(), 0.001), amount, window)
 
     async def ahit(self, limit: LimitClass | OpenLimit, who: str) -> Limited | None:
         """Count one call of ``who`` in any storage (Redis: shared by every instance)."""
-        strategy = self._strategy
-        if strategy is None:
+        if self._shared is None:
             return self.hit(limit, who)
-        item = self._items[limit]
-        if await strategy.hit(item, limit, who):
-            return None
-        stats = await strategy.get_window_stats(item, limit, who)
-        return Limited(max(stats.reset_time - time.time(), 0.001), item.amount, item.get_expiry())
+        return (await self._ahit(limit, who, 1))[1]
+
+    async def ahit_many(
+        self, limit: LimitClass, who: str, calls: int
+    ) -> tuple[int, Limited | None]:
+        """``hit_many`` in any storage: one ``incr`` in Redis for the lot."""
+        if self._shared is None:
+            return self.hit_many(limit, who, calls)
+        return await self._ahit(limit, who, calls)
+
+    async def _ahit(
+        self, limit: LimitClass | OpenLimit, who: str, calls: int
+    ) -> tuple[int, Limited | None]:
+        # the fixed window strategy's own step (limits.aio.strategies), keeping the count
+        shared = self._shared
+        assert shared is not None
+        item, window, amount, _ = self._classes[limit]
+        key = item.key_for(limit, who)
+        count = await shared.incr(key, window, amount=calls)
+        if count <= amount:
+            return calls, None
+        reset = await shared.get_expiry(key)
+        limited = Limited(max(reset - time.time(), 0.001), amount, window)
+        return max(amount - (count - calls), 0), limited
+
+    @staticmethod
+    def _key(item: RateLimitItem, keys: dict[str, str], limit: str, who: str) -> str:
+        if len(keys) >= _CACHE_MAX:
+            keys.clear()
+        key = keys[who] = item.key_for(limit, who)
+        return key
 
     async def admit(self, limit: OpenLimit, who: str) -> Limited | None:
         """For transports: count a WebSocket connection or a subscription of ``who``

@@ -17,10 +17,11 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from time import perf_counter
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar, cast
 
 import msgspec
 
+from schema import LimitClass
 from schema.errors import ErrorName, ErrorObject, Issue
 from server.rpc._eager import Resume
 from server.rpc._turns import Turns
@@ -353,11 +354,13 @@ class Dispatcher(Generic[D]):
         calls: list[CallRecord] | None,
     ) -> Reply:
         entries: list[_Request] | list[msgspec.Raw]
+        fast = True  # every entry decoded as a request, in one pass
         try:
             try:
                 entries = _decode_batch(body)
             except msgspec.ValidationError:  # some entry is not a request: each on its own
                 entries = _decode_entries(body)
+                fast = False
         except (msgspec.DecodeError, RecursionError):  # not JSON, or nested beyond our depth
             return self._one(_protocol("PARSE_ERROR", request_id))
         if not entries:
@@ -371,6 +374,16 @@ class Dispatcher(Generic[D]):
             principal, denied = await self._principal(authorization, request_id)
         elif connection is not None and resolved is None:
             principal = connection.principal
+        requests: list[_Request] | list[_Request | _Failure]
+        if fast:
+            requests = cast(list[_Request], entries)
+        else:
+            requests = [_entry(entry, request_id) for entry in cast(list[msgspec.Raw], entries)]
+        within: dict[LimitClass, int] = {}
+        over: dict[LimitClass, Limited | None] = {}
+        if self._limiter is not None:  # a batch counts its calls: once per class, not each
+            who = client if principal is None else principal.being_id
+            within, over = await self._count(self._limiter, requests, who)
         clock = time.monotonic  # asyncio's own clock, without its method call on every call
         started = clock()
         deadline = started + self._request_timeout
@@ -381,26 +394,24 @@ class Dispatcher(Generic[D]):
         full = False  # a result was left out: the batch's further reads are not run
         heavy = False  # the batch has used its free time: one call per turn from now on
         tick = 1  # calls until the next look at the clock
-        limiter = self._limiter
+        classes = self._classes
         limited: Limited | None = None
         refused: list[Limited] = []  # every call limited: the whole request is 429
-        for entry in entries:
-            if isinstance(entry, _Request):
-                request = entry
-            else:
-                try:
-                    request = _decode_request(entry)
-                except msgspec.ValidationError as exc:
-                    pending.append(_invalid(exc, request_id))
-                    methods.append(None)
-                    continue
-            if limiter is not None:  # a batch counts each of its calls
-                if limiter.synchronous:
-                    limited = self._hit(limiter, request.method, principal, client)
-                else:
-                    limited = await self._ahit(limiter, request.method, principal, client)
-                if limited is not None:
-                    refused.append(limited)
+        for request in requests:
+            if not isinstance(request, _Request):  # an entry that is not a request
+                pending.append(request)
+                methods.append(None)
+                continue
+            if within:
+                limited = None
+                kind = classes.get(request.method)
+                if kind is not None:
+                    if within[kind]:
+                        within[kind] -= 1
+                    else:  # this class's calls within the limit have run: the rest are not
+                        limited = over[kind]
+                        if limited is not None:
+                            refused.append(limited)
             response: _Response | _Suspended | None
             if full and self._is_query(request.method):
                 response = self._failure(self._full(), request.id, request.method, request_id)
@@ -441,6 +452,28 @@ class Dispatcher(Generic[D]):
             worst = max(refused, key=lambda lim: lim.retry_after)
             return Reply(bytes(out), 429, _limit_headers(worst))
         return Reply(bytes(out))
+
+    async def _count(
+        self, limiter: RateLimiter, requests: list[_Request] | list[_Request | _Failure], who: str
+    ) -> tuple[dict[LimitClass, int], dict[LimitClass, Limited | None]]:
+        """Count a batch's calls against their classes' limits, each class at once: how
+        many calls of each class are within its limit (the first ones), and the limit
+        the others hit. Calls of unknown methods are not counted: nothing runs."""
+        classes = self._classes
+        calls: dict[LimitClass, int] = {}
+        for request in requests:
+            if isinstance(request, _Request):
+                kind = classes.get(request.method)
+                if kind is not None:
+                    calls[kind] = calls.get(kind, 0) + 1
+        within: dict[LimitClass, int] = {}
+        over: dict[LimitClass, Limited | None] = {}
+        for kind, count in calls.items():
+            if limiter.synchronous:
+                within[kind], over[kind] = limiter.hit_many(kind, who, count)
+            else:
+                within[kind], over[kind] = await limiter.ahit_many(kind, who, count)
+        return within, over
 
     async def _turn(
         self,
@@ -707,6 +740,14 @@ def _id_of(body: bytes) -> Id:
     if isinstance(decoded, list) or decoded.id is msgspec.UNSET:
         return None
     return None if memoryview(decoded.id)[0] in _NOT_AN_ID else decoded.id
+
+
+def _entry(entry: msgspec.Raw, request_id: str) -> _Request | _Failure:
+    """One entry of a batch that did not decode as a whole: a request, or its answer."""
+    try:
+        return _decode_request(entry)
+    except msgspec.ValidationError as exc:
+        return _invalid(exc, request_id)
 
 
 def _is_utf8(body: bytes) -> bool:

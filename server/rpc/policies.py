@@ -37,6 +37,17 @@ class RateLimiter(Protocol):
         """``hit`` against a store that must be awaited."""
         ...
 
+    def hit_many(self, limit: LimitClass, who: str, calls: int) -> tuple[int, Limited | None]:
+        """Count ``calls`` calls at once: how many, the first ones, are within the limit,
+        and the limit the others hit (None when all are within it)."""
+        ...
+
+    async def ahit_many(
+        self, limit: LimitClass, who: str, calls: int
+    ) -> tuple[int, Limited | None]:
+        """``hit_many`` against a store that must be awaited."""
+        ...
+
 
 class Stored(NamedTuple):
     """An answer kept under an idempotency key: replayed as it was sent."""
