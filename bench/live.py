@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import json
 import os
+import secrets
 import resource
 import socket
 import statistics
@@ -257,9 +258,15 @@ async def run(subscribers: int, idle: int, rounds: int, seconds: float, repeats:
         env = {
             **os.environ,
             "DATA_DIR": data,
+            "AUTH_SECRET": secrets.token_hex(32),  # the token command and the server share it
             "LOG_LEVEL": "WARNING",
             "EXPLORER": "false",
             "LIVE_SOCKETS_PER_BEING": str(idle + subscribers + 10),
+            # every socket is @alice's: her limits stay out of reach (they are counted still)
+            "RATE_LIMIT_SOCKETS": "1000000000/minute",
+            "RATE_LIMIT_SUBSCRIPTIONS": "1000000000/minute",
+            "RATE_LIMIT_READS": "1000000000/minute",
+            "RATE_LIMIT_WRITES": "1000000000/minute",
         }
         for command in (["seed"], ["token", "@alice", "--ttl", "2h"]):
             done = subprocess.run(
