@@ -108,6 +108,7 @@ space_events = sa.Table(
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Index("ix_space_events_space_id_id", "space_id", "id"),
     sa.Index("ix_space_events_being_id_id", "being_id", "id"),  # space.watchMine
+    sa.Index("ix_space_events_created_at", "created_at"),  # the periodic prune
 )
 
 # --- LiveKit: webhook ids seen, presence in rooms, revoked participants ---
