@@ -45,8 +45,6 @@ CallRecord = tuple[str, str, float, float]
 _UNKNOWN = "unknown"
 log = logging.getLogger("roomrpc.rpc")
 _INTERNAL = RpcError("INTERNAL_SERVER_ERROR")
-Resolved = tuple[Principal | None, RpcError | None]
-_ANONYMOUS: Resolved = (None, None)
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces
 _REPLAYED = {"Idempotent-Replayed": "true"}
 _UNANSWERABLE = RpcError("BAD_REQUEST", "A subscription needs an id: its answer names it")
@@ -72,6 +70,24 @@ class _Failure(msgspec.Struct):
     jsonrpc: str
     error: ErrorObject
     id: Id
+
+
+class _Scope(msgspec.Struct):
+    """One request's settings and caller, handed down instead of a row of arguments."""
+
+    request_id: str
+    client: str  # an anonymous caller's address: what its calls are counted by
+    timeout: float  # each call's time limit, seconds
+    connection: Connection | None  # the socket a request came over
+    calls: list[CallRecord] | None  # told of each call, when asked
+    principal: Principal | None = None
+    denied: RpcError | None = None  # credentials given but refused: every call says so
+
+    @property
+    def who(self) -> str:
+        """Whom a call is counted against: the being, or an anonymous caller's address."""
+        principal = self.principal
+        return self.client if principal is None else principal.being_id
 
 
 @dataclass(slots=True)
@@ -208,50 +224,37 @@ class Dispatcher(Generic[D]):
             if not _is_utf8(body):  # msgspec checks only what it decodes
                 return self._one(_protocol("PARSE_ERROR", request_id))
         limit = self._timeout if timeout is None else min(timeout, self._timeout)
+        scope = _Scope(request_id, client, limit, connection, calls)
+        if authorization is not None:  # else anonymous, or the socket's: nothing to await
+            scope.principal, scope.denied = await self._principal(authorization, request_id)
+        elif connection is not None:
+            scope.principal = connection.principal
         if idempotency_key is not None and self._idempotency is not None:
-            return await self._once(
-                body, idempotency_key, request_id, authorization, client, limit, connection, calls
-            )
-        return await self._serve(
-            body, request_id, authorization, client, limit, None, connection, calls
-        )
+            return await self._once(body, idempotency_key, scope)
+        return await self._serve(body, scope)
 
-    async def _serve(
-        self,
-        body: bytes,
-        request_id: str,
-        authorization: str | None,
-        client: str,
-        timeout: float,
-        resolved: Resolved | None,
-        connection: Connection | None = None,
-        calls: list[CallRecord] | None = None,
-    ) -> Reply:
+    async def _serve(self, body: bytes, scope: _Scope) -> Reply:
+        request_id = scope.request_id
         if _is_batch(body):
-            return await self._batch(
-                body, request_id, authorization, client, timeout, resolved, connection, calls
-            )
+            return await self._batch(body, scope)
         try:
             request = _decode_request(body)
         except msgspec.ValidationError as exc:
             return self._one(_invalid(exc, request_id))
         except (msgspec.DecodeError, RecursionError):  # not JSON, or nested beyond our depth
             return self._one(_protocol("PARSE_ERROR", request_id))
-        principal, denied = _ANONYMOUS if resolved is None else resolved
-        if authorization is not None and resolved is None:  # no credentials: nothing to await
-            principal, denied = await self._principal(authorization, request_id)
-        elif connection is not None and resolved is None:
-            principal = connection.principal
         limited = None
         limiter = self._limiter
-        if limiter is not None:
-            if limiter.synchronous:
-                limited = self._hit(limiter, request.method, principal, client)
+        if limiter is not None and (kind := self._classes.get(request.method)) is not None:
+            if limiter.synchronous:  # an unknown method is not counted: nothing runs
+                limited = limiter.hit(kind, scope.who)
             else:
-                limited = await self._ahit(limiter, request.method, principal, client)
-        response = self._begin(request, request_id, principal, denied, limited, connection, calls)
+                limited = await limiter.ahit(kind, scope.who)
+        response = self._begin(request, scope, limited)
         if isinstance(response, _Suspended):  # a single call: the request is this call
-            response = await self._finish(response, request_id, timeout, self._request_timeout)
+            response = await self._finish(
+                response, request_id, scope.timeout, self._request_timeout
+            )
         if response is None:
             return _NO_REPLY
         body = self._encode(response, request.method, request_id)
@@ -262,55 +265,20 @@ class Dispatcher(Generic[D]):
             body = _encode(_Failure("2.0", error, response.id))
         return Reply(body)
 
-    def _hit(
-        self, limiter: RateLimiter, method: str, principal: Principal | None, client: str
-    ) -> Limited | None:
-        """Count a call against its class's limit (a limiter that needs no await)."""
-        limit = self._classes.get(method)
-        if limit is None:
-            return None  # answered METHOD_NOT_FOUND: nothing runs
-        return limiter.hit(limit, client if principal is None else principal.being_id)
-
-    async def _ahit(
-        self, limiter: RateLimiter, method: str, principal: Principal | None, client: str
-    ) -> Limited | None:
-        limit = self._classes.get(method)
-        if limit is None:
-            return None
-        who = client if principal is None else principal.being_id
-        return await limiter.ahit(limit, who)
-
-    async def _once(
-        self,
-        body: bytes,
-        key: str,
-        request_id: str,
-        authorization: str | None,
-        client: str,
-        timeout: float,
-        connection: Connection | None = None,
-        calls: list[CallRecord] | None = None,
-    ) -> Reply:
+    async def _once(self, body: bytes, key: str, scope: _Scope) -> Reply:
         """Run a request carrying an idempotency key at most once; a repeat replays it."""
         store = self._idempotency
         assert store is not None
+        request_id = scope.request_id
         if not _IDEMPOTENCY_KEY.match(key):
             issue = Issue(path="Idempotency-Key", message="Expected 1-255 printable characters")
             failure = _null_id(RpcError("BAD_REQUEST", issues=[issue]), request_id)
             return Reply(_encode(failure), 400)
-        resolved = _ANONYMOUS
-        if authorization is not None:
-            resolved = await self._principal(authorization, request_id)
-        elif connection is not None:
-            resolved = (connection.principal, None)
-        principal, denied = resolved
-        if denied is not None or not self._mutates(body):  # queries ignore the key
-            return await self._serve(
-                body, request_id, authorization, client, timeout, resolved, connection, calls
-            )
-        scope = f"ip:{client}" if principal is None else principal.being_id
+        if scope.denied is not None or not self._mutates(body):  # queries ignore the key
+            return await self._serve(body, scope)
+        owner = f"ip:{scope.client}" if scope.principal is None else scope.principal.being_id
         try:
-            stored = await store.begin(scope, key, hashlib.sha256(body).digest())
+            stored = await store.begin(owner, key, hashlib.sha256(body).digest())
         except RpcError as exc:  # a single call's answer carries its id (a socket matches by it)
             failure = _Failure("2.0", error_object(exc, path=None, request_id=request_id), None)
             failure.id = _id_of(body)
@@ -318,16 +286,14 @@ class Dispatcher(Generic[D]):
         if stored is not None:
             return Reply(stored.body, stored.status, _REPLAYED)
         try:
-            reply = await self._serve(
-                body, request_id, authorization, client, timeout, resolved, connection, calls
-            )
+            reply = await self._serve(body, scope)
         except BaseException:  # cancelled: the request may run again when retried
-            await asyncio.shield(store.abandon(scope, key))
+            await asyncio.shield(store.abandon(owner, key))
             raise
         if _may_retry(reply):
-            await store.abandon(scope, key)
+            await store.abandon(owner, key)
         else:
-            await store.finish(scope, key, Stored(reply.body, reply.status))
+            await store.finish(owner, key, Stored(reply.body, reply.status))
         return reply
 
     def _mutates(self, body: bytes) -> bool:
@@ -342,17 +308,8 @@ class Dispatcher(Generic[D]):
                 return True
         return False
 
-    async def _batch(
-        self,
-        body: bytes,
-        request_id: str,
-        authorization: str | None,
-        client: str,
-        timeout: float,
-        resolved: Resolved | None,
-        connection: Connection | None,
-        calls: list[CallRecord] | None,
-    ) -> Reply:
+    async def _batch(self, body: bytes, scope: _Scope) -> Reply:
+        request_id = scope.request_id
         entries: list[_Request] | list[msgspec.Raw]
         fast = True  # every entry decoded as a request, in one pass
         try:
@@ -369,11 +326,6 @@ class Dispatcher(Generic[D]):
         if len(entries) > self._max_batch:
             message = f"Batch of {len(entries)} calls; at most {self._max_batch} allowed"
             return Reply(_encode(_protocol("PAYLOAD_TOO_LARGE", request_id, message)), 413)
-        principal, denied = _ANONYMOUS if resolved is None else resolved
-        if authorization is not None and resolved is None:  # no credentials: nothing to await
-            principal, denied = await self._principal(authorization, request_id)
-        elif connection is not None and resolved is None:
-            principal = connection.principal
         requests: list[_Request] | list[_Request | _Failure]
         if fast:
             requests = cast(list[_Request], entries)
@@ -382,8 +334,7 @@ class Dispatcher(Generic[D]):
         within: dict[LimitClass, int] = {}
         over: dict[LimitClass, Limited | None] = {}
         if self._limiter is not None:  # a batch counts its calls: once per class, not each
-            who = client if principal is None else principal.being_id
-            within, over = await self._count(self._limiter, requests, who)
+            within, over = await self._count(self._limiter, requests, scope.who)
         clock = time.monotonic  # asyncio's own clock, without its method call on every call
         started = clock()
         deadline = started + self._request_timeout
@@ -416,27 +367,21 @@ class Dispatcher(Generic[D]):
             if full and self._is_query(request.method):
                 response = self._failure(self._full(), request.id, request.method, request_id)
             elif heavy:
-                response = await self._turn(
-                    request, request_id, principal, denied, limited, connection, calls, deadline
-                )
+                response = await self._turn(request, scope, limited, deadline)
             elif (tick := tick - 1) > 0:  # the usual case: a light batch
-                response = self._begin(
-                    request, request_id, principal, denied, limited, connection, calls
-                )
+                response = self._begin(request, scope, limited)
             elif (now := clock()) < free_until:
                 tick = _LOOK
-                response = self._begin(
-                    request, request_id, principal, denied, limited, connection, calls
-                )
+                response = self._begin(request, scope, limited)
             elif now >= deadline:
                 response = self._late(request.id, request.method, request_id)
             else:  # the batch has had its free time: one call per turn from now on
                 heavy = True
-                response = await self._turn(
-                    request, request_id, principal, denied, limited, connection, calls, deadline
-                )
+                response = await self._turn(request, scope, limited, deadline)
             if isinstance(response, _Suspended):
-                response = await self._finish(response, request_id, timeout, deadline - clock())
+                response = await self._finish(
+                    response, request_id, scope.timeout, deadline - clock()
+                )
                 tick = 1  # time has passed: look at the clock before the next call
             if response is not None:
                 pending.append(response)
@@ -476,24 +421,14 @@ class Dispatcher(Generic[D]):
         return within, over
 
     async def _turn(
-        self,
-        request: _Request,
-        request_id: str,
-        principal: Principal | None,
-        denied: RpcError | None,
-        limited: Limited | None,
-        connection: Connection | None,
-        calls: list[CallRecord] | None,
-        deadline: float,
+        self, request: _Request, scope: _Scope, limited: Limited | None, deadline: float
     ) -> _Response | _Suspended | None:
         """Begin a heavy batch's call when it has the turn (the oldest batch's first)."""
         await self._turns.take(deadline)  # the same timeout for all: the earliest deadline
         try:
             if time.monotonic() < deadline:
-                return self._begin(
-                    request, request_id, principal, denied, limited, connection, calls
-                )
-            return self._late(request.id, request.method, request_id)  # it passed meanwhile
+                return self._begin(request, scope, limited)
+            return self._late(request.id, request.method, scope.request_id)  # passed meanwhile
         finally:
             self._turns.give()
 
@@ -572,17 +507,11 @@ class Dispatcher(Generic[D]):
             return None, _INTERNAL
 
     def _begin(
-        self,
-        request: _Request,
-        request_id: str,
-        principal: Principal | None,
-        denied: RpcError | None,
-        limited: Limited | None = None,
-        connection: Connection | None = None,
-        calls: list[CallRecord] | None = None,
+        self, request: _Request, scope: _Scope, limited: Limited | None
     ) -> _Response | _Suspended | None:
         """Run the call until it first waits: most calls finish here, with no timer or task."""
         start = perf_counter()
+        request_id, denied, calls = scope.request_id, scope.denied, scope.calls
         rid, method, raw = request.id, request.method, request.params
         if rid is not msgspec.UNSET and memoryview(rid)[0] in _NOT_AN_ID:
             self._done(method, "INVALID_REQUEST", start, calls)
@@ -600,7 +529,7 @@ class Dispatcher(Generic[D]):
             if rid is msgspec.UNSET and proc.spec.kind == "subscription":
                 raise _UNANSWERABLE  # nobody could hear its events: nothing starts
             params = proc.params.decode(None if raw is msgspec.UNSET else raw)
-            ctx = Context(request_id, self._deps, principal, method, connection)
+            ctx = Context(request_id, self._deps, scope.principal, method, scope.connection)
             coro = proc.run(ctx, params)
             try:
                 yielded = coro.send(None)  # type: ignore[attr-defined]
