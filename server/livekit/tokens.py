@@ -1,18 +1,29 @@
-"""Join tokens: livekit-api's claims, every grant spelt out, signed with PyJWT.
+"""Join tokens: livekit-api's claims, every grant spelt out, signed HS256.
 
 livekit-api's ``VideoGrants`` defaults ``can_publish``, ``can_subscribe`` and
 ``can_publish_data`` to True, and LiveKit reads a missing flag as allowed; so
 every flag that matters is written into the token explicitly.
+
+The JWS is the one ``jwt.encode(claims, secret, algorithm="HS256")`` writes, header
+``{"alg":"HS256","typ":"JWT"}`` and all; but the key is prepared by PyJWT once per
+secret rather than on every token (PyJWT's ``prepare_key`` tries the secret as a JWK
+and a PEM key each time), and the claims are encoded with msgspec.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime
+import functools
+import hmac
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-import jwt
+import msgspec
+from jwt.algorithms import HMACAlgorithm
+from jwt.warnings import InsecureKeyLengthWarning
 
 from server.domain.rooms import JoinGrants
 from server.livekit.config import LiveKitConfig
@@ -87,7 +98,39 @@ def mint_join_token(
     claims.update(
         sub=identity, iss=config.api_key, nbf=issued, exp=issued + int(ttl.total_seconds())
     )
-    return jwt.encode(claims, config.api_secret, algorithm="HS256")
+    return _signer(config.api_secret).sign(claims)
+
+
+# base64url of {"alg":"HS256","typ":"JWT"}: PyJWT's header, its keys sorted, for every token.
+_HEADER = b"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
+_encode_claims = msgspec.json.Encoder().encode
+
+
+def _b64(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
+class _Signer:
+    """HS256 with one secret, its key prepared (and its length checked) once."""
+
+    __slots__ = ("_key",)
+
+    def __init__(self, secret: str) -> None:
+        algorithm = HMACAlgorithm(HMACAlgorithm.SHA256)
+        self._key = algorithm.prepare_key(secret)  # refuses a PEM or JWK, as jwt.encode does
+        short = algorithm.check_key_length(self._key)
+        if short:  # jwt.encode warns on every token; once per secret says the same
+            warnings.warn(short, InsecureKeyLengthWarning, stacklevel=3)
+
+    def sign(self, claims: Mapping[str, object]) -> str:
+        signing_input = _HEADER + _b64(_encode_claims(claims))
+        signature = hmac.digest(self._key, signing_input, "sha256")
+        return (signing_input + b"." + _b64(signature)).decode("ascii")
+
+
+@functools.lru_cache(maxsize=8)
+def _signer(secret: str) -> _Signer:
+    return _Signer(secret)
 
 
 def _dispatch(agent: AgentDispatch) -> dict[str, str]:
