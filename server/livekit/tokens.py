@@ -4,18 +4,15 @@ livekit-api's ``VideoGrants`` defaults ``can_publish``, ``can_subscribe`` and
 ``can_publish_data`` to True, and LiveKit reads a missing flag as allowed; so
 every flag that matters is written into the token explicitly.
 
-The JWS is the one ``jwt.encode(claims, secret, algorithm="HS256")`` writes, header
-``{"alg":"HS256","typ":"JWT"}`` and all; but the key is prepared by PyJWT once per
-secret rather than on every token (PyJWT's ``prepare_key`` tries the secret as a JWK
-and a PEM key each time), and the claims are encoded with msgspec.
+PyJWT writes the JWS, as ``jwt.encode(claims, secret, algorithm="HS256")`` does, with
+the secret prepared once rather than for every token, and the claims encoded by msgspec
+(the same bytes as ``jwt.encode``'s for ASCII text; other text as UTF-8, not escaped).
 """
 
 from __future__ import annotations
 
-import base64
 import datetime
 import functools
-import hmac
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -23,6 +20,7 @@ from dataclasses import dataclass
 
 import msgspec
 from jwt.algorithms import HMACAlgorithm
+from jwt.api_jws import PyJWS
 from jwt.warnings import InsecureKeyLengthWarning
 
 from server.domain.rooms import JoinGrants
@@ -101,31 +99,40 @@ def mint_join_token(
     return _signer(config.api_secret).sign(claims)
 
 
-# base64url of {"alg":"HS256","typ":"JWT"}: PyJWT's header, its keys sorted, for every token.
-_HEADER = b"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
+_ALGORITHM = "HS256"
 _encode_claims = msgspec.json.Encoder().encode
 
 
-def _b64(data: bytes) -> bytes:
-    return base64.urlsafe_b64encode(data).rstrip(b"=")
+class _PreparedHS256(HMACAlgorithm):
+    """PyJWT's HS256 for one secret, prepared (and its length checked) once: ``jwt.encode``
+    prepares the secret again for every token, trying it as a JWK and as a PEM key."""
+
+    def __init__(self, secret: str) -> None:
+        super().__init__(HMACAlgorithm.SHA256)
+        self.key = super().prepare_key(secret)  # refuses a PEM or JWK, as jwt.encode does
+        short = super().check_key_length(self.key)
+        if short:  # jwt.encode warns on every token; once per secret says the same
+            warnings.warn(short, InsecureKeyLengthWarning, stacklevel=4)
+
+    def prepare_key(self, key: str | bytes) -> bytes:
+        return key if key is self.key else super().prepare_key(key)
+
+    def check_key_length(self, key: bytes) -> str | None:
+        return None if key is self.key else super().check_key_length(key)
 
 
 class _Signer:
-    """HS256 with one secret, its key prepared (and its length checked) once."""
+    """PyJWT's JWS (header ``{"alg":"HS256","typ":"JWT"}``) with one prepared secret."""
 
-    __slots__ = ("_key",)
+    __slots__ = ("_algorithm", "_jws")
 
     def __init__(self, secret: str) -> None:
-        algorithm = HMACAlgorithm(HMACAlgorithm.SHA256)
-        self._key = algorithm.prepare_key(secret)  # refuses a PEM or JWK, as jwt.encode does
-        short = algorithm.check_key_length(self._key)
-        if short:  # jwt.encode warns on every token; once per secret says the same
-            warnings.warn(short, InsecureKeyLengthWarning, stacklevel=3)
+        self._algorithm = _PreparedHS256(secret)
+        self._jws = PyJWS(algorithms=[])
+        self._jws.register_algorithm(_ALGORITHM, self._algorithm)
 
     def sign(self, claims: Mapping[str, object]) -> str:
-        signing_input = _HEADER + _b64(_encode_claims(claims))
-        signature = hmac.digest(self._key, signing_input, "sha256")
-        return (signing_input + b"." + _b64(signature)).decode("ascii")
+        return self._jws.encode(_encode_claims(claims), self._algorithm.key, _ALGORITHM)
 
 
 @functools.lru_cache(maxsize=8)
