@@ -83,6 +83,46 @@ async def test_the_server_side_caller_reads_storage(world: Api) -> None:
         await caller.as_principal(Principal("@stranger"))(being.get, {"id": "@room"})
 
 
+async def test_a_prepared_read_reads_what_sqlalchemy_reads(world: Api) -> None:
+    """On SQLite's loop reader ``Prepared`` skips SQLAlchemy's execution: the values it
+    reads (times, JSON, NULLs, a value fixed in the statement) are SQLAlchemy's."""
+    from datetime import UTC, datetime, timedelta
+
+    from server.storage.store import Prepared
+    from server.storage.tables import beings
+
+    statement = sa.select(
+        beings.c.id,
+        beings.c.created_at,
+        beings.c.meta,
+        beings.c.visibility,
+        beings.c.owner_id,
+        sa.literal(7),
+    ).where(
+        beings.c.id == sa.bindparam("id"),
+        beings.c.created_at < sa.bindparam("before", type_=beings.c.created_at.type),
+        beings.c.type != "bot",
+    )
+    prepared = Prepared(statement)
+    later = datetime.now(UTC) + timedelta(hours=1)
+    for params in (
+        {"id": "@hall", "before": later},
+        {"id": "@owner", "before": later},
+        {"id": "@owner", "before": datetime(2000, 1, 1, tzinfo=UTC)},
+        {"id": "@nobody", "before": later},
+    ):
+        async with world.storage.read() as conn:
+            read = await prepared.first(conn, params)
+            row = (await conn.execute(statement, params)).first()
+        assert read == (None if row is None else tuple(row)), params
+        assert read is None or read[1].tzinfo is not None
+    async with world.storage.read() as conn:
+        hall = await prepared.first(conn, {"id": "@hall", "before": later})
+    assert hall is not None and hall[0] == "@hall" and hall[3] == "public" and hall[5] == 7
+    # SQLite's reads took the DBAPI path (compiled once); PostgreSQL's, SQLAlchemy's
+    assert (prepared._compiled is not None) == (world.storage.loop_reader is not None)
+
+
 async def test_two_servers_on_one_database_see_each_others_writes(
     make_api: MakeApi, db_env: dict[str, str]
 ) -> None:

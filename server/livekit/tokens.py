@@ -1,18 +1,27 @@
-"""Join tokens: livekit-api's claims, every grant spelt out, signed with PyJWT.
+"""Join tokens: livekit-api's claims, every grant spelt out, signed HS256.
 
 livekit-api's ``VideoGrants`` defaults ``can_publish``, ``can_subscribe`` and
 ``can_publish_data`` to True, and LiveKit reads a missing flag as allowed; so
 every flag that matters is written into the token explicitly.
+
+PyJWT writes the JWS, as ``jwt.encode(claims, secret, algorithm="HS256")`` does, with
+the secret prepared once rather than for every token, and the claims encoded by msgspec
+(the same bytes as ``jwt.encode``'s for ASCII text; other text as UTF-8, not escaped).
 """
 
 from __future__ import annotations
 
 import datetime
+import functools
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-import jwt
+import msgspec
+from jwt.algorithms import HMACAlgorithm
+from jwt.api_jws import PyJWS
+from jwt.warnings import InsecureKeyLengthWarning
 
 from server.domain.rooms import JoinGrants
 from server.livekit.config import LiveKitConfig
@@ -87,7 +96,48 @@ def mint_join_token(
     claims.update(
         sub=identity, iss=config.api_key, nbf=issued, exp=issued + int(ttl.total_seconds())
     )
-    return jwt.encode(claims, config.api_secret, algorithm="HS256")
+    return _signer(config.api_secret).sign(claims)
+
+
+_ALGORITHM = "HS256"
+_encode_claims = msgspec.json.Encoder().encode
+
+
+class _PreparedHS256(HMACAlgorithm):
+    """PyJWT's HS256 for one secret, prepared (and its length checked) once: ``jwt.encode``
+    prepares the secret again for every token, trying it as a JWK and as a PEM key."""
+
+    def __init__(self, secret: str) -> None:
+        super().__init__(HMACAlgorithm.SHA256)
+        self.key = super().prepare_key(secret)  # refuses a PEM or JWK, as jwt.encode does
+        short = super().check_key_length(self.key)
+        if short:  # jwt.encode warns on every token; once per secret says the same
+            warnings.warn(short, InsecureKeyLengthWarning, stacklevel=4)
+
+    def prepare_key(self, key: str | bytes) -> bytes:
+        return key if key is self.key else super().prepare_key(key)
+
+    def check_key_length(self, key: bytes) -> str | None:
+        return None if key is self.key else super().check_key_length(key)
+
+
+class _Signer:
+    """PyJWT's JWS (header ``{"alg":"HS256","typ":"JWT"}``) with one prepared secret."""
+
+    __slots__ = ("_algorithm", "_jws")
+
+    def __init__(self, secret: str) -> None:
+        self._algorithm = _PreparedHS256(secret)
+        self._jws = PyJWS(algorithms=[])
+        self._jws.register_algorithm(_ALGORITHM, self._algorithm)
+
+    def sign(self, claims: Mapping[str, object]) -> str:
+        return self._jws.encode(_encode_claims(claims), self._algorithm.key, _ALGORITHM)
+
+
+@functools.lru_cache(maxsize=8)
+def _signer(secret: str) -> _Signer:
+    return _Signer(secret)
 
 
 def _dispatch(agent: AgentDispatch) -> dict[str, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from time import perf_counter
 from typing import Any, TypeVar, cast
@@ -35,7 +35,7 @@ from server.storage.errors import (
     sqlstate,
 )
 
-__all__ = ["Publish", "Storage", "after_commit", "invalidate"]
+__all__ = ["Prepared", "Publish", "Storage", "after_commit", "invalidate"]
 
 _AFTER_COMMIT = "roomrpc.after_commit"
 _STORAGE = "roomrpc.storage"
@@ -73,6 +73,89 @@ class _LoopReader:
 
     async def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
         return fn(self._conn, *args)
+
+    def first(self, compiled: _Compiled, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        """``compiled``'s first row, its values as SQLAlchemy's types read them."""
+        args = tuple(
+            value if name is None else params[name] if bind is None else bind(params[name])
+            for name, bind, value in compiled.arguments
+        )
+        dbapi = self._conn.connection.dbapi_connection
+        assert dbapi is not None
+        try:
+            cursor = dbapi.execute(compiled.sql, args)
+            try:
+                row = cursor.fetchone()
+            finally:
+                cursor.close()  # the statement is reset now: no snapshot is kept open
+        except compiled.errors as exc:  # as SQLAlchemy raises it: _LoopRead and is_down read it
+            raise sa.exc.DBAPIError.instance(compiled.sql, args, exc, compiled.errors) from exc
+        if row is None:
+            return None
+        return tuple(
+            value if read is None else read(value)
+            for read, value in zip(compiled.results, row, strict=True)
+        )
+
+
+class _Compiled:
+    """A statement as one dialect runs it: its SQL, its positional arguments (a parameter's
+    name and bind processor, or a value fixed in the statement) and its result processors."""
+
+    __slots__ = ("arguments", "dialect", "errors", "results", "sql")
+
+    def __init__(self, statement: sa.Select[Any], dialect: sa.Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        if compiled.positiontup is None or any(
+            bind.expanding or bind.literal_execute or bind.callable is not None
+            for bind in compiled.binds.values()
+        ):
+            raise ValueError("a prepared statement has plain positional parameters only")
+        arguments: list[tuple[str | None, Callable[[Any], Any] | None, Any]] = []
+        for name in compiled.positiontup:
+            bind = compiled.binds[name]
+            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if bind.required:
+                arguments.append((bind.key, process, None))
+            else:  # a value written into the statement, processed once
+                value = bind.effective_value
+                arguments.append((None, None, value if process is None else process(value)))
+        self.arguments = tuple(arguments)
+        self.results = tuple(
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in statement.selected_columns
+        )
+        self.sql = compiled.string
+        self.dialect = dialect
+        self.errors: type[Exception] = dialect.loaded_dbapi.Error
+
+
+class Prepared:
+    """A SELECT on a hot path, read as its first row of plain values (or None).
+
+    On SQLite's loop reader it runs on the DBAPI connection, with the SQL and the
+    type processors SQLAlchemy compiled for it once: the same statement, the same
+    values in and out, without SQLAlchemy's execution context (which costs several
+    times the read itself). Anywhere else (PostgreSQL, a write's transaction) it is
+    ``conn.execute(statement, params)``.
+    """
+
+    __slots__ = ("_compiled", "statement")
+
+    def __init__(self, statement: sa.Select[Any]) -> None:
+        self.statement = statement
+        self._compiled: _Compiled | None = None
+
+    async def first(
+        self, conn: AsyncConnection, params: Mapping[str, Any]
+    ) -> tuple[Any, ...] | None:
+        if isinstance(conn, _LoopReader):
+            compiled = self._compiled
+            if compiled is None or compiled.dialect is not conn.dialect:
+                compiled = self._compiled = _Compiled(self.statement, conn.dialect)
+            return conn.first(compiled, params)
+        row = (await conn.execute(self.statement, params)).first()
+        return None if row is None else tuple(row)
 
 
 class _LoopRead:
