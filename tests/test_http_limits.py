@@ -17,9 +17,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import IO, Any
 
+import brotli
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from backports import zstd
 
 from server.http.health import READY_CHECKS
 from tests.support.world import Api
@@ -224,23 +226,28 @@ BROKEN_BODIES = {
 }
 
 
+@pytest.mark.parametrize("coding", [b"gzip", b"br", b"zstd"])
 @pytest.mark.parametrize("content_length", [True, False])
-async def test_a_body_that_does_not_inflate_is_a_parse_error_not_a_500(
-    client: TestClient[Any, Any], caplog: pytest.LogCaptureFixture, content_length: bool
+async def test_a_body_that_does_not_decompress_is_a_parse_error_not_a_500(
+    client: TestClient[Any, Any],
+    caplog: pytest.LogCaptureFixture,
+    content_length: bool,
+    coding: bytes,
 ) -> None:
     port = client.server.port
     assert port is not None
-    body = b"x" * 100
+    body = b"x" * 100  # neither gzip, brotli nor zstd
     framing = b"Content-Length: 100\r\n" if content_length else b"Transfer-Encoding: chunked\r\n"
     payload = body if content_length else b"64\r\n" + body + b"\r\n0\r\n\r\n"
     with caplog.at_level(logging.INFO):
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        writer.write(_HEAD + b"Content-Encoding: gzip\r\n" + framing + b"\r\n" + payload)
+        writer.write(_HEAD + b"Content-Encoding: " + coding + b"\r\n" + framing + b"\r\n" + payload)
         await writer.drain()
         answer = await asyncio.wait_for(reader.read(4096), 5)
         writer.close()
     assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
     assert b'"code":-32700' in answer and b'"id":null' in answer, answer
+    assert b"\r\nConnection: close\r\n" in answer  # aiohttp closes it: the client is told
     assert not any(r.exc_info for r in caplog.records)
     response = await client.post("/rpc", data=json.dumps(_call("system.health", {}, 1)))
     assert response.status == 200  # and the server goes on serving
@@ -255,6 +262,56 @@ async def test_a_content_encoding_we_cannot_decode_is_415(
     assert response.status == 415
     answer = await response.json()
     assert answer["error"]["data"]["code"] == "UNSUPPORTED_MEDIA_TYPE" and answer["id"] is None
+
+
+_PACK: dict[str, Callable[[bytes], bytes]] = {"br": brotli.compress, "zstd": zstd.compress}
+
+
+def _bomb(coding: str, mib: int) -> bytes:
+    """``mib`` MiB of zeros, compressed a MiB at a time: a few kB on the wire."""
+    zeros = bytes(1 << 20)
+    if coding == "br":
+        packer = brotli.Compressor(quality=5)
+        return b"".join([*(packer.process(zeros) for _ in range(mib)), packer.finish()])
+    zpacker = zstd.ZstdCompressor()
+    return b"".join([*(zpacker.compress(zeros) for _ in range(mib)), zpacker.flush()])
+
+
+@pytest.mark.parametrize("coding", ["br", "zstd", "BR"])
+async def test_a_br_or_zstd_body_is_read_decompressed(
+    client: TestClient[Any, Any], coding: str
+) -> None:
+    batch = [_call("probe.echo", {"roomBeingId": "@a"}, 1), _call("system.health", {}, 2)]
+    packed = _PACK[coding.lower()](json.dumps(batch).encode())
+    headers = {"Content-Type": "application/json", "Content-Encoding": coding}
+    response = await client.post("/rpc", data=packed, headers=headers)
+    assert response.status == 200
+    answers = await response.json()
+    assert answers[0]["result"] == {"roomBeingId": "@a", "count": 1, "address": None}
+    assert answers[1]["result"]["status"] == "ok"
+
+
+@pytest.mark.parametrize("coding", ["br", "zstd"])
+@pytest.mark.parametrize("chunked", [False, True])
+async def test_a_br_or_zstd_bomb_is_413_not_decompressed_whole(
+    client: TestClient[Any, Any], coding: str, chunked: bool
+) -> None:
+    """64 MiB once decompressed, a few kB sent: refused past RPC_MAX_BODY_BYTES (1 MiB)."""
+    bomb = _bomb(coding, 64)
+    assert len(bomb) < 16 * 1024
+
+    async def pieces() -> Any:  # no Content-Length: chunked, nothing known before reading
+        for i in range(0, len(bomb), 512):
+            yield bomb[i : i + 512]
+
+    headers = {"Content-Type": "application/json", "Content-Encoding": coding}
+    response = await client.post("/rpc", data=pieces() if chunked else bomb, headers=headers)
+    assert response.status == 413
+    answer = await response.json()
+    assert answer["error"]["data"]["code"] == "PAYLOAD_TOO_LARGE" and answer["id"] is None
+    assert answer["error"]["message"] == "Body exceeds 1048576 bytes"
+    response = await client.post("/rpc", data=json.dumps(_call("system.health", {}, 1)))
+    assert response.status == 200  # and the server goes on serving
 
 
 async def test_a_client_breaking_or_leaving_mid_body_is_one_short_line(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import time
 from typing import Any
 
+import brotli
 import jwt
 import pytest
 
@@ -165,6 +167,18 @@ async def test_refusals_are_4xx_without_a_token(
         assert refused(answer)[1] == reason
     elif code == "FORBIDDEN":
         assert refused(answer)[1] == "identity_not_yours"
+
+
+async def test_the_body_s_content_codings_are_those_of_rpc(live: Api) -> None:
+    body = json.dumps({"room_name": "@hall"}).encode()
+    for coding, packed in (("gzip", gzip.compress(body)), ("br", brotli.compress(body))):
+        status, answer = await ask(live, packed, **{"Content-Encoding": coding})
+        assert status == 201 and answer["room_name"] == "@hall", answer
+    for coding in ("gzip", "br", "zstd"):  # a body that does not decompress: 400, not a 500
+        status, answer = await ask(live, b"x" * 100, **{"Content-Encoding": coding})
+        assert (status, refused(answer)) == (400, ("BAD_REQUEST", "not_json"))
+    status, answer = await ask(live, body, **{"Content-Encoding": "compress"})
+    assert (status, refused(answer)[0]) == (415, "UNSUPPORTED_MEDIA_TYPE")
 
 
 async def test_a_body_too_large_is_413(live: Api) -> None:

@@ -126,6 +126,21 @@ async def test_bad_signatures_are_401_and_logged(
     assert response.status == 401
 
 
+@pytest.mark.parametrize("coding", ["gzip", "br", "zstd"])
+async def test_a_body_that_does_not_decompress_is_400_not_a_500(
+    live: Api, livekit_server: LiveKitServer, coding: str
+) -> None:
+    body = encode_event(make_event("participant_joined", livekit_server.room("@hall")))
+    headers = {
+        "Content-Type": CONTENT_TYPE,
+        "Content-Encoding": coding,
+        "Authorization": livekit_server.sign_webhook(body),
+    }
+    response = await live.client.post("/livekit/webhook", data=b"x" * 100, headers=headers)
+    assert response.status == 400
+    assert await present(live) == []
+
+
 # Replays and order ------------------------------------------------------------------------
 
 

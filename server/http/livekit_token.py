@@ -25,11 +25,12 @@ from typing import Annotated
 
 import msgspec
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 
 from schema.errors import ErrorObject
 from schema.media import AttributeKey, Metadata
 from server.domain.presence import SERVER_ATTRIBUTES
-from server.http.rpc import Handler, RequestIds
+from server.http.rpc import Handler, RequestIds, refused_coding
 from server.livekit import AgentDispatch
 from server.procedures.deps import Deps
 from server.procedures.livekit import JoinRequest, join_token
@@ -97,7 +98,10 @@ def token_handler(deps: Deps, resolve: Resolver, *, call_timeout: float) -> Hand
         try:
             answer = await _answer(request, request_id, deps, resolve, call_timeout)
         except RpcError as error:
-            return _refuse(error, request_id)
+            response = _refuse(error, request_id)
+            if request.content.exception() is not None:  # a body aiohttp could not read:
+                response.force_close()  # it closes the connection; the client is told so
+            return response
         except TimeoutError:
             late = RpcError("TIMEOUT", "The token took too long", retryable=True)
             return _refuse(late, request_id)
@@ -123,10 +127,16 @@ async def _answer(
     principal = await resolve(authorization)
     if principal is None:
         raise RpcError("UNAUTHORIZED", "A bearer token is required", reason="missing_token")
+    refused = refused_coding(request)
+    if refused is not None:
+        raise RpcError("UNSUPPORTED_MEDIA_TYPE", refused)
     try:
         body = await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise RpcError("PAYLOAD_TOO_LARGE", "The body is too large") from None
+    except RequestPayloadError:  # a gzip, br or zstd body that does not decompress
+        message = "The body could not be read or decoded"
+        raise RpcError("BAD_REQUEST", message, reason="not_json") from None
     asked = _read(body)
     wanted = _join_request(asked, principal)
     ctx = AuthedContext(request_id, deps, principal, PATH)

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 
 import msgspec
 from aiohttp import web
+from aiohttp.compression_utils import HAS_BROTLI, HAS_ZSTD
 from aiohttp.web_protocol import RequestPayloadError
 
 from schema.errors import Issue
@@ -23,7 +24,7 @@ from server.http.sse import serve_sse, wants_sse
 from server.rpc import Dispatcher, Reply, Resolver, RpcError, error_object, error_reply
 from server.settings import Settings
 
-__all__ = ["RequestIds", "client_address", "rpc_handler", "upgrade_handler"]
+__all__ = ["RequestIds", "client_address", "refused_coding", "rpc_handler", "upgrade_handler"]
 
 # JSON's own types, and what clients send for a body when told nothing else: no type
 # (requests, httpx), text/plain (fetch and aiohttp with a string), octet-stream (aiohttp
@@ -42,8 +43,14 @@ _MEDIA_TYPES = frozenset(
     }
 )
 # Content codings aiohttp decodes for us; any other is 415 (RFC 9110 15.5.16), not a
-# body read as if it were plain.
-_CODINGS = frozenset({"", "identity", "gzip", "x-gzip", "deflate"})
+# body read as if it were plain. br and zstd only while aiohttp has their packages (the
+# project's Brotli and backports.zstd; zstd is the standard library's from Python 3.14):
+# without them aiohttp would answer its own plain-text 400. aiohttp bounds the output of
+# each decompression step, so a decompression bomb is refused (413) once RPC_MAX_BODY_BYTES
+# of it are read, not decompressed whole.
+_EXTRA = ("br",) * HAS_BROTLI + ("zstd",) * HAS_ZSTD
+_CODINGS = frozenset({"", "identity", "gzip", "x-gzip", "deflate", *_EXTRA})
+_CODINGS_NAMED = ", ".join(("gzip", "deflate", *_EXTRA)) + " or none"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _MS = re.compile(r"^[0-9]{1,9}$")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -118,16 +125,15 @@ def rpc_handler(
         if content_type != "application/json" and not _is_json(content_type):
             message = "Content-Type must be application/json"
             return _respond(error_reply("UNSUPPORTED_MEDIA_TYPE", request_id, message), request_id)
-        coding = request.headers.get("Content-Encoding")
-        if coding is not None and coding.strip().lower() not in _CODINGS:
-            message = "Content-Encoding must be gzip, deflate or none"
-            return _respond(error_reply("UNSUPPORTED_MEDIA_TYPE", request_id, message), request_id)
+        refused = refused_coding(request)
+        if refused is not None:
+            return _respond(error_reply("UNSUPPORTED_MEDIA_TYPE", request_id, refused), request_id)
         content = request.content
         if content.is_eof():  # the whole body has arrived (the usual case): nothing to await
             try:
                 body = content.read_nowait()
-            except RequestPayloadError:  # e.g. a gzip body that does not inflate
-                return _respond(_undecodable(request_id), request_id)
+            except RequestPayloadError:  # e.g. a gzip or br body that does not decompress
+                return _undecodable(request_id)
             if len(body) > max_body:  # a compressed body is checked as decompressed
                 return _respond(_too_large(max_body, request_id), request_id)
         else:
@@ -140,7 +146,7 @@ def rpc_handler(
             except web.HTTPRequestEntityTooLarge:
                 return _respond(_too_large(max_body, request_id), request_id)
             except RequestPayloadError:  # a body that does not decode, or that broke off
-                return _respond(_undecodable(request_id), request_id)
+                return _undecodable(request_id)
             except TimeoutError:  # a body trickling in: 408, and the connection is closed
                 quiet.note("slow-body", f"request bodies not received within {read_timeout:g} s")
                 message = f"The request body did not arrive within {read_timeout:g} s"
@@ -177,6 +183,14 @@ def rpc_handler(
     return handle
 
 
+def refused_coding(request: web.Request) -> str | None:
+    """Why the body's Content-Encoding is refused (415): one aiohttp does not decode; or None."""
+    coding = request.headers.get("Content-Encoding")
+    if coding is None or coding.strip().lower() in _CODINGS:
+        return None
+    return f"Content-Encoding must be {_CODINGS_NAMED}"
+
+
 def _is_json(content_type: str) -> bool:
     media_type = content_type.partition(";")[0].strip().lower()
     return media_type in _MEDIA_TYPES or media_type.endswith("+json")
@@ -186,8 +200,13 @@ def _too_large(max_body: int, request_id: str) -> Reply:
     return error_reply("PAYLOAD_TOO_LARGE", request_id, f"Body exceeds {max_body} bytes")
 
 
-def _undecodable(request_id: str) -> Reply:
-    return error_reply("PARSE_ERROR", request_id, "The body could not be read or decoded")
+def _undecodable(request_id: str) -> web.Response:
+    """400; and the connection is closed, as aiohttp does after a body it could not read
+    (``Connection: close`` tells the client not to send its next request on it)."""
+    message = "The body could not be read or decoded"
+    response = _respond(error_reply("PARSE_ERROR", request_id, message), request_id)
+    response.force_close()
+    return response
 
 
 def _bad_deadline(request_id: str) -> Reply:

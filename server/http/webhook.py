@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 from livekit.api import WebhookEvent
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -54,6 +55,10 @@ def add_webhook(app: web.Application, deps: Deps, livekit: LiveKit) -> None:
             noise.note("slow-body", f"request bodies not received within {read_timeout:g} s")
             response = web.Response(status=408, text="the body did not arrive in time\n")
             response.force_close()
+            return response
+        except RequestPayloadError:  # a gzip, br or zstd body that does not decompress
+            response = web.Response(status=400, text="the body could not be read or decoded\n")
+            response.force_close()  # as aiohttp does after a body it could not read
             return response
         try:
             event = livekit.verify_webhook(body, request.headers.get("Authorization"))
