@@ -156,12 +156,12 @@ async def test_a_write_waiting_for_sqlite_s_lock_honours_the_call_timeout(
 # --- HTTP_READ_TIMEOUT ---
 
 
-async def _trickle(port: int, seconds: float) -> bytes:
+async def _trickle(port: int, seconds: float, path: str = "/rpc", headers: str = "") -> bytes:
     """Headers at once, then one byte of a 100-byte body every 0.1 s; what comes back."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(
-        b"POST /rpc HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-        b"Content-Length: 100\r\n\r\n{"
+        f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n{headers}".encode()
+        + b"Content-Length: 100\r\n\r\n{"
     )
     ends = time.monotonic() + seconds
     answer = b""
@@ -199,6 +199,18 @@ async def test_a_body_that_trickles_gets_408_and_one_log_line(
     lines = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(lines) <= 1, [r.getMessage() for r in lines]
     assert not any(r.exc_info for r in caplog.records if r.levelno >= logging.INFO)
+
+
+async def test_a_token_request_body_that_trickles_gets_408_and_a_closed_connection(
+    aiohttp_client: Client, make_app: Callable[..., web.Application]
+) -> None:
+    client = await aiohttp_client(make_app(HTTP_READ_TIMEOUT="0.5"))
+    port = client.server.port
+    assert port is not None
+    signed_in = "Authorization: Bearer user:@alice\r\n"  # the body is read once the caller is known
+    answer = await _trickle(port, 3, "/livekit/token", signed_in)
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:100]
+    assert b'"code":"TIMEOUT"' in answer and b"Connection: close" in answer
 
 
 # --- what an anonymous caller can put in the log ---

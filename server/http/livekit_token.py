@@ -101,6 +101,8 @@ def token_handler(deps: Deps, resolve: Resolver, *, call_timeout: float) -> Hand
             response = _refuse(error, request_id)
             if request.content.exception() is not None:  # a body aiohttp could not read:
                 response.force_close()  # it closes the connection; the client is told so
+            elif isinstance(error, _SlowBody):  # the rest of it is not waited for
+                response.force_close()
             return response
         except TimeoutError:
             late = RpcError("TIMEOUT", "The token took too long", retryable=True)
@@ -130,8 +132,12 @@ async def _answer(
     refused = refused_coding(request)
     if refused is not None:
         raise RpcError("UNSUPPORTED_MEDIA_TYPE", refused)
+    read_timeout = deps.settings.http_read_timeout
     try:
-        body = await request.read()
+        async with asyncio.timeout(read_timeout):
+            body = await request.read()
+    except TimeoutError:  # a body trickling in: the connection is closed with the answer
+        raise _SlowBody(read_timeout) from None
     except web.HTTPRequestEntityTooLarge:
         raise RpcError("PAYLOAD_TOO_LARGE", "The body is too large") from None
     except RequestPayloadError:  # a gzip, br or zstd body that does not decompress
@@ -148,6 +154,14 @@ async def _answer(
         room_name=token.room_id,
         participant_name=token.name,
     )
+
+
+class _SlowBody(RpcError):
+    """The body did not arrive within ``HTTP_READ_TIMEOUT``: TIMEOUT, and the connection
+    is closed (as ``/rpc`` does)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__("TIMEOUT", f"The request body did not arrive within {seconds:g} s")
 
 
 def _read(body: bytes) -> TokenSourceRequest:
