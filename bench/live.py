@@ -15,8 +15,8 @@ import argparse
 import asyncio
 import json
 import os
-import secrets
 import resource
+import secrets
 import socket
 import statistics
 import struct
