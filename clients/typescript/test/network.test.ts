@@ -85,7 +85,7 @@ for (const transport of ["websocket", "sse"] as const) {
     });
 
     it("outlives its token: renewed once through the token function, then resumed with no gap", async () => {
-      const short = await mint("@member", 2); // the server ends the subscription when it expires
+      const short = await mint("@member", 3); // the server ends the subscription when it expires
       const asked: TokenContext[] = [];
       const client = live({
         url,
