@@ -76,11 +76,16 @@ def _method(name: str, old: Any, new: Any, docs: _Docs) -> Iterator[Change]:
     if kind_old != kind_new:
         yield Change(True, name, f"kind changed from {kind_old} to {kind_new}")
     if "subscription" in (kind_old, kind_new):
-        event_old = old.get("x-event", old.get("result", {}).get("schema", {}))
-        event_new = new.get("x-event", new.get("result", {}).get("schema", {}))
+        event_old, event_new = _event(old), _event(new)
         for change in _schema(event_old, event_new, f"{name} event", "event", docs):
             yield change._replace(breaking=True, what=f"subscription event changed: {change.what}")
-    else:
+    answers = "x-subscription" in old and "x-subscription" in new
+    if "subscription" in (kind_old, kind_new) and answers:
+        # The event is in x-subscription; the result is the subscribe answer, an output.
+        result_old = old.get("result", {}).get("schema", {})
+        result_new = new.get("result", {}).get("schema", {})
+        yield from _schema(result_old, result_new, f"{name} result", "output", docs)
+    elif "subscription" not in (kind_old, kind_new):
         result_old = old.get("result", {}).get("schema", {})
         result_new = new.get("result", {}).get("schema", {})
         yield from _schema(result_old, result_new, f"{name} result", "output", docs)
@@ -90,6 +95,15 @@ def _method(name: str, old: Any, new: Any, docs: _Docs) -> Iterator[Change]:
         yield Change(True, name, f"error code {code} removed")
     for code in sorted(errors_new - errors_old):
         yield Change(False, name, f"error code {code} declared")
+
+
+def _event(method: Any) -> Any:
+    """A subscription's event schema: ``x-subscription.event`` (documents that have no
+    ``x-subscription`` gave it as ``x-event``, or as the result)."""
+    extension = method.get("x-subscription")
+    if isinstance(extension, Mapping) and "event" in extension:
+        return extension["event"]
+    return method.get("x-event", method.get("result", {}).get("schema", {}))
 
 
 def _params(method: Any) -> dict[str, Any]:

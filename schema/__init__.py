@@ -25,6 +25,7 @@ from schema._base import Base
 from schema._procedure import (
     Event,
     Feed,
+    FeedAfter,
     Kind,
     LimitClass,
     Procedure,
@@ -44,6 +45,7 @@ __all__ = [
     "ErrorName",
     "Event",
     "Feed",
+    "FeedAfter",
     "Kind",
     "LimitClass",
     "Procedure",

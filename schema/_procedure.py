@@ -25,6 +25,7 @@ from schema.errors import (
 __all__ = [
     "Event",
     "Feed",
+    "FeedAfter",
     "Kind",
     "LimitClass",
     "Procedure",
@@ -192,10 +193,19 @@ def _error_data(code: ErrorName, reasons: tuple[str, ...]) -> type[msgspec.Struc
     return msgspec.defstruct(name, fields, bases=(Base,), omit_defaults=True)
 
 
-class Subscribed(msgspec.Struct, frozen=True):
-    """What subscribing answers: the subscription's id, named in each of its events."""
+class Subscribed(msgspec.Struct, frozen=True, rename="camel", omit_defaults=True):
+    """What subscribing answers: the subscription's id, named in each of its events, and
+    ``lastEventId``, where it starts, when the subscription has such a position.
+
+    ``lastEventId`` is the id its first event comes after: the newest event when it
+    subscribed (the ``lastEventId`` it was given when it resumes). Subscribing again with
+    it loses nothing and repeats nothing, even before any event came; absent (never null)
+    when each subscription starts afresh (a snapshot first, as ``presence.watch``).
+    Over SSE it comes as a first block of its own, ``id: <lastEventId>`` with no data.
+    """
 
     subscription: str
+    last_event_id: str | msgspec.UnsetType = msgspec.UNSET
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +220,30 @@ Feed: TypeAlias = AsyncIterator[Event[Ev]]
 """What a subscription's handler returns: its events, in order, until it ends."""
 
 
+class FeedAfter(AsyncIterator[Event[Ev]]):
+    """A feed that says where it starts: its first event comes after the event ``after``
+    (the subscribe answer's ``lastEventId``). A handler returns ``FeedAfter(events, id)``
+    where it would return ``events``; the core unwraps it before pumping."""
+
+    __slots__ = ("after", "events")
+
+    def __init__(self, events: AsyncIterator[Event[Ev]], after: str) -> None:
+        self.events = events
+        self.after = after
+
+    def __aiter__(self) -> FeedAfter[Ev]:
+        return self
+
+    async def __anext__(self) -> Event[Ev]:
+        return await anext(self.events)
+
+    async def aclose(self) -> None:
+        """Close the events (an async generator runs its ``finally`` blocks)."""
+        aclose = getattr(self.events, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
 def subscription(
     name: str,
     input: type[In],
@@ -220,12 +254,14 @@ def subscription(
     protected: bool = False,
     reasons: Reasons | None = None,
 ) -> Procedure[In, Feed[Ev]]:
-    """Declare a subscription: answers ``{"subscription": sid}``, then sends events.
+    """Declare a subscription: answers ``{"subscription": sid, "lastEventId"?: id}``, then
+    sends events.
 
     ``input`` must have ``last_event_id: str | None = None`` (``lastEventId``): the
-    subscription resumes after it. Each event is a notification named ``name`` whose
-    params are ``{subscription, id, data}`` with ``data`` an ``event``; the end is
-    ``{subscription, error}``.
+    subscription resumes after it. The answer's ``lastEventId`` (see ``Subscribed``) is
+    where it starts, so a client that lost its connection before any event resumes there.
+    Each event is a notification named ``name`` whose params are ``{subscription, id,
+    data}`` with ``data`` an ``event``; the end is ``{subscription, error}``.
     """
     return Procedure(
         name,

@@ -129,6 +129,22 @@ def test_a_changed_subscription_event_breaks_even_when_it_only_grows() -> None:
     assert change.breaking and "subscription event changed" in change.what
 
 
+def test_a_subscription_is_diffed_by_its_event_and_its_subscribe_answer() -> None:
+    """The event is ``x-subscription.event`` (any change breaks); the result is the
+    subscribe answer, an output like any other (an optional field added is safe)."""
+    new = copy.deepcopy(DOCUMENT)
+    answer = schemas(new)["Subscribed"]
+    answer["properties"]["startedAt"] = {"type": "string"}
+    changes = [c for c in diff(DOCUMENT, new) if c.where.startswith("intention.watch ")]
+    assert changes and not any(c.breaking for c in changes), changes
+    assert any("intention.watch result" in c.where for c in changes), changes
+    event = method(new, "intention.watch")["x-subscription"]["event"]
+    intention = schemas(new)[event["$ref"].rpartition("/")[2]]
+    intention["properties"]["mood"] = {"type": "string"}
+    breaking = [str(c) for c in diff(DOCUMENT, new) if c.breaking]
+    assert any("intention.watch event" in line for line in breaking), breaking
+
+
 def test_safe_changes_are_listed_and_not_breaking() -> None:
     new = copy.deepcopy(DOCUMENT)
     method(new, "being.list")["params"].append(

@@ -62,6 +62,29 @@ async def test_intention_watch_delivers_what_is_created(world: Api) -> None:
     await ws.close()
 
 
+async def test_the_subscribe_answer_says_where_it_starts(world: Api) -> None:
+    """``lastEventId`` in the answer: the newest event then (the resume point when resuming);
+    resuming there before any event came replays what came meanwhile, once."""
+    ws = await _ws(world, "@member")
+    before = await world.ok("intention.create", _say("before", "@room"), as_="@mod")
+    answer = await ws.call("intention.watch", {"spaceId": "@room"})
+    assert answer["result"]["lastEventId"] == str(before["id"])
+    await ws.close()
+    missed = await world.ok("intention.create", _say("missed", "@room"), as_="@mod")
+    again = await _ws(world, "@member")
+    resumed = await again.call(
+        "intention.watch", {"spaceId": "@room", "lastEventId": str(before["id"])}
+    )
+    assert resumed["result"]["lastEventId"] == str(before["id"])
+    sid = resumed["result"]["subscription"]
+    assert (await again.next(sid))["id"] == str(missed["id"])
+    changes = await again.call("space.watch", {"spaceId": "@room"})
+    assert changes["result"]["lastEventId"].isdigit()
+    presence = await again.call("presence.watch", {"roomBeingId": "@room"})
+    assert "lastEventId" not in presence["result"]  # a snapshot first, each time
+    await again.close()
+
+
 async def test_access_is_checked_at_subscribe_as_the_read_checks_it(world: Api) -> None:
     anonymous = await _ws(world)
     hidden = await anonymous.call("intention.watch", {"spaceId": "@room"})
@@ -350,6 +373,9 @@ async def test_sse_sends_ping_comments(make_api: Any, db_env: dict[str, str]) ->
     headers = {"Accept": "text/event-stream", "Content-Type": "application/json"}
     response = await api.client.post("/rpc", data=json.dumps(body), headers=headers)
     async with asyncio.timeout(5):
+        # First where the stream starts (an id, no data: no event), then the pings.
+        assert await response.content.readline() == b"id: 0\n"
+        assert await response.content.readline() == b"\n"
         assert await response.content.readline() == b": ping\n"
     response.close()
 

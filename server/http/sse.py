@@ -3,7 +3,10 @@
 Answers ``200 text/event-stream``: each event is ``id: <event id>`` and
 ``data: <the same notification a WebSocket gets>``; the end is the end
 notification, then the stream closes; ``: ping`` every ``LIVE_PING_SECONDS``.
-``Last-Event-ID`` fills the call's ``lastEventId``. Anything the subscribe call
+``Last-Event-ID`` fills the call's ``lastEventId``. When the subscribe answer has a
+``lastEventId`` (where the subscription starts), the stream opens with ``id: <it>``
+and no data: a block that moves a client's Last-Event-ID without an event, so a
+stream dropped before its first event resumes there. Anything the subscribe call
 answers instead (an error, a non-subscription call) comes back as JSON, as for
 a plain POST.
 """
@@ -17,6 +20,7 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
+from schema import Subscribed
 from server.http.forwarded import client_address
 from server.http.socket import Live, Socket, refusal
 from server.rpc import Dispatcher, Reply, Resolver, RpcError
@@ -111,6 +115,9 @@ async def serve_sse(
     stream.close_transport = close
     try:
         await response.prepare(request)
+        after = _starts_after(reply.body)
+        if after is not None:
+            await response.write(b"id: " + after.encode() + b"\n\n")
         stream.launch(request_id)
         await _stream(response, queue, live.settings.live_ping_seconds)
     finally:
@@ -118,6 +125,26 @@ async def serve_sse(
     with contextlib.suppress(ConnectionError):
         await response.write_eof()
     return response
+
+
+class _Answer(msgspec.Struct):
+    result: Subscribed | None = None
+
+
+_decode_answer = msgspec.json.Decoder(_Answer).decode
+
+
+def _starts_after(body: bytes | None) -> str | None:
+    """The subscribe answer's ``lastEventId``, if it has one."""
+    if body is None:
+        return None
+    try:
+        result = _decode_answer(body).result
+    except msgspec.DecodeError:
+        return None
+    if result is None or isinstance(result.last_event_id, msgspec.UnsetType):
+        return None
+    return result.last_event_id
 
 
 async def _stream(

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import msgspec
 
-from schema import Event, Feed, intention
+from schema import Event, Feed, FeedAfter, intention
 from schema.livekit import INTENTION_TOPIC
 from server.bus import RESYNC, Message, Subscription
 from server.domain.access import MANAGERS, check_text, now
@@ -108,7 +108,8 @@ async def watch(ctx: Ctx, params: intention.WatchIntentionsInput) -> Feed[intent
     except BaseException:
         listening.close()
         raise
-    return _intentions(deps, ctx.principal, params.space_id, after, replay, listening)
+    feed = _intentions(deps, ctx.principal, params.space_id, after, replay, listening)
+    return FeedAfter(feed, str(after))
 
 
 async def _intentions(

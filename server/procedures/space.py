@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from schema import Event, Feed, space
+from schema import Event, Feed, FeedAfter, space
 from schema.being import Being
 from schema.errors import Issue
 from server.bus import RESYNC, Subscription
@@ -179,7 +179,9 @@ async def watch(ctx: Ctx, params: space.WatchSpaceInput) -> Feed[space.SpaceEven
     except BaseException:
         listening.close()
         raise
-    return _space_events(deps, ctx.principal, params.space_id, after, listening)
+    return FeedAfter(
+        _space_events(deps, ctx.principal, params.space_id, after, listening), str(after)
+    )
 
 
 async def _space_events(
@@ -226,7 +228,7 @@ async def watch_mine(ctx: AuthedCtx, params: space.WatchMineInput) -> Feed[space
     except BaseException:
         listening.close()
         raise
-    return _my_events(deps, me, after, listening)
+    return FeedAfter(_my_events(deps, me, after, listening), str(after))
 
 
 async def _my_events(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from schema import Feed, Subscribed
+from schema import Feed, FeedAfter, Subscribed
 from server.rpc.context import Context
 from server.rpc.errors import RpcError
 
@@ -28,12 +28,15 @@ def serving(run: Next) -> Next:
             raise RpcError("BAD_REQUEST", HOW_TO_SUBSCRIBE.format(name=ctx.path))
         await connection.admit(ctx.path)  # the caller's rate limit of subscriptions started
         feed: Feed[Any] = await run(ctx, params)
+        after = None
+        if isinstance(feed, FeedAfter):  # where it starts: the answer's lastEventId
+            after, feed = feed.after, feed.events
         try:
             sid = connection.start(ctx.path, feed)
         except BaseException:
             await close_feed(feed)
             raise
-        return Subscribed(sid)
+        return Subscribed(sid) if after is None else Subscribed(sid, after)
 
     return subscribe
 

@@ -88,7 +88,8 @@ class WsRpc:
 
 
 async def read_sse(response: aiohttp.ClientResponse, count: int) -> list[tuple[str | None, Any]]:
-    """``count`` events (id, parsed data) from an SSE response; pings are skipped."""
+    """``count`` events (id, parsed data) from an SSE response; pings, and the block that
+    only says where the stream starts (an id, no data), are skipped."""
     events: list[tuple[str | None, Any]] = []
     event_id: str | None = None
     while len(events) < count:
@@ -96,7 +97,9 @@ async def read_sse(response: aiohttp.ClientResponse, count: int) -> list[tuple[s
         if line == "":
             break
         line = line.rstrip("\n")
-        if line.startswith("id: "):
+        if not line:  # the end of a block: an id without data is no event
+            event_id = None
+        elif line.startswith("id: "):
             event_id = line[4:]
         elif line.startswith("data: "):
             events.append((event_id, json.loads(line[6:])))

@@ -3,7 +3,7 @@
 import { CORE_ERRORS } from "./errors.gen.js";
 import type { CoreErrorCode, CoreReason, ErrorCode } from "./errors.gen.js";
 import type { NetworkError, ResponseError, RpcError } from "./errors.js";
-import { HttpLink } from "./link.js";
+import { HttpLink, Tokens } from "./link.js";
 import { SseLink, WsLink } from "./live.js";
 import type { LiveLink, Unsubscribable } from "./live.js";
 import { platform } from "./platform.js";
@@ -11,10 +11,27 @@ import type { AbortSignalLike, FetchLike, HeadersLike, UrlLike, WebSocketConstru
 
 export type { Unsubscribable } from "./live.js";
 
-/** A bearer token, or a function giving one (called once per HTTP request; nothing: no header). */
+/**
+ * A bearer token, or a function giving one: called once per HTTP request, SSE stream and
+ * socket authentication (nothing: no header). When the server refuses a token as expired
+ * (`UNAUTHORIZED`, `reason: "token_expired"`), the function is called once more with
+ * `{ expired }`, that token: it gives a fresh one (refresh it), and the call is sent again
+ * once with it (a socket authenticates again and resumes its subscriptions). A string
+ * cannot be renewed: the error reaches the caller.
+ */
 export type TokenSource =
   | string
-  | (() => string | null | undefined | Promise<string | null | undefined>);
+  | ((context: TokenContext) => string | null | undefined | Promise<string | null | undefined>);
+
+/** What the client tells a token function. */
+export interface TokenContext {
+  /**
+   * The token the server just refused as expired: give a fresh one, not this one (the
+   * client never sends it again; a function that gives it again gets the fresh one sent
+   * in its place). Absent when a token is simply needed.
+   */
+  readonly expired?: string | undefined;
+}
 
 /** Extra headers, or a function giving them (called once per HTTP request). */
 export type HeadersSource = HeadersLike | (() => HeadersLike | Promise<HeadersLike>);
@@ -23,7 +40,11 @@ export type HeadersSource = HeadersLike | (() => HeadersLike | Promise<HeadersLi
 export interface ClientOptions {
   /** The JSON-RPC endpoint: `https://api.example.com/rpc`, or `/rpc` in a page the server serves. */
   url: string | UrlLike;
-  /** Sent as `Authorization: Bearer <token>`. */
+  /**
+   * Sent as `Authorization: Bearer <token>` (over a socket, with `rpc.authenticate`).
+   * A function is asked again, with `{ expired }`, when the server answers
+   * `token_expired`: see {@link TokenSource}.
+   */
   token?: TokenSource | undefined;
   /** Sent with every request (`Authorization` and `Content-Type` are the client's own). */
   headers?: HeadersSource | undefined;
@@ -39,7 +60,9 @@ export interface ClientOptions {
    * Retries of calls that got no answer (a {@link NetworkError}, or a 5xx/429 page that
    * is not JSON-RPC) or a retryable error (`error.data.retryable`), with exponential
    * backoff and jitter, waiting at least the server's `retryAfter`. Only queries, and
-   * mutations that carry an idempotency key, are retried. `false`: never retry.
+   * mutations that carry an idempotency key, are retried (over HTTP, and over the socket
+   * with `callsOverSocket`). `false`: never retry. (A call refused for an expired token is
+   * sent again once with a fresh one, apart from these: see {@link TokenSource}.)
    */
   retry?: RetryOptions | false | undefined;
   /**
@@ -61,7 +84,11 @@ export interface ClientOptions {
   WebSocket?: WebSocketConstructor | undefined;
   /**
    * Send queries and mutations over the subscriptions' socket too (default `false`: over HTTP).
-   * Calls over the socket are not retried, and carry no idempotency key nor deadline header.
+   * Each frame carries the call's `idempotencyKey` and `timeoutMs` as HTTP's headers would.
+   * A call whose socket drops before its answer is sent again on the next socket (as
+   * `retry` says) if it is a query or a mutation with an idempotency key; a mutation
+   * without one rejects with a {@link NetworkError} (`retryable`, `maybeRan`): it may
+   * have run, so it is not sent again.
    */
   callsOverSocket?: boolean | undefined;
   /**
@@ -130,14 +157,16 @@ export type ErrorOf<P extends AnyProcedure> = RpcError<ErrorCodeOf<P>, ReasonOf<
 
 /**
  * A subscription procedure (served over a WebSocket or SSE only): its input, and the type
- * of each event's `data`. Subscribing answers `{subscription: sid}`; events arrive as
- * notifications `{method: path, params: {subscription, id, data: Ev}}`.
+ * of each event's `data`. Subscribing answers `{subscription: sid, lastEventId?}` (where it
+ * starts); events arrive as notifications `{method: path, params: {subscription, id, data: Ev}}`.
  */
 export interface Subscription<Path extends string, I, Ev, E extends ErrorCode, R extends string = string> {
   /**
    * Subscribes: `onData` gets each event until `unsubscribe()`, the signal, or the end.
    * A dropped connection, or a retryable end (`slow_consumer`, `shutting_down`), is
-   * resumed from the last event by itself; another error calls `onError`.
+   * resumed from the last event (before any, from where the server said it started) by
+   * itself, as is an end for an expired token when the token function gives a fresh one;
+   * another error calls `onError`.
    */
   (...args: SubscribeArgs<I, SubscriptionHandlers<Ev, SubscriptionError<E, R>>>): Unsubscribable;
   /**
@@ -216,17 +245,19 @@ export function buildClient<C>(
   options: ClientOptions,
   contractHash?: string,
 ): C & RawClient {
-  const link = new HttpLink(options, contractHash);
+  const tokens = new Tokens(options.token);
+  const link = new HttpLink(options, contractHash, tokens);
   let live: LiveLink | undefined;
   let socket: WsLink | undefined;
   const overSse = options.subscriptions === "sse" || (options.subscriptions === undefined && (options.WebSocket ?? platform.WebSocket) === undefined);
-  const liveLink = (): LiveLink => (live ??= overSse ? new SseLink(options) : (socket = new WsLink(options)));
+  const liveLink = (): LiveLink =>
+    (live ??= overSse ? new SseLink(options, tokens) : (socket = new WsLink(options, tokens)));
   const subscribe = (method: string, input: unknown, handlers: SubscriptionHandlers<unknown, unknown>) =>
     liveLink().subscribe(method, input, handlers);
   const call = (method: string, input: unknown, opts: CallOptions | undefined, kind: ProcedureMeta["kind"] | undefined) => {
     if (options.callsOverSocket === true && !overSse) {
       liveLink();
-      if (socket !== undefined) return socket.call(method, input, opts);
+      if (socket !== undefined) return socket.call(method, input, opts, overHttp(kind ?? "mutation"));
     }
     return link.call(method, input, opts, overHttp(kind ?? "mutation"));
   };

@@ -896,9 +896,19 @@ export interface StopRecordingInput {
   egressId: string;
 }
 
-/** What subscribing answers: the subscription's id, named in each of its events. */
+/**
+ * What subscribing answers: the subscription's id, named in each of its events, and
+ * `lastEventId`, where it starts, when the subscription has such a position.
+ *
+ * `lastEventId` is the id its first event comes after: the newest event when it
+ * subscribed (the `lastEventId` it was given when it resumes). Subscribing again with
+ * it loses nothing and repeats nothing, even before any event came; absent (never null)
+ * when each subscription starts afresh (a snapshot first, as `presence.watch`).
+ * Over SSE it comes as a first block of its own, `id: <lastEventId>` with no data.
+ */
 export interface Subscribed {
   subscription: string;
+  lastEventId?: string;
 }
 
 /**
@@ -1883,7 +1893,7 @@ export const PROCEDURES = {
 PROCEDURES satisfies Record<keyof Procedures, ProcedureMeta>;
 
 /** The hash of the contract this client was made from: sent as `X-Contract-Hash`. */
-export const CONTRACT_HASH = "abe7783d88f708a8";
+export const CONTRACT_HASH = "a8e79305eb0d7513";
 
 /**
  * A client for this API: `await client.system.health()`.

@@ -101,12 +101,20 @@ export class NetworkError extends Error {
   readonly url: string;
   /** The procedures the failed request carried. */
   readonly paths: readonly string[];
+  /** Trying again later may succeed (no server answered: nothing said no). */
+  readonly retryable = true;
+  /**
+   * The request may have reached the server before the connection was lost: a mutation
+   * may have run. `false` only when the client knows it was never sent.
+   */
+  readonly maybeRan: boolean;
 
-  constructor(url: string, paths: readonly string[], cause: unknown) {
+  constructor(url: string, paths: readonly string[], cause: unknown, options: { maybeRan?: boolean | undefined } = {}) {
     const why = cause instanceof Error ? cause.message : String(cause);
     super(`No answer from ${url}: ${why}`, { cause });
     this.url = url;
     this.paths = paths;
+    this.maybeRan = options.maybeRan ?? true;
   }
 }
 

@@ -37,6 +37,7 @@ export type {
   RawClient,
   ReasonOf,
   RetryOptions,
+  TokenContext,
   TokenSource,
   IterateArgs,
   IterateOptions,

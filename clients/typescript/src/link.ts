@@ -8,9 +8,11 @@
  * Safe retries: a call that got no answer, or a retryable error, goes back into the
  * queue after a backoff with jitter (at least the server's `retryAfter`), with the
  * same id, params and idempotency key, if it is a query or a mutation with a key.
+ * A call refused for an expired token (`token_expired`: the server ran nothing) goes
+ * back once, whatever its kind, with the fresh token the token function gives.
  */
 
-import type { CallOptions, ClientOptions, RetryOptions } from "./client.js";
+import type { CallOptions, ClientOptions, RetryOptions, TokenSource } from "./client.js";
 import { NetworkError, ResponseError, RpcError } from "./errors.js";
 import { headerRecord, platform } from "./platform.js";
 import type { AbortSignalLike, FetchLike, FetchResponse, PlatformAbortSignal } from "./platform.js";
@@ -22,6 +24,61 @@ interface Retry {
   readonly maxDelayMs: number;
 }
 const DEFAULT_RETRY: Retry = { attempts: 3, baseDelayMs: 200, maxDelayMs: 5000 };
+
+/** Is `error` the server refusing a token as expired? */
+export function isTokenExpired(error: unknown): error is RpcError {
+  return error instanceof RpcError && error.code === "UNAUTHORIZED" && error.reason === "token_expired";
+}
+
+/**
+ * The client's bearer token, shared by its links: the token function is asked for each
+ * request, and once per expired token for a fresh one (concurrent calls refused with the
+ * same token share that renewal). A token once renewed is never sent again.
+ */
+export class Tokens {
+  readonly #source: TokenSource | undefined;
+  #renewal: { readonly expired: string | undefined; readonly fresh: Promise<string | undefined> } | undefined;
+  #fresh: string | undefined;
+
+  constructor(source: TokenSource | undefined) {
+    this.#source = source;
+  }
+
+  /** Whether a fresh token may be asked for: the token is a function. */
+  get renewable(): boolean {
+    return typeof this.#source === "function";
+  }
+
+  /** The token to send now (undefined: none). */
+  async current(): Promise<string | undefined> {
+    const source = this.#source;
+    const token = (typeof source === "function" ? await source({}) : source) || undefined;
+    const renewal = this.#renewal;
+    if (token !== undefined && renewal !== undefined && token === renewal.expired && this.#fresh !== undefined) {
+      return this.#fresh;
+    }
+    return token;
+  }
+
+  /** A fresh token in place of `expired` (the function is asked once per expired token). */
+  renew(expired: string | undefined): Promise<string | undefined> {
+    const source = this.#source;
+    if (typeof source !== "function") return Promise.resolve(undefined);
+    if (this.#renewal !== undefined && this.#renewal.expired === expired) return this.#renewal.fresh;
+    this.#fresh = undefined;
+    const fresh = (async () => (await source(expired === undefined ? {} : { expired })) || undefined)();
+    this.#renewal = { expired, fresh };
+    fresh.then(
+      (token) => {
+        if (this.#renewal?.fresh === fresh && token !== expired) this.#fresh = token;
+      },
+      () => {
+        if (this.#renewal?.fresh === fresh) this.#renewal = undefined; // a failed renewal may be tried again
+      },
+    );
+    return fresh;
+  }
+}
 
 interface Call {
   readonly id: number;
@@ -37,6 +94,10 @@ interface Call {
   onAbort?: () => void;
   done: boolean;
   tries: number;
+  /** The token its last try carried. */
+  token: string | undefined;
+  /** Sent again once already for an expired token. */
+  renewed: boolean;
 }
 
 /** Sends calls to one JSON-RPC endpoint. */
@@ -47,11 +108,13 @@ export class HttpLink {
   readonly #maxSize: number;
   readonly #retry: Retry;
   readonly #contractHash: string | undefined;
+  readonly #tokens: Tokens;
   #queue: Call[] = [];
   #timer: unknown;
   #nextId = 1;
 
-  constructor(options: ClientOptions, contractHash?: string) {
+  constructor(options: ClientOptions, contractHash?: string, tokens?: Tokens) {
+    this.#tokens = tokens ?? new Tokens(options.token);
     this.#url = typeof options.url === "string" ? options.url : options.url.href;
     this.#options = options;
     // Never call the platform's fetch as a method of another object ("Illegal invocation").
@@ -81,7 +144,10 @@ export class HttpLink {
     const timeout = options.timeout ?? this.#options.timeout;
     return new Promise((resolve, reject) => {
       const id = this.#nextId++;
-      const call: Call = { id, method, params, resolve, reject, signal, kind, key, timeout, done: false, tries: 0 };
+      const call: Call = {
+        ...{ id, method, params, resolve, reject, signal, kind, key, timeout },
+        ...{ done: false, tries: 0, token: undefined, renewed: false },
+      };
       if (signal !== undefined) {
         call.onAbort = () => this.#abort(call);
         signal.addEventListener("abort", call.onAbort, { once: true });
@@ -100,6 +166,21 @@ export class HttpLink {
   /** Rejects `call` with `error`, or queues it again when it may safely be retried. */
   #fail(call: Call, error: unknown): void {
     if (call.done) return;
+    if (isTokenExpired(error) && !call.renewed && this.#tokens.renewable) {
+      // Refused before it ran: once more, whatever its kind, with a fresh token.
+      call.renewed = true;
+      const again = (fresh: string | undefined) => {
+        if (call.done) return;
+        if (fresh === undefined || fresh === call.token) {
+          settle(call, () => call.reject(error));
+          return;
+        }
+        call.tries -= 1; // not a retry of the network's: the budget stays
+        this.#enqueue(call);
+      };
+      this.#tokens.renew(call.token).then(again, (cause: unknown) => settle(call, () => call.reject(cause)));
+      return;
+    }
     const safe = call.kind === "query" || call.key !== undefined;
     const wait = safe && call.tries < this.#retry.attempts ? this.#backoff(call, error) : undefined;
     if (wait === undefined) {
@@ -170,11 +251,12 @@ export class HttpLink {
     const headers = headerRecord(await resolve(this.#options.headers));
     headers["content-type"] = "application/json";
     headers["accept"] = "application/json";
-    const token = await resolve(this.#options.token);
-    if (token) headers["authorization"] = `Bearer ${token}`;
+    const token = await this.#tokens.current();
+    if (token !== undefined) headers["authorization"] = `Bearer ${token}`;
     if (this.#contractHash !== undefined) headers["x-contract-hash"] = this.#contractHash;
     const live = calls.filter((c) => !c.done);
     if (live.length === 0) return undefined;
+    for (const c of live) c.token = token;
     const key = live.length === 1 ? live[0]?.key : undefined;
     if (key !== undefined) headers["idempotency-key"] = key;
     const deadlines = live.flatMap((c) => (c.timeout === undefined ? [] : [c.timeout]));
@@ -234,7 +316,7 @@ function deliver(
 }
 
 /** A fresh idempotency key: a random UUID where the platform has one. */
-function newKey(): string {
+export function newKey(): string {
   const uuid = platform.crypto?.randomUUID?.();
   if (uuid !== undefined) return uuid;
   const part = () => Math.random().toString(36).slice(2, 10);

@@ -2,17 +2,25 @@
  * Subscriptions: over a WebSocket (`GET /rpc` upgraded) or over Server-Sent Events
  * (`POST /rpc` with `Accept: text/event-stream`, read with `fetch`).
  *
- * Each subscription remembers the id of the last event it delivered. When its
- * connection drops, or the server ends it with a retryable error (`slow_consumer`,
+ * Each subscription remembers where it is: the id of the last event it delivered, or
+ * before any event, the position the server gave when it subscribed (the subscribe
+ * answer's `lastEventId`; over SSE, an `id:` block without data). When its connection
+ * drops, or the server ends it with a retryable error (`slow_consumer`,
  * `shutting_down`), it subscribes again with that `lastEventId` after a backoff with
  * jitter: the server replays what came after it, so nothing is lost and nothing
  * repeats. A socket authenticates with `rpc.authenticate` (browsers cannot set
  * headers on a WebSocket) each time it opens; SSE sends `Authorization` and
- * `Last-Event-ID` headers.
+ * `Last-Event-ID` headers. An end for an expired token (`token_expired`) asks the
+ * token function for a fresh token (once), authenticates again with it, and resumes.
+ *
+ * Calls over the socket carry `idempotencyKey` and `timeoutMs` in their frame; one
+ * whose socket drops goes again on the next socket when that is safe (a query, or a
+ * mutation with a key, or any call the dropped socket never sent).
  */
 
 import type { CallOptions, ClientOptions, SubscriptionHandlers } from "./client.js";
 import { NetworkError, ResponseError, RpcError } from "./errors.js";
+import { Tokens, isTokenExpired, newKey } from "./link.js";
 import { headerRecord, platform } from "./platform.js";
 import type { AbortSignalLike, FetchLike, WebSocketConstructor, WebSocketLike } from "./platform.js";
 
@@ -22,12 +30,17 @@ interface Backoff {
   readonly maxDelayMs: number;
 }
 const DEFAULT_RECONNECT: Backoff = { attempts: Infinity, baseDelayMs: 250, maxDelayMs: 10_000 };
+const DEFAULT_RETRY: Backoff = { attempts: 3, baseDelayMs: 200, maxDelayMs: 5000 };
 
 /** What a running subscription gives back: stop it, or read where it is. */
 export interface Unsubscribable {
   /** Ends the subscription (`rpc.unsubscribe` on a socket, the stream closed over SSE). */
   unsubscribe(): void;
-  /** The id of the last event delivered: subscribe with it as `lastEventId` to resume later. */
+  /**
+   * Where the subscription is: the id of the last event delivered or, before any, the
+   * position the server gave when it subscribed. Subscribe with it as `lastEventId` to
+   * resume later.
+   */
   readonly lastEventId: string | undefined;
 }
 
@@ -42,6 +55,10 @@ class Sub implements Unsubscribable {
   done = false;
   /** Tries since the last successful subscribe. */
   tries = 0;
+  /** Renewed the token once already for an expired one since the last successful subscribe. */
+  renewed = false;
+  /** The token its last SSE stream carried. */
+  token: string | undefined;
   onStop: (() => void) | undefined;
   readonly #handlers: AnyHandlers;
   readonly #abort: (() => void) | undefined;
@@ -66,20 +83,27 @@ class Sub implements Unsubscribable {
     return this.lastEventId === undefined ? this.input : { ...this.input, lastEventId: this.lastEventId };
   }
 
-  started(sid: string | undefined): void {
+  /** Subscribed: `after` is where it starts, when the server says (the answer's `lastEventId`). */
+  started(sid: string | undefined, after: unknown): void {
     this.sid = sid;
     this.tries = 0;
+    this.renewed = false;
+    if (typeof after === "string") this.lastEventId = after;
     this.#handlers.onStarted?.();
   }
 
-  /** A notification's params for this subscription: an event, or the end. */
-  notified(params: Record<string, unknown>, retry: (error: unknown) => void): void {
+  /** The server moved the position without an event (SSE's `id:` block with no data). */
+  moved(id: string): void {
+    if (!this.done) this.lastEventId = id;
+  }
+
+  /** A notification's params for this subscription: an event, or the end (`ended` decides what follows an error). */
+  notified(params: Record<string, unknown>, ended: (error: RpcError) => void): void {
     if (this.done) return;
     if ("error" in params) {
       const error = RpcError.fromWire(params["error"], { path: this.method });
       this.sid = undefined;
-      if (error.retryable === true) retry(error);
-      else this.fail(error);
+      ended(error);
     } else if (typeof params["id"] === "string") {
       this.lastEventId = params["id"];
       this.#handlers.onData(params["data"], params["id"]);
@@ -126,6 +150,21 @@ function reconnectOf(options: ClientOptions): Backoff {
   };
 }
 
+/** How calls over the socket are retried: `retry`, as over HTTP (`attempts` counts every try). */
+function retryOf(options: ClientOptions): Backoff {
+  const r = options.retry === false ? { attempts: 1 } : (options.retry ?? {});
+  return {
+    attempts: Math.max(1, Math.floor(r.attempts ?? DEFAULT_RETRY.attempts)),
+    baseDelayMs: r.baseDelayMs ?? DEFAULT_RETRY.baseDelayMs,
+    maxDelayMs: r.maxDelayMs ?? DEFAULT_RETRY.maxDelayMs,
+  };
+}
+
+/** Resolves after `ms`. */
+function sleep(ms: number): Promise<void> {
+  return new Promise((done) => platform.setTimeout(done, ms));
+}
+
 async function resolve<T>(source: T | (() => T | Promise<T>) | undefined): Promise<T | undefined> {
   return typeof source === "function" ? await (source as () => T | Promise<T>)() : source;
 }
@@ -156,6 +195,13 @@ interface Waiting {
   readonly reject: (reason: unknown) => void;
 }
 
+/** One try of a call over the socket: its JSON-RPC id (the same on every try: the
+ * idempotency store compares whole messages), and whether its frame went out. */
+interface Attempt {
+  readonly id: number;
+  sent: boolean;
+}
+
 /**
  * One WebSocket shared by every subscription (and, with `callsOverSocket`, every call).
  * Opened on first use, re-opened with backoff while anything needs it, closed when nothing does.
@@ -164,20 +210,28 @@ export class WsLink implements LiveLink {
   readonly #options: ClientOptions;
   readonly #url: string;
   readonly #backoff: Backoff;
+  readonly #retryCalls: Backoff;
+  readonly #tokens: Tokens;
   readonly #subs = new Set<Sub>();
   readonly #bySid = new Map<string, Sub>();
   readonly #waiting = new Map<number, Waiting>();
   #ws: WebSocketLike | undefined;
-  /** Resolves once the current socket is open and authenticated. */
+  /** Resolves once the current socket is open and authenticated (again, while renewing). */
   #ready: Promise<void> | undefined;
+  /** The token the current socket authenticated with. */
+  #authToken: string | undefined;
+  /** The current socket authenticating again with a fresh token. */
+  #renewing: Promise<void> | undefined;
   #calls = 0;
   #nextId = 1;
   #closed = false;
 
-  constructor(options: ClientOptions) {
+  constructor(options: ClientOptions, tokens?: Tokens) {
     this.#options = options;
     this.#url = socketUrl(options);
     this.#backoff = reconnectOf(options);
+    this.#retryCalls = retryOf(options);
+    this.#tokens = tokens ?? new Tokens(options.token);
   }
 
   subscribe(method: string, input: unknown, handlers: AnyHandlers): Unsubscribable {
@@ -192,18 +246,62 @@ export class WsLink implements LiveLink {
     return sub;
   }
 
-  /** A query or mutation over the socket (not retried: a dropped socket rejects it). */
-  async call(method: string, params: unknown, options: CallOptions = {}): Promise<unknown> {
+  /**
+   * A query or mutation over the socket. A dropped socket, or a retryable error, sends it
+   * again on the next socket (at most `retry.attempts` tries in all, with backoff) when
+   * that is safe: a query, a mutation with an idempotency key (the server answers a repeat
+   * from its store), or a call the socket never sent. Else the error is the caller's: a
+   * mutation without a key that was sent rejects with a `NetworkError` (`maybeRan`).
+   */
+  async call(
+    method: string,
+    params: unknown,
+    options: CallOptions = {},
+    kind: "query" | "mutation" = "mutation",
+  ): Promise<unknown> {
     const { signal } = options;
     if (signal?.aborted) throw signal.reason;
+    const keyed = kind === "mutation" && (options.idempotencyKey !== undefined || this.#options.idempotencyKeys !== false);
+    const key = keyed ? (options.idempotencyKey ?? newKey()) : undefined;
+    const timeout = options.timeout ?? this.#options.timeout;
+    const frame: Record<string, unknown> = {};
+    if (key !== undefined) frame["idempotencyKey"] = key;
+    if (timeout !== undefined) frame["timeoutMs"] = Math.min(999_999_999, Math.max(1, Math.ceil(timeout)));
+    const safe = kind === "query" || key !== undefined;
+    const id = this.#nextId++;
     this.#calls += 1;
     try {
-      await this.#open();
-      return await this.#request(method, params, signal);
+      for (let tries = 1; ; tries += 1) {
+        const attempt: Attempt = { id, sent: false };
+        try {
+          await this.#open();
+          return await this.#request(method, params, signal, frame, attempt);
+        } catch (error) {
+          if (signal?.aborted || this.#closed) throw error;
+          const wait = this.#callBackoff(error, tries, safe || !attempt.sent);
+          if (wait !== undefined) {
+            await sleep(wait);
+            if (signal?.aborted) throw signal.reason;
+            continue;
+          }
+          if (error instanceof NetworkError && attempt.sent && !safe) {
+            const why = "the WebSocket closed before the answer; a mutation without an idempotency key may have run, so it was not sent again";
+            throw new NetworkError(this.#url, [method], new Error(why, { cause: error }));
+          }
+          throw error;
+        }
+      }
     } finally {
       this.#calls -= 1;
       this.#idle();
     }
+  }
+
+  /** How long to wait before try `tries + 1` of a call after `error`; undefined: do not. */
+  #callBackoff(error: unknown, tries: number, safe: boolean): number | undefined {
+    if (!safe || tries >= this.#retryCalls.attempts) return undefined;
+    const retryable = error instanceof NetworkError || (error instanceof RpcError && error.retryable === true);
+    return retryable ? backoffMs(this.#retryCalls, tries, error) : undefined;
   }
 
   /** Ends every subscription (onComplete) and closes the socket. */
@@ -225,10 +323,62 @@ export class WsLink implements LiveLink {
         return;
       }
       this.#bySid.set(sid, sub);
-      sub.started(sid);
+      sub.started(sid, isObject(answer) ? answer["lastEventId"] : undefined);
     } catch (error) {
       this.#retry(sub, error);
     }
+  }
+
+  /** The server ended `sub` with `error`: renew an expired token, resume, or end it. */
+  #ended(sub: Sub, error: RpcError): void {
+    if (isTokenExpired(error) && this.#tokens.renewable && !sub.renewed) {
+      sub.renewed = true;
+      this.#renewSocket().then(
+        () => {
+          if (!sub.done && sub.sid === undefined) void this.#start(sub);
+        },
+        (failure: unknown) => (failure instanceof RpcError ? sub.fail(failure) : this.#retry(sub, failure)),
+      );
+    } else if (error.retryable === true) {
+      this.#retry(sub, error);
+    } else {
+      sub.fail(error);
+    }
+  }
+
+  /**
+   * The socket's token expired: authenticate it again with a fresh one (once for all the
+   * subscriptions it ended); calls and new subscriptions wait meanwhile.
+   */
+  #renewSocket(): Promise<void> {
+    if (this.#renewing !== undefined) return this.#renewing;
+    const ws = this.#ws;
+    const ready = this.#ready;
+    if (ws === undefined || ready === undefined) return this.#open(); // a new socket authenticates anew
+    const renewing = (async () => {
+      await ready;
+      const expired = this.#authToken;
+      const fresh = await this.#tokens.renew(expired);
+      if (fresh === undefined || fresh === expired) {
+        throw new RpcError("UNAUTHORIZED", "The token has expired and the token function gave no fresh one", {
+          reason: "token_expired",
+        });
+      }
+      await this.#request("rpc.authenticate", { token: fresh }, undefined);
+      this.#authToken = fresh;
+    })();
+    this.#renewing = renewing;
+    this.#ready = renewing;
+    renewing.then(
+      () => {
+        if (this.#renewing === renewing) this.#renewing = undefined;
+      },
+      (error: unknown) => {
+        if (this.#renewing === renewing) this.#renewing = undefined;
+        if (this.#ws === ws) this.#drop(error); // the next use opens a new socket
+      },
+    );
+    return renewing;
   }
 
   /** After `error`: try `sub` again later when that may help, else end it with the error. */
@@ -273,7 +423,7 @@ export class WsLink implements LiveLink {
 
   /** The socket, open and authenticated (opened, with backoff after failures, on demand). */
   #open(): Promise<void> {
-    if (this.#closed) return Promise.reject(new NetworkError(this.#url, [], "the client was closed"));
+    if (this.#closed) return Promise.reject(new NetworkError(this.#url, [], "the client was closed", { maybeRan: false }));
     this.#ready ??= this.#connect();
     return this.#ready;
   }
@@ -281,14 +431,14 @@ export class WsLink implements LiveLink {
   async #connect(): Promise<void> {
     const Ctor: WebSocketConstructor | undefined = this.#options.WebSocket ?? platform.WebSocket;
     if (Ctor === undefined) {
-      throw new NetworkError(this.#url, [], "no WebSocket here: pass the `WebSocket` option, or use `subscriptions: \"sse\"`");
+      throw new NetworkError(this.#url, [], "no WebSocket here: pass the `WebSocket` option, or use `subscriptions: \"sse\"`", { maybeRan: false });
     }
     const ws = new Ctor(this.#url);
     this.#ws = ws;
     await new Promise<void>((opened, failed) => {
       ws.onopen = () => opened();
-      ws.onerror = () => failed(new NetworkError(this.#url, [], "the WebSocket did not open"));
-      ws.onclose = () => failed(new NetworkError(this.#url, [], "the WebSocket closed while opening"));
+      ws.onerror = () => failed(new NetworkError(this.#url, [], "the WebSocket did not open", { maybeRan: false }));
+      ws.onclose = () => failed(new NetworkError(this.#url, [], "the WebSocket closed while opening", { maybeRan: false }));
     }).catch((error: unknown) => {
       if (this.#ws === ws) this.#forget();
       throw error;
@@ -298,10 +448,10 @@ export class WsLink implements LiveLink {
     ws.onclose = () => {
       if (this.#ws === ws) this.#drop(new NetworkError(this.#url, [], "the WebSocket closed"));
     };
-    const token = await resolve(this.#options.token);
-    if (token) {
+    const token = await this.#tokens.current();
+    if (token !== undefined) {
       try {
-        await this.#request("rpc.authenticate", { token }, undefined);
+        this.#authToken = await this.#authenticate(token);
       } catch (error) {
         if (error instanceof RpcError) {
           for (const sub of [...this.#subs]) sub.fail(error);
@@ -309,6 +459,20 @@ export class WsLink implements LiveLink {
         if (this.#ws === ws) this.#drop(error);
         throw error;
       }
+    }
+  }
+
+  /** `rpc.authenticate` with `token`, or once with a fresh one when it expired; the token used. */
+  async #authenticate(token: string): Promise<string> {
+    try {
+      await this.#request("rpc.authenticate", { token }, undefined);
+      return token;
+    } catch (error) {
+      if (!isTokenExpired(error)) throw error;
+      const fresh = await this.#tokens.renew(token);
+      if (fresh === undefined || fresh === token) throw error;
+      await this.#request("rpc.authenticate", { token: fresh }, undefined);
+      return fresh;
     }
   }
 
@@ -331,15 +495,23 @@ export class WsLink implements LiveLink {
     }
     this.#ws = undefined;
     this.#ready = undefined;
+    this.#renewing = undefined;
+    this.#authToken = undefined;
     this.#bySid.clear();
   }
 
-  #request(method: string, params: unknown, signal: AbortSignalLike | undefined): Promise<unknown> {
+  #request(
+    method: string,
+    params: unknown,
+    signal: AbortSignalLike | undefined,
+    frame?: Record<string, unknown>,
+    attempt?: Attempt,
+  ): Promise<unknown> {
     const ws = this.#ws;
     if (ws === undefined || ws.readyState !== 1) {
-      return Promise.reject(new NetworkError(this.#url, [method], "the WebSocket is not open"));
+      return Promise.reject(new NetworkError(this.#url, [method], "the WebSocket is not open", { maybeRan: false }));
     }
-    const id = this.#nextId++;
+    const id = attempt?.id ?? this.#nextId++;
     return new Promise((resolve, reject) => {
       const onAbort = () => {
         this.#waiting.delete(id);
@@ -355,7 +527,8 @@ export class WsLink implements LiveLink {
         resolve: (value) => settle(() => resolve(value)),
         reject: (reason) => settle(() => reject(reason)),
       });
-      ws.send(JSON.stringify({ jsonrpc: "2.0", method, params: params ?? {}, id }));
+      ws.send(JSON.stringify({ jsonrpc: "2.0", method, params: params ?? {}, id, ...frame }));
+      if (attempt !== undefined) attempt.sent = true;
     });
   }
 
@@ -373,7 +546,7 @@ export class WsLink implements LiveLink {
         const sub = this.#bySid.get(params["subscription"]);
         if (sub === undefined) continue;
         if (!("id" in params)) this.#bySid.delete(params["subscription"]);
-        sub.notified(params, (error) => this.#retry(sub, error));
+        sub.notified(params, (error) => this.#ended(sub, error));
         continue;
       }
       const waiting = typeof entry["id"] === "number" ? this.#waiting.get(entry["id"]) : undefined;
@@ -391,13 +564,15 @@ export class SseLink implements LiveLink {
   readonly #url: string;
   readonly #fetch: FetchLike;
   readonly #backoff: Backoff;
+  readonly #tokens: Tokens;
   readonly #subs = new Set<Sub>();
 
-  constructor(options: ClientOptions) {
+  constructor(options: ClientOptions, tokens?: Tokens) {
     this.#options = options;
     this.#url = typeof options.url === "string" ? options.url : options.url.href;
     this.#fetch = options.fetch ?? ((input, init) => platform.fetch(input, init));
     this.#backoff = reconnectOf(options);
+    this.#tokens = tokens ?? new Tokens(options.token);
   }
 
   subscribe(method: string, input: unknown, handlers: AnyHandlers): Unsubscribable {
@@ -431,6 +606,19 @@ export class SseLink implements LiveLink {
         if (sub.done) return;
         error = caught;
       }
+      if (isTokenExpired(error) && this.#tokens.renewable && !sub.renewed) {
+        // Refused, or ended, for an expired token: once more at once with a fresh one.
+        sub.renewed = true;
+        let fresh: string | undefined;
+        try {
+          fresh = await this.#tokens.renew(sub.token);
+        } catch (failure) {
+          sub.fail(failure);
+          return;
+        }
+        if (sub.done) return;
+        if (fresh !== undefined && fresh !== sub.token) continue;
+      }
       const retryable =
         error instanceof NetworkError ||
         (error instanceof RpcError && error.retryable === true) ||
@@ -450,8 +638,9 @@ export class SseLink implements LiveLink {
     const headers = headerRecord(await resolve(this.#options.headers));
     headers["content-type"] = "application/json";
     headers["accept"] = "text/event-stream";
-    const token = await resolve(this.#options.token);
-    if (token) headers["authorization"] = `Bearer ${token}`;
+    const token = await this.#tokens.current();
+    sub.token = token;
+    if (token !== undefined) headers["authorization"] = `Bearer ${token}`;
     if (sub.lastEventId !== undefined) headers["last-event-id"] = sub.lastEventId;
     const body = JSON.stringify({ jsonrpc: "2.0", method: sub.method, params: sub.params(), id: 1 });
     let response;
@@ -474,11 +663,12 @@ export class SseLink implements LiveLink {
     }
     const reader = response.body?.getReader();
     if (reader === undefined) throw new NetworkError(this.#url, [sub.method], "the response has no readable body");
-    sub.started(undefined);
-    let retry: unknown;
+    sub.started(undefined, undefined);
+    let ended: RpcError | undefined;
     const decoder = new platform.TextDecoder();
     let buffer = "";
     let data: string[] = [];
+    let id: string | undefined;
     try {
       for (;;) {
         const chunk = await reader.read();
@@ -493,19 +683,25 @@ export class SseLink implements LiveLink {
             if (data.length > 0) {
               const message: unknown = JSON.parse(data.join("\n"));
               data = [];
+              id = undefined;
               const params = isObject(message) ? message["params"] : undefined;
               if (isObject(params)) {
-                sub.notified(params, (error) => (retry = error));
+                sub.notified(params, (error) => (ended = error));
                 if (!("id" in params)) {
-                  if (retry !== undefined) throw retry;
+                  if (ended !== undefined) throw ended;
                   return;
                 }
               }
+            } else if (id !== undefined) {
+              sub.moved(id); // an id without data: where the stream starts
+              id = undefined;
             }
           } else if (line.startsWith("data:")) {
             data.push(line.slice(line.startsWith("data: ") ? 6 : 5));
+          } else if (line.startsWith("id:")) {
+            id = line.slice(line.startsWith("id: ") ? 4 : 3);
           }
-          // "id:" lines repeat params.id; ":" lines are comments (pings).
+          // ":" lines are comments (pings).
         }
       }
     } catch (error) {

@@ -1,22 +1,23 @@
 // Compiled by `make client` (tsc) from clients/typescript: do not edit, edit the source.
 /** The client: options, the typed procedure functions, and how the generated contract builds them. */
 import { CORE_ERRORS } from "./errors.gen.js";
-import { HttpLink } from "./link.js";
+import { HttpLink, Tokens } from "./link.js";
 import { SseLink, WsLink } from "./live.js";
 import { platform } from "./platform.js";
 /** Builds the namespaces of a generated client (the generated `createClient` calls this). */
 export function buildClient(table, options, contractHash) {
-    const link = new HttpLink(options, contractHash);
+    const tokens = new Tokens(options.token);
+    const link = new HttpLink(options, contractHash, tokens);
     let live;
     let socket;
     const overSse = options.subscriptions === "sse" || (options.subscriptions === undefined && (options.WebSocket ?? platform.WebSocket) === undefined);
-    const liveLink = () => (live ??= overSse ? new SseLink(options) : (socket = new WsLink(options)));
+    const liveLink = () => (live ??= overSse ? new SseLink(options, tokens) : (socket = new WsLink(options, tokens)));
     const subscribe = (method, input, handlers) => liveLink().subscribe(method, input, handlers);
     const call = (method, input, opts, kind) => {
         if (options.callsOverSocket === true && !overSse) {
             liveLink();
             if (socket !== undefined)
-                return socket.call(method, input, opts);
+                return socket.call(method, input, opts, overHttp(kind ?? "mutation"));
         }
         return link.call(method, input, opts, overHttp(kind ?? "mutation"));
     };

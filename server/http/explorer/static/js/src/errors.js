@@ -76,11 +76,19 @@ export class NetworkError extends Error {
     url;
     /** The procedures the failed request carried. */
     paths;
-    constructor(url, paths, cause) {
+    /** Trying again later may succeed (no server answered: nothing said no). */
+    retryable = true;
+    /**
+     * The request may have reached the server before the connection was lost: a mutation
+     * may have run. `false` only when the client knows it was never sent.
+     */
+    maybeRan;
+    constructor(url, paths, cause, options = {}) {
         const why = cause instanceof Error ? cause.message : String(cause);
         super(`No answer from ${url}: ${why}`, { cause });
         this.url = url;
         this.paths = paths;
+        this.maybeRan = options.maybeRan ?? true;
     }
 }
 /** The server answered, but not with JSON-RPC (a proxy's HTML page, an empty body ...). */

@@ -3,17 +3,26 @@
  * Subscriptions: over a WebSocket (`GET /rpc` upgraded) or over Server-Sent Events
  * (`POST /rpc` with `Accept: text/event-stream`, read with `fetch`).
  *
- * Each subscription remembers the id of the last event it delivered. When its
- * connection drops, or the server ends it with a retryable error (`slow_consumer`,
+ * Each subscription remembers where it is: the id of the last event it delivered, or
+ * before any event, the position the server gave when it subscribed (the subscribe
+ * answer's `lastEventId`; over SSE, an `id:` block without data). When its connection
+ * drops, or the server ends it with a retryable error (`slow_consumer`,
  * `shutting_down`), it subscribes again with that `lastEventId` after a backoff with
  * jitter: the server replays what came after it, so nothing is lost and nothing
  * repeats. A socket authenticates with `rpc.authenticate` (browsers cannot set
  * headers on a WebSocket) each time it opens; SSE sends `Authorization` and
- * `Last-Event-ID` headers.
+ * `Last-Event-ID` headers. An end for an expired token (`token_expired`) asks the
+ * token function for a fresh token (once), authenticates again with it, and resumes.
+ *
+ * Calls over the socket carry `idempotencyKey` and `timeoutMs` in their frame; one
+ * whose socket drops goes again on the next socket when that is safe (a query, or a
+ * mutation with a key, or any call the dropped socket never sent).
  */
 import { NetworkError, ResponseError, RpcError } from "./errors.js";
+import { Tokens, isTokenExpired, newKey } from "./link.js";
 import { headerRecord, platform } from "./platform.js";
 const DEFAULT_RECONNECT = { attempts: Infinity, baseDelayMs: 250, maxDelayMs: 10_000 };
+const DEFAULT_RETRY = { attempts: 3, baseDelayMs: 200, maxDelayMs: 5000 };
 /** One subscription, across however many connections it takes. */
 class Sub {
     method;
@@ -24,6 +33,10 @@ class Sub {
     done = false;
     /** Tries since the last successful subscribe. */
     tries = 0;
+    /** Renewed the token once already for an expired one since the last successful subscribe. */
+    renewed = false;
+    /** The token its last SSE stream carried. */
+    token;
     onStop;
     #handlers;
     #abort;
@@ -44,22 +57,28 @@ class Sub {
     params() {
         return this.lastEventId === undefined ? this.input : { ...this.input, lastEventId: this.lastEventId };
     }
-    started(sid) {
+    /** Subscribed: `after` is where it starts, when the server says (the answer's `lastEventId`). */
+    started(sid, after) {
         this.sid = sid;
         this.tries = 0;
+        this.renewed = false;
+        if (typeof after === "string")
+            this.lastEventId = after;
         this.#handlers.onStarted?.();
     }
-    /** A notification's params for this subscription: an event, or the end. */
-    notified(params, retry) {
+    /** The server moved the position without an event (SSE's `id:` block with no data). */
+    moved(id) {
+        if (!this.done)
+            this.lastEventId = id;
+    }
+    /** A notification's params for this subscription: an event, or the end (`ended` decides what follows an error). */
+    notified(params, ended) {
         if (this.done)
             return;
         if ("error" in params) {
             const error = RpcError.fromWire(params["error"], { path: this.method });
             this.sid = undefined;
-            if (error.retryable === true)
-                retry(error);
-            else
-                this.fail(error);
+            ended(error);
         }
         else if (typeof params["id"] === "string") {
             this.lastEventId = params["id"];
@@ -106,6 +125,19 @@ function reconnectOf(options) {
         maxDelayMs: r.maxDelayMs ?? DEFAULT_RECONNECT.maxDelayMs,
     };
 }
+/** How calls over the socket are retried: `retry`, as over HTTP (`attempts` counts every try). */
+function retryOf(options) {
+    const r = options.retry === false ? { attempts: 1 } : (options.retry ?? {});
+    return {
+        attempts: Math.max(1, Math.floor(r.attempts ?? DEFAULT_RETRY.attempts)),
+        baseDelayMs: r.baseDelayMs ?? DEFAULT_RETRY.baseDelayMs,
+        maxDelayMs: r.maxDelayMs ?? DEFAULT_RETRY.maxDelayMs,
+    };
+}
+/** Resolves after `ms`. */
+function sleep(ms) {
+    return new Promise((done) => platform.setTimeout(done, ms));
+}
 async function resolve(source) {
     return typeof source === "function" ? await source() : source;
 }
@@ -130,19 +162,27 @@ export class WsLink {
     #options;
     #url;
     #backoff;
+    #retryCalls;
+    #tokens;
     #subs = new Set();
     #bySid = new Map();
     #waiting = new Map();
     #ws;
-    /** Resolves once the current socket is open and authenticated. */
+    /** Resolves once the current socket is open and authenticated (again, while renewing). */
     #ready;
+    /** The token the current socket authenticated with. */
+    #authToken;
+    /** The current socket authenticating again with a fresh token. */
+    #renewing;
     #calls = 0;
     #nextId = 1;
     #closed = false;
-    constructor(options) {
+    constructor(options, tokens) {
         this.#options = options;
         this.#url = socketUrl(options);
         this.#backoff = reconnectOf(options);
+        this.#retryCalls = retryOf(options);
+        this.#tokens = tokens ?? new Tokens(options.token);
     }
     subscribe(method, input, handlers) {
         const sub = new Sub(method, isObject(input) ? input : {}, handlers);
@@ -155,20 +195,64 @@ export class WsLink {
         void this.#start(sub);
         return sub;
     }
-    /** A query or mutation over the socket (not retried: a dropped socket rejects it). */
-    async call(method, params, options = {}) {
+    /**
+     * A query or mutation over the socket. A dropped socket, or a retryable error, sends it
+     * again on the next socket (at most `retry.attempts` tries in all, with backoff) when
+     * that is safe: a query, a mutation with an idempotency key (the server answers a repeat
+     * from its store), or a call the socket never sent. Else the error is the caller's: a
+     * mutation without a key that was sent rejects with a `NetworkError` (`maybeRan`).
+     */
+    async call(method, params, options = {}, kind = "mutation") {
         const { signal } = options;
         if (signal?.aborted)
             throw signal.reason;
+        const keyed = kind === "mutation" && (options.idempotencyKey !== undefined || this.#options.idempotencyKeys !== false);
+        const key = keyed ? (options.idempotencyKey ?? newKey()) : undefined;
+        const timeout = options.timeout ?? this.#options.timeout;
+        const frame = {};
+        if (key !== undefined)
+            frame["idempotencyKey"] = key;
+        if (timeout !== undefined)
+            frame["timeoutMs"] = Math.min(999_999_999, Math.max(1, Math.ceil(timeout)));
+        const safe = kind === "query" || key !== undefined;
+        const id = this.#nextId++;
         this.#calls += 1;
         try {
-            await this.#open();
-            return await this.#request(method, params, signal);
+            for (let tries = 1;; tries += 1) {
+                const attempt = { id, sent: false };
+                try {
+                    await this.#open();
+                    return await this.#request(method, params, signal, frame, attempt);
+                }
+                catch (error) {
+                    if (signal?.aborted || this.#closed)
+                        throw error;
+                    const wait = this.#callBackoff(error, tries, safe || !attempt.sent);
+                    if (wait !== undefined) {
+                        await sleep(wait);
+                        if (signal?.aborted)
+                            throw signal.reason;
+                        continue;
+                    }
+                    if (error instanceof NetworkError && attempt.sent && !safe) {
+                        const why = "the WebSocket closed before the answer; a mutation without an idempotency key may have run, so it was not sent again";
+                        throw new NetworkError(this.#url, [method], new Error(why, { cause: error }));
+                    }
+                    throw error;
+                }
+            }
         }
         finally {
             this.#calls -= 1;
             this.#idle();
         }
+    }
+    /** How long to wait before try `tries + 1` of a call after `error`; undefined: do not. */
+    #callBackoff(error, tries, safe) {
+        if (!safe || tries >= this.#retryCalls.attempts)
+            return undefined;
+        const retryable = error instanceof NetworkError || (error instanceof RpcError && error.retryable === true);
+        return retryable ? backoffMs(this.#retryCalls, tries, error) : undefined;
     }
     /** Ends every subscription (onComplete) and closes the socket. */
     close() {
@@ -191,11 +275,63 @@ export class WsLink {
                 return;
             }
             this.#bySid.set(sid, sub);
-            sub.started(sid);
+            sub.started(sid, isObject(answer) ? answer["lastEventId"] : undefined);
         }
         catch (error) {
             this.#retry(sub, error);
         }
+    }
+    /** The server ended `sub` with `error`: renew an expired token, resume, or end it. */
+    #ended(sub, error) {
+        if (isTokenExpired(error) && this.#tokens.renewable && !sub.renewed) {
+            sub.renewed = true;
+            this.#renewSocket().then(() => {
+                if (!sub.done && sub.sid === undefined)
+                    void this.#start(sub);
+            }, (failure) => (failure instanceof RpcError ? sub.fail(failure) : this.#retry(sub, failure)));
+        }
+        else if (error.retryable === true) {
+            this.#retry(sub, error);
+        }
+        else {
+            sub.fail(error);
+        }
+    }
+    /**
+     * The socket's token expired: authenticate it again with a fresh one (once for all the
+     * subscriptions it ended); calls and new subscriptions wait meanwhile.
+     */
+    #renewSocket() {
+        if (this.#renewing !== undefined)
+            return this.#renewing;
+        const ws = this.#ws;
+        const ready = this.#ready;
+        if (ws === undefined || ready === undefined)
+            return this.#open(); // a new socket authenticates anew
+        const renewing = (async () => {
+            await ready;
+            const expired = this.#authToken;
+            const fresh = await this.#tokens.renew(expired);
+            if (fresh === undefined || fresh === expired) {
+                throw new RpcError("UNAUTHORIZED", "The token has expired and the token function gave no fresh one", {
+                    reason: "token_expired",
+                });
+            }
+            await this.#request("rpc.authenticate", { token: fresh }, undefined);
+            this.#authToken = fresh;
+        })();
+        this.#renewing = renewing;
+        this.#ready = renewing;
+        renewing.then(() => {
+            if (this.#renewing === renewing)
+                this.#renewing = undefined;
+        }, (error) => {
+            if (this.#renewing === renewing)
+                this.#renewing = undefined;
+            if (this.#ws === ws)
+                this.#drop(error); // the next use opens a new socket
+        });
+        return renewing;
     }
     /** After `error`: try `sub` again later when that may help, else end it with the error. */
     #retry(sub, error) {
@@ -240,21 +376,21 @@ export class WsLink {
     /** The socket, open and authenticated (opened, with backoff after failures, on demand). */
     #open() {
         if (this.#closed)
-            return Promise.reject(new NetworkError(this.#url, [], "the client was closed"));
+            return Promise.reject(new NetworkError(this.#url, [], "the client was closed", { maybeRan: false }));
         this.#ready ??= this.#connect();
         return this.#ready;
     }
     async #connect() {
         const Ctor = this.#options.WebSocket ?? platform.WebSocket;
         if (Ctor === undefined) {
-            throw new NetworkError(this.#url, [], "no WebSocket here: pass the `WebSocket` option, or use `subscriptions: \"sse\"`");
+            throw new NetworkError(this.#url, [], "no WebSocket here: pass the `WebSocket` option, or use `subscriptions: \"sse\"`", { maybeRan: false });
         }
         const ws = new Ctor(this.#url);
         this.#ws = ws;
         await new Promise((opened, failed) => {
             ws.onopen = () => opened();
-            ws.onerror = () => failed(new NetworkError(this.#url, [], "the WebSocket did not open"));
-            ws.onclose = () => failed(new NetworkError(this.#url, [], "the WebSocket closed while opening"));
+            ws.onerror = () => failed(new NetworkError(this.#url, [], "the WebSocket did not open", { maybeRan: false }));
+            ws.onclose = () => failed(new NetworkError(this.#url, [], "the WebSocket closed while opening", { maybeRan: false }));
         }).catch((error) => {
             if (this.#ws === ws)
                 this.#forget();
@@ -266,10 +402,10 @@ export class WsLink {
             if (this.#ws === ws)
                 this.#drop(new NetworkError(this.#url, [], "the WebSocket closed"));
         };
-        const token = await resolve(this.#options.token);
-        if (token) {
+        const token = await this.#tokens.current();
+        if (token !== undefined) {
             try {
-                await this.#request("rpc.authenticate", { token }, undefined);
+                this.#authToken = await this.#authenticate(token);
             }
             catch (error) {
                 if (error instanceof RpcError) {
@@ -280,6 +416,22 @@ export class WsLink {
                     this.#drop(error);
                 throw error;
             }
+        }
+    }
+    /** `rpc.authenticate` with `token`, or once with a fresh one when it expired; the token used. */
+    async #authenticate(token) {
+        try {
+            await this.#request("rpc.authenticate", { token }, undefined);
+            return token;
+        }
+        catch (error) {
+            if (!isTokenExpired(error))
+                throw error;
+            const fresh = await this.#tokens.renew(token);
+            if (fresh === undefined || fresh === token)
+                throw error;
+            await this.#request("rpc.authenticate", { token: fresh }, undefined);
+            return fresh;
         }
     }
     /** The socket is gone: reject its calls, resume its subscriptions on a new one. */
@@ -304,14 +456,16 @@ export class WsLink {
         }
         this.#ws = undefined;
         this.#ready = undefined;
+        this.#renewing = undefined;
+        this.#authToken = undefined;
         this.#bySid.clear();
     }
-    #request(method, params, signal) {
+    #request(method, params, signal, frame, attempt) {
         const ws = this.#ws;
         if (ws === undefined || ws.readyState !== 1) {
-            return Promise.reject(new NetworkError(this.#url, [method], "the WebSocket is not open"));
+            return Promise.reject(new NetworkError(this.#url, [method], "the WebSocket is not open", { maybeRan: false }));
         }
-        const id = this.#nextId++;
+        const id = attempt?.id ?? this.#nextId++;
         return new Promise((resolve, reject) => {
             const onAbort = () => {
                 this.#waiting.delete(id);
@@ -327,7 +481,9 @@ export class WsLink {
                 resolve: (value) => settle(() => resolve(value)),
                 reject: (reason) => settle(() => reject(reason)),
             });
-            ws.send(JSON.stringify({ jsonrpc: "2.0", method, params: params ?? {}, id }));
+            ws.send(JSON.stringify({ jsonrpc: "2.0", method, params: params ?? {}, id, ...frame }));
+            if (attempt !== undefined)
+                attempt.sent = true;
         });
     }
     #receive(data) {
@@ -348,7 +504,7 @@ export class WsLink {
                     continue;
                 if (!("id" in params))
                     this.#bySid.delete(params["subscription"]);
-                sub.notified(params, (error) => this.#retry(sub, error));
+                sub.notified(params, (error) => this.#ended(sub, error));
                 continue;
             }
             const waiting = typeof entry["id"] === "number" ? this.#waiting.get(entry["id"]) : undefined;
@@ -368,12 +524,14 @@ export class SseLink {
     #url;
     #fetch;
     #backoff;
+    #tokens;
     #subs = new Set();
-    constructor(options) {
+    constructor(options, tokens) {
         this.#options = options;
         this.#url = typeof options.url === "string" ? options.url : options.url.href;
         this.#fetch = options.fetch ?? ((input, init) => platform.fetch(input, init));
         this.#backoff = reconnectOf(options);
+        this.#tokens = tokens ?? new Tokens(options.token);
     }
     subscribe(method, input, handlers) {
         const sub = new Sub(method, isObject(input) ? input : {}, handlers);
@@ -408,6 +566,22 @@ export class SseLink {
                     return;
                 error = caught;
             }
+            if (isTokenExpired(error) && this.#tokens.renewable && !sub.renewed) {
+                // Refused, or ended, for an expired token: once more at once with a fresh one.
+                sub.renewed = true;
+                let fresh;
+                try {
+                    fresh = await this.#tokens.renew(sub.token);
+                }
+                catch (failure) {
+                    sub.fail(failure);
+                    return;
+                }
+                if (sub.done)
+                    return;
+                if (fresh !== undefined && fresh !== sub.token)
+                    continue;
+            }
             const retryable = error instanceof NetworkError ||
                 (error instanceof RpcError && error.retryable === true) ||
                 (error instanceof ResponseError && (error.status === 429 || error.status >= 500));
@@ -425,8 +599,9 @@ export class SseLink {
         const headers = headerRecord(await resolve(this.#options.headers));
         headers["content-type"] = "application/json";
         headers["accept"] = "text/event-stream";
-        const token = await resolve(this.#options.token);
-        if (token)
+        const token = await this.#tokens.current();
+        sub.token = token;
+        if (token !== undefined)
             headers["authorization"] = `Bearer ${token}`;
         if (sub.lastEventId !== undefined)
             headers["last-event-id"] = sub.lastEventId;
@@ -455,11 +630,12 @@ export class SseLink {
         const reader = response.body?.getReader();
         if (reader === undefined)
             throw new NetworkError(this.#url, [sub.method], "the response has no readable body");
-        sub.started(undefined);
-        let retry;
+        sub.started(undefined, undefined);
+        let ended;
         const decoder = new platform.TextDecoder();
         let buffer = "";
         let data = [];
+        let id;
         try {
             for (;;) {
                 const chunk = await reader.read();
@@ -475,21 +651,29 @@ export class SseLink {
                         if (data.length > 0) {
                             const message = JSON.parse(data.join("\n"));
                             data = [];
+                            id = undefined;
                             const params = isObject(message) ? message["params"] : undefined;
                             if (isObject(params)) {
-                                sub.notified(params, (error) => (retry = error));
+                                sub.notified(params, (error) => (ended = error));
                                 if (!("id" in params)) {
-                                    if (retry !== undefined)
-                                        throw retry;
+                                    if (ended !== undefined)
+                                        throw ended;
                                     return;
                                 }
                             }
+                        }
+                        else if (id !== undefined) {
+                            sub.moved(id); // an id without data: where the stream starts
+                            id = undefined;
                         }
                     }
                     else if (line.startsWith("data:")) {
                         data.push(line.slice(line.startsWith("data: ") ? 6 : 5));
                     }
-                    // "id:" lines repeat params.id; ":" lines are comments (pings).
+                    else if (line.startsWith("id:")) {
+                        id = line.slice(line.startsWith("id: ") ? 4 : 3);
+                    }
+                    // ":" lines are comments (pings).
                 }
             }
         }
