@@ -154,6 +154,29 @@ async def test_a_watch_resumes_across_a_server_restart(tmp_path: Path) -> None:
         await asyncio.to_thread(server.stop)
 
 
+async def test_a_watch_dropped_before_its_first_event_resumes_where_it_began(
+    tmp_path: Path,
+) -> None:
+    """The subscribe answer's lastEventId is the resume point before any event came."""
+    server = Served(tmp_path)
+    await asyncio.to_thread(server.start)
+    try:
+        slow = RetryPolicy(attempts=40, base=1.0, cap=1.0)  # the write lands while it waits
+        async with Client(server.url, token=server.token("@alice"), retry=slow) as reader:
+            sub = reader.intention.watch(spaceId="@demo-space")
+            reading = asyncio.create_task(take(sub, 1))
+            await asyncio.sleep(0)
+            await established(reader, "@demo-space")
+            assert sub.last_event_id is not None  # known before any event
+            await asyncio.to_thread(server.restart)
+            async with Client(server.url, token=server.token("@alice")) as writer:
+                said = await writer.intention.create(spaceId="@demo-space", content="meanwhile")
+            got = await asyncio.wait_for(reading, 30)
+            assert [i.id for i in got] == [said.id]
+    finally:
+        await asyncio.to_thread(server.stop)
+
+
 async def test_a_limit_ends_a_watch_instead_of_looping(tmp_path: Path) -> None:
     server = Served(tmp_path, LIVE_SUBSCRIPTIONS_PER_SOCKET="1")
     await asyncio.to_thread(server.start)

@@ -231,7 +231,9 @@ class Live:
         if error is not None:
             self._ended(sub, to_error(error, method=sub.method, id=id))
             return
-        sub.sid = _SubscribeResult.decode(result)["subscription"]
+        answered = _SubscribeResult.decode(result)
+        sub.sid = answered["subscription"]
+        sub.started(answered.get("lastEventId"))
         sub.state = "active"
         self._by_sid[sub.sid] = sub
 

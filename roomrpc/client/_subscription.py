@@ -63,6 +63,14 @@ class Subscription(Generic[E], AsyncIterator[E]):
         self.last_event_id = event_id
         return data
 
+    def started(self, after: str | None) -> None:
+        """The subscribe answer's ``lastEventId``, where the events start: before any event,
+        it is where to resume, so an event sent while the socket was down is not lost."""
+        if after is not None and self.received_id is None:
+            self.received_id = after
+            if self.last_event_id is None:
+                self.last_event_id = after
+
     async def __aenter__(self) -> Subscription[E]:
         return self
 
