@@ -10,23 +10,13 @@ from __future__ import annotations
 import datetime
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import jwt
 
 from server.domain.rooms import JoinGrants
-from server.livekit.config import LiveKitConfig
+from server.livekit.config import AgentDispatch, LiveKitConfig
 
 __all__ = ["AgentDispatch", "JoinGrants", "mint_join_token"]
-
-
-@dataclass(frozen=True, slots=True)
-class AgentDispatch:
-    """An agent LiveKit dispatches into the room when the token's holder joins it
-    (the token's ``roomConfig.agents``, LiveKit's ``RoomAgentDispatch``)."""
-
-    agent_name: str
-    metadata: str = ""
 
 
 def mint_join_token(
