@@ -306,7 +306,8 @@ def _rss_mib(pid: int) -> tuple[float, float]:
 
 
 def _report_memory(seconds: int) -> None:
-    """RSS of one ``roomrpc serve --worker`` on SQLite with media off (the database is
+    """RSS of one worker of ``roomrpc serve --workers N`` (``python -m server.cli.worker``,
+    what the supervisor starts) on SQLite with media off (the database is
     migrated already, as a supervisor leaves it), idle, then after ``being.get`` calls at
     full speed; and of the minimal server, idle, for scale.
 
@@ -323,8 +324,8 @@ def _report_memory(seconds: int) -> None:
     env = {**inherited, "LOG_LEVEL": "WARNING", **_UNREACHED_LIMITS}
     worker = subprocess.Popen(
         [
-            *("taskset", "-c", SERVER_CPU, sys.executable, "-m", "server", "serve"),
-            *("--worker", "--port", str(port)),
+            *("taskset", "-c", SERVER_CPU, sys.executable, "-m", "server.cli.worker"),
+            *("127.0.0.1", str(port)),
         ],
         env=env,
     )

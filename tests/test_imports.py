@@ -156,7 +156,7 @@ def test_the_checker_reports_an_upward_import(module: str, target: str) -> None:
 
 
 def test_the_checker_reads_imports_inside_functions() -> None:
-    assert "server.http.app" in set(imports_of("server.cli.serve"))
+    assert "server.http.app" in set(imports_of("server.cli._serving"))
 
 
 def imported_after(module: str) -> set[str]:
@@ -192,8 +192,8 @@ def test_the_python_client_needs_only_aiohttp_msgspec_and_the_contract() -> None
     assert ours <= {"roomrpc", "schema"}, ours
 
 
-# A ``roomrpc serve --worker`` that answers /healthz and one call over HTTP, then prints
-# every module it has loaded and stops itself.
+# A worker of ``roomrpc serve --workers N`` (what its supervisor starts) that answers
+# /healthz and one call over HTTP, then prints every module it has loaded and stops itself.
 _SERVE_AND_LIST = """
 import json, os, signal, sys, threading, time, urllib.request
 
@@ -212,11 +212,12 @@ def probe(base):
 
 port = sys.argv[1]
 threading.Thread(target=probe, args=(f"http://127.0.0.1:{port}",), daemon=True).start()
-from server.cli import main
-main(["serve", "--worker", "--host", "127.0.0.1", "--port", port])
+from server.cli.worker import main
+main(["127.0.0.1", port])
 """
-# What a server on SQLite with media off has no use for (each costs MiB resident).
+# What a worker on SQLite with media off has no use for (each costs MiB resident).
 _UNUSED_ON_SQLITE_MEDIA_OFF = (
+    "click",
     "livekit",
     "google.protobuf",
     "asyncpg",
@@ -253,11 +254,13 @@ def _unused(loaded: set[str]) -> list[str]:
     return sorted(m for m in loaded if m.startswith(_UNUSED_ON_SQLITE_MEDIA_OFF))
 
 
-def test_serving_on_sqlite_with_media_off_loads_no_livekit_nor_postgresql(tmp_path: Path) -> None:
+def test_a_worker_on_sqlite_with_media_off_loads_no_click_livekit_or_postgresql(
+    tmp_path: Path,
+) -> None:
     assert _unused(served_modules(tmp_path)) == []
 
 
-def test_serving_with_media_on_loads_livekit(tmp_path: Path) -> None:
+def test_a_worker_with_media_on_loads_livekit(tmp_path: Path) -> None:
     """The check above sees what it looks for: with LIVEKIT_URL set, livekit-api is loaded."""
     livekit = {
         "LIVEKIT_URL": "ws://127.0.0.1:7880",
