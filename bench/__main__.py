@@ -306,18 +306,26 @@ def _rss_mib(pid: int) -> tuple[float, float]:
 
 
 def _report_memory(seconds: int) -> None:
-    """RSS of one ``roomrpc serve --worker`` (the database is migrated already, as a
-    supervisor leaves it), idle, then after ``being.get`` calls at full speed; and of
-    the minimal server, idle, for scale."""
+    """RSS of one worker of ``roomrpc serve --workers N`` (``python -m server.cli.worker``,
+    what the supervisor starts) on SQLite with media off (the database is
+    migrated already, as a supervisor leaves it), idle, then after ``being.get`` calls at
+    full speed; and of the minimal server, idle, for scale.
+
+    The LiveKit scenarios set ``LIVEKIT_*`` in this process's environment: the worker
+    does not inherit them (nor ``DATABASE_URL``), so it loads what a plain ``roomrpc
+    serve`` loads (``tests/test_imports.py`` checks what that is)."""
     from bench.beings import load_scenario
 
-    print("\nresident memory (MiB)")
+    print("\nresident memory (MiB), SQLite, media off")
     port = _free_port()
-    env = {**os.environ, "LOG_LEVEL": "WARNING", **_UNREACHED_LIMITS}
+    inherited = {
+        k: v for k, v in os.environ.items() if not k.startswith(("LIVEKIT_", "DATABASE_", "OTEL_"))
+    }
+    env = {**inherited, "LOG_LEVEL": "WARNING", **_UNREACHED_LIMITS}
     worker = subprocess.Popen(
         [
-            *("taskset", "-c", SERVER_CPU, sys.executable, "-m", "server", "serve"),
-            *("--worker", "--port", str(port)),
+            *("taskset", "-c", SERVER_CPU, sys.executable, "-m", "server.cli.worker"),
+            *("127.0.0.1", str(port)),
         ],
         env=env,
     )

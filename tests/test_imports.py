@@ -10,7 +10,9 @@ those at the top of a module.
 from __future__ import annotations
 
 import ast
+import os
 import pkgutil
+import socket
 import subprocess
 import sys
 from collections.abc import Iterable, Iterator
@@ -154,7 +156,7 @@ def test_the_checker_reports_an_upward_import(module: str, target: str) -> None:
 
 
 def test_the_checker_reads_imports_inside_functions() -> None:
-    assert "server.http.app" in set(imports_of("server.cli.serve"))
+    assert "server.http.app" in set(imports_of("server.cli._serving"))
 
 
 def imported_after(module: str) -> set[str]:
@@ -188,3 +190,82 @@ def test_the_python_client_needs_only_aiohttp_msgspec_and_the_contract() -> None
     loaded = imported_after("roomrpc.client") - baseline
     ours = {m.split(".")[0] for m in loaded} - set(sys.stdlib_module_names)
     assert ours <= {"roomrpc", "schema"}, ours
+
+
+# A worker of ``roomrpc serve --workers N`` (what its supervisor starts) that answers
+# /healthz and one call over HTTP, then prints every module it has loaded and stops itself.
+_SERVE_AND_LIST = """
+import json, os, signal, sys, threading, time, urllib.request
+
+def probe(base):
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(base + "/healthz", timeout=1).read()
+            break
+        except OSError:
+            time.sleep(0.1)
+    body = json.dumps({"jsonrpc": "2.0", "method": "system.health", "id": 1}).encode()
+    headers = {"Content-Type": "application/json"}
+    urllib.request.urlopen(urllib.request.Request(base + "/rpc", body, headers)).read()
+    print("\\n".join(sys.modules), flush=True)
+    os.kill(os.getpid(), signal.SIGINT)
+
+port = sys.argv[1]
+threading.Thread(target=probe, args=(f"http://127.0.0.1:{port}",), daemon=True).start()
+from server.cli.worker import main
+main(["127.0.0.1", port])
+"""
+# What a worker on SQLite with media off has no use for (each costs MiB resident).
+_UNUSED_ON_SQLITE_MEDIA_OFF = (
+    "click",
+    "livekit",
+    "google.protobuf",
+    "asyncpg",
+    "sqlalchemy.dialects.postgresql",
+)
+
+
+def served_modules(data_dir: Path, **env: str) -> set[str]:
+    """The modules a worker (the database migrated first, as its supervisor does) has
+    loaded once it has served a call."""
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("LIVEKIT_", "DATABASE_", "OTEL_")) and k != "AUTH_SECRET"
+    }
+    full = {**base, "DATA_DIR": str(data_dir), "LOG_LEVEL": "WARNING", **env}
+    migrate = [sys.executable, "-m", "server", "migrate"]
+    subprocess.run(migrate, env=full, capture_output=True, timeout=60, check=True)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = str(sock.getsockname()[1])
+    done = subprocess.run(
+        [sys.executable, "-c", _SERVE_AND_LIST, port],
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "server" in done.stdout.split(), done.stdout + done.stderr
+    return set(done.stdout.split())
+
+
+def _unused(loaded: set[str]) -> list[str]:
+    return sorted(m for m in loaded if m.startswith(_UNUSED_ON_SQLITE_MEDIA_OFF))
+
+
+def test_a_worker_on_sqlite_with_media_off_loads_no_click_livekit_or_postgresql(
+    tmp_path: Path,
+) -> None:
+    assert _unused(served_modules(tmp_path)) == []
+
+
+def test_a_worker_with_media_on_loads_livekit(tmp_path: Path) -> None:
+    """The check above sees what it looks for: with LIVEKIT_URL set, livekit-api is loaded."""
+    livekit = {
+        "LIVEKIT_URL": "ws://127.0.0.1:7880",
+        "LIVEKIT_API_KEY": "devkey",
+        "LIVEKIT_API_SECRET": "a-secret-of-at-least-thirty-two-characters",
+    }
+    loaded = served_modules(tmp_path, **livekit)
+    assert {"livekit.api", "livekit.protocol", "google.protobuf"} <= loaded

@@ -12,9 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import asyncpg
 import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -23,6 +22,9 @@ from server.bus._hub import Hub, Message
 from server.bus.local import LocalBus
 from server.settings import Settings
 from server.storage.engine import database_url
+
+if TYPE_CHECKING:
+    import asyncpg
 
 __all__ = ["PostgresBus", "open_bus"]
 
@@ -64,6 +66,8 @@ class PostgresBus(Hub):
             await self._listener.close()
 
     async def _connect(self) -> None:
+        import asyncpg  # ~2 MiB resident: imported on PostgreSQL only, not on SQLite
+
         listener: asyncpg.Connection = await asyncpg.connect(self._dsn)
         listener.add_termination_listener(self._on_terminated)
         await listener.add_listener(self._channel, self._on_notify)
@@ -83,6 +87,8 @@ class PostgresBus(Hub):
 
     async def _supervise(self) -> None:
         """Reconnect the listener whenever it drops, then resync every subscriber."""
+        import asyncpg  # see _connect
+
         while True:
             await self._lost.wait()
             log.warning("bus listener lost; reconnecting")

@@ -1,22 +1,24 @@
-"""The ``roomrpc`` command: one group, its commands in the modules beside this one."""
+"""The ``roomrpc`` command (``server.cli.commands``), and the process of a worker
+(``server.cli.worker``).
+
+``main`` is imported when first asked for: a worker is started as
+``python -m server.cli.worker``, which runs this package's ``__init__`` first, and
+serves without click or the other commands (~3 MiB resident).
+"""
 
 from __future__ import annotations
 
-import click
+from typing import TYPE_CHECKING, Any
 
-from server.cli.beings import being, migrate, revision, seed, token
-from server.cli.contract import contract
-from server.cli.serve import codegen, serve
-from server.cli.spaces import space
+if TYPE_CHECKING:
+    from server.cli.commands import main
 
 __all__ = ["main"]
 
 
-@click.group()
-@click.version_option(package_name="roomrpc")
-def main() -> None:
-    """roomrpc: a typed JSON-RPC 2.0 backend for live rooms."""
+def __getattr__(name: str) -> Any:
+    if name != "main":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from server.cli.commands import main
 
-
-for _command in (serve, codegen, token, being, space, seed, migrate, revision, contract):
-    main.add_command(_command)
+    return main

@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import sys
 from collections.abc import Awaitable, Callable
-from typing import NoReturn, TypeVar
+from typing import TypeVar
 
 import click
 
+from server.cli._serving import fail, load
 from server.rpc import RpcError
-from server.settings import Settings, SettingsError, load_settings
+from server.settings import Settings
 from server.storage import (
     DatabaseMissing,
     DatabaseOpenError,
@@ -37,20 +37,6 @@ _BEING_ID = re.compile(r"^@[a-z0-9._-]{1,63}$")  # schema.being.BeingId
 _DEVICE = re.compile(r"^[A-Za-z0-9._-]{1,32}$")  # schema.livekit.Device
 BEING_ID_RULE = "a being id is '@' then 1 to 63 of a-z 0-9 . _ - (like @alice)"
 DEVICE_RULE = "a device label is 1 to 32 of A-Z a-z 0-9 . _ - (like tab-2)"
-
-
-def load() -> Settings:
-    """The settings, or exit 2 with the one line that says what is wrong."""
-    try:
-        return load_settings()
-    except SettingsError as exc:
-        fail(str(exc), 2)
-
-
-def fail(message: str, code: int) -> NoReturn:
-    """Print ``roomrpc: message`` on stderr and exit with ``code``."""
-    click.echo(f"roomrpc: {message}", err=True)
-    sys.exit(code)
 
 
 def being_id(ctx: click.Context | None, param: click.Parameter | None, value: str) -> str:

@@ -4,7 +4,6 @@ seed a fresh embedded one, and say, once the port is bound, what is being served
 from __future__ import annotations
 
 import logging
-import warnings
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -15,7 +14,7 @@ from server.cli.seed import DEMO_SPACE, DEMO_USER, seed_demo
 from server.settings import Settings
 from server.storage import Storage, beings, describe_database
 
-__all__ = ["Prepared", "announce", "prepare", "quiet_libraries"]
+__all__ = ["Prepared", "announce", "prepare"]
 
 log = logging.getLogger("roomrpc")
 DEMO_TOKEN_TTL = timedelta(days=1)
@@ -41,20 +40,6 @@ async def prepare(settings: Settings) -> Prepared:
     finally:
         await storage.close()
     return Prepared(demo=demo)
-
-
-def quiet_libraries(settings: Settings) -> None:
-    """Third-party warnings that would print file paths become one line of ours, or none."""
-    from jwt.warnings import InsecureKeyLengthWarning
-
-    # livekit-api signs with LIVEKIT_API_SECRET; the dev server's "secret" is short by design.
-    warnings.filterwarnings("ignore", category=InsecureKeyLengthWarning)
-    secret = settings.livekit_api_secret
-    if secret is not None and len(secret.encode()) < 32:
-        log.warning(
-            "LIVEKIT_API_SECRET is shorter than 32 bytes: fine for livekit-server --dev, "
-            "not for production"
-        )
 
 
 def announce(settings: Settings, url: str, prepared: Prepared, *, workers: int = 1) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import errno
 import logging
 import os
 import signal
@@ -16,9 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from aiohttp import web
 
 from server.cli._common import fail, load
+from server.cli._serving import BIND_ERRORS, quiet_libraries, serve_app, url_host
 from server.settings import Settings
 from server.storage import describe_database
 
@@ -28,11 +27,6 @@ if TYPE_CHECKING:
 __all__ = ["codegen", "serve"]
 
 log = logging.getLogger("roomrpc")
-_BIND_ERRORS = {
-    errno.EADDRINUSE: "the address is already in use",
-    errno.EADDRNOTAVAIL: "no such address on this machine",
-    errno.EACCES: "permission denied (ports below 1024 need privileges)",
-}
 
 
 @click.command()
@@ -46,8 +40,7 @@ _BIND_ERRORS = {
     help="Processes sharing the port (SO_REUSEPORT); migrations run once, first.",
 )
 @click.option("--reload", is_flag=True, help="Restart when a .py file changes (development).")
-@click.option("--worker", is_flag=True, hidden=True)  # one of --workers' processes
-def serve(host: str | None, port: int | None, workers: int, reload: bool, worker: bool) -> None:
+def serve(host: str | None, port: int | None, workers: int, reload: bool) -> None:
     """Serve the API on HOST:PORT."""
     settings = load()
     from server.observe import configure_logging
@@ -61,18 +54,17 @@ def serve(host: str | None, port: int | None, workers: int, reload: bool, worker
     elif workers > 1:
         _supervise(settings, host, port, workers)
     else:
-        _serve_one(settings, host, port, worker=worker)
+        _serve_one(settings, host, port)
 
 
-def _serve_one(settings: Settings, host: str, port: int, *, worker: bool) -> None:
-    from server.cli._start import quiet_libraries
-
+def _serve_one(settings: Settings, host: str, port: int) -> None:
     quiet_libraries(settings)
     from server.http.loop import run
 
-    prepared = None if worker else _prepare(settings)  # a worker's supervisor did it
+    prepared = _prepare(settings)
     run(
-        _run(settings, host, port, reuse_port=worker, prepared=prepared), use_uvloop=settings.uvloop
+        serve_app(settings, host, port, reuse_port=False, prepared=prepared),
+        use_uvloop=settings.uvloop,
     )
 
 
@@ -88,63 +80,16 @@ def _prepare(settings: Settings) -> Prepared:
         )
 
 
-async def _run(
-    settings: Settings, host: str, port: int, *, reuse_port: bool, prepared: Prepared | None
-) -> None:
-    """Start the app, bind, and only then announce; serve until SIGINT or SIGTERM."""
-    from server.cli._start import announce
-    from server.http.app import create_app
-    from server.http.observe import AccessLogger
-    from server.storage import DatabaseOpenError
-
-    app = create_app(settings)
-    runner = web.AppRunner(
-        app,
-        access_log=logging.getLogger("aiohttp.access") if settings.access_log else None,
-        access_log_class=AccessLogger,
-        handle_signals=False,
-    )
-    try:
-        await runner.setup()
-    except DatabaseOpenError as exc:
-        fail(
-            f"cannot open the database {describe_database(settings)}: {exc} (check DATABASE_URL)", 1
-        )
-    try:
-        site = web.TCPSite(runner, host, port, reuse_port=reuse_port or None)
-        await site.start()
-    except OSError as exc:
-        await runner.cleanup()
-        reason = _BIND_ERRORS.get(exc.errno or 0, exc.strerror or type(exc).__name__)
-        fail(f"cannot listen on {host}:{port}: {reason} (set HOST/PORT)", 1)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    if prepared is not None:
-        announce(settings, f"http://{_url_host(host)}:{port}", prepared)
-    try:
-        await stop.wait()
-    finally:
-        await runner.cleanup()
-
-
-def _url_host(host: str) -> str:
-    if host in ("0.0.0.0", "::", ""):
-        return "127.0.0.1"
-    return f"[{host}]" if ":" in host else host
-
-
 def _supervise(settings: Settings, host: str, port: int, workers: int) -> None:
     """N processes on one port (SO_REUSEPORT, the kernel spreads connections); the
     database is opened and migrated here once, before any of them starts."""
-    from server.cli._start import announce, quiet_libraries
+    from server.cli._start import announce
 
     quiet_libraries(settings)
     _check_bind(host, port)  # one line if the port is taken, not one per worker
     prepared = _prepare(settings)
-    command = [sys.executable, "-m", "server", "serve", "--host", host, "--port", str(port)]
-    children = [subprocess.Popen([*command, "--worker"]) for _ in range(workers)]
+    command = [sys.executable, "-m", "server.cli.worker", host, str(port)]  # no click in them
+    children = [subprocess.Popen(command) for _ in range(workers)]
     stopping = False
 
     def stop(signum: int, frame: object) -> None:
@@ -156,7 +101,7 @@ def _supervise(settings: Settings, host: str, port: int, workers: int) -> None:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    url = f"http://{_url_host(host)}:{port}"
+    url = f"http://{url_host(host)}:{port}"
     if _wait_until_up(url, children):
         announce(settings, url, prepared, workers=workers)
     while not stopping:
@@ -178,7 +123,7 @@ def _check_bind(host: str, port: int) -> None:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             probe.bind(address)
     except OSError as exc:
-        reason = _BIND_ERRORS.get(exc.errno or 0, exc.strerror or type(exc).__name__)
+        reason = BIND_ERRORS.get(exc.errno or 0, exc.strerror or type(exc).__name__)
         fail(f"cannot listen on {host}:{port}: {reason} (set HOST/PORT)", 1)
 
 

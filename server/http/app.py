@@ -28,11 +28,9 @@ from server.http.livekit_token import PATH as TOKEN_PATH
 from server.http.livekit_token import token_handler
 from server.http.noise import NOISE, Noise, ServerLog, quiet_accept_errors
 from server.http.observe import METRICS, metrics_handler, tracer_provider, tracing_middleware
-from server.http.reconcile import reconcile_ctx
 from server.http.rpc import rpc_handler, upgrade_handler
 from server.http.socket import LIVE, Live
-from server.http.webhook import add_webhook
-from server.livekit import LiveKit
+from server.livekit import LiveKitConfig
 from server.observe import Metrics
 from server.procedures import ROUTERS
 from server.procedures.deps import Deps
@@ -55,6 +53,8 @@ from server.storage.idempotency import IdempotencyStore
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
+
+    from server.livekit import LiveKit
 
 __all__ = [
     "CALLER",
@@ -97,7 +97,7 @@ def create_app(
     if settings.rpc_spec_examples:  # the spec's examples, replayable word for word (off by default)
         contract += jsonrpc_examples.CONTRACT
         routers = (*routers, examples_router)
-    livekit = LiveKit.from_settings(settings)  # None: media is off
+    livekit = _livekit(settings)  # None: media is off
     deps = Deps(settings=settings, livekit=livekit)
     metrics = Metrics()
     if livekit is not None and settings.metrics:
@@ -192,12 +192,26 @@ def create_app(
     if livekit is not None:
         app.cleanup_ctx.append(livekit.lifespan)
         app[READY_CHECKS]["livekit"] = livekit.ping
+        from server.http.reconcile import reconcile_ctx  # livekit-api: with media on only
+        from server.http.webhook import add_webhook
+
         add_webhook(app, deps, livekit)  # POST /livekit/webhook: presence from LiveKit's events
         every = settings.livekit_reconcile_seconds  # and, for what webhooks lost, ListParticipants
         app.cleanup_ctx.append(reconcile_ctx(deps, livekit, every))
     if settings.explorer:  # the API explorer at GET /
         add_explorer(app)
     return app
+
+
+def _livekit(settings: Settings) -> LiveKit | None:
+    """The LiveKit handle, or None when media is off: livekit-api and its protobuf
+    modules (~6 MiB resident) are imported only when it is on."""
+    config = LiveKitConfig.from_settings(settings)
+    if config is None:
+        return None
+    from server.livekit import LiveKit
+
+    return LiveKit(config)
 
 
 async def _server_header(request: web.Request, response: web.StreamResponse) -> None:

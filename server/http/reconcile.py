@@ -7,12 +7,15 @@ import contextlib
 import logging
 import secrets
 from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from server.livekit import LiveKit
 from server.procedures._reconcile import reconcile_due
 from server.procedures.deps import Deps
+
+if TYPE_CHECKING:
+    from server.livekit import LiveKit
 
 __all__ = ["reconcile_ctx"]
 

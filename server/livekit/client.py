@@ -11,15 +11,14 @@ from livekit.api import LiveKitAPI, WebhookEvent
 from livekit.api.room_service import RoomService
 
 from server.livekit.agents import Agents
-from server.livekit.config import LiveKitConfig
+from server.livekit.config import AgentDispatch, LiveKitConfig
 from server.livekit.egress import Egress
-from server.livekit.errors import media_not_configured
 from server.livekit.rooms import Rooms
-from server.livekit.tokens import AgentDispatch, JoinGrants, mint_join_token
+from server.livekit.tokens import JoinGrants, mint_join_token
 from server.livekit.webhooks import verify_webhook
 from server.settings import Settings
 
-__all__ = ["LiveKit", "require_media"]
+__all__ = ["LiveKit"]
 
 _PING_ROOM = "roomrpc-readiness-probe"
 
@@ -113,10 +112,3 @@ class LiveKit:
     async def ping(self) -> None:
         """Readiness: LiveKit answers an authenticated call in time (raises RpcError if not)."""
         await self.rooms.list_rooms([_PING_ROOM])
-
-
-def require_media(handle: LiveKit | None) -> LiveKit:
-    """``handle``, or SERVICE_UNAVAILABLE with reason ``media_not_configured`` when media is off."""
-    if handle is None:
-        raise media_not_configured()
-    return handle

@@ -1,12 +1,21 @@
-"""LiveKit's connection settings, taken from ``Settings`` once at start-up."""
+"""LiveKit's connection settings, taken from ``Settings`` once at start-up, and what
+needs no LiveKit client: ``require_media``, ``AgentDispatch``.
+
+Nothing here imports livekit-api: with media off (no ``LIVEKIT_URL``) a server never
+loads it or its protobuf modules (~6 MiB resident).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypeVar
 
+from server.rpc import RpcError
 from server.settings import Settings
 
-__all__ = ["LiveKitConfig", "api_url_for"]
+__all__ = ["AgentDispatch", "LiveKitConfig", "api_url_for", "media_not_configured", "require_media"]
+
+Handle = TypeVar("Handle")  # the LiveKit handle (server.livekit.client imports this module)
 
 _SCHEMES = {"ws://": "http://", "wss://": "https://"}
 
@@ -46,3 +55,29 @@ def api_url_for(url: str) -> str:
         if url.startswith(ws):
             return http + url[len(ws) :]
     return url
+
+
+@dataclass(frozen=True, slots=True)
+class AgentDispatch:
+    """An agent LiveKit dispatches into the room when the token's holder joins it
+    (the token's ``roomConfig.agents``, LiveKit's ``RoomAgentDispatch``)."""
+
+    agent_name: str
+    metadata: str = ""
+
+
+def media_not_configured() -> RpcError:
+    """What anything needing LiveKit raises when media is off."""
+    return RpcError(
+        "SERVICE_UNAVAILABLE",
+        "Media is not configured on this server",
+        reason="media_not_configured",
+        retryable=False,
+    )
+
+
+def require_media(handle: Handle | None) -> Handle:
+    """``handle``, or SERVICE_UNAVAILABLE with reason ``media_not_configured`` when media is off."""
+    if handle is None:
+        raise media_not_configured()
+    return handle

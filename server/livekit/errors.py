@@ -19,7 +19,7 @@ from livekit.api import ServerError
 from schema.errors import ErrorName
 from server.rpc import RpcError
 
-__all__ = ["call", "media_not_configured", "not_found", "translate"]
+__all__ = ["call", "not_found", "translate"]
 
 T = TypeVar("T")
 log = logging.getLogger("roomrpc.livekit")
@@ -91,16 +91,6 @@ _BY_STATUS: dict[int, _Mapping] = {
     429: _RATE_LIMITED,
     504: _TIMEOUT,
 }
-
-
-def media_not_configured() -> RpcError:
-    """What anything needing LiveKit raises when media is off."""
-    return RpcError(
-        "SERVICE_UNAVAILABLE",
-        "Media is not configured on this server",
-        reason="media_not_configured",
-        retryable=False,
-    )
 
 
 def not_found() -> RpcError:

@@ -16,7 +16,6 @@ import functools
 import time
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import msgspec
 from jwt.algorithms import HMACAlgorithm
@@ -24,18 +23,9 @@ from jwt.api_jws import PyJWS
 from jwt.warnings import InsecureKeyLengthWarning
 
 from server.domain.rooms import JoinGrants
-from server.livekit.config import LiveKitConfig
+from server.livekit.config import AgentDispatch, LiveKitConfig
 
 __all__ = ["AgentDispatch", "JoinGrants", "mint_join_token"]
-
-
-@dataclass(frozen=True, slots=True)
-class AgentDispatch:
-    """An agent LiveKit dispatches into the room when the token's holder joins it
-    (the token's ``roomConfig.agents``, LiveKit's ``RoomAgentDispatch``)."""
-
-    agent_name: str
-    metadata: str = ""
 
 
 def mint_join_token(

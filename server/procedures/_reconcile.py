@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import TYPE_CHECKING
 
 from server.domain.access import now
-from server.livekit import LiveKit
-from server.livekit.participants import session
 from server.procedures.deps import Deps
 from server.rpc import RpcError
 from server.storage import presence, presence_sessions
+
+if TYPE_CHECKING:
+    from server.livekit import LiveKit
 
 __all__ = ["reconcile_due", "reconcile_room"]
 
@@ -30,6 +32,8 @@ async def reconcile_room(deps: Deps, livekit: LiveKit, room_id: str) -> None:
     room = await livekit.rooms.get_room(room_id)
     connected = [] if room is None else await livekit.rooms.list_participants(room_id)
     sid = "" if room is None else room.sid
+    from server.livekit.participants import session  # livekit-api: loaded with media on only
+
     sessions = [session(room_id, sid, p) for p in connected]
     async with deps.storage.write() as conn:  # watchers are told what changed
         at = now()

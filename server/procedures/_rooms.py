@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schema.being import Being
 from server.domain.access import MANAGERS
 from server.domain.rooms import grants_for, is_manager
-from server.livekit import LiveKit, require_media
+from server.livekit import require_media
 from server.procedures.deps import AuthedCtx
 from server.procedures.space import find_space
 from server.rpc import Principal, RpcError
 from server.storage import memberships
+
+if TYPE_CHECKING:
+    from server.livekit import LiveKit
 
 __all__ = ["Room", "any_room", "check_target", "managed_room", "member_room"]
 

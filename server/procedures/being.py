@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -10,12 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from schema import being
 from schema.errors import Issue
 from server.domain.access import check_text, decode_cursor, encode_cursor, now, owns
-from server.livekit import LiveKit
 from server.procedures._access import find_visible, find_visible_cached
 from server.procedures._live import record_space_event
 from server.procedures.deps import AuthedCtx, Ctx
 from server.rpc import Router, RpcError
 from server.storage import beings, memberships, presence, revocations
+
+if TYPE_CHECKING:
+    from server.livekit import LiveKit
 
 __all__ = ["router"]
 

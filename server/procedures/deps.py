@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from server.bus import Bus
-from server.livekit import LiveKit
 from server.procedures._live import SharedReads
 from server.procedures._presence import PresenceKeeper
 from server.rpc import AuthedContext, Context
 from server.settings import Settings
 from server.storage import Storage
+
+if TYPE_CHECKING:
+    from server.livekit import LiveKit
 
 __all__ = ["AuthedCtx", "Ctx", "Deps"]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -12,12 +13,14 @@ from schema import Event, Feed, FeedAfter, intention
 from schema.livekit import INTENTION_TOPIC
 from server.bus import RESYNC, Message, Subscription
 from server.domain.access import MANAGERS, check_text, now
-from server.livekit import LiveKit
 from server.procedures._live import event_after, next_message, space_channel
 from server.procedures.deps import AuthedCtx, Ctx, Deps
 from server.procedures.space import find_space
 from server.rpc import Principal, Router, RpcError
 from server.storage import after_commit, beings, intentions
+
+if TYPE_CHECKING:
+    from server.livekit import LiveKit
 
 __all__ = ["router"]
 

@@ -6,10 +6,9 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import msgspec
-from livekit.api import ParticipantPermission
-from livekit.protocol.agent_dispatch import AgentDispatch as AgentDispatch_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schema import livekit
@@ -35,8 +34,7 @@ from server.domain.rooms import (
     rank_of,
     revised,
 )
-from server.livekit import AgentDispatch, recording_of, require_media
-from server.livekit.participants import participant, track
+from server.livekit import AgentDispatch, require_media
 from server.procedures._access import find_visible, find_visible_cached
 from server.procedures._rooms import Room, any_room, check_target, managed_room, member_room
 from server.procedures.deps import AuthedCtx
@@ -44,6 +42,9 @@ from server.procedures.media import room_info
 from server.procedures.space import find_space
 from server.rpc import Principal, Router, RpcError
 from server.storage import beings, memberships, recordings, revocations
+
+if TYPE_CHECKING:
+    from livekit.protocol.agent_dispatch import AgentDispatch as AgentDispatch_
 
 __all__ = ["JoinRequest", "join_token", "router"]
 
@@ -194,6 +195,8 @@ async def list_participants(
     """LiveKit's own list, in the order they joined."""
     room = await managed_room(ctx, params.room_being_id)
     found = await room.livekit.rooms.list_participants(room.id)
+    from server.livekit.participants import participant  # livekit-api: loaded with media on only
+
     return sorted((participant(p) for p in found), key=lambda p: (p.joined_at, p.identity))
 
 
@@ -284,6 +287,8 @@ async def mute_track(ctx: AuthedCtx, params: livekit.MuteTrackInput) -> livekit.
     info = await room.livekit.rooms.mute_track(
         room.id, params.identity, params.track_sid, params.muted
     )
+    from server.livekit.participants import track  # livekit-api: loaded with media on only
+
     return track(info)
 
 
@@ -307,6 +312,8 @@ async def update_participant(
         # canPublishSources, hidden, agent, canUpdateMetadata would be lost): the
         # participant's own set is read and only the three flags given are changed.
         current = await room.livekit.rooms.get_participant(room.id, params.identity)
+        from livekit.api import ParticipantPermission  # livekit-api: loaded with media on only
+
         permission = ParticipantPermission()
         permission.CopyFrom(current.permission)
         permission.can_publish = params.permissions.can_publish
@@ -320,6 +327,8 @@ async def update_participant(
         attributes=params.attributes,
         permission=permission,
     )
+    from server.livekit.participants import participant  # livekit-api: loaded with media on only
+
     return participant(info)
 
 
@@ -397,6 +406,8 @@ async def start_recording(ctx: AuthedCtx, params: livekit.StartRecordingInput) -
     info = await room.livekit.egress.record(
         room.id, filepath, audio_only=params.audio_only, layout=params.layout
     )
+    from server.livekit import recording_of  # livekit-api: loaded with media on only
+
     found = recording_of(info, room.id)
     async with ctx.deps.storage.write() as conn:
         await recordings.record(conn, found, info.updated_at, ctx.principal.being_id)
@@ -414,6 +425,8 @@ async def stop_recording(ctx: AuthedCtx, params: livekit.StopRecordingInput) -> 
         raise RpcError("NOT_FOUND", f"No recording {params.egress_id} of {room.id}")
     info = await room.livekit.egress.stop(params.egress_id)
     async with ctx.deps.storage.write() as conn:
+        from server.livekit import recording_of  # livekit-api: loaded with media on only
+
         await recordings.record(conn, recording_of(info, room.id), info.updated_at)
         stored = await recordings.get(conn, params.egress_id)
     return stored or known

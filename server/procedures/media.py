@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import datetime
-from typing import Any
-
-from livekit.api import Room
+from typing import TYPE_CHECKING, Any
 
 from schema import media
 from server.domain.access import now
 from server.domain.presence import subject_of
-from server.livekit import JoinGrants, require_media
+from server.domain.rooms import JoinGrants
+from server.livekit import require_media
 from server.procedures.deps import AuthedCtx
 from server.rpc import Context, Next, Router, RpcError
 from server.storage import revocations
+
+if TYPE_CHECKING:
+    from livekit.api import Room
 
 __all__ = ["room_info", "router"]
 

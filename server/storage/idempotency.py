@@ -20,12 +20,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from server.rpc import RpcError, Stored
 from server.settings import Settings
 from server.storage.store import Storage
 from server.storage.tables import idempotency_keys as keys
+from server.storage.tables import upsert_of
 
 __all__ = ["IdempotencyStore"]
 
@@ -81,7 +81,7 @@ class IdempotencyStore:
             "started_at": now,
             "expires_at": now + self._ttl,
         }
-        insert = postgresql.insert if storage.dialect == "postgresql" else sqlite.insert
+        insert = upsert_of(storage.dialect)
         async with storage.write() as conn:
             added = await conn.execute(
                 insert(keys).values(values).on_conflict_do_nothing(index_elements=["scope", "key"])

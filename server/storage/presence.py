@@ -13,11 +13,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.domain.presence import Session
-from server.storage.tables import presence, reconcile_leases, webhook_events
+from server.storage.tables import presence, reconcile_leases, upsert_of, webhook_events
 
 __all__ = [
     "Session",
@@ -173,8 +172,9 @@ async def take_lease(
     """Whether ``holder`` may reconcile ``room_id`` now: True when no other instance holds an
     unexpired lease on it (one statement, so two instances cannot both win)."""
     until = now + timedelta(seconds=seconds)
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    insert = dialect.insert(reconcile_leases).values(room_id=room_id, holder=holder, until=until)
+    insert = upsert_of(conn.dialect.name)(reconcile_leases).values(
+        room_id=room_id, holder=holder, until=until
+    )
     upsert = insert.on_conflict_do_update(
         index_elements=[reconcile_leases.c.room_id],
         set_={"holder": holder, "until": until},

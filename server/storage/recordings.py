@@ -11,11 +11,10 @@ from typing import Any
 
 import msgspec
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schema.livekit import Recording, RecordingFile
-from server.storage.tables import recordings
+from server.storage.tables import recordings, upsert_of
 
 __all__ = ["for_room", "get", "record"]
 
@@ -47,9 +46,9 @@ async def record(
         "ended_at": found.ended_at,
         "updated_ns": updated_ns,
     }
-    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(
-        recordings
-    ).values(egress_id=found.egress_id, started_by=started_by, **values)
+    insert = upsert_of(conn.dialect.name)(recordings).values(
+        egress_id=found.egress_id, started_by=started_by, **values
+    )
     upsert = insert.on_conflict_do_update(
         index_elements=[recordings.c.egress_id],
         set_={name: insert.excluded[name] for name in values},

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects import postgresql, sqlite
 
 __all__ = [
     "BEING_ID",
+    "Json",
     "UtcDateTime",
     "beings",
     "idempotency_keys",
@@ -22,6 +26,7 @@ __all__ = [
     "recordings",
     "revocations",
     "space_events",
+    "upsert_of",
     "webhook_events",
 ]
 
@@ -44,7 +49,21 @@ class UtcDateTime(sa.TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
 
 
-_JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+class Json(sa.TypeDecorator[Any]):
+    """JSON; JSONB on PostgreSQL. Not ``with_variant(postgresql.JSONB())``: that imports
+    SQLAlchemy's PostgreSQL dialect (~4 MiB resident) on SQLite too."""
+
+    impl = sa.JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import JSONB  # loaded already on PostgreSQL
+
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(sa.JSON())
+
+
 _SERIAL = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite: a rowid alias
 
 beings = sa.Table(
@@ -55,7 +74,7 @@ beings = sa.Table(
     sa.Column("name", sa.String(100), nullable=False),
     sa.Column("owner_id", BEING_ID, sa.ForeignKey("beings.id", ondelete="SET NULL")),
     sa.Column("visibility", sa.String(8)),
-    sa.Column("metadata", _JSON, nullable=False, key="meta"),
+    sa.Column("metadata", Json(), nullable=False, key="meta"),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
     sa.CheckConstraint("type IN ('user', 'space', 'bot')", name="ck_beings_type"),
@@ -210,3 +229,15 @@ reconcile_leases = sa.Table(
     sa.Column("holder", sa.String(64), nullable=False),  # the instance reconciling the room
     sa.Column("until", UtcDateTime(), nullable=False),
 )
+
+
+def upsert_of(dialect: str) -> Callable[[sa.Table], postgresql.Insert | sqlite.Insert]:
+    """The dialect's ``insert`` (the one with ``on_conflict_do_*``). Each dialect's module is
+    imported on first use: SQLAlchemy's PostgreSQL one costs ~4 MiB resident on SQLite."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert
+    from sqlalchemy.dialects.sqlite import insert
+
+    return insert
