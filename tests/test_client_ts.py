@@ -423,6 +423,75 @@ async def test_client_survives_a_failing_network(
     assert re.search(r"^\S fail 0$", output, re.MULTILINE), output
 
 
+class SilentServer:
+    """Accepts TCP connections and reads the WebSocket upgrade, never answering it (a stuck
+    proxy); ``paths`` has each connection's requested path, in order."""
+
+    def __init__(self) -> None:
+        self.paths: list[str] = []
+        self.open: set[asyncio.StreamWriter] = set()
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.open.add(writer)
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            self.paths.append(head.split(b" ", 2)[1].decode())
+            await reader.read()  # nothing is answered: until the client gives up
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            pass
+        finally:
+            self.open.discard(writer)
+            writer.transport.abort()
+
+    async def stop(self) -> None:
+        for writer in self.open:
+            writer.transport.abort()
+        self.server.close()
+        await self.server.wait_closed()
+
+
+async def test_client_abandons_a_socket_that_does_not_open(
+    ts_build: Path, aiohttp_server: Callable[[web.Application], Awaitable[TestServer]]
+) -> None:
+    """``open.test.ts``: a socket whose handshake, or whose ``rpc.authenticate``, is never
+    answered is given up after ``openTimeout``: calls over it and subscriptions get a
+    NetworkError (``maybeRan`` false) once ``retry`` / ``reconnect`` allow no more tries,
+    each try a new connection. Without the bound the Node tests hit their own timeout."""
+    silent = SilentServer()
+    port = await silent.start()
+    muted: list[str] = []
+
+    async def mute(request: web.Request) -> web.WebSocketResponse:
+        muted.append(request.path)
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        async for _ in ws:  # rpc.authenticate comes, and no answer
+            pass
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/{path}", mute)
+    mute_server = await aiohttp_server(app)
+    env = {
+        "ROOMRPC_SILENT_URL": f"http://127.0.0.1:{port}",
+        "ROOMRPC_MUTE_URL": str(mute_server.make_url("")).rstrip("/"),
+        "NODE_OPTIONS": "--experimental-websocket",
+    }
+    try:
+        output = await run_node_tests([ts_build / "test" / "open.test.js"], env, 60)
+    finally:
+        await silent.stop()
+    assert re.search(r"^\S pass 5$", output, re.MULTILINE), output
+    tries = {path: silent.paths.count(path) for path in sorted(set(silent.paths))}
+    # calls: `retry.attempts` tries in all; a subscription: `reconnect.attempts` retries
+    assert tries == {"/once": 1, "/query": 2, "/subscribe": 3, "/unkeyed": 3}, silent.paths
+    assert muted == ["/authenticate"] * 2
+
+
 @pytest.mark.parametrize("db_env", ["postgresql"], indirect=True)
 async def test_client_resumes_on_the_next_server_when_one_shuts_down(
     ts_build: Path,

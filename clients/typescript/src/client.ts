@@ -83,6 +83,16 @@ export interface ClientOptions {
   /** The `WebSocket` class (default `globalThis.WebSocket`; in Node 20, `ws`'s). */
   WebSocket?: WebSocketConstructor | undefined;
   /**
+   * How long opening the socket may take, in milliseconds (default 10 000): its handshake,
+   * then the token (the token function's time counts) and the answer to its
+   * `rpc.authenticate`; a re-authentication with a renewed token gets as long for its
+   * answer. A socket not open by then (a proxy that never answers the upgrade, a lost
+   * packet) is closed and counts as a failed open: a {@link NetworkError} (`maybeRan`
+   * false), after which subscriptions reconnect as `reconnect` says and calls over the
+   * socket retry as `retry` says. `Infinity`: no limit.
+   */
+  openTimeout?: number | undefined;
+  /**
    * Send queries and mutations over the subscriptions' socket too (default `false`: over HTTP).
    * Each frame carries the call's `idempotencyKey` and `timeoutMs` as HTTP's headers would.
    * A call whose socket drops before its answer is sent again on the next socket (as

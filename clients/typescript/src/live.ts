@@ -9,9 +9,11 @@
  * `shutting_down`), it subscribes again with that `lastEventId` after a backoff with
  * jitter: the server replays what came after it, so nothing is lost and nothing
  * repeats. A socket authenticates with `rpc.authenticate` (browsers cannot set
- * headers on a WebSocket) each time it opens; SSE sends `Authorization` and
- * `Last-Event-ID` headers. An end for an expired token (`token_expired`) asks the
- * token function for a fresh token (once), authenticates again with it, and resumes.
+ * headers on a WebSocket) each time it opens; the handshake and that answer must come
+ * within `openTimeout`, else the socket is abandoned as one that failed to open. SSE
+ * sends `Authorization` and `Last-Event-ID` headers. An end for an expired token
+ * (`token_expired`) asks the token function for a fresh token (once), authenticates
+ * again with it, and resumes.
  *
  * Calls over the socket carry `idempotencyKey` and `timeoutMs` in their frame; one
  * whose socket drops goes again on the next socket when that is safe (a query, or a
@@ -31,6 +33,9 @@ interface Backoff {
 }
 const DEFAULT_RECONNECT: Backoff = { attempts: Infinity, baseDelayMs: 250, maxDelayMs: 10_000 };
 const DEFAULT_RETRY: Backoff = { attempts: 3, baseDelayMs: 200, maxDelayMs: 5000 };
+const DEFAULT_OPEN_TIMEOUT_MS = 10_000;
+/** The longest delay timers take (a longer one fires at once). */
+const MAX_TIMER_MS = 2_147_483_647;
 
 /** What a running subscription gives back: stop it, or read where it is. */
 export interface Unsubscribable {
@@ -160,6 +165,34 @@ function retryOf(options: ClientOptions): Backoff {
   };
 }
 
+/** How long opening a socket may take (handshake and `rpc.authenticate`); undefined: no limit. */
+function openTimeoutOf(options: ClientOptions): number | undefined {
+  const ms = options.openTimeout ?? DEFAULT_OPEN_TIMEOUT_MS;
+  return Number.isFinite(ms) ? Math.min(MAX_TIMER_MS, Math.max(1, Math.ceil(ms))) : undefined;
+}
+
+/** A deadline `ms` from now (undefined: none) that steps are raced against. */
+interface Deadline {
+  /** `step`'s outcome, or the deadline's error if it passes first. */
+  race<T>(step: Promise<T>): Promise<T>;
+  /** Done with it: the timer is stopped. */
+  clear(): void;
+}
+
+function deadline(ms: number | undefined, error: () => unknown): Deadline {
+  let timer: unknown;
+  const late = new Promise<never>((_, expire) => {
+    if (ms !== undefined) timer = platform.setTimeout(() => expire(error()), ms);
+  });
+  late.catch(() => undefined); // passing while no step is raced is no unhandled rejection
+  return {
+    race: (step) => Promise.race([step, late]),
+    clear: () => {
+      if (timer !== undefined) platform.clearTimeout(timer);
+    },
+  };
+}
+
 /** Resolves after `ms`. */
 function sleep(ms: number): Promise<void> {
   return new Promise((done) => platform.setTimeout(done, ms));
@@ -211,6 +244,7 @@ export class WsLink implements LiveLink {
   readonly #url: string;
   readonly #backoff: Backoff;
   readonly #retryCalls: Backoff;
+  readonly #openTimeout: number | undefined;
   readonly #tokens: Tokens;
   readonly #subs = new Set<Sub>();
   readonly #bySid = new Map<string, Sub>();
@@ -231,6 +265,7 @@ export class WsLink implements LiveLink {
     this.#url = socketUrl(options);
     this.#backoff = reconnectOf(options);
     this.#retryCalls = retryOf(options);
+    this.#openTimeout = openTimeoutOf(options);
     this.#tokens = tokens ?? new Tokens(options.token);
   }
 
@@ -348,7 +383,8 @@ export class WsLink implements LiveLink {
 
   /**
    * The socket's token expired: authenticate it again with a fresh one (once for all the
-   * subscriptions it ended); calls and new subscriptions wait meanwhile.
+   * subscriptions it ended); calls and new subscriptions wait meanwhile. No answer within
+   * `openTimeout` drops the socket (its subscriptions resume on a new one).
    */
   #renewSocket(): Promise<void> {
     if (this.#renewing !== undefined) return this.#renewing;
@@ -364,7 +400,15 @@ export class WsLink implements LiveLink {
           reason: "token_expired",
         });
       }
-      await this.#request("rpc.authenticate", { token: fresh }, undefined);
+      const limit = this.#openTimeout;
+      const inTime = deadline(limit, () => {
+        return new NetworkError(this.#url, [], `the WebSocket was not authenticated again within ${limit} ms`, { maybeRan: false });
+      });
+      try {
+        await inTime.race(this.#request("rpc.authenticate", { token: fresh }, undefined));
+      } finally {
+        inTime.clear();
+      }
       this.#authToken = fresh;
     })();
     this.#renewing = renewing;
@@ -428,6 +472,11 @@ export class WsLink implements LiveLink {
     return this.#ready;
   }
 
+  /**
+   * Opens a socket and authenticates it, all within `openTimeout`: a handshake that never
+   * answers (a stuck proxy, a lost packet) or an `rpc.authenticate` with no answer
+   * abandons the socket, a failed open like any other (nothing was sent: `maybeRan` false).
+   */
   async #connect(): Promise<void> {
     const Ctor: WebSocketConstructor | undefined = this.#options.WebSocket ?? platform.WebSocket;
     if (Ctor === undefined) {
@@ -435,30 +484,34 @@ export class WsLink implements LiveLink {
     }
     const ws = new Ctor(this.#url);
     this.#ws = ws;
-    await new Promise<void>((opened, failed) => {
-      ws.onopen = () => opened();
-      ws.onerror = () => failed(new NetworkError(this.#url, [], "the WebSocket did not open", { maybeRan: false }));
-      ws.onclose = () => failed(new NetworkError(this.#url, [], "the WebSocket closed while opening", { maybeRan: false }));
-    }).catch((error: unknown) => {
-      if (this.#ws === ws) this.#forget();
-      throw error;
+    const limit = this.#openTimeout;
+    const inTime = deadline(limit, () => {
+      const stage = ws.readyState === 0 ? "did not open" : "was not authenticated";
+      return new NetworkError(this.#url, [], `the WebSocket ${stage} within ${limit} ms`, { maybeRan: false });
     });
-    ws.onmessage = (event) => this.#receive(event.data);
-    ws.onerror = () => undefined; // onclose follows
-    ws.onclose = () => {
-      if (this.#ws === ws) this.#drop(new NetworkError(this.#url, [], "the WebSocket closed"));
-    };
-    const token = await this.#tokens.current();
-    if (token !== undefined) {
-      try {
-        this.#authToken = await this.#authenticate(token);
-      } catch (error) {
-        if (error instanceof RpcError) {
-          for (const sub of [...this.#subs]) sub.fail(error);
-        }
-        if (this.#ws === ws) this.#drop(error);
-        throw error;
+    try {
+      await inTime.race(
+        new Promise<void>((opened, failed) => {
+          ws.onopen = () => opened();
+          ws.onerror = () => failed(new NetworkError(this.#url, [], "the WebSocket did not open", { maybeRan: false }));
+          ws.onclose = () => failed(new NetworkError(this.#url, [], "the WebSocket closed while opening", { maybeRan: false }));
+        }),
+      );
+      ws.onmessage = (event) => this.#receive(event.data);
+      ws.onerror = () => undefined; // onclose follows
+      ws.onclose = () => {
+        if (this.#ws === ws) this.#drop(new NetworkError(this.#url, [], "the WebSocket closed"));
+      };
+      const token = await inTime.race(this.#tokens.current());
+      if (token !== undefined) this.#authToken = await inTime.race(this.#authenticate(token));
+    } catch (error) {
+      if (error instanceof RpcError) {
+        for (const sub of [...this.#subs]) sub.fail(error);
       }
+      if (this.#ws === ws) this.#drop(error); // closes it, still connecting or not
+      throw error;
+    } finally {
+      inTime.clear();
     }
   }
 
@@ -490,7 +543,9 @@ export class WsLink implements LiveLink {
     if (this.#ws !== undefined) {
       this.#ws.onmessage = null;
       this.#ws.onclose = null;
-      this.#ws.onerror = null;
+      // What a socket closed while connecting still reports is ignored (the `ws` package
+      // throws an error event nobody listens to).
+      this.#ws.onerror = () => undefined;
       this.#ws.onopen = null;
     }
     this.#ws = undefined;

@@ -10,9 +10,11 @@
  * `shutting_down`), it subscribes again with that `lastEventId` after a backoff with
  * jitter: the server replays what came after it, so nothing is lost and nothing
  * repeats. A socket authenticates with `rpc.authenticate` (browsers cannot set
- * headers on a WebSocket) each time it opens; SSE sends `Authorization` and
- * `Last-Event-ID` headers. An end for an expired token (`token_expired`) asks the
- * token function for a fresh token (once), authenticates again with it, and resumes.
+ * headers on a WebSocket) each time it opens; the handshake and that answer must come
+ * within `openTimeout`, else the socket is abandoned as one that failed to open. SSE
+ * sends `Authorization` and `Last-Event-ID` headers. An end for an expired token
+ * (`token_expired`) asks the token function for a fresh token (once), authenticates
+ * again with it, and resumes.
  *
  * Calls over the socket carry `idempotencyKey` and `timeoutMs` in their frame; one
  * whose socket drops goes again on the next socket when that is safe (a query, or a
@@ -23,6 +25,9 @@ import { Tokens, isTokenExpired, newKey } from "./link.js";
 import { headerRecord, platform } from "./platform.js";
 const DEFAULT_RECONNECT = { attempts: Infinity, baseDelayMs: 250, maxDelayMs: 10_000 };
 const DEFAULT_RETRY = { attempts: 3, baseDelayMs: 200, maxDelayMs: 5000 };
+const DEFAULT_OPEN_TIMEOUT_MS = 10_000;
+/** The longest delay timers take (a longer one fires at once). */
+const MAX_TIMER_MS = 2_147_483_647;
 /** One subscription, across however many connections it takes. */
 class Sub {
     method;
@@ -134,6 +139,26 @@ function retryOf(options) {
         maxDelayMs: r.maxDelayMs ?? DEFAULT_RETRY.maxDelayMs,
     };
 }
+/** How long opening a socket may take (handshake and `rpc.authenticate`); undefined: no limit. */
+function openTimeoutOf(options) {
+    const ms = options.openTimeout ?? DEFAULT_OPEN_TIMEOUT_MS;
+    return Number.isFinite(ms) ? Math.min(MAX_TIMER_MS, Math.max(1, Math.ceil(ms))) : undefined;
+}
+function deadline(ms, error) {
+    let timer;
+    const late = new Promise((_, expire) => {
+        if (ms !== undefined)
+            timer = platform.setTimeout(() => expire(error()), ms);
+    });
+    late.catch(() => undefined); // passing while no step is raced is no unhandled rejection
+    return {
+        race: (step) => Promise.race([step, late]),
+        clear: () => {
+            if (timer !== undefined)
+                platform.clearTimeout(timer);
+        },
+    };
+}
 /** Resolves after `ms`. */
 function sleep(ms) {
     return new Promise((done) => platform.setTimeout(done, ms));
@@ -163,6 +188,7 @@ export class WsLink {
     #url;
     #backoff;
     #retryCalls;
+    #openTimeout;
     #tokens;
     #subs = new Set();
     #bySid = new Map();
@@ -182,6 +208,7 @@ export class WsLink {
         this.#url = socketUrl(options);
         this.#backoff = reconnectOf(options);
         this.#retryCalls = retryOf(options);
+        this.#openTimeout = openTimeoutOf(options);
         this.#tokens = tokens ?? new Tokens(options.token);
     }
     subscribe(method, input, handlers) {
@@ -299,7 +326,8 @@ export class WsLink {
     }
     /**
      * The socket's token expired: authenticate it again with a fresh one (once for all the
-     * subscriptions it ended); calls and new subscriptions wait meanwhile.
+     * subscriptions it ended); calls and new subscriptions wait meanwhile. No answer within
+     * `openTimeout` drops the socket (its subscriptions resume on a new one).
      */
     #renewSocket() {
         if (this.#renewing !== undefined)
@@ -317,7 +345,16 @@ export class WsLink {
                     reason: "token_expired",
                 });
             }
-            await this.#request("rpc.authenticate", { token: fresh }, undefined);
+            const limit = this.#openTimeout;
+            const inTime = deadline(limit, () => {
+                return new NetworkError(this.#url, [], `the WebSocket was not authenticated again within ${limit} ms`, { maybeRan: false });
+            });
+            try {
+                await inTime.race(this.#request("rpc.authenticate", { token: fresh }, undefined));
+            }
+            finally {
+                inTime.clear();
+            }
             this.#authToken = fresh;
         })();
         this.#renewing = renewing;
@@ -380,6 +417,11 @@ export class WsLink {
         this.#ready ??= this.#connect();
         return this.#ready;
     }
+    /**
+     * Opens a socket and authenticates it, all within `openTimeout`: a handshake that never
+     * answers (a stuck proxy, a lost packet) or an `rpc.authenticate` with no answer
+     * abandons the socket, a failed open like any other (nothing was sent: `maybeRan` false).
+     */
     async #connect() {
         const Ctor = this.#options.WebSocket ?? platform.WebSocket;
         if (Ctor === undefined) {
@@ -387,35 +429,38 @@ export class WsLink {
         }
         const ws = new Ctor(this.#url);
         this.#ws = ws;
-        await new Promise((opened, failed) => {
-            ws.onopen = () => opened();
-            ws.onerror = () => failed(new NetworkError(this.#url, [], "the WebSocket did not open", { maybeRan: false }));
-            ws.onclose = () => failed(new NetworkError(this.#url, [], "the WebSocket closed while opening", { maybeRan: false }));
-        }).catch((error) => {
-            if (this.#ws === ws)
-                this.#forget();
-            throw error;
+        const limit = this.#openTimeout;
+        const inTime = deadline(limit, () => {
+            const stage = ws.readyState === 0 ? "did not open" : "was not authenticated";
+            return new NetworkError(this.#url, [], `the WebSocket ${stage} within ${limit} ms`, { maybeRan: false });
         });
-        ws.onmessage = (event) => this.#receive(event.data);
-        ws.onerror = () => undefined; // onclose follows
-        ws.onclose = () => {
-            if (this.#ws === ws)
-                this.#drop(new NetworkError(this.#url, [], "the WebSocket closed"));
-        };
-        const token = await this.#tokens.current();
-        if (token !== undefined) {
-            try {
-                this.#authToken = await this.#authenticate(token);
-            }
-            catch (error) {
-                if (error instanceof RpcError) {
-                    for (const sub of [...this.#subs])
-                        sub.fail(error);
-                }
+        try {
+            await inTime.race(new Promise((opened, failed) => {
+                ws.onopen = () => opened();
+                ws.onerror = () => failed(new NetworkError(this.#url, [], "the WebSocket did not open", { maybeRan: false }));
+                ws.onclose = () => failed(new NetworkError(this.#url, [], "the WebSocket closed while opening", { maybeRan: false }));
+            }));
+            ws.onmessage = (event) => this.#receive(event.data);
+            ws.onerror = () => undefined; // onclose follows
+            ws.onclose = () => {
                 if (this.#ws === ws)
-                    this.#drop(error);
-                throw error;
+                    this.#drop(new NetworkError(this.#url, [], "the WebSocket closed"));
+            };
+            const token = await inTime.race(this.#tokens.current());
+            if (token !== undefined)
+                this.#authToken = await inTime.race(this.#authenticate(token));
+        }
+        catch (error) {
+            if (error instanceof RpcError) {
+                for (const sub of [...this.#subs])
+                    sub.fail(error);
             }
+            if (this.#ws === ws)
+                this.#drop(error); // closes it, still connecting or not
+            throw error;
+        }
+        finally {
+            inTime.clear();
         }
     }
     /** `rpc.authenticate` with `token`, or once with a fresh one when it expired; the token used. */
@@ -451,7 +496,9 @@ export class WsLink {
         if (this.#ws !== undefined) {
             this.#ws.onmessage = null;
             this.#ws.onclose = null;
-            this.#ws.onerror = null;
+            // What a socket closed while connecting still reports is ignored (the `ws` package
+            // throws an error event nobody listens to).
+            this.#ws.onerror = () => undefined;
             this.#ws.onopen = null;
         }
         this.#ws = undefined;
