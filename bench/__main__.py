@@ -37,6 +37,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bench import plain_environment
 from schema import Base, query
 
 SERVER_CPU, LOAD_CPU = "0", "1"
@@ -318,10 +319,7 @@ def _report_memory(seconds: int) -> None:
 
     print("\nresident memory (MiB), SQLite, media off")
     port = _free_port()
-    inherited = {
-        k: v for k, v in os.environ.items() if not k.startswith(("LIVEKIT_", "DATABASE_", "OTEL_"))
-    }
-    env = {**inherited, "LOG_LEVEL": "WARNING", **_UNREACHED_LIMITS}
+    env = {**plain_environment(), "LOG_LEVEL": "WARNING", **_UNREACHED_LIMITS}
     worker = subprocess.Popen(
         [
             *("taskset", "-c", SERVER_CPU, sys.executable, "-m", "server.cli.worker"),

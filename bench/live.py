@@ -31,6 +31,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from bench import plain_environment
+
 SERVER_CPU, LOAD_CPU = "0", "1"
 
 
@@ -256,7 +258,7 @@ async def run(subscribers: int, idle: int, rounds: int, seconds: float, repeats:
     results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as data:
         env = {
-            **os.environ,
+            **plain_environment(),  # media off: the LiveKit scenarios may have run first
             "DATA_DIR": data,
             "AUTH_SECRET": secrets.token_hex(32),  # the token command and the server share it
             "LOG_LEVEL": "WARNING",
