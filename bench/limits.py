@@ -39,6 +39,7 @@ _WORK = json.dumps({"jsonrpc": "2.0", "method": "bench.work", "params": {"a": 1,
 def _dispatcher(limits: bool) -> Any:
     import schema
     from bench.__main__ import AddInput, add
+    from schema.openrpc import build_openrpc
     from server.procedures import ROUTERS
     from server.procedures.deps import Deps
     from server.ratelimit import RateLimits
@@ -65,7 +66,8 @@ def _dispatcher(limits: bool) -> Any:
     async def nobody(authorization: str) -> None:
         return None
 
-    builtins = [discover_router(contract, title="bench", version="0"), live_router(nobody, {})]
+    document = build_openrpc(contract, title="bench", version="0")
+    builtins = [discover_router(document), live_router(nobody, {})]
     procedures = compile_procedures(
         contract, (*ROUTERS, router), builtins=builtins, protect=protected
     )

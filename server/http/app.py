@@ -110,9 +110,12 @@ def create_app(
         )
     limits = RateLimits(settings) if settings.rate_limits else None
     idempotency = IdempotencyStore(lambda: deps.storage, settings)
+    # built once: rpc.discover keeps its bytes, clients' X-Contract-Hash is checked by its hash
+    document = build_openrpc(contract, title="roomrpc", version=__version__)
+    contracts = ClientContracts(contract_hash(document))
     compiled: dict[str, Compiled] = {}  # rpc.authenticate answers auth.me: looked up when called
     builtins = [
-        discover_router(contract, title="roomrpc", version=__version__),
+        discover_router(document),
         live_router(resolve_principal, compiled),
     ]
     procedures = compile_procedures(contract, routers, builtins=builtins, protect=protected)
@@ -129,8 +132,6 @@ def create_app(
         max_response_bytes=settings.rpc_max_response_bytes,
         request_timeout=settings.rpc_request_timeout,
     )
-    document = build_openrpc(contract, title="roomrpc", version=__version__)
-    contracts = ClientContracts(contract_hash(document))
     own_tracing = tracing is None
     tracing = tracing or tracer_provider(settings)
     middlewares = [] if tracing is None else [tracing_middleware(tracing)]
