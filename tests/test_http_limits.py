@@ -448,3 +448,25 @@ async def test_held_connections_past_the_file_limit_cost_a_line_not_a_traceback_
     assert "Traceback" not in log and "Too many open files" in log, log[-2000:]
     assert log.count("cannot accept connections") == 1
     assert log.count("request bodies not received") == 1
+
+
+async def test_the_accept_retry_due_after_shutdown_is_not_a_traceback(
+    aiohttp_client: Client,
+    make_app: Callable[..., web.Application],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """After a failed accept(), asyncio listens again a second later; when shutdown closed
+    the socket meanwhile, that retry raises ValueError: quiet during and after the app."""
+    loop = asyncio.get_running_loop()
+    late_retry = {
+        "message": "Exception in callback BaseSelectorEventLoop._start_serving(<...>)",
+        "exception": ValueError("Invalid file descriptor: -1"),
+    }
+    client = await aiohttp_client(make_app())
+    with caplog.at_level(logging.DEBUG):
+        loop.call_exception_handler(late_retry)
+        await client.close()  # the app's clean-up has run
+        loop.call_exception_handler(late_retry)
+        loop.call_exception_handler({"message": "something else", "exception": ValueError("x")})
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert [r.getMessage() for r in errors] == ["something else"]  # others are still told

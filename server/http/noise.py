@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import functools
 import logging
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from aiohttp import http_exceptions, web
@@ -81,6 +82,8 @@ def _from_client(exc: BaseException) -> bool:
 # accept() failing for want of file descriptors or memory: asyncio logs a traceback
 # for each attempt, so connections held open by a client could fill the disk.
 _OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+_ExceptionHandler = Callable[[asyncio.AbstractEventLoop, dict[str, Any]], object]
+_ACCEPT_RETRY = "._start_serving("  # asyncio's callback that listens again after one
 
 
 async def quiet_accept_errors(app: web.Application) -> AsyncIterator[None]:
@@ -94,13 +97,26 @@ async def quiet_accept_errors(app: web.Application) -> AsyncIterator[None]:
         if isinstance(exc, OSError) and exc.errno in _OUT_OF_RESOURCES:
             reason = os.strerror(exc.errno)
             noise.note("accept", f"cannot accept connections: {reason}; retrying each second")
-        elif previous is not None:
-            previous(loop, context)
         else:
-            loop.default_exception_handler(context)
+            _unless_late_retry(previous, loop, context)
 
     loop.set_exception_handler(handle)
     try:
         yield
-    finally:
-        loop.set_exception_handler(previous)
+    finally:  # the retry may still be due after the app stopped: it stays quiet too
+        loop.set_exception_handler(functools.partial(_unless_late_retry, previous))
+
+
+def _unless_late_retry(
+    previous: _ExceptionHandler | None, loop: asyncio.AbstractEventLoop, context: dict[str, Any]
+) -> None:
+    """Pass ``context`` on, unless it is asyncio's accept retry (due a second after a
+    failed ``accept()``) come after shutdown closed the listening socket: then nothing
+    is left to listen on, and asyncio's traceback says nothing useful."""
+    exc = context.get("exception")
+    if isinstance(exc, ValueError) and _ACCEPT_RETRY in context.get("message", ""):
+        logging.getLogger("roomrpc.http").debug("accept retry after the socket closed: %s", exc)
+    elif previous is not None:
+        previous(loop, context)
+    else:
+        loop.default_exception_handler(context)
