@@ -201,7 +201,8 @@ class Subscribed(msgspec.Struct, frozen=True, rename="camel", omit_defaults=True
     subscribed (the ``lastEventId`` it was given when it resumes). Subscribing again with
     it loses nothing and repeats nothing, even before any event came; absent (never null)
     when each subscription starts afresh (a snapshot first, as ``presence.watch``).
-    Over SSE it comes as a first block of its own, ``id: <lastEventId>`` with no data.
+    Over SSE the answer is the stream's first event, named ``subscribed``, with
+    ``id: <lastEventId>``.
     """
 
     subscription: str

@@ -373,8 +373,12 @@ async def test_sse_sends_ping_comments(make_api: Any, db_env: dict[str, str]) ->
     headers = {"Accept": "text/event-stream", "Content-Type": "application/json"}
     response = await api.client.post("/rpc", data=json.dumps(body), headers=headers)
     async with asyncio.timeout(5):
-        # First where the stream starts (an id, no data: no event), then the pings.
+        # First the subscribe answer, named, with where the stream starts; then the pings.
+        assert await response.content.readline() == b"event: subscribed\n"
         assert await response.content.readline() == b"id: 0\n"
+        answer = json.loads((await response.content.readline()).removeprefix(b"data: "))
+        assert answer["id"] == 1 and answer["result"]["lastEventId"] == "0"
+        assert answer["result"]["subscription"].startswith("sse")
         assert await response.content.readline() == b"\n"
         assert await response.content.readline() == b": ping\n"
     response.close()

@@ -3,10 +3,12 @@
 Answers ``200 text/event-stream``: each event is ``id: <event id>`` and
 ``data: <the same notification a WebSocket gets>``; the end is the end
 notification, then the stream closes; ``: ping`` every ``LIVE_PING_SECONDS``.
-``Last-Event-ID`` fills the call's ``lastEventId``. When the subscribe answer has a
-``lastEventId`` (where the subscription starts), the stream opens with ``id: <it>``
-and no data: a block that moves a client's Last-Event-ID without an event, so a
-stream dropped before its first event resumes there. Anything the subscribe call
+``Last-Event-ID`` fills the call's ``lastEventId``. The stream opens with the subscribe
+answer as an event named ``subscribed`` (``event: subscribed``, so an EventSource's
+``onmessage`` does not see it; every block carries JSON data, for parsers that expect
+it), with ``id: <lastEventId>`` when the subscription has a position: that moves the
+client's Last-Event-ID, so a stream dropped before its first event resumes there.
+Anything the subscribe call
 answers instead (an error, a non-subscription call) comes back as JSON, as for
 a plain POST.
 """
@@ -115,9 +117,7 @@ async def serve_sse(
     stream.close_transport = close
     try:
         await response.prepare(request)
-        after = _starts_after(reply.body)
-        if after is not None:
-            await response.write(b"id: " + after.encode() + b"\n\n")
+        await response.write(_subscribed(reply.body))
         stream.launch(request_id)
         await _stream(response, queue, live.settings.live_ping_seconds)
     finally:
@@ -134,17 +134,17 @@ class _Answer(msgspec.Struct):
 _decode_answer = msgspec.json.Decoder(_Answer).decode
 
 
-def _starts_after(body: bytes | None) -> str | None:
-    """The subscribe answer's ``lastEventId``, if it has one."""
-    if body is None:
-        return None
+def _subscribed(answer: bytes | None) -> bytes:
+    """The stream's first block: the subscribe answer, named, with its position."""
+    answer = answer or b"null"
     try:
-        result = _decode_answer(body).result
+        result = _decode_answer(answer).result
     except msgspec.DecodeError:
-        return None
-    if result is None or isinstance(result.last_event_id, msgspec.UnsetType):
-        return None
-    return result.last_event_id
+        result = None
+    block = b"event: subscribed\n"
+    if result is not None and not isinstance(result.last_event_id, msgspec.UnsetType):
+        block += b"id: " + result.last_event_id.encode() + b"\n"
+    return block + b"data: " + answer + b"\n\n"  # compact JSON: one line
 
 
 async def _stream(

@@ -88,20 +88,22 @@ class WsRpc:
 
 
 async def read_sse(response: aiohttp.ClientResponse, count: int) -> list[tuple[str | None, Any]]:
-    """``count`` events (id, parsed data) from an SSE response; pings, and the block that
-    only says where the stream starts (an id, no data), are skipped."""
+    """``count`` events (id, parsed data) from an SSE response; pings, and the named
+    ``subscribed`` event the stream opens with (the subscribe answer), are skipped."""
     events: list[tuple[str | None, Any]] = []
     event_id: str | None = None
+    named: str | None = None
     while len(events) < count:
         line = (await response.content.readline()).decode()
         if line == "":
             break
         line = line.rstrip("\n")
-        if not line:  # the end of a block: an id without data is no event
-            event_id = None
+        if not line:  # the end of a block
+            event_id = named = None
+        elif line.startswith("event: "):
+            named = line[7:]
         elif line.startswith("id: "):
             event_id = line[4:]
-        elif line.startswith("data: "):
+        elif line.startswith("data: ") and named is None:
             events.append((event_id, json.loads(line[6:])))
-            event_id = None
     return events

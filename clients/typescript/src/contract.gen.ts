@@ -904,7 +904,8 @@ export interface StopRecordingInput {
  * subscribed (the `lastEventId` it was given when it resumes). Subscribing again with
  * it loses nothing and repeats nothing, even before any event came; absent (never null)
  * when each subscription starts afresh (a snapshot first, as `presence.watch`).
- * Over SSE it comes as a first block of its own, `id: <lastEventId>` with no data.
+ * Over SSE the answer is the stream's first event, named `subscribed`, with
+ * `id: <lastEventId>`.
  */
 export interface Subscribed {
   subscription: string;
@@ -1893,7 +1894,7 @@ export const PROCEDURES = {
 PROCEDURES satisfies Record<keyof Procedures, ProcedureMeta>;
 
 /** The hash of the contract this client was made from: sent as `X-Contract-Hash`. */
-export const CONTRACT_HASH = "a8e79305eb0d7513";
+export const CONTRACT_HASH = "e05a2a05e3c8f283";
 
 /**
  * A client for this API: `await client.system.health()`.

@@ -4,7 +4,7 @@
  *
  * Each subscription remembers where it is: the id of the last event it delivered, or
  * before any event, the position the server gave when it subscribed (the subscribe
- * answer's `lastEventId`; over SSE, an `id:` block without data). When its connection
+ * answer's `lastEventId`; over SSE, the `subscribed` event's `id:`). When its connection
  * drops, or the server ends it with a retryable error (`slow_consumer`,
  * `shutting_down`), it subscribes again with that `lastEventId` after a backoff with
  * jitter: the server replays what came after it, so nothing is lost and nothing
@@ -97,7 +97,7 @@ class Sub implements Unsubscribable {
     this.#handlers.onStarted?.();
   }
 
-  /** The server moved the position without an event (SSE's `id:` block with no data). */
+  /** The server said where the stream starts without an event (SSE's `subscribed` event). */
   moved(id: string): void {
     if (!this.done) this.lastEventId = id;
   }
@@ -724,6 +724,7 @@ export class SseLink implements LiveLink {
     let buffer = "";
     let data: string[] = [];
     let id: string | undefined;
+    let named: string | undefined;
     try {
       for (;;) {
         const chunk = await reader.read();
@@ -735,10 +736,15 @@ export class SseLink implements LiveLink {
           buffer = buffer.slice(newline + (buffer.startsWith("\r\n", newline) ? 2 : 1));
           if (line === "") {
             // A blank line dispatches the event ("id:" is in the data too: params.id).
-            if (data.length > 0) {
+            if (named === "subscribed") {
+              // the subscribe answer: where the stream starts, not an event
+              if (id !== undefined) sub.moved(id);
+              data = [];
+              id = named = undefined;
+            } else if (data.length > 0) {
               const message: unknown = JSON.parse(data.join("\n"));
               data = [];
-              id = undefined;
+              id = named = undefined;
               const params = isObject(message) ? message["params"] : undefined;
               if (isObject(params)) {
                 sub.notified(params, (error) => (ended = error));
@@ -748,13 +754,15 @@ export class SseLink implements LiveLink {
                 }
               }
             } else if (id !== undefined) {
-              sub.moved(id); // an id without data: where the stream starts
+              sub.moved(id); // an id without data moves the position too, as in an EventSource
               id = undefined;
             }
           } else if (line.startsWith("data:")) {
             data.push(line.slice(line.startsWith("data: ") ? 6 : 5));
           } else if (line.startsWith("id:")) {
             id = line.slice(line.startsWith("id: ") ? 4 : 3);
+          } else if (line.startsWith("event:")) {
+            named = line.slice(line.startsWith("event: ") ? 7 : 6);
           }
           // ":" lines are comments (pings).
         }

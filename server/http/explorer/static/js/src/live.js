@@ -5,7 +5,7 @@
  *
  * Each subscription remembers where it is: the id of the last event it delivered, or
  * before any event, the position the server gave when it subscribed (the subscribe
- * answer's `lastEventId`; over SSE, an `id:` block without data). When its connection
+ * answer's `lastEventId`; over SSE, the `subscribed` event's `id:`). When its connection
  * drops, or the server ends it with a retryable error (`slow_consumer`,
  * `shutting_down`), it subscribes again with that `lastEventId` after a backoff with
  * jitter: the server replays what came after it, so nothing is lost and nothing
@@ -71,7 +71,7 @@ class Sub {
             this.lastEventId = after;
         this.#handlers.onStarted?.();
     }
-    /** The server moved the position without an event (SSE's `id:` block with no data). */
+    /** The server said where the stream starts without an event (SSE's `subscribed` event). */
     moved(id) {
         if (!this.done)
             this.lastEventId = id;
@@ -683,6 +683,7 @@ export class SseLink {
         let buffer = "";
         let data = [];
         let id;
+        let named;
         try {
             for (;;) {
                 const chunk = await reader.read();
@@ -695,10 +696,17 @@ export class SseLink {
                     buffer = buffer.slice(newline + (buffer.startsWith("\r\n", newline) ? 2 : 1));
                     if (line === "") {
                         // A blank line dispatches the event ("id:" is in the data too: params.id).
-                        if (data.length > 0) {
+                        if (named === "subscribed") {
+                            // the subscribe answer: where the stream starts, not an event
+                            if (id !== undefined)
+                                sub.moved(id);
+                            data = [];
+                            id = named = undefined;
+                        }
+                        else if (data.length > 0) {
                             const message = JSON.parse(data.join("\n"));
                             data = [];
-                            id = undefined;
+                            id = named = undefined;
                             const params = isObject(message) ? message["params"] : undefined;
                             if (isObject(params)) {
                                 sub.notified(params, (error) => (ended = error));
@@ -710,7 +718,7 @@ export class SseLink {
                             }
                         }
                         else if (id !== undefined) {
-                            sub.moved(id); // an id without data: where the stream starts
+                            sub.moved(id); // an id without data moves the position too, as in an EventSource
                             id = undefined;
                         }
                     }
@@ -719,6 +727,9 @@ export class SseLink {
                     }
                     else if (line.startsWith("id:")) {
                         id = line.slice(line.startsWith("id: ") ? 4 : 3);
+                    }
+                    else if (line.startsWith("event:")) {
+                        named = line.slice(line.startsWith("event: ") ? 7 : 6);
                     }
                     // ":" lines are comments (pings).
                 }
