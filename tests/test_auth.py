@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import time
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -258,3 +262,26 @@ async def test_whole_second_issue_times_are_compared_to_the_second(world: Api) -
     no_iat = jwt.encode({"sub": "@member", "exp": exp}, AUTH_SECRET, algorithm="HS256")
     error = await world.error("auth.me", token=no_iat)
     assert error["data"]["reason"] == "invalid_token" and "'iat'" in error["message"]
+
+
+def _secret_at(data_dir: str, start: float) -> str:
+    """In a process of its own: wait for ``start``, then read or make the secret."""
+    from server.auth import load_secret
+    from server.settings import load_settings
+
+    settings = load_settings({"DATA_DIR": data_dir}, env_file=None)
+    while time.time() < start:
+        pass
+    return load_secret(settings)
+
+
+def test_processes_starting_together_make_one_whole_secret(tmp_path: Path) -> None:
+    """The workers of serve --workers N may all find no secret: one makes it, all read it."""
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(6, mp_context=context) as pool:
+        for attempt in range(20):
+            folder = str(tmp_path / str(attempt))
+            start = time.time() + 0.2
+            found = list(pool.map(_secret_at, [folder] * 6, [start] * 6))
+            assert len(set(found)) == 1 and len(found[0]) >= 32, found
+            assert os.listdir(folder) == ["auth_secret"]  # no draft left behind

@@ -60,13 +60,31 @@ def load_secret(settings: Settings, *, create: bool = True) -> str:
     path = secret_path(settings)
     if not path.is_file() and not create:
         raise SecretMissing(str(path))
-    if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as file:
-            file.write(secrets.token_urlsafe(48))
+    if not path.is_file() and _create_secret(path):
         log.warning("AUTH_SECRET is not set: generated one in %s (kept across restarts)", path)
     return path.read_text().strip()
+
+
+def _create_secret(path: Path) -> bool:
+    """Write a new secret at ``path`` whole, unless another process did first: True if
+    this one did. Written to a file of its own, then linked into place, so that processes
+    starting together (``serve --workers N``) never read it half-written and all keep the
+    one that was linked first."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as file:
+            file.write(secrets.token_urlsafe(48))
+            file.flush()
+            os.fsync(file.fileno())
+        try:
+            os.link(draft, path)  # atomic, and never replaces a secret already there
+        except FileExistsError:
+            return False
+        return True
+    finally:
+        draft.unlink(missing_ok=True)
 
 
 class Tokens:

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import click
 
-from server.auth import Tokens
+from server.auth import Tokens, load_secret
 from server.cli.seed import DEMO_SPACE, DEMO_USER, seed_demo
 from server.settings import Settings
 from server.storage import Storage, beings, describe_database
@@ -32,6 +32,7 @@ async def prepare(settings: Settings) -> Prepared:
     embedded one; raises ``DatabaseOpenError`` with the cause in one line."""
     storage = await Storage.open(settings)
     try:
+        load_secret(settings)  # generated here, once, before any worker starts and reads it
         if storage.fresh and settings.database_url is None:
             created = await seed_demo(storage)
             log.info("fresh database: seeded the demo world (%s)", ", ".join(created))
