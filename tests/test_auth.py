@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import jwt
+import pytest
 
 from server.cli.seed import create_being
 from tests.support.db import AUTH_SECRET
@@ -285,3 +286,19 @@ def test_processes_starting_together_make_one_whole_secret(tmp_path: Path) -> No
             found = list(pool.map(_secret_at, [folder] * 6, [start] * 6))
             assert len(set(found)) == 1 and len(found[0]) >= 32, found
             assert os.listdir(folder) == ["auth_secret"]  # no draft left behind
+
+
+def test_a_secret_is_made_where_files_cannot_be_hard_linked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from server.auth import load_secret
+    from server.settings import load_settings
+
+    def no_links(source: object, target: object) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    settings = load_settings({"DATA_DIR": str(tmp_path)}, env_file=None)
+    made = load_secret(settings)
+    assert len(made) >= 32 and load_secret(settings) == made
+    assert os.listdir(tmp_path) == ["auth_secret"]

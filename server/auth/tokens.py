@@ -82,6 +82,10 @@ def _create_secret(path: Path) -> bool:
             os.link(draft, path)  # atomic, and never replaces a secret already there
         except FileExistsError:
             return False
+        except OSError:  # a file system without hard links: renamed, unless one came first
+            if path.exists():
+                return False
+            draft.rename(path)
         return True
     finally:
         draft.unlink(missing_ok=True)
