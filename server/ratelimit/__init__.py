@@ -98,17 +98,11 @@ class RateLimits:
 
     def hit(self, limit: LimitClass | OpenLimit, who: str) -> Limited | None:
         """Count one call of ``who`` (memory storage); None when within the limit."""
-        item, window, amount, keys = self._classes[limit]
-        key = keys.get(who)
-        if key is None:
-            key = self._key(item, keys, limit, who)
-        memory = self._memory
-        assert memory is not None, "hit() needs memory storage: use ahit()"
-        if memory.count(key, window, 1) <= amount:
-            return None
-        return Limited(max(memory.get_expiry(key) - time.time(), 0.001), amount, window)
+        return self.hit_many(limit, who, 1)[1]
 
-    def hit_many(self, limit: LimitClass, who: str, calls: int) -> tuple[int, Limited | None]:
+    def hit_many(
+        self, limit: LimitClass | OpenLimit, who: str, calls: int
+    ) -> tuple[int, Limited | None]:
         """Count ``calls`` calls of ``who`` at once (a batch's calls of one class): how
         many of them, the first ones, are within the limit, and the limit the others hit.
 
@@ -117,7 +111,9 @@ class RateLimits:
         item, window, amount, keys = self._classes[limit]
         key = keys.get(who)
         if key is None:
-            key = self._key(item, keys, limit, who)
+            if len(keys) >= _CACHE_MAX:
+                keys.clear()
+            key = keys[who] = item.key_for(limit, who)
         memory = self._memory
         assert memory is not None, "hit_many() needs memory storage: use ahit_many()"
         count = memory.count(key, window, calls)
@@ -154,13 +150,6 @@ class RateLimits:
         reset = await shared.get_expiry(key)
         limited = Limited(max(reset - time.time(), 0.001), amount, window)
         return max(amount - (count - calls), 0), limited
-
-    @staticmethod
-    def _key(item: RateLimitItem, keys: dict[str, str], limit: str, who: str) -> str:
-        if len(keys) >= _CACHE_MAX:
-            keys.clear()
-        key = keys[who] = item.key_for(limit, who)
-        return key
 
     async def admit(self, limit: OpenLimit, who: str) -> Limited | None:
         """For transports: count a WebSocket connection or a subscription of ``who``
