@@ -139,8 +139,7 @@ export class HttpLink {
   ): Promise<unknown> {
     const { signal } = options;
     if (signal?.aborted) return Promise.reject(signal.reason);
-    const keyed = kind === "mutation" && (options.idempotencyKey !== undefined || this.#options.idempotencyKeys !== false);
-    const key = keyed ? (options.idempotencyKey ?? newKey()) : undefined;
+    const key = idempotencyKeyOf(kind, options, this.#options);
     const timeout = options.timeout ?? this.#options.timeout;
     return new Promise((resolve, reject) => {
       const id = this.#nextId++;
@@ -313,6 +312,12 @@ function deliver(
         : new ResponseError(problem, response, text, c.method);
     fail(c, error);
   }
+}
+
+/** The key a call carries: a mutation's own, or a fresh one unless `idempotencyKeys: false`; none for a query. */
+export function idempotencyKeyOf(kind: "query" | "mutation", call: CallOptions, client: ClientOptions): string | undefined {
+  if (kind !== "mutation" || (call.idempotencyKey === undefined && client.idempotencyKeys === false)) return undefined;
+  return call.idempotencyKey ?? newKey();
 }
 
 /** A fresh idempotency key: a random UUID where the platform has one. */

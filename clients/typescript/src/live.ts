@@ -22,7 +22,7 @@
 
 import type { CallOptions, ClientOptions, SubscriptionHandlers } from "./client.js";
 import { NetworkError, ResponseError, RpcError } from "./errors.js";
-import { Tokens, isTokenExpired, newKey } from "./link.js";
+import { Tokens, idempotencyKeyOf, isTokenExpired } from "./link.js";
 import { headerRecord, platform } from "./platform.js";
 import type { AbortSignalLike, FetchLike, WebSocketConstructor, WebSocketLike } from "./platform.js";
 
@@ -296,8 +296,7 @@ export class WsLink implements LiveLink {
   ): Promise<unknown> {
     const { signal } = options;
     if (signal?.aborted) throw signal.reason;
-    const keyed = kind === "mutation" && (options.idempotencyKey !== undefined || this.#options.idempotencyKeys !== false);
-    const key = keyed ? (options.idempotencyKey ?? newKey()) : undefined;
+    const key = idempotencyKeyOf(kind, options, this.#options);
     const timeout = options.timeout ?? this.#options.timeout;
     const frame: Record<string, unknown> = {};
     if (key !== undefined) frame["idempotencyKey"] = key;

@@ -21,7 +21,7 @@
  * mutation with a key, or any call the dropped socket never sent).
  */
 import { NetworkError, ResponseError, RpcError } from "./errors.js";
-import { Tokens, isTokenExpired, newKey } from "./link.js";
+import { Tokens, idempotencyKeyOf, isTokenExpired } from "./link.js";
 import { headerRecord, platform } from "./platform.js";
 const DEFAULT_RECONNECT = { attempts: Infinity, baseDelayMs: 250, maxDelayMs: 10_000 };
 const DEFAULT_RETRY = { attempts: 3, baseDelayMs: 200, maxDelayMs: 5000 };
@@ -233,8 +233,7 @@ export class WsLink {
         const { signal } = options;
         if (signal?.aborted)
             throw signal.reason;
-        const keyed = kind === "mutation" && (options.idempotencyKey !== undefined || this.#options.idempotencyKeys !== false);
-        const key = keyed ? (options.idempotencyKey ?? newKey()) : undefined;
+        const key = idempotencyKeyOf(kind, options, this.#options);
         const timeout = options.timeout ?? this.#options.timeout;
         const frame = {};
         if (key !== undefined)
